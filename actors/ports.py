@@ -1,0 +1,112 @@
+"""Seams between the per-symbol actors and the rest of the system (STYLE §3: Protocols at seams).
+
+* ``RiskGate`` — the signal pre-check, **by message**: the signal actor tells
+  ``CheckSignal(signal, reply_to)`` and receives ``SignalAllowed`` / ``SignalDenied`` / ``SignalQueued``
+  as a message. The RiskActor (issue 7)
+  implements it (its ``ChildRef`` is a ``RiskGate``). Until it lands, ``AllowAllRiskGate`` stands in, and only
+  in simulation mode (it refuses any other mode at construction).
+* ``SignalPublisher`` — the gateway's non-blocking sink for ``SignalGenerated`` events.
+* ``WorkQueue`` — actor → trio hand-off: the actor submits an async job and gets its result back as a message.
+* ``MarketStore`` / ``SnapshotSource`` — the async operations the jobs run on the trio side (storage, REST).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+import structlog
+
+from actors.errors import GateModeError
+from actors.messages import BookView, CheckSignal, MessageSink, SignalAllowed
+
+if TYPE_CHECKING:
+    from strategy_core import ConfirmedCandle, Signal
+
+__all__ = [
+    "AllowAllRiskGate",
+    "Job",
+    "MarketStore",
+    "RiskGate",
+    "SignalPublisher",
+    "SignalStatus",
+    "SnapshotSource",
+    "WorkQueue",
+]
+
+log = structlog.get_logger(__name__)
+
+SignalStatus = Literal["new", "queued", "denied"]
+
+# A job runs on the trio side and returns the reply message that is told to the submitting actor.
+Job = Callable[[], Awaitable[object]]
+
+
+@runtime_checkable
+class RiskGate(Protocol):
+    """Receives ``CheckSignal`` and answers ``reply_to`` with exactly one verdict message (never blocks)."""
+
+    def tell(self, message: object) -> None:
+        """Enqueue ``message`` (a ``CheckSignal``) for the risk side."""
+
+
+class SignalPublisher(Protocol):
+    """The gateway's sink for signals (SSE/outbox): ``publish`` runs in an actor thread and must not block."""
+
+    def publish(self, event: object) -> None:
+        """Hand ``event`` (a ``SignalGenerated``) to the publication path without waiting."""
+
+
+class WorkQueue(Protocol):
+    """Actor → trio hand-off (DESIGN §3): run ``job`` on the trio side, tell its result to ``reply_to``.
+
+    When ``job`` raises, ``on_error(exc)`` builds the message told instead. ``submit`` never blocks; when the
+    queue is full or closed it raises ``WorkRejectedError`` (from ``actors.errors``) so the actor can decide.
+    """
+
+    def submit(self, job: Job, reply_to: MessageSink, on_error: Callable[[Exception], object]) -> None:
+        """Queue ``job`` for the trio side."""
+
+
+class MarketStore(Protocol):
+    """Async persistence used by the per-symbol jobs (runs in the trio thread)."""
+
+    async def store_candle(self, candle: ConfirmedCandle) -> bool:
+        """Insert the candle into ``klines_5m`` idempotently; return True when it was new."""
+
+    async def last_candles(self, symbol: str, n: int) -> Sequence[ConfirmedCandle]:
+        """Return up to ``n`` most recent stored 5m candles of ``symbol``, oldest first."""
+
+    async def store_signal(self, signal: Signal, status: SignalStatus, reason: str | None) -> bool:
+        """Insert the signal once per (symbol, bar_start, strategy); return True when it was new."""
+
+    async def log_book(self, view: BookView) -> None:
+        """Append an L50 snapshot to ``orderbook_l50_log`` (research mode, D-04)."""
+
+
+class SnapshotSource(Protocol):
+    """Fetches an L50 book over REST (runs in the trio thread)."""
+
+    async def fetch_snapshot(self, symbol: str) -> object:
+        """Return a book snapshot event for ``symbol`` (as the exchange parser produces it)."""
+
+
+class AllowAllRiskGate:
+    """Placeholder ``RiskGate`` allowing every signal — **simulation mode only**, until the RiskActor lands.
+
+    It answers synchronously in the caller's thread with ``SignalAllowed``; it applies no limits, no
+    anti-churn and no kill switch, so constructing it in ``paper`` or ``live`` mode raises ``GateModeError``.
+    """
+
+    def __init__(self, mode: str) -> None:
+        if mode != "simulation":
+            raise GateModeError(f"expected mode 'simulation' for the allow-all risk gate, got {mode!r}")
+        self.checked = 0
+
+    def tell(self, message: object) -> None:
+        """Answer a ``CheckSignal`` with ``SignalAllowed``; ignore anything else."""
+        if not isinstance(message, CheckSignal):
+            log.warning("risk gate ignored message", kind=type(message).__name__)
+            return
+        self.checked += 1
+        message.reply_to.tell(SignalAllowed(signal_id=str(message.signal.id)))
