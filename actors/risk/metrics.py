@@ -1,0 +1,58 @@
+"""Prometheus metrics of the risk room: decisions, trading state, kill-switch engagements, alerts."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+
+__all__ = ["RiskMetrics"]
+
+
+class RiskMetrics:
+    """The risk room's collectors, registered on one registry.
+
+    Tests pass a fresh ``CollectorRegistry`` so that several instances can coexist in one process.
+    """
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.registry = registry
+        self.decisions = Counter(
+            "algogrid_risk_decisions",
+            "Risk decisions by subject (signal/order), outcome and reason.",
+            ["subject", "outcome", "reason"],
+            registry=registry,
+        )
+        self.trading_state = Gauge(
+            "algogrid_risk_trading_state",
+            "1 for the current trading state (ACTIVE, REDUCING, HALTED, REBUILDING), 0 for the others.",
+            ["state"],
+            registry=registry,
+        )
+        self.kill_switch_engaged = Gauge(
+            "algogrid_risk_kill_switch_engaged",
+            "1 while the kill switch is engaged.",
+            registry=registry,
+        )
+        self.kill_switch_engagements = Counter(
+            "algogrid_risk_kill_switch_engagements",
+            "Kill-switch engagements by source (operator, reconciliation, kill_condition).",
+            ["source"],
+            registry=registry,
+        )
+        self.alerts = Counter(
+            "algogrid_risk_alerts",
+            "Alert events emitted by event name and severity.",
+            ["event", "severity"],
+            registry=registry,
+        )
+        self.alert_deliveries = Counter(
+            "algogrid_risk_alert_deliveries",
+            "Webhook deliveries by final outcome (delivered, failed, dropped).",
+            ["outcome"],
+            registry=registry,
+        )
+
+    def show_state(self, state: str, *, kill_switch: bool) -> None:
+        """Set the trading-state gauges to ``state`` and the kill-switch flag."""
+        for name in ("ACTIVE", "REDUCING", "HALTED", "REBUILDING"):
+            self.trading_state.labels(state=name).set(1 if name == state else 0)
+        self.kill_switch_engaged.set(1 if kill_switch else 0)
