@@ -53,7 +53,6 @@ class TradingStateRecord:
     changed_by: str
     source: ChangeSource
     changed_at: dt.datetime
-    version: int
 
     @property
     def kill_switch_engaged(self) -> bool:
@@ -69,17 +68,15 @@ class TradingStateRecord:
             "changed_by": self.changed_by,
             "source": self.source.value,
             "changed_at": self.changed_at.isoformat(),
-            "version": self.version,
         }
 
     @classmethod
     def initial(cls, at: dt.datetime) -> TradingStateRecord:
-        """Return the record a fresh database starts from (ACTIVE, version 0)."""
+        """Return the record a fresh database starts from (ACTIVE)."""
         return cls(
             state=TradingState.ACTIVE,
             reason="initial state",
             changed_by="system",
             source=ChangeSource.OPERATOR,
             changed_at=at,
-            version=0,
         )

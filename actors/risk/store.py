@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
+from .alerts import Alert
 from .errors import RiskStoreError
 from .state import ChangeSource, TradingState, TradingStateRecord
 from .webhooks import DeliveryAttempt
@@ -63,61 +64,89 @@ class MirrorClient(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DenialRecord:
-    """One refused signal or order (every denial is recorded, R-02..R-04)."""
+    """One refused signal or order (every denial is recorded, R-02..R-04).
+
+    ``reason_code`` is the machine-readable code (``max_concurrent_positions``), ``reason`` the sentence.
+    """
 
     subject: str  # "signal" | "order"
     subject_id: str
     symbol: str
-    side: str
+    side: str | None
+    reason_code: str
     reason: str
     trading_state: TradingState
     at: dt.datetime
 
 
 _SAVE_STATE = """
-WITH saved AS (
-    INSERT INTO kill_switch_state (id, trading_state, reason, changed_by, source, changed_at, version)
-    VALUES (1, $1, $2, $3, $4, $5, 1)
+WITH previous AS (
+    SELECT trading_state FROM kill_switch_state WHERE id = 1
+), saved AS (
+    INSERT INTO kill_switch_state (id, trading_state, engaged, reason, changed_by_label, changed_at)
+    VALUES (1, $1, $2, $3, $4, $5)
     ON CONFLICT (id) DO UPDATE SET
         trading_state = EXCLUDED.trading_state,
+        engaged = EXCLUDED.engaged,
         reason = EXCLUDED.reason,
-        changed_by = EXCLUDED.changed_by,
-        source = EXCLUDED.source,
-        changed_at = EXCLUDED.changed_at,
-        version = kill_switch_state.version + 1
-    RETURNING version
+        changed_by_label = EXCLUDED.changed_by_label,
+        changed_at = EXCLUDED.changed_at
+    RETURNING trading_state
 ), audited AS (
-    INSERT INTO audit_trail (at, actor, action, subject, details)
-    SELECT $5, $3, 'trading_state.set', 'kill_switch', $6::jsonb || jsonb_build_object('version', version)
+    INSERT INTO audit_trail (at, actor_label, action, target_type, target_id, details)
+    SELECT $5, $4, 'kill_switch.set', 'kill_switch', '1',
+           $6::jsonb || jsonb_build_object('previous', (SELECT trading_state FROM previous))
     FROM saved
 )
-SELECT version FROM saved
+SELECT trading_state FROM saved
 """
 
 _LOAD_STATE = """
-SELECT trading_state, reason, changed_by, source, changed_at, version FROM kill_switch_state WHERE id = 1
+SELECT k.trading_state, k.reason, k.changed_by_label, k.changed_at, last.details ->> 'source' AS source
+FROM kill_switch_state AS k
+LEFT JOIN LATERAL (
+    SELECT details FROM audit_trail WHERE action = 'kill_switch.set' ORDER BY id DESC LIMIT 1
+) AS last ON true
+WHERE k.id = 1
 """
 
 _RECORD_DENIAL = """
-INSERT INTO risk_denials (at, subject, subject_id, symbol, side, reason, trading_state)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO risk_denials (at, symbol, side, reason_code, reason, details)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb)
 """
 
-_RECORD_DELIVERY = """
-INSERT INTO webhook_deliveries (alert_id, event, url, attempt, delivered, final, status_code, error, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+_OPEN_DELIVERY = """
+INSERT INTO webhook_deliveries (event, url, payload, symbol, status, attempts, created_at, next_attempt_at)
+VALUES ($1, $2, $3::jsonb, $4, 'pending', 0, $5, $5)
+RETURNING id
+"""
+
+_RECORD_ATTEMPT = """
+UPDATE webhook_deliveries SET
+    attempts = $2,
+    last_status_code = $3,
+    last_error = $4,
+    status = $5,
+    delivered_at = $6,
+    next_attempt_at = COALESCE($7, next_attempt_at)
+WHERE id = $1
+"""
+
+_AUDIT_HISTORY = """
+SELECT at, actor_label, details FROM audit_trail WHERE action = 'kill_switch.set'
+ORDER BY id DESC LIMIT $1
 """
 
 
 class RiskStore:
-    """Read and write the risk room's rows; see the module docstring."""
+    """Read and write the risk room's rows; see the module docstring. Satisfies ``DeliveryLog``."""
 
     def __init__(self, db: SqlClient, mirror: MirrorClient | None = None) -> None:
         self._db = db
         self._mirror = mirror
 
     async def load_trading_state(self, now: dt.datetime) -> TradingStateRecord:
-        """Return the persisted trading state, or the initial ACTIVE record on a fresh database."""
+        """Return the persisted trading state, or the initial ACTIVE record on an empty table."""
         try:
             rows = await self._db.fetch(_LOAD_STATE)
         except Exception as exc:
@@ -127,42 +156,30 @@ class RiskStore:
         row = rows[0]
         return TradingStateRecord(
             state=TradingState(row["trading_state"]),
-            reason=row["reason"],
-            changed_by=row["changed_by"],
-            source=ChangeSource(row["source"]),
+            reason=row["reason"] or "",
+            changed_by=row["changed_by_label"],
+            source=ChangeSource(row["source"] or ChangeSource.OPERATOR.value),
             changed_at=row["changed_at"],
-            version=row["version"],
         )
 
-    async def save_trading_state(
-        self,
-        *,
-        state: TradingState,
-        reason: str,
-        changed_by: str,
-        source: ChangeSource,
-        at: dt.datetime,
-    ) -> TradingStateRecord:
-        """Persist a new trading state with its audit row, mirror it to Redis, and return it."""
+    async def save_trading_state(self, record: TradingStateRecord) -> None:
+        """Persist ``record`` with its audit row (one statement), then mirror it to Redis."""
         details = orjson.dumps(
-            {"trading_state": state.value, "reason": reason, "source": source.value}
+            {"trading_state": record.state.value, "reason": record.reason, "source": record.source.value}
         ).decode()
         try:
-            rows = await self._db.fetch(
-                _SAVE_STATE, state.value, reason, changed_by, source.value, at, details
+            await self._db.fetch(
+                _SAVE_STATE,
+                record.state.value,
+                record.kill_switch_engaged,
+                record.reason,
+                record.changed_by,
+                record.changed_at,
+                details,
             )
         except Exception as exc:
             raise RiskStoreError(f"expected to write kill_switch_state, got {exc!r}") from exc
-        record = TradingStateRecord(
-            state=state,
-            reason=reason,
-            changed_by=changed_by,
-            source=source,
-            changed_at=at,
-            version=rows[0]["version"],
-        )
         await self.mirror(record)
-        return record
 
     async def mirror(self, record: TradingStateRecord) -> None:
         """Write ``record`` to the Redis mirror and announce it; log (never raise) on failure."""
@@ -173,52 +190,67 @@ class RiskStore:
             await self._mirror.set(MIRROR_KEY, payload)
             await self._mirror.publish(MIRROR_CHANNEL, payload)
         except Exception:  # PostgreSQL is the source of truth; a Redis blip must not fail the change
-            log.exception("trading state mirror failed", version=record.version)
+            log.exception("trading state mirror failed", state=record.state.value)
 
     async def record_denial(self, denial: DenialRecord) -> None:
-        """Append one denial to ``risk_denials``."""
+        """Append one denial to ``risk_denials`` (the subject id goes to ``details``: no FK race)."""
+        details = orjson.dumps(
+            {
+                "subject": denial.subject,
+                "subject_id": denial.subject_id,
+                "trading_state": denial.trading_state.value,
+            }
+        ).decode()
         try:
             await self._db.execute(
                 _RECORD_DENIAL,
                 denial.at,
-                denial.subject,
-                denial.subject_id,
                 denial.symbol,
                 denial.side,
+                denial.reason_code,
                 denial.reason,
-                denial.trading_state.value,
+                details,
             )
         except Exception as exc:
             raise RiskStoreError(f"expected to insert into risk_denials, got {exc!r}") from exc
 
-    async def record_delivery(self, attempt: DeliveryAttempt) -> None:
-        """Append one webhook attempt to ``webhook_deliveries`` (the delivery log of G-05)."""
+    async def open_delivery(self, alert: Alert, url: str, payload: bytes, at: dt.datetime) -> int:
+        """Create the pending ``webhook_deliveries`` row of ``alert`` to ``url`` and return its id."""
         try:
-            await self._db.execute(
-                _RECORD_DELIVERY,
-                attempt.alert_id,
-                attempt.event,
-                attempt.url,
-                attempt.attempt,
-                attempt.delivered,
-                attempt.final,
-                attempt.status_code,
-                attempt.error,
-                attempt.at,
+            rows = await self._db.fetch(
+                _OPEN_DELIVERY, alert.event.value, url, payload.decode(), alert.symbol, at
             )
         except Exception as exc:
             raise RiskStoreError(f"expected to insert into webhook_deliveries, got {exc!r}") from exc
+        delivery_id: int = rows[0]["id"]
+        return delivery_id
+
+    async def record_attempt(self, delivery_id: int, attempt: DeliveryAttempt) -> None:
+        """Update delivery ``delivery_id`` with the outcome of one attempt."""
+        if attempt.delivered:
+            status = "delivered"
+        elif attempt.final:
+            status = "failed"
+        else:
+            status = "pending"
+        try:
+            await self._db.execute(
+                _RECORD_ATTEMPT,
+                delivery_id,
+                attempt.attempt,
+                attempt.status_code,
+                attempt.error,
+                status,
+                attempt.at if attempt.delivered else None,
+                attempt.next_attempt_at,
+            )
+        except Exception as exc:
+            raise RiskStoreError(f"expected to update webhook_deliveries, got {exc!r}") from exc
 
     async def audit_history(self, limit: int = 20) -> list[dict[str, Any]]:
-        """Return the latest trading-state audit rows, newest first (for ``kill-switch status``)."""
-        rows = await self._db.fetch(
-            "SELECT at, actor, details FROM audit_trail WHERE action = 'trading_state.set' "
-            "ORDER BY at DESC, id DESC LIMIT $1",
-            limit,
-        )
-        return [
-            {"at": row["at"], "actor": row["actor"], **_as_dict(row["details"])} for row in rows
-        ]
+        """Return the latest kill-switch audit rows, newest first (for ``kill-switch status``)."""
+        rows = await self._db.fetch(_AUDIT_HISTORY, limit)
+        return [{"at": row["at"], "actor": row["actor_label"], **_as_dict(row["details"])} for row in rows]
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
@@ -82,9 +82,12 @@ class AlertSink(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryAttempt:
-    """One HTTP attempt to deliver one alert to one URL, as written to ``webhook_deliveries``."""
+    """One HTTP attempt to deliver one alert to one URL (a row update of ``webhook_deliveries``).
+
+    ``next_attempt_at`` is set when another attempt will follow; ``final`` when none will.
+    """
 
     alert_id: uuid.UUID
     event: str
@@ -95,13 +98,18 @@ class DeliveryAttempt:
     status_code: int | None
     error: str | None
     at: datetime
+    next_attempt_at: datetime | None
 
 
 class DeliveryLog(Protocol):
-    """Persist delivery attempts (the delivery log of G-05)."""
+    """Persist deliveries and their attempts (the delivery log of G-05)."""
 
-    async def record_delivery(self, attempt: DeliveryAttempt) -> None:
-        """Store one attempt."""
+    async def open_delivery(self, alert: Alert, url: str, payload: bytes, at: datetime) -> int:
+        """Create the pending delivery of ``alert`` to ``url`` and return its id."""
+        ...
+
+    async def record_attempt(self, delivery_id: int, attempt: DeliveryAttempt) -> None:
+        """Store the outcome of one attempt of delivery ``delivery_id``."""
         ...
 
 
@@ -192,16 +200,44 @@ class WebhookDispatcher:
     async def deliver(self, alert: Alert, url: str) -> DeliveryAttempt:
         """Deliver ``alert`` to ``url``, retrying with backoff; return the last attempt."""
         body = orjson.dumps(alert.to_json_payload())
+        delivery_id = await self._open(alert, url, body)
         attempt_no = 0
         while True:
             attempt_no += 1
-            attempt = await self._attempt(alert, url, body, attempt_no)
-            if attempt.final:
-                self._count_delivery("delivered" if attempt.delivered else "failed")
+            status, error, retryable = await self._post(alert, url, body)
+            delivered = status is not None and 200 <= status < 300
+            final = delivered or not retryable or attempt_no >= self._config.max_attempts
+            pause = 0.0 if final else self._config.backoff_s(attempt_no)
+            at = self._now()
+            attempt = DeliveryAttempt(
+                alert_id=alert.alert_id,
+                event=alert.event.value,
+                url=url,
+                attempt=attempt_no,
+                delivered=delivered,
+                final=final,
+                status_code=status,
+                error=error,
+                at=at,
+                next_attempt_at=None if final else at + timedelta(seconds=pause),
+            )
+            log.info(
+                "webhook attempt",
+                alert_event=attempt.event,
+                url=url,
+                attempt=attempt_no,
+                status=status,
+                delivered=delivered,
+                final=final,
+            )
+            await self._record(delivery_id, attempt)
+            if final:
+                self._count_delivery("delivered" if delivered else "failed")
                 return attempt
-            await trio.sleep(self._config.backoff_s(attempt_no))
+            await trio.sleep(pause)
 
-    async def _attempt(self, alert: Alert, url: str, body: bytes, attempt_no: int) -> DeliveryAttempt:
+    async def _post(self, alert: Alert, url: str, body: bytes) -> tuple[int | None, str | None, bool]:
+        """POST once; return (status, error, retryable)."""
         timestamp = str(int(self._now().timestamp()))
         headers = {
             "content-type": "application/json",
@@ -209,49 +245,30 @@ class WebhookDispatcher:
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign_payload(self._config.secret.get_secret_value(), timestamp, body),
         }
-        status: int | None = None
-        error: str | None = None
-        retryable = True
         try:
             response = await self._http().post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        else:
-            status = response.status_code
-            delivered = 200 <= status < 300
-            retryable = not delivered and (status >= 500 or status in _RETRYABLE_STATUS)
-            if not delivered:
-                error = f"expected a 2xx status, got {status}"
-        delivered = status is not None and 200 <= status < 300
-        final = delivered or not retryable or attempt_no >= self._config.max_attempts
-        attempt = DeliveryAttempt(
-            alert_id=alert.alert_id,
-            event=alert.event.value,
-            url=url,
-            attempt=attempt_no,
-            delivered=delivered,
-            final=final,
-            status_code=status,
-            error=error,
-            at=self._now(),
-        )
-        log.info(
-            "webhook attempt",
-            alert_event=attempt.event,
-            url=url,
-            attempt=attempt_no,
-            status=status,
-            delivered=delivered,
-            final=final,
-        )
-        await self._record(attempt)
-        return attempt
+            return None, f"{type(exc).__name__}: {exc}"[:500], True
+        status = response.status_code
+        if 200 <= status < 300:
+            return status, None, False
+        retryable = status >= 500 or status in _RETRYABLE_STATUS
+        return status, f"expected a 2xx status, got {status}", retryable
 
-    async def _record(self, attempt: DeliveryAttempt) -> None:
+    async def _open(self, alert: Alert, url: str, body: bytes) -> int | None:
         if self._log is None:
+            return None
+        try:
+            return await self._log.open_delivery(alert, url, body, self._now())
+        except Exception:  # the delivery log is best effort: a DB blip must not stop alerting
+            log.exception("webhook delivery log write failed", alert_event=alert.event.value)
+            return None
+
+    async def _record(self, delivery_id: int | None, attempt: DeliveryAttempt) -> None:
+        if self._log is None or delivery_id is None:
             return
         try:
-            await self._log.record_delivery(attempt)
+            await self._log.record_attempt(delivery_id, attempt)
         except Exception:  # the delivery log is best effort: a DB blip must not stop alerting
             log.exception("webhook delivery log write failed", alert_event=attempt.event)
 

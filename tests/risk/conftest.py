@@ -1,13 +1,12 @@
 """Fixtures of the risk room's tests.
 
-TEMPORARY: ``_tmp_risk_db_url`` creates a database with the risk tables from ``risk_schema.sql`` until the
-root conftest's ``migrated_db_url`` and the foundation migrations land.
+TEMPORARY: ``_tmp_risk_db_url`` creates a fully migrated database (``storage.migrate.upgrade``) until the
+root conftest's ``migrated_db_url`` lands.
 """
 
 from __future__ import annotations
 
 import os
-import pathlib
 import uuid
 from collections.abc import Iterator
 
@@ -15,7 +14,8 @@ import psycopg2
 import pytest
 import redis
 
-_SCHEMA = pathlib.Path(__file__).with_name("risk_schema.sql")
+from storage.migrate import upgrade
+
 _PG = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -28,10 +28,7 @@ def _tmp_risk_db_url() -> Iterator[str]:
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     url = _PG.rsplit("/", 1)[0] + "/" + name
-    conn = psycopg2.connect(url)
-    with conn, conn.cursor() as cur:
-        cur.execute(_SCHEMA.read_text())
-    conn.close()
+    upgrade(url)
     yield url
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -53,6 +50,11 @@ def risk_db_url(_tmp_risk_db_url: str) -> str:
     """A database with the risk tables, emptied for this test."""
     conn = psycopg2.connect(_tmp_risk_db_url)
     with conn, conn.cursor() as cur:
-        cur.execute("TRUNCATE kill_switch_state, audit_trail, risk_denials, webhook_deliveries")
+        # audit_trail is append-only (TRUNCATE refused by trigger): tests filter it by time instead.
+        cur.execute("TRUNCATE risk_denials, webhook_deliveries, positions CASCADE")
+        cur.execute(
+            "UPDATE kill_switch_state SET trading_state = 'ACTIVE', engaged = false, reason = NULL, "
+            "changed_by_label = 'system', changed_at = now()"
+        )
     conn.close()
     return _tmp_risk_db_url

@@ -3,87 +3,120 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import orjson
+import trio
 from risk_adapters import open_clients
+from risk_receiver import run_receiver
 
 from actors.risk import (
     MIRROR_KEY,
+    Alert,
+    AlertKind,
     ChangeSource,
-    DeliveryAttempt,
     DenialRecord,
     RiskStore,
+    Severity,
     TradingState,
+    TradingStateRecord,
+    WebhookConfig,
+    WebhookDispatcher,
 )
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _record(state: TradingState, reason: str, by: str, minutes: int = 0) -> TradingStateRecord:
+    return TradingStateRecord(
+        state=state,
+        reason=reason,
+        changed_by=by,
+        source=ChangeSource.OPERATOR,
+        changed_at=T0 + dt.timedelta(minutes=minutes),
+    )
 
 
 async def test_a_fresh_database_starts_active(risk_db_url: str, risk_redis_url: str) -> None:
     async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
         record = await RiskStore(sql, mirror).load_trading_state(T0)
     assert record.state is TradingState.ACTIVE
-    assert record.version == 0
     assert not record.kill_switch_engaged
 
 
 async def test_each_change_is_persisted_audited_and_mirrored(risk_db_url: str, risk_redis_url: str) -> None:
     async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
         store = RiskStore(sql, mirror)
-        first = await store.save_trading_state(
-            state=TradingState.HALTED, reason="drill", changed_by="alice", source=ChangeSource.OPERATOR, at=T0
-        )
-        second = await store.save_trading_state(
-            state=TradingState.REDUCING,
-            reason="exit positions",
-            changed_by="bob",
-            source=ChangeSource.OPERATOR,
-            at=T0 + dt.timedelta(minutes=1),
-        )
+        await store.save_trading_state(_record(TradingState.HALTED, "drill", "alice"))
+        reducing = _record(TradingState.REDUCING, "exit positions", "bob", minutes=1)
+        await store.save_trading_state(reducing)
         loaded = await store.load_trading_state(T0)
-        history = await store.audit_history()
+        history = await store.audit_history(limit=2)
         mirrored = orjson.loads(await mirror.get(MIRROR_KEY) or b"{}")
-    assert (first.version, second.version) == (1, 2)
-    assert loaded == second
-    assert [(h["actor"], h["trading_state"], h["reason"], h["version"]) for h in history] == [
-        ("bob", "REDUCING", "exit positions", 2),
-        ("alice", "HALTED", "drill", 1),
+    assert loaded == reducing
+    assert [(h["actor"], h["trading_state"], h["previous"], h["reason"]) for h in history] == [
+        ("bob", "REDUCING", "HALTED", "exit positions"),
+        ("alice", "HALTED", "ACTIVE", "drill"),
     ]
     assert mirrored["state"] == "REDUCING"
     assert mirrored["kill_switch"] is True
-    assert mirrored["version"] == 2
 
 
-async def test_denials_and_deliveries_are_logged(risk_db_url: str, risk_redis_url: str) -> None:
+async def test_the_source_of_an_automatic_change_survives_a_reload(
+    risk_db_url: str, risk_redis_url: str
+) -> None:
+    halted = TradingStateRecord(
+        state=TradingState.HALTED,
+        reason="daily drawdown -3.5R beyond -3R",
+        changed_by="monitor",
+        source=ChangeSource.KILL_CONDITION,
+        changed_at=T0,
+    )
     async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
-        store = RiskStore(sql, mirror)
-        await store.record_denial(
+        await RiskStore(sql, mirror).save_trading_state(halted)
+    async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
+        assert await RiskStore(sql, mirror).load_trading_state(T0) == halted
+
+
+async def test_denials_are_logged_with_code_and_sentence(risk_db_url: str, risk_redis_url: str) -> None:
+    async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
+        await RiskStore(sql, mirror).record_denial(
             DenialRecord(
                 subject="signal",
                 subject_id="sig-1",
                 symbol="BTCUSDT",
                 side="long",
-                reason="max_concurrent_positions",
+                reason_code="max_concurrent_positions",
+                reason="expected fewer than 3 open positions, got 3",
                 trading_state=TradingState.ACTIVE,
                 at=T0,
             )
         )
-        alert_id = uuid.uuid4()
-        await store.record_delivery(
-            DeliveryAttempt(
-                alert_id=alert_id,
-                event="break_even",
-                url="http://127.0.0.1/hook",
-                attempt=2,
-                delivered=False,
-                final=True,
-                status_code=503,
-                error="expected a 2xx status, got 503",
-                at=T0,
-            )
+        rows = await sql.fetch("SELECT reason_code, side, details FROM risk_denials")
+    assert [(r["reason_code"], r["side"], orjson.loads(r["details"])["subject_id"]) for r in rows] == [
+        ("max_concurrent_positions", "long", "sig-1")
+    ]
+
+
+async def test_webhook_deliveries_are_logged_attempt_by_attempt(
+    risk_db_url: str, risk_redis_url: str
+) -> None:
+    alert = Alert(event=AlertKind.FUNDING_EXIT, severity=Severity.WARNING, at=T0, symbol="ETHUSDT")
+    async with (
+        open_clients(risk_db_url, risk_redis_url) as (sql, mirror),
+        run_receiver([503, 200]) as receiver,
+    ):
+        config = WebhookConfig(urls=(receiver.url,), secret="s", backoff_initial_s=0.0, backoff_jitter=0.0)
+        dispatcher = WebhookDispatcher(config, RiskStore(sql, mirror))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(dispatcher.run)
+            await dispatcher.deliver(alert, receiver.url)
+            nursery.cancel_scope.cancel()
+        rows = await sql.fetch(
+            "SELECT event, url, symbol, status, attempts, last_status_code, delivered_at, payload "
+            "FROM webhook_deliveries"
         )
-        denials = await sql.fetch("SELECT subject_id, reason FROM risk_denials")
-        deliveries = await sql.fetch("SELECT alert_id, attempt, status_code FROM webhook_deliveries")
-    assert [(r["subject_id"], r["reason"]) for r in denials] == [("sig-1", "max_concurrent_positions")]
-    assert [(r["alert_id"], r["attempt"], r["status_code"]) for r in deliveries] == [(alert_id, 2, 503)]
+    (row,) = rows
+    assert (row["event"], row["url"], row["symbol"]) == ("funding_exit", receiver.url, "ETHUSDT")
+    assert (row["status"], row["attempts"], row["last_status_code"]) == ("delivered", 2, 200)
+    assert row["delivered_at"] is not None
+    assert orjson.loads(row["payload"])["alert_id"] == str(alert.alert_id)

@@ -41,9 +41,15 @@ class MemoryDeliveryLog:
     """Collects delivery attempts (the PostgreSQL log is tested in test_store.py)."""
 
     def __init__(self) -> None:
+        self.opened: list[tuple[str, str]] = []
         self.attempts: list[DeliveryAttempt] = []
 
-    async def record_delivery(self, attempt: DeliveryAttempt) -> None:
+    async def open_delivery(self, alert: Alert, url: str, payload: bytes, at: dt.datetime) -> int:
+        self.opened.append((alert.event.value, url))
+        return len(self.opened)
+
+    async def record_attempt(self, delivery_id: int, attempt: DeliveryAttempt) -> None:
+        assert delivery_id == len(self.opened)
         self.attempts.append(attempt)
 
 
