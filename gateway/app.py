@@ -1,0 +1,163 @@
+"""The Starlette app factory: routes from the endpoint table, error mapping, middleware, UI and OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from importlib import metadata
+from pathlib import Path
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gateway.context import GatewayContext, RouteOptions, error_response
+from gateway.endpoint import Endpoint
+from gateway.errors import EngineError, EventLogError, FaultRejectedError, UnknownActorPathError
+from gateway.events import RedisEventLog
+from gateway.feed import SignalFeed
+from gateway.hub import SignalHub
+from gateway.metrics import GatewayMetrics, LatencyMiddleware
+from gateway.openapi import build_openapi
+from gateway.ports import EngineView, ReadinessProbe, SignalReader
+from gateway.ratelimit import IpRateLimitMiddleware
+from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
+from gateway.routes_signals import SIGNAL_ENDPOINTS
+from gateway.sse import STREAM_ENDPOINT
+
+__all__ = ["create_app", "endpoints_for"]
+
+log = structlog.get_logger(__name__)
+
+UI_DIR = Path(__file__).with_name("ui")
+
+
+def endpoints_for(options: RouteOptions) -> tuple[Endpoint, ...]:
+    """Return the route table; ``POST /admin/faults`` exists only with ``fault_injection`` (dev mode)."""
+    table = (*OPS_ENDPOINTS, *SIGNAL_ENDPOINTS, STREAM_ENDPOINT)
+    return (*table, FAULT_ENDPOINT) if options.fault_injection else table
+
+
+def _version() -> str:
+    try:
+        return metadata.version("algogrid")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+async def _engine_error(request: Request, exc: Exception) -> Response:
+    ctx: GatewayContext = request.app.state.ctx
+    ctx.metrics.engine_errors.labels(type(exc).__name__).inc()
+    log.warning("engine unavailable", path=request.url.path, reason=str(exc))
+    return error_response(503, "engine_unavailable", str(exc))
+
+
+async def _event_log_error(request: Request, exc: Exception) -> Response:
+    return error_response(503, "event_log_unavailable", str(exc))
+
+
+async def _unknown_path(request: Request, exc: Exception) -> Response:
+    return error_response(404, "unknown_actor_path", str(exc))
+
+
+async def _fault_rejected(request: Request, exc: Exception) -> Response:
+    return error_response(400, "fault_rejected", str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    reason = "no such route" if exc.status_code == 404 else str(exc.detail)
+    return error_response(exc.status_code, "http_error", reason)
+
+
+def create_app(
+    engine: EngineView,
+    signals: SignalReader,
+    events: RedisEventLog,
+    feed: SignalFeed,
+    *,
+    options: RouteOptions | None = None,
+    probes: Mapping[str, ReadinessProbe] | None = None,
+    allowed_origins: Sequence[str] = (),
+    ip_rate_limit_per_min: int = 100,
+) -> Starlette:
+    """Build the gateway ASGI app (G-01..G-04).
+
+    Args:
+        engine: the engine seam (supervision tree, feed asks, faults, exchange readiness).
+        signals: read side of the ``signals`` table.
+        events: the Redis Stream log SSE replays from.
+        feed: the engine's signal sink; ``gateway.serve`` runs its drain task.
+        options: route tunables (fault injection, timeouts, heartbeat, staleness).
+        probes: readiness checks by name (e.g. ``postgres``, ``redis``).
+        allowed_origins: CORS origins (``ui.allowed_origins``).
+        ip_rate_limit_per_min: per-address request limit; 0 disables it.
+    """
+    opts = options or RouteOptions()
+    hub = SignalHub(client_buffer=opts.sse_client_buffer)
+    metrics = GatewayMetrics(hub, feed)
+    ctx = GatewayContext(
+        engine=engine,
+        signals=signals,
+        events=events,
+        feed=feed,
+        hub=hub,
+        metrics=metrics,
+        options=opts,
+        probes=dict(probes or {}),
+    )
+    table = endpoints_for(opts)
+    openapi_body = json.dumps(build_openapi(table, _version()))
+
+    async def openapi(request: Request) -> Response:
+        return Response(openapi_body, media_type="application/json")
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/ui/", status_code=307)
+
+    routes: list[BaseRoute] = [endpoint.route() for endpoint in table]
+    routes += [
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        Route("/", root, methods=["GET"], include_in_schema=False),
+        Mount("/ui", app=StaticFiles(directory=UI_DIR, html=True), name="ui"),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log.info("gateway started", routes=len(table), fault_injection=opts.fault_injection)
+        try:
+            yield
+        finally:
+            hub.close()
+            log.info("gateway stopped")
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(LatencyMiddleware, metrics=metrics),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(allowed_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Content-Type", "Last-Event-ID", "Authorization"],
+            ),
+            Middleware(IpRateLimitMiddleware, per_minute=ip_rate_limit_per_min),
+        ],
+        exception_handlers={
+            EngineError: _engine_error,
+            EventLogError: _event_log_error,
+            UnknownActorPathError: _unknown_path,
+            FaultRejectedError: _fault_rejected,
+            HTTPException: _http_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    return app

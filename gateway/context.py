@@ -1,0 +1,68 @@
+"""Per-app wiring the route handlers read from ``request.app.state.ctx``, and the JSON error answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.events import RedisEventLog
+from gateway.feed import SignalFeed
+from gateway.hub import SignalHub
+from gateway.metrics import GatewayMetrics
+from gateway.models import ErrorBody
+from gateway.ports import EngineView, ReadinessProbe, SignalReader
+
+__all__ = ["GatewayContext", "RouteOptions", "error_response", "json_response"]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOptions:
+    """Tunables of the routes; defaults are the production values."""
+
+    fault_injection: bool = False
+    ask_timeout_s: float = 2.0
+    probe_timeout_s: float = 2.0
+    heartbeat_s: float = 15.0
+    stale_after_s: float = 30.0
+    sse_client_buffer: int = 256
+    sse_retry_ms: int = 2000
+
+
+@dataclass(slots=True)
+class GatewayContext:
+    """Everything a handler may touch: ports, the SSE hub and log, metrics and options."""
+
+    engine: EngineView
+    signals: SignalReader
+    events: RedisEventLog
+    feed: SignalFeed
+    hub: SignalHub
+    metrics: GatewayMetrics
+    options: RouteOptions
+    probes: Mapping[str, ReadinessProbe] = field(default_factory=dict)
+
+
+def ctx_of(request: Request) -> GatewayContext:
+    """Return the context of the app serving ``request``."""
+    ctx: GatewayContext = request.app.state.ctx
+    return ctx
+
+
+def json_response(body: Any, status_code: int = 200) -> Response:
+    """Serialise a pydantic model (or list of them) as JSON (Decimals as strings)."""
+    if isinstance(body, list):
+        payload = "[" + ",".join(item.model_dump_json() for item in body) + "]"
+    else:
+        payload = body.model_dump_json()
+    return Response(payload, status_code=status_code, media_type="application/json")
+
+
+def error_response(
+    status_code: int, error: str, reason: str, details: list[dict[str, Any]] | None = None
+) -> Response:
+    """Return the uniform error answer: ``{"error", "reason", "details"}``."""
+    return json_response(ErrorBody(error=error, reason=reason, details=details), status_code)

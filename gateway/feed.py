@@ -1,0 +1,133 @@
+"""The engine → gateway signal path (S-04, G-03; DESIGN §3 "no blocking across the boundary").
+
+``SignalFeed.publish`` is called by actors in their own threads. It validates the event into a
+``SignalView``, parks it in a bounded buffer and wakes the trio side with ``TrioToken.run_sync_soon`` — it
+never waits. ``SignalFeed.run`` (a trio task owned by ``gateway.serve``) drains the buffer: ``XADD`` to the
+Redis Stream (which assigns the monotonic event id), then fan-out to the live SSE clients, strictly in order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+import structlog
+import trio
+
+from gateway.errors import EventLogError
+from gateway.events import RedisEventLog, StreamEvent
+from gateway.hub import SignalHub
+from gateway.models import SignalView
+
+__all__ = ["SignalFeed"]
+
+log = structlog.get_logger(__name__)
+
+SIGNAL_EVENT = "signal"
+
+
+def to_signal_view(event: object) -> SignalView:
+    """Return the ``SignalView`` of a ``SignalGenerated`` event (or of a bare signal object/mapping)."""
+    if isinstance(event, SignalView):
+        return event
+    inner = getattr(event, "signal", None)
+    if inner is None:
+        return SignalView.model_validate(event, from_attributes=not isinstance(event, dict))
+    view = SignalView.model_validate(inner, from_attributes=True)
+    extra: dict[str, Any] = {}
+    status = getattr(event, "status", None)
+    if status in ("new", "queued"):
+        extra["status"] = status
+    queued_until = getattr(event, "queued_until", None)
+    if queued_until is not None:
+        extra["queued_until"] = queued_until
+    return view.model_copy(update=extra) if extra else view
+
+
+class SignalFeed:
+    """Thread-safe, non-blocking sink for ``SignalGenerated`` (implements ``actors.SignalPublisher``)."""
+
+    def __init__(self, capacity: int = 10_000, retry_s: float = 0.5, max_attempts: int = 5) -> None:
+        self._capacity = capacity
+        self._retry_s = retry_s
+        self._max_attempts = max_attempts
+        self._lock = threading.Lock()
+        self._pending: deque[SignalView] = deque()
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._wakeup: trio.Event | None = None
+        self.published = 0
+        self.dropped = 0
+        self.lost = 0
+
+    def publish(self, event: object) -> None:
+        """Queue ``event`` for the stream and SSE clients; safe from any thread, never blocks.
+
+        Raises:
+            pydantic.ValidationError: ``event`` does not carry a valid signal (the caller's bug, raised now).
+        """
+        view = to_signal_view(event)
+        with self._lock:
+            if len(self._pending) >= self._capacity:
+                self.dropped += 1
+                log.error("signal feed full, event dropped", symbol=view.symbol, signal_id=view.id)
+                return
+            self._pending.append(view)
+            token = self._token
+        if token is not None:
+            try:
+                token.run_sync_soon(self._wake)
+            except trio.RunFinishedError:
+                log.warning("signal feed stopped, event kept in buffer", signal_id=view.id)
+
+    def _wake(self) -> None:
+        # Runs in the trio thread via run_sync_soon: it must not raise (an escaping error kills the run).
+        wakeup = self._wakeup
+        if wakeup is not None:
+            wakeup.set()
+
+    def _take(self) -> list[SignalView]:
+        with self._lock:
+            batch = list(self._pending)
+            self._pending.clear()
+        return batch
+
+    async def run(
+        self,
+        log_: RedisEventLog,
+        hub: SignalHub,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Drain published events into ``log_`` and ``hub`` until cancelled."""
+        self._wakeup = trio.Event()
+        with self._lock:
+            self._token = trio.lowlevel.current_trio_token()
+        task_status.started()
+        try:
+            while True:
+                batch = self._take()
+                if not batch:
+                    await self._wakeup.wait()
+                    self._wakeup = trio.Event()
+                    continue
+                for view in batch:
+                    event = await self._append(log_, view)
+                    if event is not None:
+                        hub.publish(event)
+                        self.published += 1
+        finally:
+            with self._lock:
+                self._token = None
+
+    async def _append(self, log_: RedisEventLog, view: SignalView) -> StreamEvent | None:
+        data = view.model_dump_json()
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                return await log_.append(SIGNAL_EVENT, data)
+            except EventLogError as exc:
+                log.warning("signal append failed", attempt=attempt, error=str(exc), signal_id=view.id)
+                await trio.sleep(self._retry_s * attempt)
+        self.lost += 1
+        log.error("signal event lost", signal_id=view.id, symbol=view.symbol)
+        return None

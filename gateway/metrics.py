@@ -1,0 +1,132 @@
+"""Prometheus metrics of the gateway (G-06): HTTP latency per route template, actor restarts and crashes by
+kind (read from the supervision tree at scrape time), SSE clients and published signals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import Counter as PromCounter
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.feed import SignalFeed
+from gateway.hub import SignalHub
+
+__all__ = ["GatewayMetrics", "LatencyMiddleware", "SupervisionCollector"]
+
+_LATENCY_BUCKETS_MS = (0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+
+
+def walk_tree(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Yield ``node`` and all its descendants (depth first)."""
+    yield node
+    for child in node.get("children") or ():
+        yield from walk_tree(child)
+
+
+class SupervisionCollector(Collector):
+    """Exposes the last supervision tree seen as restart/crash counters and a status gauge by kind."""
+
+    def __init__(self) -> None:
+        self._tree: Mapping[str, Any] | None = None
+
+    def update(self, tree: Mapping[str, Any]) -> None:
+        """Remember ``tree`` for the next scrape."""
+        self._tree = tree
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield ``actor_restarts_total{kind}``, ``actor_crashes_total{kind}`` and ``actors{kind,status}``."""
+        restarts: Counter[str] = Counter()
+        crashes: Counter[str] = Counter()
+        states: Counter[tuple[str, str]] = Counter()
+        if self._tree is not None:
+            for node in walk_tree(self._tree):
+                kind = str(node.get("kind", "unknown"))
+                count = int(node.get("restarts") or 0)
+                status = str(node.get("status", "unknown"))
+                restarts[kind] += count
+                # Every restart follows a crash; a child left "failed" crashed without being restarted.
+                crashes[kind] += count + (1 if status == "failed" else 0)
+                states[(kind, status)] += 1
+        restart_family = CounterMetricFamily("actor_restarts", "Actor restarts by kind.", labels=["kind"])
+        crash_family = CounterMetricFamily("actor_crashes", "Actor crashes by kind.", labels=["kind"])
+        for kind in sorted(set(restarts) | set(crashes)):
+            restart_family.add_metric([kind], restarts[kind])
+            crash_family.add_metric([kind], crashes[kind])
+        status_family = GaugeMetricFamily("actors", "Actors by kind and status.", labels=["kind", "status"])
+        for (kind, status), n in sorted(states.items()):
+            status_family.add_metric([kind, status], n)
+        yield restart_family
+        yield crash_family
+        yield status_family
+
+
+class GatewayMetrics:
+    """The gateway's own registry (one per app, so tests can build several apps in one process)."""
+
+    def __init__(self, hub: SignalHub, feed: SignalFeed) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_latency = Histogram(
+            "http_request_duration_ms",
+            "Time to the response start, per route template (G-06).",
+            ["method", "route", "status"],
+            buckets=_LATENCY_BUCKETS_MS,
+            registry=self.registry,
+        )
+        self.supervision = SupervisionCollector()
+        self.registry.register(self.supervision)
+        Gauge("sse_clients", "Connected SSE clients.", registry=self.registry).set_function(
+            lambda: hub.clients
+        )
+        Gauge(
+            "sse_clients_cut_off",
+            "SSE clients cut off because their buffer was full.",
+            registry=self.registry,
+        ).set_function(lambda: hub.dropped_slow)
+        Gauge(
+            "gateway_signals_published",
+            "Signals appended to the stream and fanned out.",
+            registry=self.registry,
+        ).set_function(lambda: feed.published)
+        Gauge(
+            "gateway_signals_lost",
+            "Signals dropped (buffer full or stream unavailable).",
+            registry=self.registry,
+        ).set_function(lambda: feed.dropped + feed.lost)
+        self.engine_errors = PromCounter(
+            "gateway_engine_errors",
+            "Engine asks answered 503, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+
+
+class LatencyMiddleware:
+    """ASGI middleware observing the time to ``http.response.start`` per route template."""
+
+    def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                self.metrics.http_latency.labels(scope["method"], template, str(message["status"])).observe(
+                    (time.perf_counter() - started) * 1000.0
+                )
+            await send(message)
+
+        await self.app(scope, receive, timed_send)

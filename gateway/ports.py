@@ -1,0 +1,98 @@
+"""The narrow seams between the gateway and the rest of the system (STYLE §3, §12).
+
+The gateway is thin ASGI: it never reaches into actors or repositories, it talks to these Protocols.
+
+* ``EngineView`` — what the engine lets the gateway see and do: the supervision tree, per-symbol feed
+  liveness (an actor ``ask`` with a timeout), fault injection and the engine's readiness checks. Adapters
+  translate ``ActorUnavailable``/``AskTimeout`` into ``EngineUnavailableError``/``EngineTimeoutError``
+  (``gateway.errors``).
+* ``SignalReader`` — read side of the ``signals`` table (PostgreSQL).
+* ``StreamCommands`` — the two Redis Stream commands the SSE event log needs (trio-native, redis-py names).
+* ``ReadinessProbe`` — an async check that returns when ready and raises with a reason otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.models import FaultRequest, SignalQuery, SignalView
+
+__all__ = [
+    "EngineView",
+    "FeedStatus",
+    "ReadinessProbe",
+    "SignalReader",
+    "StreamCommands",
+]
+
+ReadinessProbe = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """What a feed actor answers about its market data: when the last event arrived (aware UTC)."""
+
+    symbol: str
+    last_event_at: dt.datetime | None
+
+
+class EngineView(Protocol):
+    """The engine as the gateway sees it; every method is called from the trio thread and never blocks it."""
+
+    def symbols(self) -> Sequence[str]:
+        """Return the traded symbols, in display order."""
+
+    async def supervision_tree(self) -> Mapping[str, Any]:
+        """Return the live supervision tree (keys path, kind, status, restarts, …, children)."""
+
+    async def feed_status(self, symbol: str, timeout_s: float) -> FeedStatus:
+        """Ask the feed actor of ``symbol`` for its status.
+
+        Raises:
+            UnknownActorPathError: ``symbol`` has no feed actor.
+            EngineUnavailableError: the feed actor is dead or restarting.
+            EngineTimeoutError: no answer within ``timeout_s`` seconds.
+        """
+
+    async def inject_fault(self, request: FaultRequest) -> None:
+        """Arm or fire the fault described by ``request`` at ``request.path``.
+
+        Raises:
+            UnknownActorPathError: no actor lives at ``request.path``.
+            FaultRejectedError: the engine refused the fault (bad options for that actor).
+        """
+
+    async def readiness(self) -> Mapping[str, str | None]:
+        """Return the engine's readiness checks (e.g. exchange sessions): name → None or the reason."""
+
+
+class SignalReader(Protocol):
+    """Read access to stored signals (PostgreSQL), newest first."""
+
+    async def list_signals(self, query: SignalQuery) -> Sequence[SignalView]:
+        """Return the page of signals matching ``query``."""
+
+    async def get_signal(self, signal_id: str) -> SignalView | None:
+        """Return the signal with ``signal_id`` or None."""
+
+
+class StreamCommands(Protocol):
+    """The Redis Stream commands behind the SSE event log (a trio-native client with redis-py signatures)."""
+
+    async def xadd(
+        self,
+        name: str,
+        fields: Mapping[str, str],
+        *,
+        maxlen: int | None = None,
+        approximate: bool = True,
+    ) -> str | bytes:
+        """Append ``fields`` to stream ``name`` and return the new entry id."""
+
+    async def xrange(
+        self, name: str, min: str = "-", max: str = "+", count: int | None = None
+    ) -> Sequence[tuple[str | bytes, Mapping[Any, Any]]]:
+        """Return entries of stream ``name`` with ids in [min, max] (``(`` prefix: exclusive)."""

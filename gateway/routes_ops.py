@@ -1,0 +1,215 @@
+"""Operational routes: ``/health``, ``/ready``, ``/metrics``, feed liveness per symbol, the supervision tree
+and (dev mode only) fault injection (G-01, G-06; DESIGN §4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import structlog
+import trio
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.context import GatewayContext, ctx_of, error_response, json_response
+from gateway.endpoint import Endpoint, validation_error
+from gateway.errors import EngineError, EngineTimeoutError
+from gateway.models import (
+    CheckResult,
+    FaultRequest,
+    FeedStatusView,
+    HealthBody,
+    ReadyBody,
+    SupervisionNode,
+)
+
+__all__ = ["FAULT_ENDPOINT", "OPS_ENDPOINTS"]
+
+log = structlog.get_logger(__name__)
+
+_HEALTH = HealthBody().model_dump_json()
+
+
+async def health(request: Request) -> Response:
+    """Answer 200 while the process serves HTTP (liveness; no I/O, G-02 < 100 ms)."""
+    return Response(_HEALTH, media_type="application/json")
+
+
+async def _probe(ctx: GatewayContext, name: str, results: dict[str, CheckResult]) -> None:
+    probe = ctx.probes[name]
+    with trio.move_on_after(ctx.options.probe_timeout_s) as scope:
+        try:
+            await probe()
+        except Exception as exc:  # readiness boundary: any failure means "not ready", with its reason
+            results[name] = CheckResult(ok=False, reason=f"{type(exc).__name__}: {exc}")
+            return
+    if scope.cancelled_caught:
+        results[name] = CheckResult(ok=False, reason=f"no answer within {ctx.options.probe_timeout_s:g} s")
+    else:
+        results[name] = CheckResult(ok=True)
+
+
+async def _engine_checks(ctx: GatewayContext, results: dict[str, CheckResult]) -> None:
+    with trio.move_on_after(ctx.options.probe_timeout_s) as scope:
+        try:
+            checks = await ctx.engine.readiness()
+        except Exception as exc:  # readiness boundary, as above
+            results["engine"] = CheckResult(ok=False, reason=f"{type(exc).__name__}: {exc}")
+            return
+    if scope.cancelled_caught:
+        results["engine"] = CheckResult(ok=False, reason="engine readiness did not answer in time")
+        return
+    for name, reason in checks.items():
+        results[name] = CheckResult(ok=reason is None, reason=reason)
+
+
+async def ready(request: Request) -> Response:
+    """Answer 200 when PostgreSQL, Redis and the exchange sessions are ready, else 503 naming the failures."""
+    ctx = ctx_of(request)
+    results: dict[str, CheckResult] = {}
+    async with trio.open_nursery() as nursery:
+        for name in ctx.probes:
+            nursery.start_soon(_probe, ctx, name, results)
+        nursery.start_soon(_engine_checks, ctx, results)
+    not_ready = sorted(name for name, result in results.items() if not result.ok)
+    body = ReadyBody(ready=not not_ready, checks=dict(sorted(results.items())), not_ready=not_ready)
+    return json_response(body, 503 if not_ready else 200)
+
+
+async def _tree(ctx: GatewayContext) -> dict[str, object]:
+    with trio.move_on_after(ctx.options.ask_timeout_s):
+        return dict(await ctx.engine.supervision_tree())
+    raise EngineTimeoutError(f"supervision tree did not answer within {ctx.options.ask_timeout_s:g} s")
+
+
+async def metrics(request: Request) -> Response:
+    """Answer the Prometheus exposition of the gateway registry (actor metrics from the live tree)."""
+    ctx = ctx_of(request)
+    try:
+        ctx.metrics.supervision.update(await _tree(ctx))
+    except EngineError as exc:
+        log.warning("metrics without supervision tree", reason=str(exc))
+    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def supervision(request: Request) -> Response:
+    """Answer the live supervision tree as JSON (DESIGN §4), 503 when the engine does not answer."""
+    tree = await _tree(ctx_of(request))
+    return Response(json.dumps(tree, default=str), media_type="application/json")
+
+
+async def _feed_view(ctx: GatewayContext, symbol: str) -> FeedStatusView:
+    try:
+        status = await ctx.engine.feed_status(symbol, ctx.options.ask_timeout_s)
+    except EngineError as exc:
+        ctx.metrics.engine_errors.labels(type(exc).__name__).inc()
+        return FeedStatusView(symbol=symbol, available=False, stale=True, reason=str(exc))
+    return _feed_view_from(ctx, symbol, status.last_event_at)
+
+
+def _feed_view_from(ctx: GatewayContext, symbol: str, last: dt.datetime | None) -> FeedStatusView:
+    if last is None:
+        return FeedStatusView(symbol=symbol, available=True, stale=True, reason="no market data yet")
+    age = max(0.0, (dt.datetime.now(dt.UTC) - last).total_seconds())
+    return FeedStatusView(
+        symbol=symbol,
+        available=True,
+        last_event_at=last,
+        age_s=round(age, 3),
+        stale=age > ctx.options.stale_after_s,
+    )
+
+
+async def list_feeds(request: Request) -> Response:
+    """Answer the feed liveness of every symbol (asked concurrently; failures are marked, not fatal)."""
+    ctx = ctx_of(request)
+    symbols = list(ctx.engine.symbols())
+    views: dict[str, FeedStatusView] = {}
+
+    async def one(symbol: str) -> None:
+        views[symbol] = await _feed_view(ctx, symbol)
+
+    async with trio.open_nursery() as nursery:
+        for symbol in symbols:
+            nursery.start_soon(one, symbol)
+    return json_response([views[s] for s in symbols])
+
+
+async def get_feed(request: Request) -> Response:
+    """Answer the feed liveness of one symbol; 503 with the reason when its feed actor cannot answer."""
+    ctx = ctx_of(request)
+    symbol = str(request.path_params["symbol"])
+    if symbol not in ctx.engine.symbols():
+        return error_response(404, "not_found", f"symbol {symbol!r} is not traded here")
+    status = await ctx.engine.feed_status(symbol, ctx.options.ask_timeout_s)  # EngineError → 503 handler
+    return json_response(_feed_view_from(ctx, symbol, status.last_event_at))
+
+
+async def inject_fault(request: Request) -> Response:
+    """Inject a fault at a supervision path (dev mode only; the route does not exist otherwise)."""
+    try:
+        raw = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(400, "invalid_body", "expected a JSON object body")
+    try:
+        fault = FaultRequest.model_validate(raw)
+    except ValidationError as exc:
+        return validation_error(exc, "body")
+    await ctx_of(request).engine.inject_fault(fault)  # UnknownActorPathError → 404, FaultRejectedError → 400
+    log.warning("fault injected", path=fault.path, kind=fault.kind)
+    return Response(status_code=202)
+
+
+OPS_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("/health", "GET", health, "Liveness (always 200)", "ops", response=HealthBody),
+    Endpoint(
+        "/ready",
+        "GET",
+        ready,
+        "Readiness of PostgreSQL, Redis and exchange sessions",
+        "ops",
+        response=ReadyBody,
+        errors=(503,),
+    ),
+    Endpoint("/metrics", "GET", metrics, "Prometheus metrics", "ops", media_type=CONTENT_TYPE_LATEST),
+    Endpoint(
+        "/symbols",
+        "GET",
+        list_feeds,
+        "Feed liveness of every symbol",
+        "market",
+        response=FeedStatusView,
+        response_is_list=True,
+    ),
+    Endpoint(
+        "/symbols/{symbol}/feed",
+        "GET",
+        get_feed,
+        "Feed liveness of one symbol (asks its feed actor)",
+        "market",
+        response=FeedStatusView,
+        errors=(404, 503),
+    ),
+    Endpoint(
+        "/admin/supervision",
+        "GET",
+        supervision,
+        "The live supervision tree",
+        "admin",
+        response=SupervisionNode,
+        errors=(503,),
+    ),
+)
+
+FAULT_ENDPOINT = Endpoint(
+    "/admin/faults",
+    "POST",
+    inject_fault,
+    "Inject a fault (dev.fault_injection only)",
+    "admin",
+    body=FaultRequest,
+    errors=(400, 404, 422),
+)

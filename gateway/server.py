@@ -1,0 +1,147 @@
+"""``gateway.serve``: hypercorn's trio worker serving the app inside the engine's trio process (O-03).
+
+Shutdown is graceful: when ``shutdown_trigger`` returns, hypercorn stops accepting, the SSE hub ends every
+stream (so long-lived ``/stream`` responses do not hold the shutdown), in-flight requests get up to
+``graceful_timeout_s`` (30 s) to finish, the lifespan shutdown runs, and only then the signal feed's drain
+task is cancelled.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.context import GatewayContext, RouteOptions
+from gateway.events import RedisEventLog
+from gateway.feed import SignalFeed
+from gateway.ports import EngineView, ReadinessProbe, SignalReader, StreamCommands
+
+__all__ = ["GatewayHandle", "ListenConfig", "serve", "wait_for_stop_signal"]
+
+log = structlog.get_logger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+class ListenConfig(Protocol):
+    """The fields of ``GatewayConfig`` that ``serve`` reads."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def allowed_origins(self) -> Sequence[str]: ...
+
+    @property
+    def ip_rate_limit_per_min(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayHandle:
+    """What ``serve`` reports once it listens: the base URL and the running app."""
+
+    url: str
+    app: Starlette
+
+    @property
+    def context(self) -> GatewayContext:
+        """Return the app's wiring (hub, metrics, options)."""
+        ctx: GatewayContext = self.app.state.ctx
+        return ctx
+
+
+async def wait_for_stop_signal() -> None:
+    """Return on the first SIGTERM or SIGINT (use as ``shutdown_trigger`` in ``algogrid run``)."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("stop signal received", signal=signal.Signals(signum).name)
+            return
+
+
+def _bind_host(requested: str) -> str:
+    if requested != LOOPBACK:
+        log.warning(
+            "gateway binds 127.0.0.1 only until authentication lands",
+            requested_host=requested,
+            bound_host=LOOPBACK,
+        )
+    return LOOPBACK
+
+
+async def serve(
+    config: ListenConfig,
+    engine: EngineView,
+    signals: SignalReader,
+    stream_client: StreamCommands,
+    feed: SignalFeed,
+    *,
+    options: RouteOptions | None = None,
+    probes: Mapping[str, ReadinessProbe] | None = None,
+    stream_key: str = "algogrid:events",
+    shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    graceful_timeout_s: float = 30.0,
+    task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the gateway until ``shutdown_trigger`` returns (or forever), then shut down gracefully.
+
+    Reports a ``GatewayHandle`` through ``task_status`` once the socket listens. The bound host is always
+    127.0.0.1 until auth lands (a warning is logged when ``config.host`` asks for another).
+    """
+    events = RedisEventLog(stream_client, stream=stream_key)
+    app = create_app(
+        engine,
+        signals,
+        events,
+        feed,
+        options=options,
+        probes=probes,
+        allowed_origins=config.allowed_origins,
+        ip_rate_limit_per_min=config.ip_rate_limit_per_min,
+    )
+    hub = app.state.ctx.hub
+    hconfig = HypercornConfig()
+    hconfig.bind = [f"{_bind_host(config.host)}:{config.port}"]
+    hconfig.graceful_timeout = graceful_timeout_s
+    hconfig.backlog = 4096
+    hconfig.accesslog = None
+    hconfig.errorlog = None
+
+    async def trigger() -> None:
+        if shutdown_trigger is None:
+            await trio.sleep_forever()
+        else:
+            await shutdown_trigger()
+        log.info("gateway shutting down", sse_clients=hub.clients, graceful_timeout_s=graceful_timeout_s)
+        hub.close()
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run, events, hub)
+
+        async def run_http(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+            try:
+                await hypercorn_serve(
+                    app,  # type: ignore[arg-type]  # Starlette is ASGI 3; hypercorn's alias is narrower
+                    hconfig,
+                    shutdown_trigger=trigger,
+                    task_status=task_status,
+                )
+            finally:
+                nursery.cancel_scope.cancel()
+
+        binds: list[str] = await nursery.start(run_http)
+        url = binds[0]
+        log.info("gateway listening", url=url)
+        task_status.started(GatewayHandle(url=url, app=app))
+    log.info("gateway stopped serving")
