@@ -1,0 +1,87 @@
+"""Order levels, size and honest win probability of an AVI-5 signal (S-02, S-03, R-01).
+
+Levels for side s (+1 long, −1 short), every price snapped to the instrument's tick:
+- entry = best ask (long) or best bid (short): the price a taker would pay now
+- R     = k_sl_atr × ATR rounded *up* to a whole tick (at least one tick): the risk distance per unit
+- sl    = entry − s·R
+- tpᵢ   = entry + s·mᵢ·R, rounded *towards* entry (never promise more than the configured multiple)
+- qty   = risk_per_trade_usd / R rounded *down* to the quantity step (never risk more than 1R)
+- risk_usd = qty × R;  risk_r = risk_usd / risk_per_trade_usd (≤ 1)
+
+p_win (TP1 before SL) is an empirical-Bayes posterior mean, never a constant: a Beta(α₀, β₀) prior updated
+with the pooled wins W and losses L of every hour gives m = (α₀ + W)/(α₀ + β₀ + W + L); the hour's own record
+(wᵢ, lᵢ) is then shrunk towards m with strength n₀: p = (n₀·m + wᵢ)/(n₀ + wᵢ + lᵢ). Without any record p is
+the prior mean α₀/(α₀ + β₀) — stated as such in docs/strategy.md. The result is rounded half-even to 4
+decimals.
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal, localcontext
+from typing import NamedTuple
+
+from strategy_core.config import AVI5Config, CalibrationStats, InstrumentRules
+from strategy_core.models import Side
+from strategy_core.numeric import DECIMAL_CONTEXT, round_down_to_step, round_up_to_step
+
+__all__ = ["Levels", "compute_levels", "estimate_p_win"]
+
+_P_WIN_QUANTUM = Decimal("0.0001")
+
+
+class Levels(NamedTuple):
+    """Entry, stop, targets and size of one candidate signal."""
+
+    entry: Decimal
+    sl: Decimal
+    tp1: Decimal
+    tp2: Decimal
+    tp3: Decimal
+    qty: Decimal
+    risk_usd: Decimal
+    risk_r: Decimal
+
+    @property
+    def consistent(self) -> bool:
+        """Return whether the prices are positive and strictly ordered (S-03) and the size is positive."""
+        chain = (self.sl, self.entry, self.tp1, self.tp2, self.tp3)
+        ordered = chain if self.entry > self.sl else tuple(reversed(chain))
+        return min(chain) > 0 and self.qty > 0 and all(a < b for a, b in itertools.pairwise(ordered))
+
+
+def compute_levels(
+    side: Side,
+    *,
+    best_bid: Decimal,
+    best_ask: Decimal,
+    atr: Decimal,
+    config: AVI5Config,
+    instrument: InstrumentRules,
+) -> Levels:
+    """Return the levels of a ``side`` signal; ``qty`` may be below ``instrument.min_qty`` (caller checks)."""
+    tick = instrument.tick_size
+    with localcontext(DECIMAL_CONTEXT):
+        entry = round_up_to_step(best_ask, tick) if side is Side.LONG else round_down_to_step(best_bid, tick)
+        risk = max(round_up_to_step(config.k_sl_atr * atr, tick), tick)
+        sign = Decimal(side.sign)
+        sl = entry - sign * risk
+        toward_entry = round_down_to_step if side is Side.LONG else round_up_to_step
+        tp1, tp2, tp3 = (
+            toward_entry(entry + sign * m * risk, tick) for m in (config.tp1_r, config.tp2_r, config.tp3_r)
+        )
+        qty = round_down_to_step(config.risk_per_trade_usd / risk, instrument.qty_step)
+        risk_usd = qty * risk
+        risk_r = risk_usd / config.risk_per_trade_usd
+    return Levels(entry=entry, sl=sl, tp1=tp1, tp2=tp2, tp3=tp3, qty=qty, risk_usd=risk_usd, risk_r=risk_r)
+
+
+def estimate_p_win(hour: int, calibration: CalibrationStats, config: AVI5Config) -> Decimal:
+    """Return the posterior-mean probability that TP1 is hit before SL for a signal in UTC ``hour``."""
+    own = calibration.hour(hour)
+    with localcontext(DECIMAL_CONTEXT):
+        wins, losses = Decimal(calibration.total_wins), Decimal(calibration.total_losses)
+        pooled = (config.prior_alpha + wins) / (config.prior_alpha + config.prior_beta + wins + losses)
+        strength = config.hour_prior_strength
+        p = (strength * pooled + own.wins) / (strength + own.wins + own.losses)
+        return p.quantize(_P_WIN_QUANTUM)
