@@ -1,0 +1,142 @@
+"""A local L50 order book fed by Bybit snapshot/delta pushes, with ``u``/``seq`` gap detection (D-02).
+
+Rules (https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook):
+- a snapshot replaces the book; so does any message whose ``u`` is 1 (Bybit restarted the service);
+- a delta must carry ``u == previous u + 1``: a smaller ``u`` is a duplicate or a late message and is
+  dropped, a larger one is a gap — the book marks itself unsynced and the session resyncs from REST;
+- ``seq`` (the cross sequence) must not go backwards between consecutive updates.
+
+Levels are kept in plain dicts keyed by the Decimal price (the same objects the parser made: no per-level
+copies); best bid/ask are maintained incrementally so top-of-book is O(1) on the hot path.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+
+from exchange.bybit.events import BookDelta, BookSnapshot, Level
+
+__all__ = ["ApplyResult", "OrderBookL50"]
+
+
+class ApplyResult(enum.Enum):
+    """What ``OrderBookL50.apply`` did with an update."""
+
+    APPLIED = "applied"
+    RESET = "reset"
+    DUPLICATE = "duplicate"
+    GAP = "gap"
+
+
+def _apply_side(
+    side: dict[Decimal, Decimal], levels: tuple[Level, ...], best: Decimal | None, higher_is_better: bool
+) -> Decimal | None:
+    """Apply ``levels`` to ``side`` and return the new best price."""
+    dirty = False
+    for p, q in levels:
+        if q:
+            side[p] = q
+            if not dirty and (best is None or (p > best if higher_is_better else p < best)):
+                best = p
+        elif side.pop(p, None) is not None and p == best:
+            dirty = True
+    if dirty:
+        if not side:
+            return None
+        return max(side) if higher_is_better else min(side)
+    return best
+
+
+class OrderBookL50:
+    """One symbol's L50 book; not thread-safe (lives in the trio thread)."""
+
+    __slots__ = ("_ask", "_asks", "_bid", "_bids", "depth_limit", "seq", "symbol", "synced", "ts", "u")
+
+    def __init__(self, symbol: str, depth_limit: int = 50) -> None:
+        self.symbol = symbol
+        self.depth_limit = depth_limit
+        self._bids: dict[Decimal, Decimal] = {}
+        self._asks: dict[Decimal, Decimal] = {}
+        self._bid: Decimal | None = None
+        self._ask: Decimal | None = None
+        self.u = 0
+        self.seq = 0
+        self.ts = 0
+        self.synced = False
+
+    def apply(self, update: BookSnapshot | BookDelta) -> ApplyResult:
+        """Apply a snapshot or delta and say whether it was applied, a reset, a duplicate or a gap."""
+        if type(update) is BookSnapshot or update.u == 1:
+            self._load(update)
+            return ApplyResult.RESET
+        if not self.synced:
+            return ApplyResult.GAP
+        u = update.u
+        if u <= self.u:
+            return ApplyResult.DUPLICATE
+        if u != self.u + 1 or (update.seq and update.seq < self.seq):
+            self.synced = False
+            return ApplyResult.GAP
+        self._bid = _apply_side(self._bids, update.bids, self._bid, True)
+        self._ask = _apply_side(self._asks, update.asks, self._ask, False)
+        self.u = u
+        if update.seq:
+            self.seq = update.seq
+        self.ts = update.ts
+        if len(self._bids) > 2 * self.depth_limit or len(self._asks) > 2 * self.depth_limit:
+            self._trim()
+        return ApplyResult.APPLIED
+
+    def invalidate(self) -> None:
+        """Mark the book unsynced (e.g. after a disconnect) so deltas wait for a snapshot."""
+        self.synced = False
+
+    def _load(self, update: BookSnapshot | BookDelta) -> None:
+        self._bids = {p: q for p, q in update.bids if q}
+        self._asks = {p: q for p, q in update.asks if q}
+        self._bid = max(self._bids) if self._bids else None
+        self._ask = min(self._asks) if self._asks else None
+        self.u = update.u
+        self.seq = update.seq
+        self.ts = update.ts
+        self.synced = True
+
+    def _trim(self) -> None:
+        keep = self.depth_limit
+        self._bids = dict(sorted(self._bids.items(), reverse=True)[:keep])
+        self._asks = dict(sorted(self._asks.items())[:keep])
+
+    @property
+    def best_bid(self) -> Level | None:
+        """Return the best (highest) bid as ``(price, size)``."""
+        p = self._bid
+        return None if p is None else (p, self._bids[p])
+
+    @property
+    def best_ask(self) -> Level | None:
+        """Return the best (lowest) ask as ``(price, size)``."""
+        p = self._ask
+        return None if p is None else (p, self._asks[p])
+
+    def top_of_book(self) -> tuple[Level | None, Level | None]:
+        """Return ``(best_bid, best_ask)``."""
+        return self.best_bid, self.best_ask
+
+    def mid(self) -> Decimal | None:
+        """Return the mid price, or ``None`` while a side is empty."""
+        if self._bid is None or self._ask is None:
+            return None
+        return (self._bid + self._ask) / 2
+
+    def depth(self, levels: int | None = None) -> tuple[list[Level], list[Level]]:
+        """Return up to ``levels`` (default the depth limit) bids descending and asks ascending."""
+        n = self.depth_limit if levels is None else levels
+        bids = sorted(self._bids.items(), reverse=True)[:n]
+        asks = sorted(self._asks.items())[:n]
+        return bids, asks
+
+    def to_snapshot(self) -> BookSnapshot:
+        """Return the current book as an immutable snapshot event."""
+        bids, asks = self.depth()
+        return BookSnapshot(self.symbol, tuple(bids), tuple(asks), self.u, self.seq, self.ts, None)

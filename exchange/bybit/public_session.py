@@ -1,0 +1,258 @@
+"""The public market-data session: one socket multiplexing every symbol's topics (D-02, D-03).
+
+Per symbol it subscribes ``kline.{interval}.SYM``, ``orderbook.50.SYM``, ``publicTrade.SYM`` and
+``tickers.SYM`` (≤ 10 args per request), keeps an ``OrderBookL50``, drops duplicates (book ``u``, trade ids,
+repeated kline/ticker pushes), merges ticker deltas into full tickers, resyncs a book from REST on a
+``u``/``seq`` gap, and polls REST snapshots while the socket has been silent for > ``silence_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import deque
+from collections.abc import Sequence
+
+import structlog
+import trio
+import trio_websocket
+
+from exchange.bybit.events import BookDelta, BookSnapshot, KlineUpdate, PublicTrade, TickerUpdate
+from exchange.bybit.messages import parse_public
+from exchange.bybit.orderbook import ApplyResult, OrderBookL50
+from exchange.bybit.ratelimit import RateLimiter
+from exchange.bybit.rest import BybitRestClient
+from exchange.bybit.sink import EventSink
+from exchange.bybit.ws_session import WsSession
+from exchange.config import ExchangeConfig
+from exchange.errors import ExchangeError, MessageParseError
+
+__all__ = ["PublicSession"]
+
+log = structlog.get_logger(__name__)
+
+MAX_ARGS_PER_SUBSCRIBE = 10
+_TRADE_ID_MEMORY = 2048
+_TICKER_FIELDS = (
+    "last",
+    "mark",
+    "index",
+    "bid1",
+    "bid1_size",
+    "ask1",
+    "ask1_size",
+    "funding_rate",
+    "next_funding_time",
+)
+
+
+class PublicSession(WsSession):
+    """Public WS service: ``await nursery.start(PublicSession(cfg, symbols, sink, rest).run)``."""
+
+    channel = "public"
+
+    def __init__(
+        self,
+        config: ExchangeConfig,
+        symbols: Sequence[str],
+        sink: EventSink,
+        rest_client: BybitRestClient,
+        *,
+        rate_limiter: RateLimiter | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(config, config.ws_public_url, sink, rng=rng)
+        if not symbols:
+            raise ValueError("expected at least one symbol")
+        self.symbols = tuple(dict.fromkeys(symbols))
+        self.rest = rest_client
+        self._limiter = rate_limiter
+        self.books = {s: OrderBookL50(s, config.orderbook_depth) for s in self.symbols}
+        self.tickers: dict[str, TickerUpdate] = {}
+        self._klines: dict[tuple[str, str], KlineUpdate] = {}
+        self._trade_ids: dict[str, tuple[set[str], deque[str]]] = {s: (set(), deque()) for s in self.symbols}
+        self._awaiting_snapshot: set[str] = set()
+        self._resync_pending: set[str] = set()
+        self._resync_send, self._resync_recv = trio.open_memory_channel[str](len(self.symbols) + 1)
+        self._last_resync: dict[str, float] = {}
+        self._last_traffic = 0.0
+        self._last_count = -1
+
+    def topics(self) -> list[str]:
+        """Return every topic this session subscribes, symbol by symbol."""
+        cfg = self.config
+        out: list[str] = []
+        for s in self.symbols:
+            out += [
+                f"kline.{cfg.kline_interval}.{s}",
+                f"orderbook.{cfg.orderbook_depth}.{s}",
+                f"publicTrade.{s}",
+                f"tickers.{s}",
+            ]
+        return out
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve forever; holds ``len(topics())`` tokens of the shared ``ws`` bucket while running (E-08)."""
+        cost = len(self.topics())
+        if self._limiter is not None:
+            await self._limiter.acquire("ws", cost)
+        try:
+            await super().run(task_status=task_status)
+        finally:
+            if self._limiter is not None:
+                with trio.CancelScope(shield=True):
+                    await self._limiter.release("ws", cost)
+
+    async def _start_helpers(self, nursery: trio.Nursery) -> None:
+        self._last_traffic = trio.current_time()
+        nursery.start_soon(self._resync_loop)
+        nursery.start_soon(self._fallback_loop)
+
+    # ------------------------------------------------------------- connect
+    async def _on_open(self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery) -> None:
+        for book in self.books.values():
+            book.invalidate()
+        self._awaiting_snapshot = set(self.symbols)
+        topics = self.topics()
+        for i in range(0, len(topics), MAX_ARGS_PER_SUBSCRIBE):
+            await self.send(
+                {
+                    "op": "subscribe",
+                    "req_id": self.next_req_id("sub"),
+                    "args": topics[i : i + MAX_ARGS_PER_SUBSCRIBE],
+                }
+            )
+
+    # ------------------------------------------------------------ hot path
+    def _on_message(self, raw: str | bytes) -> None:
+        msg = self._decode(raw)
+        if msg is None:
+            return
+        if "topic" not in msg:
+            self._control(msg)
+            return
+        try:
+            events = parse_public(msg)
+        except MessageParseError as exc:
+            self.stats.parse_errors += 1
+            log.warning("ws message unparsable", channel=self.channel, topic=exc.topic, error=str(exc))
+            return
+        for event in events:
+            if type(event) is BookDelta or type(event) is BookSnapshot:
+                self._on_book(event)
+            elif type(event) is PublicTrade:
+                self._on_trade(event)
+            elif type(event) is TickerUpdate:
+                self._on_ticker(event)
+            elif type(event) is KlineUpdate:
+                self._on_kline(event)
+
+    def _on_book(self, event: BookSnapshot | BookDelta) -> None:
+        book = self.books.get(event.symbol)
+        if book is None:
+            return
+        result = book.apply(event)
+        if result is ApplyResult.APPLIED:
+            self.publish(event)
+        elif result is ApplyResult.RESET:
+            self._awaiting_snapshot.discard(event.symbol)
+            self.publish(event)
+        elif result is ApplyResult.DUPLICATE:
+            self.stats.duplicates += 1
+        elif event.symbol not in self._awaiting_snapshot:
+            self.stats.gaps += 1
+            self.request_resync(event.symbol)
+
+    def _on_trade(self, event: PublicTrade) -> None:
+        memory = self._trade_ids.get(event.symbol)
+        if memory is None:
+            return
+        seen, order = memory
+        if event.trade_id in seen:
+            self.stats.duplicates += 1
+            return
+        seen.add(event.trade_id)
+        order.append(event.trade_id)
+        if len(order) > _TRADE_ID_MEMORY:
+            seen.discard(order.popleft())
+        self.publish(event)
+
+    def _on_ticker(self, event: TickerUpdate) -> None:
+        previous = self.tickers.get(event.symbol)
+        if previous is not None and event.ts <= previous.ts:
+            self.stats.duplicates += 1
+            return
+        if not event.is_snapshot and previous is not None:
+            updates = {name: v for name in _TICKER_FIELDS if (v := getattr(event, name)) is not None}
+            event = dataclasses.replace(previous, **updates, ts=event.ts, is_snapshot=False)
+        self.tickers[event.symbol] = event
+        self.publish(event)
+
+    def _on_kline(self, event: KlineUpdate) -> None:
+        key = (event.symbol, event.interval)
+        previous = self._klines.get(key)
+        if previous is not None and (event == previous or event.ts < previous.ts):
+            self.stats.duplicates += 1
+            return
+        self._klines[key] = event
+        self.publish(event)
+
+    # -------------------------------------------------------- resync paths
+    def request_resync(self, symbol: str) -> None:
+        """Queue a REST snapshot resync for ``symbol`` (coalesced while one is pending)."""
+        if symbol in self._resync_pending:
+            return
+        self._resync_pending.add(symbol)
+        try:
+            self._resync_send.send_nowait(symbol)
+        except trio.WouldBlock:  # every symbol is already queued
+            self._resync_pending.discard(symbol)
+
+    async def _resync_loop(self) -> None:
+        async for symbol in self._resync_recv:
+            wait = (
+                self._last_resync.get(symbol, -1e9) + self.config.resync_min_interval_s - trio.current_time()
+            )
+            if wait > 0:
+                await trio.sleep(wait)
+            self._resync_pending.discard(symbol)
+            self._last_resync[symbol] = trio.current_time()
+            if self.books[symbol].synced:
+                continue
+            if await self._rest_snapshot(symbol):
+                self.stats.resyncs += 1
+                log.info("book resynced", symbol=symbol, u=self.books[symbol].u)
+            topic = f"orderbook.{self.config.orderbook_depth}.{symbol}"
+            try:  # ask for a fresh WS snapshot too: REST and WS update ids may not line up
+                self._awaiting_snapshot.add(symbol)
+                await self.send({"op": "unsubscribe", "req_id": self.next_req_id("unsub"), "args": [topic]})
+                await self.send({"op": "subscribe", "req_id": self.next_req_id("sub"), "args": [topic]})
+            except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+                log.info("resubscribe skipped, socket down", symbol=symbol)
+
+    async def _rest_snapshot(self, symbol: str) -> bool:
+        try:
+            snap = await self.rest.get_orderbook(symbol, self.config.orderbook_depth)
+        except ExchangeError as exc:
+            log.warning("rest snapshot failed", symbol=symbol, error=str(exc))
+            return False
+        self.books[symbol].apply(snap)
+        self.publish(snap)
+        return True
+
+    async def _fallback_loop(self) -> None:
+        """Poll REST books while no WS traffic arrived for more than ``silence_timeout_s`` (D-02)."""
+        interval = self.config.rest_fallback_interval_s
+        while True:
+            await trio.sleep(min(interval, self.config.silence_timeout_s / 4))
+            now = trio.current_time()
+            if self.stats.messages != self._last_count:
+                self._last_count, self._last_traffic = self.stats.messages, now
+                continue
+            if now - self._last_traffic <= self.config.silence_timeout_s:
+                continue
+            log.warning("ws silent, polling rest", channel=self.channel, symbols=len(self.symbols))
+            for symbol in self.symbols:
+                if await self._rest_snapshot(symbol):
+                    self.stats.rest_fallbacks += 1
+            await trio.sleep(max(0.0, interval - min(interval, self.config.silence_timeout_s / 4)))

@@ -1,0 +1,157 @@
+"""Token-bucket rate limiter shared through Redis by one Lua script (E-08).
+
+Buckets: ``rest_read`` 1200/min, ``rest_order`` 10/s, ``ws`` 300 subscriptions (a counter: taken on
+subscribe, given back with ``release``). The script runs atomically in Redis and reads Redis' clock, so
+several processes draw from the same buckets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Protocol
+
+import structlog
+import trio
+
+from exchange.errors import ExchangeConfigError, RateLimitExceededError
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "TOKEN_BUCKET_LUA",
+    "BucketSpec",
+    "BucketStats",
+    "RateLimiter",
+    "RedisScriptRunner",
+    "ScriptRunner",
+]
+
+log = structlog.get_logger(__name__)
+
+TOKEN_BUCKET_LUA: str = resources.files("exchange.bybit").joinpath("token_bucket.lua").read_text()
+
+
+class ScriptRunner(Protocol):
+    """Run a Lua script in Redis from the trio thread (the storage room's wrapper fits this)."""
+
+    async def run_script(self, script: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """Evaluate ``script`` with ``keys`` and ``args`` and return Redis' reply."""
+        ...
+
+
+class RedisScriptRunner:
+    """Adapt a ``redis.asyncio.Redis`` to ``ScriptRunner`` by hopping into trio-asyncio's loop.
+
+    Call it only inside ``trio_asyncio.open_loop()``.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._scripts: dict[str, Any] = {}
+
+    async def run_script(self, script: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """Evaluate ``script`` (EVALSHA with an EVAL fallback, via redis-py's Script)."""
+        import trio_asyncio
+
+        registered = self._scripts.get(script)
+        if registered is None:
+            registered = self._scripts[script] = self._client.register_script(script)
+        return await trio_asyncio.aio_as_trio(registered)(keys=list(keys), args=list(args))
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSpec:
+    """Capacity and refill of one bucket; ``refill_per_s == 0`` makes a plain counter."""
+
+    capacity: int
+    refill_per_s: float
+    ttl_ms: int
+
+
+DEFAULT_BUCKETS: Mapping[str, BucketSpec] = {
+    "rest_read": BucketSpec(capacity=1200, refill_per_s=1200 / 60, ttl_ms=120_000),
+    "rest_order": BucketSpec(capacity=10, refill_per_s=10.0, ttl_ms=60_000),
+    "ws": BucketSpec(capacity=300, refill_per_s=0.0, ttl_ms=86_400_000),
+}
+
+
+@dataclass(slots=True)
+class BucketStats:
+    """Hit counters of one bucket, for metrics."""
+
+    acquired: int = 0
+    waited: int = 0
+    rejected: int = 0
+    released: int = 0
+    wait_seconds: float = 0.0
+
+
+@dataclass
+class RateLimiter:
+    """Draw tokens from Redis-backed buckets, waiting up to ``timeout_s`` for them."""
+
+    runner: ScriptRunner
+    prefix: str = "algogrid:ratelimit"
+    buckets: Mapping[str, BucketSpec] = field(default_factory=lambda: dict(DEFAULT_BUCKETS))
+    timeout_s: float = 5.0
+    stats: dict[str, BucketStats] = field(default_factory=dict)
+
+    def _spec(self, bucket: str) -> BucketSpec:
+        try:
+            return self.buckets[bucket]
+        except KeyError:
+            raise ExchangeConfigError(
+                f"expected a bucket in {sorted(self.buckets)}, got {bucket!r}"
+            ) from None
+
+    def _stats(self, bucket: str) -> BucketStats:
+        stats = self.stats.get(bucket)
+        if stats is None:
+            stats = self.stats[bucket] = BucketStats()
+        return stats
+
+    async def _run(self, bucket: str, spec: BucketSpec, cost: int) -> tuple[bool, int]:
+        reply = await self.runner.run_script(
+            TOKEN_BUCKET_LUA,
+            [f"{self.prefix}:{bucket}"],
+            [str(spec.capacity), repr(spec.refill_per_s / 1000), str(cost), str(spec.ttl_ms)],
+        )
+        return bool(int(reply[0])), int(reply[1])
+
+    async def acquire(self, bucket: str, cost: int = 1, timeout_s: float | None = None) -> float:
+        """Take ``cost`` tokens, sleeping for refills; return the seconds waited.
+
+        Raises:
+            RateLimitExceededError: the tokens would not be free within ``timeout_s``.
+        """
+        spec = self._spec(bucket)
+        stats = self._stats(bucket)
+        budget = self.timeout_s if timeout_s is None else timeout_s
+        waited = 0.0
+        while True:
+            allowed, wait_ms = await self._run(bucket, spec, cost)
+            if allowed:
+                stats.acquired += 1
+                stats.wait_seconds += waited
+                if waited:
+                    stats.waited += 1
+                return waited
+            wait_s = wait_ms / 1000
+            if wait_ms < 0 or waited + wait_s > budget:
+                stats.rejected += 1
+                log.warning("rate limit exceeded", bucket=bucket, wait_s=wait_s, budget_s=budget)
+                raise RateLimitExceededError(
+                    f"expected a {bucket} token within {budget:.3f}s, next free in "
+                    f"{'never' if wait_ms < 0 else f'{wait_s:.3f}s'}",
+                    bucket=bucket,
+                    wait_s=wait_s,
+                )
+            await trio.sleep(wait_s)
+            waited += wait_s
+
+    async def release(self, bucket: str, cost: int = 1) -> None:
+        """Give ``cost`` tokens back (used by the ``ws`` subscription counter on unsubscribe/close)."""
+        spec = self._spec(bucket)
+        await self._run(bucket, spec, -cost)
+        self._stats(bucket).released += 1
