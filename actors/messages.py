@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from strategy_core import ConfirmedCandle, IndicatorSet, Signal
+    import uuid
+
+    from exchange.bybit import BookSnapshot
+    from strategy_core import BookTop, ConfirmedCandle, IndicatorSet, Signal, TickerState
 
 __all__ = [
-    "BookLevel",
-    "BookView",
     "CandleConfirmed",
     "CandleStoreFailed",
     "CandleStored",
     "CheckSignal",
+    "FeedStatusReport",
+    "GetFeedStatus",
+    "GetSignalStats",
     "HistoryLoadFailed",
     "HistoryLoaded",
     "IndicatorsComputed",
@@ -43,8 +46,8 @@ __all__ = [
     "SignalStoreFailed",
     "SignalStored",
     "SnapshotFailed",
+    "SnapshotFetched",
     "SnapshotRequested",
-    "TickerView",
 ]
 
 
@@ -55,49 +58,6 @@ class MessageSink(Protocol):
         """Deliver ``message`` without waiting for it to be handled."""
 
 
-# ---------------------------------------------------------------- market views (values, not actors)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BookLevel:
-    """One price level of the order book."""
-
-    price: Decimal
-    qty: Decimal
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BookView:
-    """An immutable copy of the top levels of a symbol's L50 book (best first on both sides)."""
-
-    symbol: str
-    bids: tuple[BookLevel, ...]
-    asks: tuple[BookLevel, ...]
-    update_id: int
-    ts_ms: int
-
-    @property
-    def best_bid(self) -> BookLevel | None:
-        """Return the best bid, or ``None`` when the bid side is empty."""
-        return self.bids[0] if self.bids else None
-
-    @property
-    def best_ask(self) -> BookLevel | None:
-        """Return the best ask, or ``None`` when the ask side is empty."""
-        return self.asks[0] if self.asks else None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TickerView:
-    """The latest ticker fields AVI-5 needs (funding time for ``time_to_funding``, S-02)."""
-
-    symbol: str
-    last_price: Decimal | None
-    mark_price: Decimal | None
-    next_funding_time_ms: int | None
-    ts_ms: int
-
-
 # --------------------------------------------------------------------------- feed
 
 
@@ -106,13 +66,33 @@ class CandleConfirmed:
     """Event: a validated, confirmed 5m candle closed (D-01); sent feed → indicator.
 
     ``received_ns`` is the ``time.perf_counter_ns()`` at which the feed received the closing update; it is
-    carried along so the signal actor can measure close → signal latency (S-04).
+    carried along so the signal actor can measure close → signal latency (S-04). ``now`` is the exchange's
+    timestamp of that update: the strategy's notion of "now" (simulated time in simulation mode).
     """
 
     candle: ConfirmedCandle
-    book: BookView | None
-    ticker: TickerView | None
+    book: BookTop | None
+    ticker: TickerState | None
+    now: dt.datetime
     received_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetFeedStatus:
+    """Query (ask) to a FeedActor; the reply is a ``FeedStatusReport``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedStatusReport:
+    """Reply to ``GetFeedStatus``: liveness of a symbol's market data (engine clock)."""
+
+    symbol: str
+    last_event_at: dt.datetime | None
+    book_synced: bool
+    closes: int
+    forwarded: int
+    duplicates: int
+    invalid: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,6 +118,13 @@ class SnapshotRequested:
     """Command (feed → exchange side): fetch a fresh L50 book snapshot over REST for ``symbol``."""
 
     symbol: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotFetched:
+    """Reply (trio → feed): a fresh L50 snapshot fetched over REST."""
+
+    snapshot: BookSnapshot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,14 +157,13 @@ class HistoryLoadFailed:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IndicatorsComputed:
-    """Event (indicator → signal): indicators for one 5m bar plus the windows AVI-5 reads (S-02)."""
+    """Event (indicator → signal): ``IndicatorSet`` of one confirmed 5m bar plus market context (S-02)."""
 
     candle: ConfirmedCandle
     indicators: IndicatorSet
-    candles_5m: tuple[ConfirmedCandle, ...]
-    candles_15m: tuple[ConfirmedCandle, ...]
-    book: BookView | None
-    ticker: TickerView | None
+    book: BookTop | None
+    ticker: TickerState | None
+    now: dt.datetime
     received_ns: int
     compute_ns: int
 
@@ -201,14 +187,14 @@ class CheckSignal:
 class SignalAllowed:
     """Verdict: the signal may be stored and published as ``new``."""
 
-    signal_id: str
+    signal_id: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignalDenied:
     """Verdict: the signal is refused (kill switch, limits…): stored with the reason, never published."""
 
-    signal_id: str
+    signal_id: uuid.UUID
     reason: str
 
 
@@ -216,7 +202,7 @@ class SignalDenied:
 class SignalQueued:
     """Verdict: anti-churn (R-03): the signal is stored and published with status ``queued``."""
 
-    signal_id: str
+    signal_id: uuid.UUID
     queued_until: dt.datetime
 
 
@@ -230,7 +216,7 @@ RiskVerdict = SignalAllowed | SignalDenied | SignalQueued
 class SignalStored:
     """Reply (trio → signal): ``inserted`` is False when a signal for this (symbol, bar, strategy) existed."""
 
-    signal_id: str
+    signal_id: uuid.UUID
     inserted: bool
 
 
@@ -238,9 +224,14 @@ class SignalStored:
 class SignalStoreFailed:
     """Reply (trio → signal): storing the signal failed."""
 
-    signal_id: str
+    signal_id: uuid.UUID
     error: str
     attempt: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetSignalStats:
+    """Query (ask) to a SignalActor; the reply is a copy of its ``SignalStats`` (tests, bench)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

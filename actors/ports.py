@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 import structlog
 
 from actors.errors import GateModeError
-from actors.messages import BookView, CheckSignal, MessageSink, SignalAllowed
+from actors.messages import CheckSignal, MessageSink, SignalAllowed
 
 if TYPE_CHECKING:
+    from exchange.bybit import BookSnapshot
     from strategy_core import ConfirmedCandle, Signal
 
 __all__ = [
@@ -80,15 +81,15 @@ class MarketStore(Protocol):
     async def store_signal(self, signal: Signal, status: SignalStatus, reason: str | None) -> bool:
         """Insert the signal once per (symbol, bar_start, strategy); return True when it was new."""
 
-    async def log_book(self, view: BookView) -> None:
+    async def log_book(self, snapshot: BookSnapshot) -> None:
         """Append an L50 snapshot to ``orderbook_l50_log`` (research mode, D-04)."""
 
 
 class SnapshotSource(Protocol):
     """Fetches an L50 book over REST (runs in the trio thread)."""
 
-    async def fetch_snapshot(self, symbol: str) -> object:
-        """Return a book snapshot event for ``symbol`` (as the exchange parser produces it)."""
+    async def fetch_snapshot(self, symbol: str) -> BookSnapshot:
+        """Return a fresh L50 book snapshot of ``symbol``."""
 
 
 class AllowAllRiskGate:
@@ -109,4 +110,4 @@ class AllowAllRiskGate:
             log.warning("risk gate ignored message", kind=type(message).__name__)
             return
         self.checked += 1
-        message.reply_to.tell(SignalAllowed(signal_id=str(message.signal.id)))
+        message.reply_to.tell(SignalAllowed(signal_id=message.signal.id))

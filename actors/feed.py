@@ -1,0 +1,310 @@
+"""FeedActor: one symbol's market data → validated, de-duplicated confirmed candles (D-01, D-02, D-04).
+
+The behaviour (``FeedBehaviour``) is a plain state machine over messages so it can be driven directly in unit
+tests; ``FeedActor`` wraps it as a supervised actor. It
+
+* validates every closing kline with ``ConfirmedCandle.create`` — invalid ones are counted and logged, never
+  passed on (D-01);
+* drops repeated closes of a bar it already forwarded (D-02);
+* keeps the L50 book (``OrderBookL50``) and the ticker, and hands the indicator a ``BookTop`` and
+  ``TickerState`` taken at the close;
+* stores each closed candle in ``klines_5m`` through the work queue (idempotent upsert), retrying a failed
+  store a bounded number of times; the result comes back as ``CandleStored`` / ``CandleStoreFailed``;
+* in research mode, logs L50 snapshots of BTC/ETH to ``orderbook_l50_log`` at a fixed cadence (D-04);
+* on start (and on a sequence gap) asks for a fresh REST snapshot (the reply is ``SnapshotFetched``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import structlog
+
+from actors.messages import (
+    CandleConfirmed,
+    CandleStored,
+    CandleStoreFailed,
+    MessageSink,
+    SnapshotFailed,
+    SnapshotFetched,
+)
+from actors.ports import MarketStore, SnapshotSource, WorkQueue
+from exchange.bybit import (
+    ApplyResult,
+    BookDelta,
+    BookSnapshot,
+    KlineUpdate,
+    OrderBookL50,
+    PublicTrade,
+    TickerUpdate,
+)
+from strategy_core import BookTop, ConfirmedCandle, InvalidCandleError, TickerState, orderbook_imbalance
+
+__all__ = ["FeedBehaviour", "FeedConfig", "FeedStats", "ms_to_utc"]
+
+log = structlog.get_logger(__name__)
+
+_MINUTE_MS = 60_000
+RESEARCH_SYMBOLS = frozenset({"BTCUSDT", "ETHUSDT"})
+
+
+def ms_to_utc(ms: int) -> dt.datetime:
+    """Return the aware UTC datetime of an epoch-millisecond stamp."""
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedConfig:
+    """Settings of one FeedActor."""
+
+    symbol: str
+    interval: str = "5"
+    research_mode: bool = False
+    research_every_ms: int = 10_000
+    book_levels: int = 10
+    max_store_attempts: int = 3
+
+
+@dataclass(slots=True)
+class FeedStats:
+    """Counters of one feed incarnation (read by tests and the ops snapshot)."""
+
+    closes: int = 0
+    forwarded: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    open_updates: int = 0
+    stored: int = 0
+    store_failures: int = 0
+    book_updates: int = 0
+    book_gaps: int = 0
+    snapshots_requested: int = 0
+    research_logged: int = 0
+    trades: int = 0
+    invalid_rules: dict[str, int] = field(default_factory=dict)
+
+
+class FeedBehaviour:
+    """The feed's state machine; every method runs in the owning actor's thread."""
+
+    def __init__(
+        self,
+        config: FeedConfig,
+        *,
+        downstream: MessageSink,
+        work: WorkQueue,
+        store: MarketStore,
+        snapshots: SnapshotSource,
+        self_ref: MessageSink,
+    ) -> None:
+        self.config = config
+        self._downstream = downstream
+        self._work = work
+        self._store = store
+        self._snapshots = snapshots
+        self._self = self_ref
+        self.book = OrderBookL50(config.symbol)
+        self.stats = FeedStats()
+        self._last_start_ms: int | None = None
+        self._snapshot_pending = False
+        self._last_research_ms = 0
+        self._mark: TickerUpdate | None = None
+        self._funding_ms: int | None = None
+        self._funding_rate: Decimal | None = None
+        self._log = log.bind(symbol=config.symbol)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Rebuild state: the book is empty until a fresh REST snapshot arrives (DESIGN §4)."""
+        self.request_snapshot()
+
+    def request_snapshot(self) -> None:
+        """Ask the trio side for a REST snapshot unless one is already on its way."""
+        if self._snapshot_pending:
+            return
+        self._snapshot_pending = True
+        self.stats.snapshots_requested += 1
+        symbol, source = self.config.symbol, self._snapshots
+
+        async def fetch() -> object:
+            return SnapshotFetched(snapshot=await source.fetch_snapshot(symbol))
+
+        self._work.submit(fetch, self._self, lambda exc: SnapshotFailed(symbol=symbol, error=repr(exc)))
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle(self, message: object) -> None:
+        """Handle one message (exchange event or work-queue reply)."""
+        if isinstance(message, BookDelta | BookSnapshot):
+            self._on_book(message)
+        elif isinstance(message, KlineUpdate):
+            self._on_kline(message)
+        elif isinstance(message, TickerUpdate):
+            self._on_ticker(message)
+        elif isinstance(message, PublicTrade):
+            self.stats.trades += 1
+        elif isinstance(message, SnapshotFetched):
+            self._snapshot_pending = False
+            self._on_book(message.snapshot)
+        elif isinstance(message, SnapshotFailed):
+            self._snapshot_pending = False
+            self._log.warning("snapshot failed", error=message.error)
+        elif isinstance(message, CandleStored):
+            self.stats.stored += 1
+        elif isinstance(message, CandleStoreFailed):
+            self._on_store_failed(message)
+        else:
+            self._log.warning("feed ignored message", kind=type(message).__name__)
+
+    # ------------------------------------------------------------------ candles
+
+    def _on_kline(self, update: KlineUpdate) -> None:
+        received_ns = time.perf_counter_ns()
+        if update.interval != self.config.interval:
+            return
+        if not update.confirm:
+            self.stats.open_updates += 1
+            return
+        self.stats.closes += 1
+        if self._last_start_ms is not None and update.start <= self._last_start_ms:
+            self.stats.duplicates += 1
+            return
+        # Bybit's ``end`` is the last millisecond of the bar; ConfirmedCandle wants the exclusive boundary.
+        end_ms = update.end + 1 if (update.end + 1 - update.start) % _MINUTE_MS == 0 else update.end
+        now = ms_to_utc(update.ts)
+        try:
+            candle = ConfirmedCandle.create(
+                symbol=update.symbol,
+                start=ms_to_utc(update.start),
+                end=ms_to_utc(end_ms),
+                open=update.open,
+                high=update.high,
+                low=update.low,
+                close=update.close,
+                volume=update.volume,
+                turnover=update.turnover,
+                confirm=update.confirm,
+                now=now,
+            )
+        except InvalidCandleError as exc:
+            self.stats.invalid += 1
+            rule = getattr(exc, "rule", type(exc).__name__)
+            self.stats.invalid_rules[str(rule)] = self.stats.invalid_rules.get(str(rule), 0) + 1
+            self._log.warning("invalid candle dropped", start=update.start, rule=rule, error=str(exc))
+            return
+        self._last_start_ms = update.start
+        self._submit_store(candle, attempt=1)
+        self._downstream.tell(
+            CandleConfirmed(
+                candle=candle,
+                book=self.book_top(now),
+                ticker=self.ticker_state(now),
+                now=now,
+                received_ns=received_ns,
+            )
+        )
+        self.stats.forwarded += 1
+
+    def _submit_store(self, candle: ConfirmedCandle, attempt: int) -> None:
+        store = self._store
+
+        async def persist() -> object:
+            inserted = await store.store_candle(candle)
+            return CandleStored(symbol=candle.symbol, start_ms=_ms(candle.start), inserted=inserted)
+
+        self._work.submit(
+            persist,
+            self._self,
+            lambda exc: CandleStoreFailed(candle=candle, error=repr(exc), attempt=attempt),
+        )
+
+    def _on_store_failed(self, failure: CandleStoreFailed) -> None:
+        self.stats.store_failures += 1
+        if failure.attempt >= self.config.max_store_attempts:
+            self._log.error("candle store gave up", start=str(failure.candle.start), error=failure.error)
+            return
+        self._log.warning("candle store retried", attempt=failure.attempt, error=failure.error)
+        self._submit_store(failure.candle, attempt=failure.attempt + 1)
+
+    # ------------------------------------------------------------------ book and ticker
+
+    def _on_book(self, update: BookSnapshot | BookDelta) -> None:
+        self.stats.book_updates += 1
+        result = self.book.apply(update)
+        if result is ApplyResult.GAP:
+            self.stats.book_gaps += 1
+            self.request_snapshot()
+            return
+        if (
+            self.config.research_mode
+            and self.config.symbol in RESEARCH_SYMBOLS
+            and result is not ApplyResult.DUPLICATE
+            and self.book.ts - self._last_research_ms >= self.config.research_every_ms
+        ):
+            self._log_research_snapshot()
+
+    def _log_research_snapshot(self) -> None:
+        if self.book.best_bid is None or self.book.best_ask is None:
+            return
+        self._last_research_ms = self.book.ts
+        snapshot = self.book.to_snapshot()
+        store = self._store
+
+        async def persist() -> object:
+            await store.log_book(snapshot)
+            return None
+
+        self.stats.research_logged += 1
+        self._work.submit(
+            persist, self._self, lambda exc: SnapshotFailed(symbol=snapshot.symbol, error=repr(exc))
+        )
+
+    def _on_ticker(self, update: TickerUpdate) -> None:
+        if update.mark is not None:
+            self._mark = update
+        if update.next_funding_time is not None:
+            self._funding_ms = update.next_funding_time
+        if update.funding_rate is not None:
+            self._funding_rate = update.funding_rate
+
+    def book_top(self, now: dt.datetime) -> BookTop | None:
+        """Return the top of book with the L10 imbalance, or ``None`` while the book is unusable."""
+        bid, ask = self.book.top_of_book()
+        if not self.book.synced or bid is None or ask is None or bid[0] >= ask[0]:
+            return None
+        bids, asks = self.book.depth(self.config.book_levels)
+        try:
+            imbalance = orderbook_imbalance(bids, asks, levels=self.config.book_levels)
+        except ValueError:
+            return None
+        ts = ms_to_utc(self.book.ts) if self.book.ts else now
+        return BookTop(
+            symbol=self.config.symbol,
+            bid=bid[0],
+            bid_qty=bid[1],
+            ask=ask[0],
+            ask_qty=ask[1],
+            imbalance=imbalance,
+            ts=ts,
+        )
+
+    def ticker_state(self, now: dt.datetime) -> TickerState | None:
+        """Return the latest mark price and funding time, or ``None`` until both are known."""
+        if self._mark is None or self._mark.mark is None or self._funding_ms is None:
+            return None
+        extra = {} if self._funding_rate is None else {"funding_rate": self._funding_rate}
+        return TickerState(
+            symbol=self.config.symbol,
+            mark_price=self._mark.mark,
+            next_funding_time=ms_to_utc(self._funding_ms),
+            ts=ms_to_utc(self._mark.ts) if self._mark.ts else now,
+            **extra,
+        )
+
+
+def _ms(stamp: dt.datetime) -> int:
+    return int(stamp.timestamp() * 1000)

@@ -1,0 +1,161 @@
+"""``SqlMarketStore``: the ``MarketStore`` port on PostgreSQL (klines_5m, signals, orderbook_l50_log).
+
+Runs in the trio thread (the work queue's jobs call it). Every write is idempotent:
+
+* candles: ``ON CONFLICT (symbol, open_time) DO NOTHING`` — the primary key of ``klines_5m``;
+* signals: ``ON CONFLICT (id) DO NOTHING`` — the id is a UUIDv5 of (strategy, symbol, side, bar start)
+  (``strategy_core.signal_id_for``), so one bar can never hold two signals of one strategy, across restarts.
+  A risk denial is stored as status ``rejected`` with ``error_code = 'risk_denied'`` and the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import structlog
+
+from actors.ports import SignalStatus
+from exchange.bybit import BookSnapshot
+from strategy_core import ConfirmedCandle, InvalidCandleError, Signal
+
+__all__ = ["SqlExecutor", "SqlMarketStore"]
+
+log = structlog.get_logger(__name__)
+
+_BAR = dt.timedelta(minutes=5)
+
+_INSERT_CANDLE = """
+INSERT INTO klines_5m (symbol, open_time, open, high, low, close, volume, turnover, confirmed, source)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9)
+ON CONFLICT (symbol, open_time) DO NOTHING
+RETURNING 1
+"""
+
+_LAST_CANDLES = """
+SELECT open_time, open, high, low, close, volume, turnover
+FROM klines_5m WHERE symbol = $1 ORDER BY open_time DESC LIMIT $2
+"""
+
+_INSERT_SIGNAL = """
+INSERT INTO signals (id, symbol, side, entry, tp1, tp2, tp3, sl, risk_r, risk_usd, p_win, strategy,
+                     strategy_version, status, bar_time, generated_at, queued_until, error_code,
+                     error_message, context)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+ON CONFLICT (id) DO NOTHING
+RETURNING 1
+"""
+
+_INSERT_BOOK = """
+INSERT INTO orderbook_l50_log (symbol, captured_at, update_id, seq, best_bid, best_ask, bids, asks)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT DO NOTHING
+"""
+
+_DB_STATUS: dict[str, str] = {"new": "new", "queued": "queued", "denied": "rejected"}
+
+
+class SqlExecutor(Protocol):
+    """The subset of ``storage.Database`` used here (trio-native)."""
+
+    async def fetch(self, query: str, *args: object) -> list[Any]:
+        """Run a query and return its rows."""
+
+    async def fetchval(self, query: str, *args: object) -> Any:
+        """Run a query and return the first column of the first row."""
+
+    async def execute(self, query: str, *args: object) -> str:
+        """Run a statement."""
+
+
+class SqlMarketStore:
+    """``MarketStore`` over a ``storage.Database``."""
+
+    def __init__(self, db: SqlExecutor, *, source: str = "ws") -> None:
+        self._db = db
+        self._source = source
+
+    async def store_candle(self, candle: ConfirmedCandle) -> bool:
+        """Insert the candle unless (symbol, start) exists; return True when it was new."""
+        row = await self._db.fetchval(
+            _INSERT_CANDLE,
+            candle.symbol,
+            candle.start,
+            candle.open,
+            candle.high,
+            candle.low,
+            candle.close,
+            candle.volume,
+            candle.turnover,
+            self._source,
+        )
+        return row is not None
+
+    async def last_candles(self, symbol: str, n: int) -> Sequence[ConfirmedCandle]:
+        """Return up to ``n`` newest stored 5m candles of ``symbol``, oldest first."""
+        rows = await self._db.fetch(_LAST_CANDLES, symbol, n)
+        candles: list[ConfirmedCandle] = []
+        for row in reversed(rows):
+            try:
+                candles.append(
+                    ConfirmedCandle(
+                        symbol=symbol,
+                        start=row["open_time"],
+                        end=row["open_time"] + _BAR,
+                        open=row["open"],
+                        high=row["high"],
+                        low=row["low"],
+                        close=row["close"],
+                        volume=row["volume"],
+                        turnover=row["turnover"],
+                    )
+                )
+            except InvalidCandleError as exc:
+                log.warning(
+                    "stored candle skipped", symbol=symbol, start=str(row["open_time"]), error=str(exc)
+                )
+        return candles
+
+    async def store_signal(self, signal: Signal, status: SignalStatus, reason: str | None) -> bool:
+        """Insert the signal once per id (one per strategy, symbol, side and bar); True when it was new."""
+        row = await self._db.fetchval(
+            _INSERT_SIGNAL,
+            signal.id,
+            signal.symbol,
+            signal.side.value,
+            signal.entry,
+            signal.tp1,
+            signal.tp2,
+            signal.tp3,
+            signal.sl,
+            signal.risk_r,
+            signal.risk_usd,
+            signal.p_win,
+            signal.strategy,
+            signal.strategy_version,
+            _DB_STATUS[status],
+            signal.bar_start,
+            signal.created_at,
+            signal.queued_until,
+            "risk_denied" if status == "denied" else None,
+            reason,
+            {"qty": signal.qty},
+        )
+        return row is not None
+
+    async def log_book(self, snapshot: BookSnapshot) -> None:
+        """Append one L50 snapshot to ``orderbook_l50_log`` (D-04)."""
+        if not snapshot.bids or not snapshot.asks:
+            return
+        await self._db.execute(
+            _INSERT_BOOK,
+            snapshot.symbol,
+            dt.datetime.fromtimestamp(snapshot.ts / 1000, tz=dt.UTC),
+            snapshot.u,
+            snapshot.seq,
+            snapshot.bids[0][0],
+            snapshot.asks[0][0],
+            [[p, q] for p, q in snapshot.bids],
+            [[p, q] for p, q in snapshot.asks],
+        )
