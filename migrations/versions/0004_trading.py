@@ -18,8 +18,9 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
+        -- Mirrors strategy_core.Signal (S-03); the id is deterministic per strategy/symbol/side/bar.
         CREATE TABLE signals (
-            id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            id               uuid PRIMARY KEY,
             symbol           text NOT NULL,
             side             text NOT NULL,
             entry            numeric NOT NULL,
@@ -27,34 +28,35 @@ def upgrade() -> None:
             tp2              numeric NOT NULL,
             tp3              numeric NOT NULL,
             sl               numeric NOT NULL,
-            risk_r           numeric NOT NULL DEFAULT 1,
-            risk_usd         numeric,
+            qty              numeric NOT NULL,
+            risk_usd         numeric NOT NULL,
+            risk_r           numeric NOT NULL,
             p_win            numeric NOT NULL,
             strategy         text NOT NULL,
             strategy_version text NOT NULL,
             status           text NOT NULL DEFAULT 'new',
-            bar_time         timestamptz NOT NULL,
-            generated_at     timestamptz NOT NULL DEFAULT now(),
+            bar_start        timestamptz NOT NULL,
+            created_at       timestamptz NOT NULL,
             queued_until     timestamptz,
             error_code       text,
             error_message    text,
-            context          jsonb NOT NULL DEFAULT '{}'::jsonb,
+            stored_at        timestamptz NOT NULL DEFAULT now(),
             CONSTRAINT signals_symbol_check CHECK (symbol ~ '^[A-Z0-9]{2,20}USDT$'),
             CONSTRAINT signals_side_check CHECK (side IN ('long', 'short')),
             CONSTRAINT signals_p_win_check CHECK (p_win >= 0 AND p_win <= 1),
-            CONSTRAINT signals_risk_check CHECK (risk_r > 0 AND (risk_usd IS NULL OR risk_usd > 0)),
-            CONSTRAINT signals_status_check
-                CHECK (status IN ('new', 'queued', 'placed', 'expired', 'rejected', 'cancelled', 'error')),
-            CONSTRAINT signals_queued_check CHECK (status <> 'queued' OR queued_until IS NOT NULL),
+            CONSTRAINT signals_amount_check CHECK (qty > 0 AND risk_usd > 0 AND risk_r > 0),
+            CONSTRAINT signals_status_check CHECK (status IN
+                ('new', 'queued', 'approved', 'denied', 'placed', 'expired', 'cancelled', 'error')),
+            CONSTRAINT signals_queued_check CHECK ((status = 'queued') = (queued_until IS NOT NULL)),
             CONSTRAINT signals_levels_check CHECK (
-                sl > 0 AND (
+                sl > 0 AND tp3 > 0 AND (
                     (side = 'long' AND sl < entry AND entry < tp1 AND tp1 < tp2 AND tp2 < tp3)
-                    OR (side = 'short' AND sl > entry AND entry > tp1 AND tp1 > tp2 AND tp2 > tp3 AND tp3 > 0)
+                    OR (side = 'short' AND sl > entry AND entry > tp1 AND tp1 > tp2 AND tp2 > tp3)
                 )
             )
         );
-        CREATE INDEX signals_generated_at_idx ON signals (generated_at DESC);
-        CREATE INDEX signals_symbol_generated_at_idx ON signals (symbol, generated_at DESC);
+        CREATE INDEX signals_created_at_idx ON signals (created_at DESC);
+        CREATE INDEX signals_symbol_created_at_idx ON signals (symbol, created_at DESC);
         CREATE INDEX signals_status_idx ON signals (status) WHERE status IN ('new', 'queued');
 
         CREATE TABLE positions (

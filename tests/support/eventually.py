@@ -50,7 +50,7 @@ def eventually(
 
 async def eventually_async(
     predicate: Callable[[], T | Awaitable[T]],
-    timeout: float = 5.0,
+    timeout: float = 5.0,  # noqa: ASYNC109 - a poll deadline on the real clock, not a cancellation timeout
     interval: float = 0.01,
     message: str | None = None,
 ) -> T:

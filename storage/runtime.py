@@ -1,0 +1,115 @@
+"""Open the whole storage runtime: bridge, PostgreSQL pool, Redis client and repositories."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+
+import structlog
+
+from storage.aio import AioBridge, open_bridge
+from storage.config import StorageConfig
+from storage.database import Database, connect_database
+from storage.embedded import EmbeddedPostgres, EmbeddedRedis
+from storage.errors import StorageError
+from storage.klines import KlineRepository
+from storage.redis_client import RedisClient, connect_redis
+from storage.signals import SignalRepository
+
+__all__ = ["ServerUrls", "Storage", "open_storage", "start_servers"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerUrls:
+    """Where the servers are (URLs may hold passwords: never log them)."""
+
+    database_url: str
+    redis_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """Everything the other rooms use; valid inside ``open_storage``."""
+
+    db: Database
+    redis: RedisClient
+    klines: KlineRepository
+    signals: SignalRepository
+    bridge: AioBridge
+
+    async def ping(self) -> dict[str, bool]:
+        """Return the health of each server, e.g. ``{"postgres": True, "redis": True}``."""
+        return {"postgres": await self.db.ping(), "redis": await self.redis.ping()}
+
+
+@contextmanager
+def start_servers(config: StorageConfig) -> Iterator[ServerUrls]:
+    """Yield server URLs: the configured ones, or embedded servers under ``data_dir`` started for the block.
+
+    Embedded servers we started are stopped on exit (and by the kernel if this process dies).
+    """
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    try:
+        if config.database_url is not None:
+            db_url = config.database_url.get_secret_value()
+        else:
+            postgres = EmbeddedPostgres(config.data_dir.resolve() / "postgres")
+            db_url = postgres.start()
+            started.append(postgres)
+            _ensure_database(db_url, "algogrid")
+            db_url = db_url.rsplit("/", 1)[0] + "/algogrid"
+        if config.redis_url is not None:
+            redis_url = config.redis_url.get_secret_value()
+        else:
+            redis = EmbeddedRedis(config.data_dir.resolve() / "redis")
+            redis_url = redis.start()
+            started.append(redis)
+        yield ServerUrls(db_url, redis_url)
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def _ensure_database(maintenance_url: str, name: str) -> None:
+    import psycopg2  # type: ignore[import-untyped]  # no stubs installed; two calls only
+
+    connection = psycopg2.connect(maintenance_url)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+                log.info("database created", database=name)
+    finally:
+        connection.close()
+
+
+@asynccontextmanager
+async def open_storage(
+    config: StorageConfig, urls: ServerUrls | None = None
+) -> AsyncIterator[Storage]:
+    """Open the pool and the Redis client for ``urls`` (default: the URLs in ``config``); close on exit.
+
+    Runs inside the caller's ``trio_asyncio`` loop when one is open, else opens its own.
+    """
+    if urls is None:
+        if config.database_url is None or config.redis_url is None:
+            raise StorageError("open_storage needs database_url and redis_url (or urls from start_servers)")
+        urls = ServerUrls(config.database_url.get_secret_value(), config.redis_url.get_secret_value())
+    async with (
+        open_bridge() as bridge,
+        connect_database(
+            bridge, urls.database_url, min_size=config.pool_min_size, max_size=config.pool_max_size,
+            command_timeout=config.command_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
+        ) as db,
+        connect_redis(bridge, urls.redis_url, socket_timeout=config.connect_timeout_seconds) as redis,
+    ):
+        log.info("storage opened", pool_min=config.pool_min_size, pool_max=config.pool_max_size)
+        yield Storage(
+            db=db, redis=redis, klines=KlineRepository(db), signals=SignalRepository(db), bridge=bridge
+        )
+    log.info("storage closed")

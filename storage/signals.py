@@ -1,0 +1,169 @@
+"""Repository of trading signals (S-03, G-01): insert once per id, get, filtered listing, status changes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import asyncpg
+
+from storage.database import Database
+
+__all__ = ["SignalFilters", "SignalLike", "SignalRepository", "StoredSignal"]
+
+# Every statement below is a constant built from this constant column list (no user input): S608 is noqa'd.
+_COLUMNS = (
+    "id, symbol, side, entry, tp1, tp2, tp3, sl, qty, risk_usd, risk_r, p_win, strategy, strategy_version, "
+    "status, bar_start, created_at, queued_until, error_code, error_message"
+)
+
+
+class SignalLike(Protocol):
+    """What ``insert`` reads; ``strategy_core.Signal`` satisfies it (enums are ``StrEnum``)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def entry(self) -> Decimal: ...
+    @property
+    def tp1(self) -> Decimal: ...
+    @property
+    def tp2(self) -> Decimal: ...
+    @property
+    def tp3(self) -> Decimal: ...
+    @property
+    def sl(self) -> Decimal: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def risk_usd(self) -> Decimal: ...
+    @property
+    def risk_r(self) -> Decimal: ...
+    @property
+    def p_win(self) -> Decimal: ...
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def strategy_version(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def bar_start(self) -> datetime: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def queued_until(self) -> datetime | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSignal:
+    """A row of ``signals``; field names match ``strategy_core.Signal``."""
+
+    id: uuid.UUID
+    symbol: str
+    side: str
+    entry: Decimal
+    tp1: Decimal
+    tp2: Decimal
+    tp3: Decimal
+    sl: Decimal
+    qty: Decimal
+    risk_usd: Decimal
+    risk_r: Decimal
+    p_win: Decimal
+    strategy: str
+    strategy_version: str
+    status: str
+    bar_start: datetime
+    created_at: datetime
+    queued_until: datetime | None
+    error_code: str | None
+    error_message: str | None
+
+    @classmethod
+    def from_record(cls, record: asyncpg.Record) -> StoredSignal:
+        """Build from a row selected with all columns."""
+        return cls(**dict(record.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class SignalFilters:
+    """Filters of ``GET /signals`` (G-01); None means "any"."""
+
+    symbol: str | None = None
+    side: str | None = None
+    min_probability: Decimal | None = None
+    status: str | None = None
+    since: datetime | None = None
+
+
+class SignalRepository:
+    """Explicit SQL over ``signals``; statements are prepared and cached by asyncpg."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def insert(self, signal: SignalLike) -> bool:
+        """Store ``signal``; return False (and change nothing) when a signal with that id already exists."""
+        tag = await self._db.execute(
+            f"INSERT INTO signals ({_COLUMNS}) VALUES "  # noqa: S608
+            "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) "
+            "ON CONFLICT (id) DO NOTHING",
+            signal.id, signal.symbol, str(signal.side), signal.entry, signal.tp1, signal.tp2, signal.tp3,
+            signal.sl, signal.qty, signal.risk_usd, signal.risk_r, signal.p_win, signal.strategy,
+            signal.strategy_version, str(signal.status), signal.bar_start, signal.created_at,
+            signal.queued_until, signal.error_code, signal.error_message,
+        )
+        return tag == "INSERT 0 1"
+
+    async def get(self, signal_id: uuid.UUID) -> StoredSignal | None:
+        """Return the signal with ``signal_id`` or None."""
+        record = await self._db.fetchrow(f"SELECT {_COLUMNS} FROM signals WHERE id = $1", signal_id)  # noqa: S608
+        return None if record is None else StoredSignal.from_record(record)
+
+    async def list(
+        self, filters: SignalFilters | None = None, limit: int = 50, offset: int = 0
+    ) -> list[StoredSignal]:
+        """Return signals matching ``filters``, newest first, paged by ``limit``/``offset``."""
+        f = filters or SignalFilters()
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError(f"expected 1 <= limit <= 1000 and offset >= 0, got {limit=} {offset=}")
+        # one fixed statement: NULL parameters disable their filter, so asyncpg prepares it once
+        records = await self._db.fetch(
+            f"SELECT {_COLUMNS} FROM signals "  # noqa: S608
+            "WHERE ($1::text IS NULL OR symbol = $1) AND ($2::text IS NULL OR side = $2) "
+            "AND ($3::numeric IS NULL OR p_win >= $3) AND ($4::text IS NULL OR status = $4) "
+            "AND ($5::timestamptz IS NULL OR created_at >= $5) "
+            "ORDER BY created_at DESC, id LIMIT $6 OFFSET $7",
+            f.symbol, f.side, f.min_probability, f.status, f.since, limit, offset,
+        )
+        return [StoredSignal.from_record(r) for r in records]
+
+    async def set_status(
+        self,
+        signal_id: uuid.UUID,
+        status: str,
+        *,
+        queued_until: datetime | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> bool:
+        """Change a signal's status (CHECKs apply); return False when no such signal exists."""
+        params: tuple[Any, ...] = (signal_id, str(status), queued_until, error_code, error_message)
+        tag = await self._db.execute(
+            "UPDATE signals SET status = $2, queued_until = $3, error_code = $4, error_message = $5 "
+            "WHERE id = $1",
+            *params,
+        )
+        return tag == "UPDATE 1"

@@ -1,0 +1,72 @@
+"""The pool facade: queries from trio, transactions, constraint errors, health checks (T-04)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import trio
+import trio_asyncio
+from pydantic import SecretStr
+
+from storage import IntegrityViolationError, Storage, StorageConfig, StorageError, open_storage
+
+
+async def test_pool_opens_with_min_five_connections_and_answers_select_1(storage: Storage) -> None:
+    assert storage.db.size == 5
+    assert await storage.db.fetchval("SELECT 1") == 1
+    assert await storage.ping() == {"postgres": True, "redis": True}
+
+
+async def test_numeric_round_trips_exactly_as_decimal(storage: Storage) -> None:
+    value = Decimal("65000.123456789012345678901234")
+    assert await storage.db.fetchval("SELECT $1::numeric", value) == value
+
+
+async def test_transaction_commits_on_exit(storage: Storage) -> None:
+    async with storage.db.transaction() as conn:
+        await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('signals', $1)", {"n": 1})
+        assert await conn.fetchval("SELECT count(*) FROM event_outbox WHERE channel = 'signals'") == 1
+    assert await storage.db.fetchval("SELECT payload FROM event_outbox WHERE channel = 'signals'") == {"n": 1}
+
+
+async def test_transaction_rolls_back_on_error(storage: Storage) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with storage.db.transaction() as conn:
+            await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('rollback', '{}')")
+            raise Boom
+    assert await storage.db.fetchval("SELECT count(*) FROM event_outbox WHERE channel = 'rollback'") == 0
+
+
+async def test_constraint_violation_names_the_constraint(storage: Storage) -> None:
+    with pytest.raises(IntegrityViolationError) as info:
+        await storage.db.execute("INSERT INTO event_outbox (channel, payload) VALUES ('Bad Channel', '{}')")
+    assert info.value.constraint == "event_outbox_channel_check"
+
+
+async def test_concurrent_queries_from_many_trio_tasks_share_the_pool(storage: Storage) -> None:
+    results: list[int] = []
+
+    async def one(i: int) -> None:
+        results.append(await storage.db.fetchval("SELECT $1::int FROM pg_sleep(0.01)", i))
+
+    async with trio.open_nursery() as nursery:
+        for i in range(40):
+            nursery.start_soon(one, i)
+    assert sorted(results) == list(range(40))
+    assert storage.db.size <= 20
+
+
+async def test_open_storage_reuses_the_callers_trio_asyncio_loop(storage_config: StorageConfig) -> None:
+    async with trio_asyncio.open_loop() as loop, open_storage(storage_config) as opened:
+        assert opened.bridge._loop is loop
+        assert await opened.db.ping()
+
+
+async def test_open_storage_without_urls_is_refused() -> None:
+    with pytest.raises(StorageError, match="database_url"):
+        async with open_storage(StorageConfig(redis_url=SecretStr("redis://127.0.0.1:1/0"))):
+            pass
