@@ -1,0 +1,239 @@
+// algogrid UI — vanilla JS, no build step. Views: signal tiles (SSE-driven) and the live supervision tree.
+"use strict";
+
+const state = {
+  latest: new Map(),     // symbol -> latest signal
+  feeds: new Map(),      // symbol -> feed status
+  order: [],             // symbols in display order
+  faults: false,         // POST /admin/faults available (dev mode)
+  treeTimer: null,
+  modalSignal: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+async function getJSON(path, init) {
+  const response = await fetch(path, init);
+  if (!response.ok) {
+    let reason = response.statusText;
+    try { reason = (await response.json()).reason || reason; } catch (_) { /* not JSON */ }
+    throw new Error(`${response.status}: ${reason}`);
+  }
+  return response.status === 202 ? null : response.json();
+}
+
+function age(iso) {
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (s < 60) return `${Math.floor(s)}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+// ------------------------------------------------------------------------------------------ signal tiles
+function ensureSymbol(symbol) {
+  if (!state.order.includes(symbol)) state.order.push(symbol);
+}
+
+function tile(symbol) {
+  const signal = state.latest.get(symbol);
+  const feed = state.feeds.get(symbol);
+  const stale = feed ? feed.stale : false;
+  const staleBadge = stale
+    ? el("span", { class: "badge stale", title: feed && feed.reason ? feed.reason : "feed quiet", text: "STALE DATA" })
+    : null;
+  if (!signal) {
+    return el("article", { class: "tile empty", "data-symbol": symbol },
+      el("div", { class: "tile-head" }, el("span", { class: "sym", text: symbol }), staleBadge),
+      el("div", { class: "dim", text: "no signal yet" }));
+  }
+  const long = signal.side === "long";
+  const row = (label, value, cls) => [el("dt", { text: label }), el("dd", { class: cls || "", text: value })];
+  const queued = signal.status === "queued"
+    ? el("span", { class: "badge queue", title: `queued until ${signal.queued_until}`, text: "QUEUE" }) : null;
+  return el("article", { class: "tile", "data-symbol": symbol, "data-signal-id": signal.id, tabindex: "0",
+    onclick: () => openModal(signal.id), onkeydown: (e) => { if (e.key === "Enter") openModal(signal.id); } },
+    el("div", { class: "tile-head" },
+      el("span", { class: `arrow ${signal.side}`, text: long ? "▲" : "▼" }),
+      el("span", { class: "sym", text: symbol }),
+      el("span", { class: `side ${signal.side}`, text: signal.side }),
+      el("span", { class: "prob", title: "probability (p_win)", text: `${Math.round(signal.probability * 100)}%` })),
+    el("dl", { class: "lv" },
+      ...row("Entry", signal.entry), ...row("TP1", signal.tp1, "tp"), ...row("TP2", signal.tp2, "tp"),
+      ...row("TP3", signal.tp3, "tp"), ...row("SL", signal.sl, "sl")),
+    el("div", { class: "tile-foot" },
+      el("span", { class: "age", "data-at": signal.created_at, text: age(signal.created_at) }), queued, staleBadge));
+}
+
+function renderTiles(flashSymbol) {
+  const grid = $("tiles");
+  grid.replaceChildren(...state.order.map((symbol) => tile(symbol)));
+  $("signal-count").textContent = `${state.latest.size} of ${state.order.length} symbols with a signal`;
+  if (flashSymbol) {
+    const node = grid.querySelector(`[data-symbol="${flashSymbol}"]`);
+    if (node) node.classList.add("flash");
+  }
+}
+
+function acceptSignal(signal) {
+  ensureSymbol(signal.symbol);
+  const current = state.latest.get(signal.symbol);
+  if (!current || Date.parse(signal.created_at) >= Date.parse(current.created_at)) {
+    state.latest.set(signal.symbol, signal);
+  }
+}
+
+async function loadSignals() {
+  const page = await getJSON("/signals?limit=500");
+  for (const signal of page.items.slice().reverse()) acceptSignal(signal);
+}
+
+async function loadFeeds() {
+  try {
+    const feeds = await getJSON("/symbols");
+    for (const feed of feeds) { ensureSymbol(feed.symbol); state.feeds.set(feed.symbol, feed); }
+  } catch (err) {
+    console.warn("feed status unavailable", err);
+  }
+}
+
+function connectStream() {
+  const source = new EventSource("/stream");  // the browser resends Last-Event-ID on reconnect
+  const pill = $("stream-state");
+  const live = (on) => {
+    pill.textContent = on ? "stream: live" : "stream: reconnecting";
+    pill.className = `pill ${on ? "pill-on" : "pill-off"}`;
+  };
+  source.addEventListener("open", () => live(true));
+  source.addEventListener("error", () => live(false));
+  source.addEventListener("heartbeat", () => live(true));
+  source.addEventListener("signal", (event) => {
+    live(true);
+    const signal = JSON.parse(event.data);
+    acceptSignal(signal);
+    renderTiles(signal.symbol);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ modal
+async function openModal(signalId) {
+  const levels = await getJSON(`/signals/${encodeURIComponent(signalId)}/levels`);
+  state.modalSignal = levels;
+  $("modal-title").textContent = `${levels.symbol} · ${levels.side.toUpperCase()}`;
+  const rows = [["Entry", levels.entry], ["TP1", levels.tp1], ["TP2", levels.tp2], ["TP3", levels.tp3],
+    ["SL", levels.sl], ["Risk (R)", levels.risk_r ?? "—"]];
+  $("modal-levels").replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("td", { class: "dim", text: k }),
+    el("td", { text: String(v) }))));
+  $("copy-text").textContent = levels.text;
+  $("copy-done").hidden = true;
+  $("modal").hidden = false;
+  $("copy-levels").focus();
+}
+
+function closeModal() { $("modal").hidden = true; state.modalSignal = null; }
+
+async function copyLevels() {
+  if (!state.modalSignal) return;
+  const text = state.modalSignal.text;
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (_) {  // older browsers / insecure context: fall back to a selected textarea
+    const area = el("textarea", {}, text);
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  $("copy-done").hidden = false;
+}
+
+// ----------------------------------------------------------------------------------------- supervision
+function treeNode(node) {
+  const name = node.path.split("/").pop();
+  const failure = node.last_failure;
+  const title = failure ? `last failure: ${failure.type}: ${failure.message} at ${failure.at}` : "no failure";
+  const restarts = el("span", { class: `restarts ${node.restarts > 0 ? "hot" : ""}`, "data-restarts": String(node.restarts),
+    text: `↻ ${node.restarts}` });
+  const crash = state.faults && (!node.children || node.children.length === 0)
+    ? el("button", { class: "danger", title: `crash ${node.path}`, onclick: (e) => { e.stopPropagation(); crashActor(node.path); }, text: "crash" })
+    : null;
+  const box = el("div", { class: `node ${failure ? "has-failure" : ""}`, "data-path": node.path, title },
+    el("span", { class: `dot s-${node.status}` }),
+    el("span", { class: "name", text: name }),
+    el("span", { class: "kind", text: node.kind }),
+    el("span", { class: "dim", text: node.status }),
+    node.uptime_s != null ? el("span", { class: "dim", text: `up ${Math.round(node.uptime_s)}s` }) : null,
+    restarts, crash);
+  const kids = (node.children || []).map(treeNode);
+  return el("li", {}, box, kids.length ? el("ul", {}, ...kids) : null);
+}
+
+async function refreshTree() {
+  try {
+    const tree = await getJSON("/admin/supervision");
+    $("tree").replaceChildren(el("ul", {}, treeNode(tree)));
+    $("tree-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (err) {
+    $("tree-updated").textContent = `tree unavailable (${err.message})`;
+  }
+}
+
+async function crashActor(path) {
+  try {
+    await getJSON("/admin/faults", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ path, kind: "crash" }) });
+  } catch (err) {
+    alert(`fault refused: ${err.message}`);
+  }
+  refreshTree();
+}
+
+// ------------------------------------------------------------------------------------------------- views
+function route() {
+  const view = location.hash === "#/supervision" ? "supervision" : "signals";
+  $("view-signals").hidden = view !== "signals";
+  $("view-supervision").hidden = view !== "supervision";
+  $("nav-signals").classList.toggle("active", view === "signals");
+  $("nav-supervision").classList.toggle("active", view === "supervision");
+  clearInterval(state.treeTimer);
+  if (view === "supervision") {
+    refreshTree();
+    state.treeTimer = setInterval(refreshTree, 1000);
+  }
+}
+
+async function main() {
+  $("modal-close").addEventListener("click", closeModal);
+  $("modal").addEventListener("click", (e) => { if (e.target === $("modal")) closeModal(); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeModal(); });
+  $("copy-levels").addEventListener("click", copyLevels);
+  window.addEventListener("hashchange", route);
+  try {
+    const doc = await getJSON("/openapi.json");
+    state.faults = Boolean(doc.paths["/admin/faults"]);
+  } catch (_) { state.faults = false; }
+  route();
+  await loadFeeds();
+  try { await loadSignals(); } catch (err) { console.warn("signals unavailable", err); }
+  renderTiles();
+  connectStream();
+  setInterval(async () => { await loadFeeds(); renderTiles(); }, 5000);
+  setInterval(() => {
+    for (const node of document.querySelectorAll(".age[data-at]")) node.textContent = age(node.dataset.at);
+    $("clock").textContent = new Date().toISOString().slice(11, 19) + " UTC";
+  }, 1000);
+}
+
+main();
