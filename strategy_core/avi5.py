@@ -3,7 +3,8 @@
 On each confirmed 5m bar, with θ = θ(hour of the bar's start, UTC) from the θ map:
 
 1. ``trigger``    close > VWAP + θ·σ → long candidate; close < VWAP − θ·σ → short candidate.
-2. ``trend``      15m EMA(fast) > EMA(slow) for long, < for short (15m candles derived from 5m).
+2. ``trend``      15m EMA(fast) > EMA(slow) for long, < for short (15m candles derived from 5m); equal
+                  EMAs are no trend.
 3. ``imbalance``  s·imbalance(top ``book_levels``) ≥ imbalance_min, s = +1 long / −1 short.
 4. ``microprice`` s·(microprice − mid) > 0: the size-weighted price leans the signal's way.
 5. ``spread``     (ask − bid)/mid × 10⁴ ≤ max_spread_bps.
@@ -163,7 +164,7 @@ def _direction(indicators: IndicatorSet, theta: Decimal) -> tuple[Side | None, l
         side = Side.SHORT
     else:
         failed.append(Avi5Condition.TRIGGER)
-    if side is None or trend is not side:
+    if trend is None or (side is not None and trend is not side):
         failed.append(Avi5Condition.TREND)
     return side or trend, failed
 
