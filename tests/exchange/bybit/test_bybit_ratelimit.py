@@ -1,0 +1,66 @@
+"""Token buckets in real Redis through one Lua script, shared by two limiters (two "processes")."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import redis.asyncio as aioredis
+import trio
+import trio_asyncio
+
+from exchange.bybit.ratelimit import BucketSpec, RateLimiter, RedisScriptRunner
+from exchange.errors import ExchangeConfigError, RateLimitExceededError
+
+BUCKETS = {
+    "rest_order": BucketSpec(capacity=10, refill_per_s=10.0, ttl_ms=60_000),
+    "ws": BucketSpec(capacity=300, refill_per_s=0.0, ttl_ms=60_000),
+}
+
+
+@asynccontextmanager
+async def limiters(url: str, n: int = 2, timeout_s: float = 5.0) -> AsyncIterator[list[RateLimiter]]:
+    async with trio_asyncio.open_loop():
+        clients = [aioredis.Redis.from_url(url) for _ in range(n)]
+        try:
+            yield [RateLimiter(RedisScriptRunner(c), prefix="t", buckets=BUCKETS, timeout_s=timeout_s) for c in clients]
+        finally:
+            for c in clients:
+                await trio_asyncio.aio_as_trio(c.aclose)()
+
+
+async def test_two_clients_share_one_order_bucket(redis_clean_url: str) -> None:
+    async with limiters(redis_clean_url, timeout_s=0.0) as (a, b):
+        for _ in range(5):
+            await a.acquire("rest_order")
+            await b.acquire("rest_order")
+        with pytest.raises(RateLimitExceededError) as info:
+            await a.acquire("rest_order")
+        assert info.value.bucket == "rest_order" and 0 < info.value.wait_s <= 0.2
+        assert a.stats["rest_order"].acquired == 5 and a.stats["rest_order"].rejected == 1
+
+
+async def test_a_waiter_gets_a_token_after_the_refill(redis_clean_url: str) -> None:
+    async with limiters(redis_clean_url, timeout_s=1.0) as (a, b):
+        for _ in range(10):
+            await a.acquire("rest_order")
+        start = trio.current_time()
+        waited = await b.acquire("rest_order")
+        assert waited > 0 and trio.current_time() - start >= 0.05
+        assert b.stats["rest_order"].waited == 1
+
+
+async def test_ws_subscriptions_are_a_counter_released_on_unsubscribe(redis_clean_url: str) -> None:
+    async with limiters(redis_clean_url, timeout_s=0.5) as (a, b):
+        await a.acquire("ws", 200)
+        with pytest.raises(RateLimitExceededError):
+            await b.acquire("ws", 101)
+        await a.release("ws", 200)
+        await b.acquire("ws", 300)
+
+
+async def test_unknown_bucket_is_a_config_error(redis_clean_url: str) -> None:
+    async with limiters(redis_clean_url, n=1) as (a,):
+        with pytest.raises(ExchangeConfigError):
+            await a.acquire("nope")
