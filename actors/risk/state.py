@@ -1,14 +1,15 @@
-"""The persisted trading state and kill switch (R-04, C-03), and the rules for changing it.
+"""The persisted trading state and kill switch (R-04, C-03), and who may change it how.
 
 One record is the source of truth (PostgreSQL ``kill_switch_state``, mirrored to Redis): the trading state
-``ACTIVE | REDUCING | HALTED``. The kill switch is *engaged* whenever the state is not ``ACTIVE``:
+(``strategy_core``'s ``TradingState``: ACTIVE | REDUCING | HALTED) and whether the kill switch is engaged.
+An engaged kill switch always comes with REDUCING or HALTED (the table's CHECK enforces it):
 
 * ``HALTED``   — nothing is approved;
 * ``REDUCING`` — only risk-reducing orders are approved, so an operator can exit positions;
-* ``ACTIVE``   — every limit of R-02/R-03 applies as usual.
+* ``ACTIVE``   — every limit of R-02/R-03 applies.
 
-Automatic sources (kill conditions, critical reconciliation findings) may only make the state *more*
-restrictive. Only an operator may release it or loosen it (R-04: release needs an explicit operator action).
+Automatic sources (kill conditions, critical reconciliation findings) may only tighten. Only an operator may
+release the kill switch or loosen the state (R-04: release needs an explicit operator action).
 """
 
 from __future__ import annotations
@@ -17,22 +18,15 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
+from strategy_core.risk_rules import TradingState
+
 __all__ = ["ChangeSource", "TradingState", "TradingStateRecord", "is_tightening"]
-
-
-class TradingState(enum.StrEnum):
-    """What the RiskActor currently approves."""
-
-    ACTIVE = "ACTIVE"
-    REDUCING = "REDUCING"
-    HALTED = "HALTED"
-
 
 _STRICTNESS = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
 class ChangeSource(enum.StrEnum):
-    """Who changed the trading state (the audit trail's ``actor`` kind)."""
+    """Who changed the trading state (kept in the audit trail)."""
 
     OPERATOR = "operator"
     RECONCILIATION = "reconciliation"
@@ -49,21 +43,21 @@ class TradingStateRecord:
     """One version of the persisted trading state, with who changed it and why."""
 
     state: TradingState
+    kill_switch: bool
     reason: str
     changed_by: str
     source: ChangeSource
     changed_at: dt.datetime
 
-    @property
-    def kill_switch_engaged(self) -> bool:
-        """Return True when the kill switch blocks new risk (any state but ``ACTIVE``)."""
-        return self.state is not TradingState.ACTIVE
+    def __post_init__(self) -> None:
+        if self.kill_switch and self.state is TradingState.ACTIVE:
+            raise ValueError("expected REDUCING or HALTED with an engaged kill switch, got ACTIVE")
 
-    def to_mirror(self) -> dict[str, str | int | bool]:
+    def to_mirror(self) -> dict[str, str | bool]:
         """Return the JSON-able form mirrored to Redis for other processes."""
         return {
-            "state": self.state.value,
-            "kill_switch": self.kill_switch_engaged,
+            "state": self.state.name,
+            "kill_switch": self.kill_switch,
             "reason": self.reason,
             "changed_by": self.changed_by,
             "source": self.source.value,
@@ -72,9 +66,10 @@ class TradingStateRecord:
 
     @classmethod
     def initial(cls, at: dt.datetime) -> TradingStateRecord:
-        """Return the record a fresh database starts from (ACTIVE)."""
+        """Return the record of a fresh database (ACTIVE, kill switch released)."""
         return cls(
             state=TradingState.ACTIVE,
+            kill_switch=False,
             reason="initial state",
             changed_by="system",
             source=ChangeSource.OPERATOR,

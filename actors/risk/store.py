@@ -18,6 +18,10 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
+from strategy_core.config import RiskLimits
+from strategy_core.exposure import ChurnBook, OpenPosition
+from strategy_core.models import Side
+
 from .alerts import Alert
 from .errors import RiskStoreError
 from .state import ChangeSource, TradingState, TradingStateRecord
@@ -102,7 +106,8 @@ SELECT trading_state FROM saved
 """
 
 _LOAD_STATE = """
-SELECT k.trading_state, k.reason, k.changed_by_label, k.changed_at, last.details ->> 'source' AS source
+SELECT k.trading_state, k.engaged, k.reason, k.changed_by_label, k.changed_at,
+       last.details ->> 'source' AS source
 FROM kill_switch_state AS k
 LEFT JOIN LATERAL (
     SELECT details FROM audit_trail WHERE action = 'kill_switch.set' ORDER BY id DESC LIMIT 1
@@ -132,6 +137,25 @@ UPDATE webhook_deliveries SET
 WHERE id = $1
 """
 
+_OPEN_POSITIONS = """
+SELECT p.id, p.symbol, p.side, p.risk_usd, p.risk_r,
+       COALESCE(NULLIF(p.executed_size_base, 0), p.requested_size_base) AS qty,
+       COALESCE(p.avg_entry_price, s.entry) AS entry
+FROM positions AS p LEFT JOIN signals AS s ON s.id = p.signal_id
+WHERE p.status IN ('open', 'closing', 'partial_accepted')
+"""
+
+# Approved signals still inside the churn block: they rebuild the anti-churn book, and those without a
+# position (yet) inside the reservation TTL rebuild the reservations.
+_RECENT_SIGNALS = """
+SELECT s.id, s.symbol, s.side, s.entry, s.qty, s.risk_usd, s.risk_r, s.created_at,
+       EXISTS (SELECT 1 FROM positions AS p WHERE p.signal_id = s.id) AS has_position,
+       (SELECT max(p.closed_at) FROM positions AS p
+         WHERE p.symbol = s.symbol AND p.side = s.side AND p.closed_at IS NOT NULL) AS last_close
+FROM signals AS s
+WHERE s.status IN ('new', 'approved', 'placed') AND s.created_at > $1
+"""
+
 _AUDIT_HISTORY = """
 SELECT at, actor_label, details FROM audit_trail WHERE action = 'kill_switch.set'
 ORDER BY id DESC LIMIT $1
@@ -155,23 +179,73 @@ class RiskStore:
             return TradingStateRecord.initial(now)
         row = rows[0]
         return TradingStateRecord(
-            state=TradingState(row["trading_state"]),
+            state=TradingState[row["trading_state"]],
+            kill_switch=row["engaged"],
             reason=row["reason"] or "",
             changed_by=row["changed_by_label"],
             source=ChangeSource(row["source"] or ChangeSource.OPERATOR.value),
             changed_at=row["changed_at"],
         )
 
+    async def load_exposure(
+        self, now: dt.datetime, limits: RiskLimits, reservation_ttl_s: float
+    ) -> tuple[tuple[OpenPosition, ...], tuple[tuple[OpenPosition, dt.datetime], ...], ChurnBook]:
+        """Return open positions, live signal reservations and the anti-churn book (R-07 rebuild)."""
+        horizon = now - dt.timedelta(seconds=max(limits.churn_block_s, reservation_ttl_s))
+        try:
+            position_rows = await self._db.fetch(_OPEN_POSITIONS)
+            signal_rows = await self._db.fetch(_RECENT_SIGNALS, horizon)
+        except Exception as exc:
+            raise RiskStoreError(f"expected to read positions and signals, got {exc!r}") from exc
+        positions = tuple(
+            OpenPosition(
+                position_id=str(row["id"]),
+                symbol=row["symbol"],
+                side=Side(row["side"]),
+                qty=row["qty"],
+                entry=row["entry"],
+                risk_usd=row["risk_usd"],
+                risk_r=row["risk_r"],
+            )
+            for row in position_rows
+        )
+        reservations: list[tuple[OpenPosition, dt.datetime]] = []
+        churn = ChurnBook()
+        ttl = dt.timedelta(seconds=reservation_ttl_s)
+        for row in sorted(signal_rows, key=lambda r: r["created_at"]):
+            at: dt.datetime = row["created_at"]
+            side = Side(row["side"])
+            cleared = limits.clear_churn_on_close and row["last_close"] is not None and row["last_close"] > at
+            if not cleared and at + dt.timedelta(seconds=limits.churn_block_s) > now:
+                churn = churn.record(row["symbol"], side, at)
+            if not row["has_position"] and at + ttl > now:
+                reservation = OpenPosition(
+                    position_id=f"signal:{row['id']}",
+                    symbol=row["symbol"],
+                    side=side,
+                    qty=row["qty"],
+                    entry=row["entry"],
+                    risk_usd=row["risk_usd"],
+                    risk_r=row["risk_r"],
+                )
+                reservations.append((reservation, at))
+        return positions, tuple(reservations), churn
+
     async def save_trading_state(self, record: TradingStateRecord) -> None:
         """Persist ``record`` with its audit row (one statement), then mirror it to Redis."""
         details = orjson.dumps(
-            {"trading_state": record.state.value, "reason": record.reason, "source": record.source.value}
+            {
+                "trading_state": record.state.name,
+                "kill_switch": record.kill_switch,
+                "reason": record.reason,
+                "source": record.source.value,
+            }
         ).decode()
         try:
             await self._db.fetch(
                 _SAVE_STATE,
-                record.state.value,
-                record.kill_switch_engaged,
+                record.state.name,
+                record.kill_switch,
                 record.reason,
                 record.changed_by,
                 record.changed_at,
@@ -190,7 +264,7 @@ class RiskStore:
             await self._mirror.set(MIRROR_KEY, payload)
             await self._mirror.publish(MIRROR_CHANNEL, payload)
         except Exception:  # PostgreSQL is the source of truth; a Redis blip must not fail the change
-            log.exception("trading state mirror failed", state=record.state.value)
+            log.exception("trading state mirror failed", state=record.state.name)
 
     async def record_denial(self, denial: DenialRecord) -> None:
         """Append one denial to ``risk_denials`` (the subject id goes to ``details``: no FK race)."""
@@ -198,7 +272,7 @@ class RiskStore:
             {
                 "subject": denial.subject,
                 "subject_id": denial.subject_id,
-                "trading_state": denial.trading_state.value,
+                "trading_state": denial.trading_state.name,
             }
         ).decode()
         try:

@@ -29,6 +29,7 @@ T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 def _record(state: TradingState, reason: str, by: str, minutes: int = 0) -> TradingStateRecord:
     return TradingStateRecord(
         state=state,
+        kill_switch=state is not TradingState.ACTIVE,
         reason=reason,
         changed_by=by,
         source=ChangeSource.OPERATOR,
@@ -36,15 +37,15 @@ def _record(state: TradingState, reason: str, by: str, minutes: int = 0) -> Trad
     )
 
 
-async def test_a_fresh_database_starts_active(risk_db_url: str, risk_redis_url: str) -> None:
-    async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
+async def test_a_fresh_database_starts_active(risk_db_url: str, redis_clean_url: str) -> None:
+    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
         record = await RiskStore(sql, mirror).load_trading_state(T0)
     assert record.state is TradingState.ACTIVE
-    assert not record.kill_switch_engaged
+    assert not record.kill_switch
 
 
-async def test_each_change_is_persisted_audited_and_mirrored(risk_db_url: str, risk_redis_url: str) -> None:
-    async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
+async def test_each_change_is_persisted_audited_and_mirrored(risk_db_url: str, redis_clean_url: str) -> None:
+    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
         store = RiskStore(sql, mirror)
         await store.save_trading_state(_record(TradingState.HALTED, "drill", "alice"))
         reducing = _record(TradingState.REDUCING, "exit positions", "bob", minutes=1)
@@ -62,23 +63,24 @@ async def test_each_change_is_persisted_audited_and_mirrored(risk_db_url: str, r
 
 
 async def test_the_source_of_an_automatic_change_survives_a_reload(
-    risk_db_url: str, risk_redis_url: str
+    risk_db_url: str, redis_clean_url: str
 ) -> None:
     halted = TradingStateRecord(
         state=TradingState.HALTED,
+        kill_switch=True,
         reason="daily drawdown -3.5R beyond -3R",
         changed_by="monitor",
         source=ChangeSource.KILL_CONDITION,
         changed_at=T0,
     )
-    async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
+    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
         await RiskStore(sql, mirror).save_trading_state(halted)
-    async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
+    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
         assert await RiskStore(sql, mirror).load_trading_state(T0) == halted
 
 
-async def test_denials_are_logged_with_code_and_sentence(risk_db_url: str, risk_redis_url: str) -> None:
-    async with open_clients(risk_db_url, risk_redis_url) as (sql, mirror):
+async def test_denials_are_logged_with_code_and_sentence(risk_db_url: str, redis_clean_url: str) -> None:
+    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
         await RiskStore(sql, mirror).record_denial(
             DenialRecord(
                 subject="signal",
@@ -98,11 +100,11 @@ async def test_denials_are_logged_with_code_and_sentence(risk_db_url: str, risk_
 
 
 async def test_webhook_deliveries_are_logged_attempt_by_attempt(
-    risk_db_url: str, risk_redis_url: str
+    risk_db_url: str, redis_clean_url: str
 ) -> None:
     alert = Alert(event=AlertKind.FUNDING_EXIT, severity=Severity.WARNING, at=T0, symbol="ETHUSDT")
     async with (
-        open_clients(risk_db_url, risk_redis_url) as (sql, mirror),
+        open_clients(risk_db_url, redis_clean_url) as (sql, mirror),
         run_receiver([503, 200]) as receiver,
     ):
         config = WebhookConfig(urls=(receiver.url,), secret="s", backoff_initial_s=0.0, backoff_jitter=0.0)

@@ -1,0 +1,215 @@
+"""Messages of the RiskActor and MonitorActor beyond the signal pre-check of ``actors.messages``.
+
+The signal pre-check is ``actors.CheckSignal`` → ``SignalAllowed | SignalDenied | SignalQueued``. Here:
+
+* order pre-check (execution side): ``CheckOrder`` → ``OrderAllowed | OrderDenied``;
+* exposure events (position side): ``PositionOpened``, ``PositionClosed``, ``ReleaseReservation``;
+* trading-state commands: ``SetTradingState`` (operator), ``CriticalDiscrepancy`` (reconciler, C-03),
+  ``KillConditionTriggered`` (monitor, R-04) → ``TradingStateChanged | TradingStateUnchanged``;
+* ``GetRiskSnapshot`` → ``RiskSnapshot`` (ops, monitor, bench);
+* replies from the trio side (work queue): ``RiskStateLoaded``, ``RiskStateLoadFailed``, ``StorePersisted``,
+  ``StoreFailed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .state import ChangeSource, TradingState, TradingStateRecord
+
+if TYPE_CHECKING:
+    from actors.messages import MessageSink
+    from strategy_core.exposure import ChurnBook, OpenPosition
+    from strategy_core.models import Side
+
+__all__ = [
+    "CheckOrder",
+    "CriticalDiscrepancy",
+    "GetRiskSnapshot",
+    "KillConditionTriggered",
+    "OrderAllowed",
+    "OrderDenied",
+    "OrderVerdict",
+    "PositionClosed",
+    "PositionOpened",
+    "ReleaseReservation",
+    "RiskSnapshot",
+    "RiskStateLoadFailed",
+    "RiskStateLoaded",
+    "SetTradingState",
+    "StoreFailed",
+    "StorePersisted",
+    "TradingStateChanged",
+    "TradingStateUnchanged",
+]
+
+
+# ------------------------------------------------------------------ exposure
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionOpened:
+    """Event (position side → risk): a position is open; it replaces its signal's reservation."""
+
+    position: OpenPosition
+    signal_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseReservation:
+    """Command: an approved signal will not be executed (dismissed, expired); stop counting it."""
+
+    signal_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionClosed:
+    """Event (position side → risk): a position is closed (R-03: may clear the anti-churn block)."""
+
+    position_id: str
+    closed_at: dt.datetime
+
+
+# ------------------------------------------------------------------ orders
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckOrder:
+    """Command (execution → risk): pre-check an order; a reduce-only order names ``reduces_position_id``.
+
+    The verdict (``OrderAllowed`` / ``OrderDenied``) is told to ``reply_to`` when given and is also the
+    return value of an ``ask``.
+    """
+
+    order_id: str
+    symbol: str
+    side: Side
+    risk_usd: Decimal = Decimal(0)
+    risk_r: Decimal = Decimal(0)
+    reduces_position_id: str | None = None
+    reply_to: MessageSink | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAllowed:
+    """Verdict: the order may be sent."""
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDenied:
+    """Verdict: the order is refused; ``reason_code`` is machine-readable, ``reason`` a sentence."""
+
+    order_id: str
+    reason_code: str
+    reason: str
+
+
+OrderVerdict = OrderAllowed | OrderDenied
+
+
+# ------------------------------------------------------------------ trading state
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetTradingState:
+    """Command (operator): set the trading state; the only way to release the kill switch (R-04)."""
+
+    state: TradingState
+    kill_switch: bool
+    reason: str
+    changed_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CriticalDiscrepancy:
+    """Event (reconciler → risk, C-03): a critical finding; engages the kill switch (HALTED)."""
+
+    symbol: str | None
+    kind: str
+    details: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillConditionTriggered:
+    """Event (monitor → risk, R-04): a kill condition holds; engages the kill switch (HALTED)."""
+
+    condition: str
+    reason: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingStateChanged:
+    """Reply/event: the trading state is now ``record`` (persisted asynchronously, audited)."""
+
+    record: TradingStateRecord
+    previous: TradingState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingStateUnchanged:
+    """Reply: the command did not change the state (already there, or an automatic source tried to loosen)."""
+
+    record: TradingStateRecord
+    why: str
+
+
+# ------------------------------------------------------------------ snapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetRiskSnapshot:
+    """Command: return the RiskActor's current state (``RiskSnapshot``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskSnapshot:
+    """The RiskActor's state: comparable before and after a restart."""
+
+    rebuilding: bool
+    record: TradingStateRecord | None
+    positions: tuple[OpenPosition, ...]
+    churn: tuple[tuple[str, str, dt.datetime], ...]  # (symbol, side, blocked until)
+
+
+# ------------------------------------------------------------------ replies from the trio side
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskStateLoaded:
+    """Reply (trio → risk): the persisted trading state and open positions (rebuild in ``on_start``)."""
+
+    record: TradingStateRecord
+    positions: tuple[OpenPosition, ...]
+    reservations: tuple[tuple[OpenPosition, dt.datetime], ...]
+    churn: ChurnBook
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskStateLoadFailed:
+    """Reply (trio → risk): the rebuild failed; the actor stays closed and retries with backoff."""
+
+    error: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StorePersisted:
+    """Reply (trio → risk): a write (``what``) is stored."""
+
+    what: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreFailed:
+    """Reply (trio → risk): a write failed (logged; the trading state write is retried)."""
+
+    what: str
+    error: str
+    source: ChangeSource | None = None
