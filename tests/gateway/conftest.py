@@ -5,24 +5,15 @@ PostgreSQL ``signals`` table and a real Redis Stream (root fixtures ``migrated_d
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 import trio
 
 from gateway import GatewayHandle, RouteOptions, SignalFeed, serve
-from gw_kit import MiniEngine, PgSignals, Stack, ThreadedRedisStreams
+from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
-
-
-@dataclass(frozen=True)
-class ListenAt:
-    host: str = "127.0.0.1"
-    port: int = 0
-    allowed_origins: tuple[str, ...] = ()
-    ip_rate_limit_per_min: int = 0
 
 
 @pytest.fixture(scope="module")

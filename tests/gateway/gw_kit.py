@@ -383,3 +383,39 @@ class Stack:
     feed: SignalFeed
     stop: trio.Event
     done: trio.Event = field(default_factory=trio.Event)
+
+
+@dataclass(frozen=True)
+class SseMessage:
+    id: str | None
+    event: str
+    data: str
+
+
+async def read_sse(lines: Any, n: int, names: Sequence[str] = ("signal",)) -> list[SseMessage]:
+    """Read SSE frames from an ``aiter_lines()`` iterator until ``n`` frames named in ``names`` arrived."""
+    found: list[SseMessage] = []
+    fields: dict[str, str] = {}
+    async for line in lines:
+        if line == "":
+            if "event" in fields or "data" in fields:
+                message = SseMessage(fields.get("id"), fields.get("event", "message"), fields.get("data", ""))
+                if message.event in names:
+                    found.append(message)
+                    if len(found) == n:
+                        return found
+            fields = {}
+            continue
+        if line.startswith(":"):
+            continue
+        key, _, value = line.partition(":")
+        fields[key] = value[1:] if value.startswith(" ") else value
+    return found
+
+
+@dataclass(frozen=True)
+class ListenAt:
+    host: str = "127.0.0.1"
+    port: int = 0
+    allowed_origins: tuple[str, ...] = ()
+    ip_rate_limit_per_min: int = 0

@@ -1,0 +1,54 @@
+"""Configuration-dependent behaviour: fault injection off → 404, the per-IP limit, the loopback-only bind."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import structlog
+
+from gateway import RouteOptions
+from gw_kit import ListenAt, Stack
+
+
+@pytest.fixture
+def route_options() -> RouteOptions:
+    return RouteOptions(fault_injection=False, ask_timeout_s=0.5)
+
+
+@pytest.fixture
+def listen() -> ListenAt:
+    return ListenAt(host="0.0.0.0", ip_rate_limit_per_min=5, allowed_origins=("http://ui.example",))
+
+
+async def test_faults_route_does_not_exist_without_dev_mode(client: httpx.AsyncClient) -> None:
+    response = await client.post("/admin/faults", json={"path": "root/symbols/BTCUSDT/feed", "kind": "crash"})
+    assert response.status_code == 404
+    assert "/admin/faults" not in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_requests_over_the_ip_limit_get_429_with_a_reason(client: httpx.AsyncClient) -> None:
+    codes = [(await client.get("/signals")).status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]
+    limited = await client.get("/signals")
+    assert "more than 5 requests per minute" in limited.json()["reason"]
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert (await client.get("/health")).status_code == 200  # probes are exempt
+
+
+async def test_cors_allows_only_the_configured_origins(client: httpx.AsyncClient) -> None:
+    allowed = await client.get("/health", headers={"Origin": "http://ui.example"})
+    assert allowed.headers.get("access-control-allow-origin") == "http://ui.example"
+    other = await client.get("/health", headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_gateway_binds_loopback_only_and_warns() -> None:
+    from gateway.server import _bind_host
+
+    with structlog.testing.capture_logs() as logs:
+        assert _bind_host("0.0.0.0") == "127.0.0.1"
+    assert logs[0]["log_level"] == "warning" and logs[0]["requested_host"] == "0.0.0.0"
+
+
+async def test_server_listens_on_loopback_even_when_asked_for_all_interfaces(stack: Stack) -> None:
+    assert stack.url.startswith("http://127.0.0.1:")
