@@ -5,7 +5,8 @@ Runs in the trio thread (the work queue's jobs call it). Every write is idempote
 * candles: ``ON CONFLICT (symbol, open_time) DO NOTHING`` — the primary key of ``klines_5m``;
 * signals: ``ON CONFLICT (id) DO NOTHING`` — the id is a UUIDv5 of (strategy, symbol, side, bar start)
   (``strategy_core.signal_id_for``), so one bar can never hold two signals of one strategy, across restarts.
-  A risk denial is stored as status ``rejected`` with ``error_code = 'risk_denied'`` and the reason.
+  stored through ``storage.SignalRepository.insert``. A risk denial is stored as status ``denied`` with
+  ``error_code = 'risk_denied'`` and the reason.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import structlog
 from actors.ports import SignalStatus
 from exchange.bybit import BookSnapshot
 from strategy_core import ConfirmedCandle, InvalidCandleError, Signal
+from strategy_core import SignalStatus as SignalStatusDb
 
-__all__ = ["SqlExecutor", "SqlMarketStore"]
+__all__ = ["SignalInserter", "SqlExecutor", "SqlMarketStore"]
 
 log = structlog.get_logger(__name__)
 
@@ -38,22 +40,11 @@ SELECT open_time, open, high, low, close, volume, turnover
 FROM klines_5m WHERE symbol = $1 ORDER BY open_time DESC LIMIT $2
 """
 
-_INSERT_SIGNAL = """
-INSERT INTO signals (id, symbol, side, entry, tp1, tp2, tp3, sl, risk_r, risk_usd, p_win, strategy,
-                     strategy_version, status, bar_time, generated_at, queued_until, error_code,
-                     error_message, context)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-ON CONFLICT (id) DO NOTHING
-RETURNING 1
-"""
-
 _INSERT_BOOK = """
 INSERT INTO orderbook_l50_log (symbol, captured_at, update_id, seq, best_bid, best_ask, bids, asks)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT DO NOTHING
 """
-
-_DB_STATUS: dict[str, str] = {"new": "new", "queued": "queued", "denied": "rejected"}
 
 
 class SqlExecutor(Protocol):
@@ -69,11 +60,19 @@ class SqlExecutor(Protocol):
         """Run a statement."""
 
 
-class SqlMarketStore:
-    """``MarketStore`` over a ``storage.Database``."""
+class SignalInserter(Protocol):
+    """The subset of ``storage.SignalRepository`` used here."""
 
-    def __init__(self, db: SqlExecutor, *, source: str = "ws") -> None:
+    async def insert(self, signal: Any) -> bool:
+        """Store ``signal`` unless its id exists; return True when it was new."""
+
+
+class SqlMarketStore:
+    """``MarketStore`` over a ``storage.Database`` and its ``SignalRepository``."""
+
+    def __init__(self, db: SqlExecutor, signals: SignalInserter, *, source: str = "ws") -> None:
         self._db = db
+        self._signals = signals
         self._source = source
 
     async def store_candle(self, candle: ConfirmedCandle) -> bool:
@@ -119,30 +118,12 @@ class SqlMarketStore:
 
     async def store_signal(self, signal: Signal, status: SignalStatus, reason: str | None) -> bool:
         """Insert the signal once per id (one per strategy, symbol, side and bar); True when it was new."""
-        row = await self._db.fetchval(
-            _INSERT_SIGNAL,
-            signal.id,
-            signal.symbol,
-            signal.side.value,
-            signal.entry,
-            signal.tp1,
-            signal.tp2,
-            signal.tp3,
-            signal.sl,
-            signal.risk_r,
-            signal.risk_usd,
-            signal.p_win,
-            signal.strategy,
-            signal.strategy_version,
-            _DB_STATUS[status],
-            signal.bar_start,
-            signal.created_at,
-            signal.queued_until,
-            "risk_denied" if status == "denied" else None,
-            reason,
-            {"qty": signal.qty},
-        )
-        return row is not None
+        update: dict[str, object] = {"status": SignalStatusDb(status)}
+        if status == "denied":
+            update |= {"error_code": "risk_denied", "error_message": reason, "queued_until": None}
+        elif status == "new":
+            update["queued_until"] = None
+        return await self._signals.insert(signal.model_copy(update=update))
 
     async def log_book(self, snapshot: BookSnapshot) -> None:
         """Append one L50 snapshot to ``orderbook_l50_log`` (D-04)."""

@@ -1,0 +1,138 @@
+"""Test kit of the actors room: a synthetic uptrend market and an in-trio pump for the behaviours.
+
+``Pump`` runs the three behaviours in the trio thread with one FIFO mailbox each and a real work queue whose
+jobs run against real PostgreSQL; nothing is mocked: storage, strategy and book code are the real ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from exchange.bybit import BookSnapshot, KlineUpdate, TickerUpdate
+from storage import ServerUrls, StorageConfig, open_storage
+from strategy_core import InstrumentRules
+
+BAR_MS = 300_000
+T0_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, a 15m boundary
+INSTRUMENT = InstrumentRules(tick_size=Decimal("0.01"), qty_step=Decimal("0.001"), min_qty=Decimal("0.001"))
+
+
+def price(i: int) -> Decimal:
+    """Close of bar ``i`` of a steady uptrend (every bar closes above VWAP + θσ once warmed up)."""
+    return Decimal(100) + Decimal("0.05") * i
+
+
+def bar_events(symbol: str, i: int, *, u: int) -> list[object]:
+    """Return the book snapshot, ticker and closing kline of bar ``i`` (in arrival order)."""
+    start = T0_MS + i * BAR_MS
+    close = price(i)
+    open_ = close - Decimal("0.05")
+    ts = start + BAR_MS + 100
+    bid = close - Decimal("0.01")
+    bids = tuple((bid - Decimal("0.01") * k, Decimal(5)) for k in range(20))
+    asks = tuple((close + Decimal("0.01") * k, Decimal(2)) for k in range(20))
+    return [
+        BookSnapshot(symbol, bids, asks, u, u, ts - 50, None),
+        TickerUpdate(
+            symbol,
+            close,
+            close,
+            close,
+            bid,
+            Decimal(5),
+            close,
+            Decimal(2),
+            Decimal("0.0001"),
+            ts + 4 * 3_600_000,
+            ts - 60,
+            True,
+        ),
+        KlineUpdate(
+            symbol,
+            "5",
+            start,
+            start + BAR_MS - 1,
+            open_,
+            close + Decimal("0.02"),
+            open_ - Decimal("0.02"),
+            close,
+            Decimal(10),
+            Decimal(10) * close,
+            True,
+            ts,
+        ),
+    ]
+
+
+def bar_start(i: int) -> dt.datetime:
+    """Return the start of bar ``i``."""
+    return dt.datetime.fromtimestamp((T0_MS + i * BAR_MS) / 1000, tz=dt.UTC)
+
+
+@asynccontextmanager
+async def open_test_storage(db_url: str, redis_url: str) -> AsyncIterator[Any]:
+    """Open the real storage on the test's database and Redis."""
+    async with open_storage(
+        StorageConfig(pool_min_size=1, pool_max_size=5), ServerUrls(db_url, redis_url)
+    ) as s:
+        yield s
+
+
+@dataclass
+class Mailbox:
+    """A FIFO mailbox in front of a behaviour (``tell`` appends; the pump delivers)."""
+
+    queue: deque[object] = field(default_factory=deque)
+    target: Any = None
+
+    def tell(self, message: object) -> None:
+        self.queue.append(message)
+
+
+class PumpQueue:
+    """A ``WorkQueue`` whose jobs the pump awaits in the trio thread; results are told as messages."""
+
+    def __init__(self) -> None:
+        self.jobs: deque[tuple[Callable[[], Any], Any, Callable[[Exception], object]]] = deque()
+        self.submitted = 0
+
+    def submit(self, job: Callable[[], Any], reply_to: Any, on_error: Callable[[Exception], object]) -> None:
+        self.submitted += 1
+        self.jobs.append((job, reply_to, on_error))
+
+
+class Collector:
+    """A ``SignalPublisher`` that keeps what it got."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def publish(self, event: object) -> None:
+        self.events.append(event)
+
+
+async def pump(queue: PumpQueue, *boxes: Mailbox) -> None:
+    """Deliver every message and run every job until everything is quiet."""
+    while True:
+        progressed = False
+        for box in boxes:
+            while box.queue:
+                box.target.handle(box.queue.popleft())
+                progressed = True
+        while queue.jobs:
+            job, reply_to, on_error = queue.jobs.popleft()
+            try:
+                result = await job()
+            except Exception as exc:
+                result = on_error(exc)
+            if result is not None:
+                reply_to.tell(result)
+            progressed = True
+        if not progressed:
+            return
