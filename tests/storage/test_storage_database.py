@@ -34,7 +34,7 @@ async def test_transaction_rolls_back_on_error(storage: Storage) -> None:
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom):
+    with pytest.raises(Boom):  # noqa: PT012 - the failure must happen inside the transaction
         async with storage.db.transaction() as conn:
             await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('rollback', '{}')")
             raise Boom
