@@ -8,10 +8,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sc_builders import FIVE, T0
 
 from strategy_core import ConfirmedCandle, InvalidCandleError
-
-from sc_builders import FIVE, T0
 
 D = Decimal
 GOOD = {
@@ -48,7 +47,7 @@ def test_a_sane_candle_is_accepted() -> None:
         ({"end": T0}, "interval"),
         ({"end": T0 + timedelta(minutes=5, seconds=1)}, "interval"),
         ({"start": T0 + timedelta(minutes=1), "end": T0 + timedelta(minutes=6)}, "interval"),
-        ({"start": datetime(2024, 1, 1), "end": datetime(2024, 1, 1, 0, 5)}, "utc_timestamps"),  # noqa: DTZ001
+        ({"start": datetime(2024, 1, 1), "end": datetime(2024, 1, 1, 0, 5)}, "utc_timestamps"),
         (
             {
                 "start": datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=2))),
@@ -77,7 +76,7 @@ def test_every_construction_path_raises_invalid_candle_error_unwrapped() -> None
 
 
 def test_create_requires_the_confirm_flag_and_a_passed_boundary() -> None:
-    args = {k: v for k, v in GOOD.items()}
+    args = dict(GOOD.items())
     ok = ConfirmedCandle.create(**args, confirm=True, now=T0 + FIVE)  # type: ignore[arg-type]
     assert ok.boundary_passed(T0 + FIVE)
     with pytest.raises(InvalidCandleError) as info:
@@ -90,7 +89,7 @@ def test_create_requires_the_confirm_flag_and_a_passed_boundary() -> None:
 
 def test_candle_is_frozen() -> None:
     c = ConfirmedCandle(**GOOD)
-    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError for frozen instances
+    with pytest.raises(Exception):
         c.close = D(1)  # type: ignore[misc]
 
 

@@ -1,4 +1,4 @@
-"""Incremental (streaming) forms equal the batch forms exactly; 15m candles come only from complete triples."""
+"""Streaming forms equal the batch forms exactly; 15m candles come only from complete triples."""
 
 from __future__ import annotations
 
@@ -124,7 +124,8 @@ def test_15m_candles_equal_a_plain_grouping(series: list[ConfirmedCandle], drop:
     derived = derive_15m(kept)
     assert [m.start for m in derived] == [g[0].start for g in complete]
     for m, g in zip(derived, complete, strict=True):
-        assert m.high == max(c.high for c in g) and m.low == min(c.low for c in g)
+        assert m.high == max(c.high for c in g)
+        assert m.low == min(c.low for c in g)
         assert (m.open, m.close) == (g[0].open, g[-1].close)
 
 
@@ -132,4 +133,4 @@ def test_resampler_rejects_non_5m_candles() -> None:
     (m,) = derive_15m([candle(i, high="2", low="1", close="1.5") for i in range(3)])
     with pytest.raises(ValueError):
         Resampler15m().update(m)
-    assert FIVE == timedelta(minutes=5)
+    assert timedelta(minutes=5) == FIVE
