@@ -1,0 +1,138 @@
+"""The UI in headless Debian Chromium driven by Playwright (issue 6): a tile appears from SSE, the modal's
+"Copy levels" puts the exact text on the clipboard, and the Supervision page shows a restart after a crash.
+
+The gateway runs for real (hypercorn on a free port, pykka engine, PostgreSQL, Redis) in the test's trio
+loop; Playwright's sync API drives the browser from a worker thread so the loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # the gateway tests' real-parts kit
+
+from gateway import RouteOptions, SignalFeed, SignalView, serve  # noqa: E402
+from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams, make_signal  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "LINKUSDT", "AVAXUSDT")
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"Debian chromium missing at {CHROMIUM}"),
+]
+
+
+@pytest.fixture
+def engine() -> Iterator[MiniEngine]:
+    eng = MiniEngine(SYMBOLS)
+    yield eng
+    eng.stop()
+
+
+@pytest.fixture
+async def stack(engine: MiniEngine, migrated_db_url: str, redis_clean_url: str) -> AsyncIterator[Stack]:
+    signals = PgSignals(migrated_db_url)
+    streams = ThreadedRedisStreams(redis_clean_url)
+    feed = SignalFeed()
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        handle = await nursery.start(
+            lambda task_status: serve(
+                ListenAt(), engine, signals, streams, feed,
+                options=RouteOptions(fault_injection=True, ask_timeout_s=1.0),
+                probes={"postgres": signals.ping, "redis": streams.ping},
+                shutdown_trigger=stop.wait, graceful_timeout_s=5.0, task_status=task_status,
+            )
+        )
+        yield Stack(handle.url, handle, engine, signals, streams, feed, stop)
+        stop.set()
+    streams.close()
+    signals.close()
+
+
+published: dict[str, SignalView] = {}
+
+
+def store_and_publish(stack: Stack, symbol: str, side: str, probability: float) -> str:
+    """Do what the engine does with a new signal: store it, then publish it (from this non-trio thread)."""
+    signal = make_signal(symbol, side, probability)
+    stack.signals.insert(signal)
+    stack.feed.publish(signal)
+    published[signal.id] = signal
+    return signal.id
+
+
+def drive_browser(stack: Stack) -> None:
+    assert sync_playwright is not None
+    # trio_asyncio (imported by storage) swaps the asyncio policy; Playwright needs a plain loop in this thread.
+    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 760})
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
+            page = context.new_page()
+            check_tiles_and_copy(page, stack)
+            check_supervision(page, stack)
+        finally:
+            browser.close()
+
+
+def check_tiles_and_copy(page: Page, stack: Stack) -> None:
+    page.goto(f"{stack.url}/ui/")
+    expect(page.locator("#stream-state")).to_have_text("stream: live", timeout=10_000)
+    for symbol, side, p in [("ETHUSDT", "short", 0.58), ("SOLUSDT", "long", 0.71), ("XRPUSDT", "long", 0.64)]:
+        store_and_publish(stack, symbol, side, p)
+    signal_id = store_and_publish(stack, "BTCUSDT", "long", 0.67)
+    stack.engine.tick("BTCUSDT")
+    tile = page.locator(f'[data-signal-id="{signal_id}"]')
+    expect(tile).to_be_visible(timeout=10_000)  # arrived over SSE, no reload
+    expect(tile.locator(".arrow")).to_have_text("▲")
+    expect(tile.locator(".prob")).to_have_text("67%")
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / "ui_signals.png"), full_page=True)
+
+    tile.click()
+    expect(page.locator("#modal")).to_be_visible()
+    s = published[signal_id]
+    expected = f"Entry: {s.entry:f}, TP1: {s.tp1:f}, TP2: {s.tp2:f}, TP3: {s.tp3:f}, SL: {s.sl:f}"
+    page.locator("#copy-levels").click()
+    expect(page.locator("#copy-done")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == expected
+    page.screenshot(path=str(IMAGES / "ui_modal.png"))
+    page.keyboard.press("Escape")
+    expect(page.locator("#modal")).to_be_hidden()
+
+
+def check_supervision(page: Page, stack: Stack) -> None:
+    page.locator("#nav-supervision").click()
+    node = page.locator('[data-path="root/symbols/BTCUSDT/feed"]')
+    expect(node.locator(".restarts")).to_have_attribute("data-restarts", "0", timeout=10_000)
+    node.locator("button.danger").click()  # POST /admin/faults {"kind": "crash"}
+    expect(node.locator(".restarts")).to_have_attribute("data-restarts", "1", timeout=10_000)
+    expect(node).to_have_attribute("title", re.compile(r"^last failure: RuntimeError: injected crash at "))
+    page.screenshot(path=str(IMAGES / "ui_supervision.png"), full_page=True)
+
+
+async def test_ui_tiles_modal_copy_and_live_supervision(stack: Stack) -> None:
+    await trio.to_thread.run_sync(drive_browser, stack)
