@@ -71,6 +71,7 @@ class Simulator:
         self._publisher = Publisher(self._markets, self._engine, self._hub, self.faults)
         self._stopping = trio.Event()
         self._base_url: str | None = None
+        self._steps = 0
         self._app = Starlette(routes=self._routes())
 
     # ----------------------------------------------------------------------------- public API
@@ -90,6 +91,11 @@ class Simulator:
     def ws_private_url(self) -> str:
         """Return the private WebSocket URL (``ws://…/v5/private``)."""
         return self.rest_url.replace("http://", "ws://", 1) + "/v5/private"
+
+    @property
+    def steps(self) -> int:
+        """Return how many market steps (publications) have run so far."""
+        return self._steps
 
     def add_account(self, api_key: str, api_secret: str, balance: Decimal | None = None) -> Account:
         """Create (or reset) an account for ``api_key`` with a USDT wallet (default: config balance)."""
@@ -140,6 +146,7 @@ class Simulator:
                 await trio.sleep(self.faults.latency_ms / 1000)
             self._publisher.step(self.clock.now_ms())
             self._flush()
+            self._steps += 1
 
     def _flush(self) -> None:
         pushes = self._engine.drain()
