@@ -1,15 +1,44 @@
-"""Domain actors: per-symbol feed → indicator → signal trees and their message types (DESIGN §1–4)."""
+"""Domain actors: per-symbol feed → indicator → signal trees and their message types (DESIGN §1–4).
+
+Other rooms import from here only. The risk actor lives in ``actors.risk`` (its own front door).
+"""
 
 from __future__ import annotations
 
-from actors.errors import ActorsError, EngineError, GateModeError, RoutingError, WorkRejectedError
+from actors.deps import (
+    LazySink,
+    RefResolver,
+    SymbolDeps,
+    TrioWorkPort,
+    sibling_path,
+)
+from actors.errors import (
+    ActorsError,
+    EngineError,
+    GateModeError,
+    RoutingError,
+    WorkRejectedError,
+)
+from actors.feed import (
+    FeedBehaviour,
+    FeedConfig,
+    FeedStats,
+)
+from actors.indicator import (
+    IndicatorBehaviour,
+    IndicatorConfig,
+    IndicatorPhase,
+    IndicatorStats,
+)
 from actors.messages import (
-    BookLevel,
-    BookView,
+    BookLogged,
     CandleConfirmed,
     CandleStored,
     CandleStoreFailed,
     CheckSignal,
+    FeedStatusReport,
+    GetFeedStatus,
+    GetSignalStats,
     HistoryLoaded,
     HistoryLoadFailed,
     IndicatorsComputed,
@@ -22,8 +51,8 @@ from actors.messages import (
     SignalStored,
     SignalStoreFailed,
     SnapshotFailed,
+    SnapshotFetched,
     SnapshotRequested,
-    TickerView,
 )
 from actors.ports import (
     AllowAllRiskGate,
@@ -35,39 +64,93 @@ from actors.ports import (
     SnapshotSource,
     WorkQueue,
 )
+from actors.routing import (
+    RouterStats,
+    SymbolRouter,
+)
+from actors.signal import (
+    PendingSignal,
+    SignalBehaviour,
+    SignalConfig,
+    SignalStats,
+)
+from actors.store import (
+    SqlMarketStore,
+)
+from actors.supervised import (
+    FeedActor,
+    IndicatorActor,
+    SignalActor,
+)
+from actors.symbols import (
+    SYMBOLS_PATH,
+    PipelineConfig,
+    SymbolsController,
+    symbol_spec,
+    symbols_spec,
+)
 
 __all__ = [
+    "SYMBOLS_PATH",
     "ActorsError",
     "AllowAllRiskGate",
-    "BookLevel",
-    "BookView",
+    "BookLogged",
     "CandleConfirmed",
     "CandleStoreFailed",
     "CandleStored",
     "CheckSignal",
     "EngineError",
+    "FeedActor",
+    "FeedBehaviour",
+    "FeedConfig",
+    "FeedStats",
+    "FeedStatusReport",
     "GateModeError",
+    "GetFeedStatus",
+    "GetSignalStats",
     "HistoryLoadFailed",
     "HistoryLoaded",
+    "IndicatorActor",
+    "IndicatorBehaviour",
+    "IndicatorConfig",
+    "IndicatorPhase",
+    "IndicatorStats",
     "IndicatorsComputed",
     "Job",
+    "LazySink",
     "MarketStore",
     "MessageSink",
+    "PendingSignal",
+    "PipelineConfig",
+    "RefResolver",
     "RiskGate",
     "RiskVerdict",
+    "RouterStats",
     "RoutingError",
+    "SignalActor",
     "SignalAllowed",
+    "SignalBehaviour",
+    "SignalConfig",
     "SignalDenied",
     "SignalGenerated",
     "SignalPublisher",
     "SignalQueued",
+    "SignalStats",
     "SignalStatus",
     "SignalStoreFailed",
     "SignalStored",
     "SnapshotFailed",
+    "SnapshotFetched",
     "SnapshotRequested",
     "SnapshotSource",
-    "TickerView",
+    "SqlMarketStore",
+    "SymbolDeps",
+    "SymbolRouter",
+    "SymbolsController",
+    "TrioWorkPort",
     "WorkQueue",
     "WorkRejectedError",
+    "sibling_path",
+    "symbol_spec",
+    "symbols_spec",
 ]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from actors.errors import EngineError
+from actors.errors import EngineError, WorkRejectedError
 from actors.messages import MessageSink
-from actors.ports import MarketStore, RiskGate, SignalPublisher, SnapshotSource, WorkQueue
+from actors.ports import Job, MarketStore, RiskGate, SignalPublisher, SnapshotSource, WorkQueue
+from supervision import TrioWorkQueue, WorkQueueClosed, WorkQueueFull
 
-__all__ = ["RefResolver", "SymbolDeps", "sibling_path"]
+__all__ = ["LazySink", "RefResolver", "SymbolDeps", "TrioWorkPort", "sibling_path"]
 
 
 def sibling_path(path: str, name: str) -> str:
@@ -44,6 +46,49 @@ class RefResolver:
         return self._ref(path)
 
 
+class LazySink:
+    """A ``MessageSink`` resolved by path on first ``tell`` (siblings may register after the sender)."""
+
+    __slots__ = ("_path", "_resolve", "_sink")
+
+    def __init__(self, resolve: RefResolver, path: str) -> None:
+        self._resolve = resolve
+        self._path = path
+        self._sink: MessageSink | None = None
+
+    def __repr__(self) -> str:
+        return f"LazySink({self._path!r})"
+
+    def tell(self, message: object) -> None:
+        """Resolve once, then tell (errors of the target ref propagate unchanged)."""
+        sink = self._sink
+        if sink is None:
+            sink = self._sink = self._resolve(self._path)
+        sink.tell(message)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class TrioWorkPort:
+    """The ``WorkQueue`` port on the supervision library's ``TrioWorkQueue``.
+
+    The job's return value is the reply message itself; a full or closed queue raises ``WorkRejectedError``
+    in the submitting actor (which crashes and is restarted: the queue is sized so that this means overload).
+    """
+
+    def __init__(self, queue: TrioWorkQueue) -> None:
+        self.queue = queue
+
+    def submit(self, job: Job, reply_to: MessageSink, on_error: Any) -> None:
+        """Queue ``job``; its result (a message) is told to ``reply_to``."""
+        try:
+            self.queue.submit(job, reply_to=reply_to, on_result=_same, on_error=on_error)  # type: ignore[arg-type]
+        except (WorkQueueFull, WorkQueueClosed) as exc:
+            raise WorkRejectedError(f"expected the work queue to accept a job, got {exc}") from exc
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SymbolDeps:
     """Ports shared by every symbol's actors (one instance per engine)."""
@@ -60,4 +105,4 @@ class SymbolDeps:
         """Return the risk gate: the explicit one if given, else the actor at ``risk_path``."""
         if self.risk is not None:
             return self.risk
-        return self.resolve(self.risk_path)
+        return LazySink(self.resolve, self.risk_path)

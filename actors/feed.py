@@ -24,6 +24,7 @@ from decimal import Decimal
 import structlog
 
 from actors.messages import (
+    BookLogged,
     CandleConfirmed,
     CandleStored,
     CandleStoreFailed,
@@ -155,6 +156,8 @@ class FeedBehaviour:
             self._log.warning("snapshot failed", error=message.error)
         elif isinstance(message, CandleStored):
             self.stats.stored += 1
+        elif isinstance(message, BookLogged):
+            pass
         elif isinstance(message, CandleStoreFailed):
             self._on_store_failed(message)
         else:
@@ -256,7 +259,7 @@ class FeedBehaviour:
 
         async def persist() -> object:
             await store.log_book(snapshot)
-            return None
+            return BookLogged(symbol=snapshot.symbol, update_id=snapshot.u)
 
         self.stats.research_logged += 1
         self._work.submit(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from strategy_core import BookTop, ConfirmedCandle, IndicatorSet, Signal, TickerState
 
 __all__ = [
+    "BookLogged",
     "CandleConfirmed",
     "CandleStoreFailed",
     "CandleStored",
@@ -125,6 +126,14 @@ class SnapshotFetched:
     """Reply (trio → feed): a fresh L50 snapshot fetched over REST."""
 
     snapshot: BookSnapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookLogged:
+    """Reply (trio → feed): an L50 snapshot was written to ``orderbook_l50_log`` (research mode, D-04)."""
+
+    symbol: str
+    update_id: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

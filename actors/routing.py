@@ -36,7 +36,8 @@ class SymbolRouter:
     Args:
         resolve: returns the feed's ref (a ``ChildRef``) for a symbol; refs are cached per symbol, and a
             symbol is routable only after ``add`` (so removed symbols stop receiving events at once).
-        is_unavailable: classifies an exception from ``tell`` as "feed is restarting" (counted, swallowed).
+        is_unavailable: classifies an exception from resolving or ``tell`` as "feed not available" (counted,
+            swallowed).
     """
 
     def __init__(
@@ -46,15 +47,14 @@ class SymbolRouter:
     ) -> None:
         self._resolve = resolve
         self._is_unavailable = is_unavailable
-        self._refs: dict[str, MessageSink] = {}
+        self._refs: dict[str, MessageSink | None] = {}
         self._lock = threading.Lock()
         self.stats = RouterStats()
 
     def add(self, symbol: str) -> None:
-        """Start routing ``symbol``'s events to its feed."""
-        ref = self._resolve(symbol)
+        """Start routing ``symbol``'s events to its feed (resolved on the first event, once it exists)."""
         with self._lock:
-            self._refs = {**self._refs, symbol: ref}
+            self._refs = {**self._refs, symbol: None}
 
     def remove(self, symbol: str) -> None:
         """Stop routing ``symbol``."""
@@ -69,11 +69,16 @@ class SymbolRouter:
     def publish(self, event: object) -> None:
         """Tell ``event`` to its symbol's feed; never raises, never blocks."""
         symbol = getattr(event, "symbol", None)
-        ref = self._refs.get(symbol) if isinstance(symbol, str) else None
-        if ref is None:
+        if not isinstance(symbol, str) or symbol not in self._refs:
             self.stats.unrouted += 1
             return
         try:
+            ref = self._refs[symbol]
+            if ref is None:
+                ref = self._resolve(symbol)
+                with self._lock:
+                    if symbol in self._refs:
+                        self._refs = {**self._refs, symbol: ref}
             ref.tell(event)
         except Exception as exc:
             # Boundary: the session's receive loop must survive a restarting feed (see module docstring).

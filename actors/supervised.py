@@ -11,7 +11,7 @@ import copy
 import datetime as dt
 from typing import Any
 
-from actors.deps import SymbolDeps, sibling_path
+from actors.deps import LazySink, SymbolDeps, sibling_path
 from actors.feed import FeedBehaviour, FeedConfig
 from actors.indicator import IndicatorBehaviour, IndicatorConfig
 from actors.messages import FeedStatusReport, GetFeedStatus, GetSignalStats
@@ -39,7 +39,7 @@ class FeedActor(SupervisedActor):
         """Rebuild state: a fresh book requested over REST; nothing else survives a restart."""
         self.behaviour = FeedBehaviour(
             self._config,
-            downstream=self._deps.resolve(sibling_path(self.path, "indicator")),
+            downstream=LazySink(self._deps.resolve, sibling_path(self.path, "indicator")),
             work=self._deps.work,
             store=self._deps.store,
             snapshots=self._deps.snapshots,
@@ -80,7 +80,7 @@ class IndicatorActor(SupervisedActor):
         """Rebuild state: reload the last N candles from storage (buffering live bars until they arrive)."""
         self.behaviour = IndicatorBehaviour(
             self._config,
-            downstream=self._deps.resolve(sibling_path(self.path, "signal")),
+            downstream=LazySink(self._deps.resolve, sibling_path(self.path, "signal")),
             work=self._deps.work,
             store=self._deps.store,
             self_ref=self.self_ref,

@@ -7,6 +7,7 @@ jobs run against real PostgreSQL; nothing is mocked: storage, strategy and book 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,9 +15,25 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import trio
+
+from actors import AllowAllRiskGate
+from actors.deps import RefResolver, SymbolDeps, TrioWorkPort
+from actors.routing import SymbolRouter
+from actors.store import SqlMarketStore
+from actors.symbols import PipelineConfig, symbols_spec
 from exchange.bybit import BookSnapshot, KlineUpdate, TickerUpdate
 from storage import ServerUrls, StorageConfig, open_storage
 from strategy_core import InstrumentRules
+from supervision import (
+    ActorUnavailable,
+    SupervisionTree,
+    SupervisorSpec,
+    TrioBridge,
+    TrioWorkQueue,
+    UnknownPath,
+)
+from tests.support import eventually_async
 
 BAR_MS = 300_000
 T0_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, a 15m boundary
@@ -136,3 +153,81 @@ async def pump(queue: PumpQueue, *boxes: Mailbox) -> None:
             progressed = True
         if not progressed:
             return
+
+
+class _NoSnapshots:
+    """A ``SnapshotSource`` without REST: the synthetic market sends a book snapshot with every bar."""
+
+    async def fetch_snapshot(self, symbol: str) -> object:
+        raise ConnectionError(f"no REST snapshot source in this test for {symbol}")
+
+
+class ThreadSafeCollector:
+    """A ``SignalPublisher`` called from actor threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[Any] = []
+
+    def publish(self, event: object) -> None:
+        with self._lock:
+            self._events.append(event)
+
+    @property
+    def events(self) -> list[Any]:
+        with self._lock:
+            return list(self._events)
+
+
+@dataclass
+class Rig:
+    """A running supervision tree with symbol trees over real storage and the real trio work queue."""
+
+    tree: SupervisionTree
+    router: SymbolRouter
+    storage: Any
+    published: ThreadSafeCollector
+    queue: TrioWorkQueue
+    deps: SymbolDeps
+
+    async def count(self, sql: str, *args: object) -> int:
+        return int(await self.storage.db.fetchval(sql, *args))
+
+    def send_bars(self, symbol: str, first: int, last: int) -> None:
+        for i in range(first, last):
+            for event in bar_events(symbol, i, u=i + 1):
+                self.router.publish(event)
+
+
+@asynccontextmanager
+async def running_pipeline(db_url: str, redis_url: str, symbols: list[str]) -> AsyncIterator[Rig]:
+    """Start root → symbols → <SYM>/signal|indicator|feed with the allow-all gate; stop it afterwards."""
+    async with open_test_storage(db_url, redis_url) as storage, trio.open_nursery() as nursery:
+        queue = TrioWorkQueue(maxsize=10_000, concurrency=8)
+        await nursery.start(queue.run)
+        resolver = RefResolver()
+        published = ThreadSafeCollector()
+        deps = SymbolDeps(
+            resolve=resolver,
+            work=TrioWorkPort(queue),
+            store=SqlMarketStore(storage.db, storage.signals),
+            snapshots=_NoSnapshots(),
+            publisher=published,
+            risk=AllowAllRiskGate("simulation"),
+        )
+        config = PipelineConfig(instruments=dict.fromkeys(symbols, INSTRUMENT))
+        tree = SupervisionTree.start(SupervisorSpec("root", children=(symbols_spec(symbols, config, deps),)))
+        resolver.bind(tree.ref)
+        bridge = TrioBridge()
+        try:
+            await eventually_async(tree.settled, timeout=10)
+            router = SymbolRouter(
+                lambda s: tree.ref(f"root/symbols/{s}/feed"),
+                lambda e: isinstance(e, ActorUnavailable | UnknownPath),
+            )
+            for symbol in symbols:
+                router.add(symbol)
+            yield Rig(tree=tree, router=router, storage=storage, published=published, queue=queue, deps=deps)
+        finally:
+            await bridge.stop_tree(tree, timeout=30)
+            nursery.cancel_scope.cancel()
