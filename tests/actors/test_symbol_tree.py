@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from actors_kit import bar_start, running_pipeline
+
 from actors import GetFeedStatus
 from actors.symbols import SYMBOLS_PATH
-from actors_kit import bar_start, running_pipeline
 from supervision import TrioBridge
 from tests.support import eventually_async
 
