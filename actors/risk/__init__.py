@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from actors.risk.actor import RetryRebuild, RiskActor, RiskActorDeps, RiskBehaviour, RiskStatePort
+from actors.risk.actor import RiskActor, RiskActorDeps, RiskStatePort
 from actors.risk.alerts import Alert, AlertKind, Severity
+from actors.risk.behaviour import RiskBehaviour
 from actors.risk.book import REBUILDING, Decision, RiskBook, reservation_id
 from actors.risk.errors import KillSwitchCommandError, RiskError, RiskStoreError, WebhookDeliveryError
 from actors.risk.messages import (
@@ -14,9 +15,11 @@ from actors.risk.messages import (
     OrderAllowed,
     OrderDenied,
     OrderVerdict,
+    PollTradingState,
     PositionClosed,
     PositionOpened,
     ReleaseReservation,
+    RetryRebuild,
     RiskSnapshot,
     RiskStateLoaded,
     RiskStateLoadFailed,
@@ -24,6 +27,7 @@ from actors.risk.messages import (
     StoreFailed,
     StorePersisted,
     TradingStateChanged,
+    TradingStateObserved,
     TradingStateUnchanged,
 )
 from actors.risk.metrics import RiskMetrics
@@ -66,6 +70,7 @@ __all__ = [
     "OrderAllowed",
     "OrderDenied",
     "OrderVerdict",
+    "PollTradingState",
     "PositionClosed",
     "PositionOpened",
     "ReleaseReservation",
@@ -89,6 +94,7 @@ __all__ = [
     "StorePersisted",
     "TradingState",
     "TradingStateChanged",
+    "TradingStateObserved",
     "TradingStateRecord",
     "TradingStateUnchanged",
     "WebhookConfig",

@@ -8,7 +8,8 @@ The signal pre-check is ``actors.CheckSignal`` → ``SignalAllowed | SignalDenie
   ``KillConditionTriggered`` (monitor, R-04) → ``TradingStateChanged | TradingStateUnchanged``;
 * ``GetRiskSnapshot`` → ``RiskSnapshot`` (ops, monitor, bench);
 * replies from the trio side (work queue): ``RiskStateLoaded``, ``RiskStateLoadFailed``, ``StorePersisted``,
-  ``StoreFailed``.
+  ``StoreFailed``, ``TradingStateObserved``;
+* internal timers: ``RetryRebuild``, ``PollTradingState``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ __all__ = [
     "OrderAllowed",
     "OrderDenied",
     "OrderVerdict",
+    "PollTradingState",
     "PositionClosed",
     "PositionOpened",
     "ReleaseReservation",
+    "RetryRebuild",
     "RiskSnapshot",
     "RiskStateLoadFailed",
     "RiskStateLoaded",
@@ -43,6 +46,7 @@ __all__ = [
     "StoreFailed",
     "StorePersisted",
     "TradingStateChanged",
+    "TradingStateObserved",
     "TradingStateUnchanged",
 ]
 
@@ -213,3 +217,29 @@ class StoreFailed:
     what: str
     error: str
     source: ChangeSource | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingStateObserved:
+    """Reply (trio → risk): the persisted trading state as read by a poll started at write ``generation``.
+
+    The actor adopts it only when it differs and no write of its own happened since the poll started.
+    """
+
+    record: TradingStateRecord
+    generation: int
+
+
+# ------------------------------------------------------------------ internal timers
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRebuild:
+    """Internal command: submit the rebuild again (after a failure and its backoff)."""
+
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollTradingState:
+    """Internal command: re-read the persisted trading state (a change by another process, e.g. the CLI)."""

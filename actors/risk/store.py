@@ -1,7 +1,8 @@
 """Repository of the risk room: trading state + audit, denials, webhook deliveries, Redis mirror (R-04, G-05).
 
 Runs on the trio side only (actors reach it through the work queue). It speaks to PostgreSQL and Redis through
-two narrow Protocols so that ``storage``'s handles (and a plain asyncpg connection in tests) satisfy them.
+two narrow Protocols that ``storage.Database`` and ``storage.RedisClient`` satisfy (``jsonb`` parameters are
+passed as Python values: the storage pool encodes them).
 
 Writes of the trading state and its audit row happen in **one** SQL statement (a data-modifying CTE), so the
 audit trail can never miss a change and no transaction API is needed. PostgreSQL is the source of truth; the
@@ -11,7 +12,7 @@ Redis mirror is written after the commit and is best effort (a Redis blip is log
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,26 +44,30 @@ MIRROR_CHANNEL = "algogrid:risk:trading_state"
 
 
 class SqlClient(Protocol):
-    """The subset of a PostgreSQL handle the store needs (``storage.db`` or an asyncpg connection)."""
+    """The subset of a PostgreSQL handle the store needs (``storage.Database`` satisfies it)."""
 
-    async def fetch(self, query: str, *args: Any) -> Sequence[Mapping[str, Any]]:
-        """Run ``query`` and return its rows."""
+    async def fetch(self, query: str, /, *args: Any) -> Sequence[Any]:
+        """Run ``query`` and return its rows (mappings by column name)."""
         ...
 
-    async def execute(self, query: str, *args: Any) -> str:
+    async def execute(self, query: str, /, *args: Any) -> str:
         """Run ``query`` and return its status tag."""
         ...
 
 
 class MirrorClient(Protocol):
-    """The subset of a Redis client the store needs."""
+    """The subset of a Redis client the store needs (``storage.RedisClient`` satisfies it)."""
 
-    async def set(self, name: str, value: bytes) -> Any:
-        """Set ``name`` to ``value``."""
+    async def set(self, key: str, value: bytes, /) -> Any:
+        """Set ``key`` to ``value``."""
         ...
 
-    async def publish(self, channel: str, message: bytes) -> Any:
+    async def publish(self, channel: str, message: bytes, /) -> Any:
         """Publish ``message`` on ``channel``."""
+        ...
+
+    async def get(self, key: str, /) -> str | None:
+        """Return the value of ``key`` or None."""
         ...
 
 
@@ -233,14 +238,12 @@ class RiskStore:
 
     async def save_trading_state(self, record: TradingStateRecord) -> None:
         """Persist ``record`` with its audit row (one statement), then mirror it to Redis."""
-        details = orjson.dumps(
-            {
-                "trading_state": record.state.name,
-                "kill_switch": record.kill_switch,
-                "reason": record.reason,
-                "source": record.source.value,
-            }
-        ).decode()
+        details = {
+            "trading_state": record.state.name,
+            "kill_switch": record.kill_switch,
+            "reason": record.reason,
+            "source": record.source.value,
+        }
         try:
             await self._db.fetch(
                 _SAVE_STATE,
@@ -268,13 +271,11 @@ class RiskStore:
 
     async def record_denial(self, denial: DenialRecord) -> None:
         """Append one denial to ``risk_denials`` (the subject id goes to ``details``: no FK race)."""
-        details = orjson.dumps(
-            {
-                "subject": denial.subject,
-                "subject_id": denial.subject_id,
-                "trading_state": denial.trading_state.name,
-            }
-        ).decode()
+        details = {
+            "subject": denial.subject,
+            "subject_id": denial.subject_id,
+            "trading_state": denial.trading_state.name,
+        }
         try:
             await self._db.execute(
                 _RECORD_DENIAL,
@@ -292,7 +293,7 @@ class RiskStore:
         """Create the pending ``webhook_deliveries`` row of ``alert`` to ``url`` and return its id."""
         try:
             rows = await self._db.fetch(
-                _OPEN_DELIVERY, alert.event.value, url, payload.decode(), alert.symbol, at
+                _OPEN_DELIVERY, alert.event.value, url, orjson.loads(payload), alert.symbol, at
             )
         except Exception as exc:
             raise RiskStoreError(f"expected to insert into webhook_deliveries, got {exc!r}") from exc
@@ -332,4 +333,3 @@ def _as_dict(value: Any) -> dict[str, Any]:
         loaded: dict[str, Any] = orjson.loads(value)
         return loaded
     return dict(value)
-

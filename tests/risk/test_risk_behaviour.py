@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry
-from risk_adapters import AsyncpgSql, RedisMirror, open_clients
 
 from actors import CheckSignal, SignalAllowed, SignalDenied, SignalQueued
 from actors.risk import (
@@ -28,13 +26,13 @@ from actors.risk import (
     TradingStateChanged,
     TradingStateUnchanged,
 )
+from storage import Storage
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import OpenPosition
 from strategy_core.models import Side
 from strategy_core.signal import Signal
 from supervision.clock import ManualClock
-
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+from tests.risk.risk_kit import T0, make_signal, open_risk_storage
 
 
 class Inbox:
@@ -68,36 +66,18 @@ class Jobs:
                 behaviour.handle(inbox.messages.pop(0))
 
 
-def signal(symbol: str = "BTCUSDT", side: Side = Side.LONG, risk_r: str = "1") -> Signal:
-    entry = Decimal(100)
-    sign = 1 if side is Side.LONG else -1
-    return Signal(
-        id=uuid.uuid4(),
-        symbol=symbol,
-        side=side,
-        entry=entry,
-        tp1=entry + sign * 2,
-        tp2=entry + sign * 3,
-        tp3=entry + sign * 4,
-        sl=entry - sign * 1,
-        qty=Decimal(25),
-        risk_usd=Decimal(25) * Decimal(risk_r),
-        risk_r=Decimal(risk_r),
-        p_win=Decimal("0.6"),
-        strategy="avi5",
-        strategy_version="1",
-        created_at=T0,
-        bar_start=T0,
-    )
+signal = make_signal
 
 
 class Harness:
-    def __init__(self, sql: AsyncpgSql, mirror: RedisMirror, limits: RiskLimits, clock: ManualClock) -> None:
+    def __init__(self, storage: Storage, limits: RiskLimits, clock: ManualClock) -> None:
         self.jobs = Jobs()
         self.inbox = Inbox()
         self.registry = CollectorRegistry()
         deps = RiskActorDeps(
-            limits=limits, work=self.jobs, store=RiskStore(sql, mirror), metrics=RiskMetrics(self.registry)
+            limits=limits, work=self.jobs, store=RiskStore(storage.db, storage.redis),
+            metrics=RiskMetrics(self.registry),
+            state_poll_s=None,
         )
         self.behaviour = RiskBehaviour(deps, clock, self.inbox, structlog.get_logger("test"))
 
@@ -119,8 +99,8 @@ LIMITS = RiskLimits(max_concurrent_positions=2, max_positions_per_base=2)
 
 
 async def test_nothing_is_approved_until_the_state_is_rebuilt(risk_db_url: str, redis_clean_url: str) -> None:
-    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
-        h = Harness(sql, mirror, LIMITS, ManualClock(T0))
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
+        h = Harness(storage, LIMITS, ManualClock(T0))
         h.behaviour.start()
         early = h.check(signal())
         assert isinstance(early, SignalDenied)
@@ -132,8 +112,8 @@ async def test_nothing_is_approved_until_the_state_is_rebuilt(risk_db_url: str, 
 async def test_approved_signals_count_until_their_positions_open(
     risk_db_url: str, redis_clean_url: str
 ) -> None:
-    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
-        h = Harness(sql, mirror, LIMITS, ManualClock(T0))
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
+        h = Harness(storage, LIMITS, ManualClock(T0))
         await h.start()
         first, second = signal("BTCUSDT"), signal("ETHUSDT")
         assert isinstance(h.check(first), SignalAllowed)
@@ -158,7 +138,7 @@ async def test_approved_signals_count_until_their_positions_open(
         )
         assert isinstance(h.check(signal("XRPUSDT")), SignalDenied)
         await h.settle()
-        rows = await sql.fetch("SELECT symbol, reason_code FROM risk_denials ORDER BY id")
+        rows = await storage.db.fetch("SELECT symbol, reason_code FROM risk_denials ORDER BY id")
     assert [(r["symbol"], r["reason_code"]) for r in rows] == [
         ("SOLUSDT", "max_concurrent_positions"),
         ("XRPUSDT", "max_concurrent_positions"),
@@ -166,9 +146,9 @@ async def test_approved_signals_count_until_their_positions_open(
 
 
 async def test_a_same_side_reentry_within_the_block_is_queued(risk_db_url: str, redis_clean_url: str) -> None:
-    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
         clock = ManualClock(T0)
-        h = Harness(sql, mirror, RiskLimits(max_concurrent_positions=5), clock)
+        h = Harness(storage, RiskLimits(max_concurrent_positions=5), clock)
         await h.start()
         assert isinstance(h.check(signal("BTCUSDT")), SignalAllowed)
         clock.advance(60)
@@ -181,9 +161,9 @@ async def test_a_same_side_reentry_within_the_block_is_queued(risk_db_url: str, 
 async def test_a_critical_finding_halts_and_the_halt_survives_a_restart(
     risk_db_url: str, redis_clean_url: str
 ) -> None:
-    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
         clock = ManualClock(T0)
-        h = Harness(sql, mirror, LIMITS, clock)
+        h = Harness(storage, LIMITS, clock)
         await h.start()
         changed = h.behaviour.handle(
             CriticalDiscrepancy(symbol="BTCUSDT", kind="position_mismatch", details="size 1 vs 2", at=T0)
@@ -198,7 +178,7 @@ async def test_a_critical_finding_halts_and_the_halt_survives_a_restart(
             == 1
         )
 
-        restarted = Harness(sql, mirror, LIMITS, clock)
+        restarted = Harness(storage, LIMITS, clock)
         await restarted.start()
         denied = restarted.check(signal())
         assert isinstance(denied, SignalDenied)
@@ -214,7 +194,9 @@ async def test_a_critical_finding_halts_and_the_halt_survives_a_restart(
         assert isinstance(released, TradingStateChanged)
         assert isinstance(restarted.check(signal()), SignalAllowed)
         await restarted.settle()
-        rows = await sql.fetch("SELECT trading_state, engaged, changed_by_label FROM kill_switch_state")
+        rows = await storage.db.fetch(
+            "SELECT trading_state, engaged, changed_by_label FROM kill_switch_state"
+        )
     assert [(r["trading_state"], r["engaged"], r["changed_by_label"]) for r in rows] == [
         ("ACTIVE", False, "alice")
     ]
@@ -223,8 +205,8 @@ async def test_a_critical_finding_halts_and_the_halt_survives_a_restart(
 async def test_reducing_allows_only_orders_that_reduce_an_open_position(
     risk_db_url: str, redis_clean_url: str
 ) -> None:
-    async with open_clients(risk_db_url, redis_clean_url) as (sql, mirror):
-        h = Harness(sql, mirror, LIMITS, ManualClock(T0))
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
+        h = Harness(storage, LIMITS, ManualClock(T0))
         await h.start()
         h.behaviour.handle(
             PositionOpened(

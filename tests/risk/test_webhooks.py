@@ -10,7 +10,6 @@ import orjson
 import pytest
 import trio
 from prometheus_client import CollectorRegistry
-from risk_receiver import run_receiver
 from trio.testing import MockClock
 
 from actors.risk import (
@@ -25,6 +24,7 @@ from actors.risk import (
     WebhookDispatcher,
     verify_signature,
 )
+from tests.risk.risk_receiver import run_receiver
 
 SECRET = "test-webhook-secret"
 AT = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)

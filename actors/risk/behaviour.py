@@ -1,0 +1,419 @@
+"""``RiskBehaviour``: the RiskActor's state machine, free of pykka so tests can drive it message by message.
+
+See ``actors.risk.actor`` for the rules. Timers (rebuild retry, state poll) go through the injected clock and
+come back as messages to ``self_ref``; ``stop()`` cancels them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from actors.errors import WorkRejectedError
+from actors.messages import CheckSignal, MessageSink, SignalAllowed, SignalDenied, SignalQueued
+from strategy_core.exposure import OpenPosition
+from strategy_core.risk_rules import RiskCandidate, TradingState
+from supervision.clock import Clock, TimerHandle
+
+from .alerts import Alert, AlertKind, Severity
+from .book import RiskBook
+from .messages import (
+    CheckOrder,
+    CriticalDiscrepancy,
+    GetRiskSnapshot,
+    KillConditionTriggered,
+    OrderAllowed,
+    OrderDenied,
+    PollTradingState,
+    PositionClosed,
+    PositionOpened,
+    ReleaseReservation,
+    RetryRebuild,
+    RiskSnapshot,
+    RiskStateLoaded,
+    RiskStateLoadFailed,
+    SetTradingState,
+    StoreFailed,
+    StorePersisted,
+    TradingStateChanged,
+    TradingStateObserved,
+    TradingStateUnchanged,
+)
+from .state import ChangeSource, TradingStateRecord
+from .store import DenialRecord
+
+if TYPE_CHECKING:
+    from .actor import RiskActorDeps
+
+__all__ = ["RiskBehaviour"]
+
+
+class RiskBehaviour:
+    """The RiskActor's state machine (see the module docstring)."""
+
+    def __init__(self, deps: RiskActorDeps, clock: Clock, self_ref: MessageSink, log: Any) -> None:
+        self._deps = deps
+        self.clock = clock
+        self.self_ref = self_ref
+        self.log = log
+        self._book = RiskBook(limits=deps.limits, reservation_ttl_s=deps.reservation_ttl_s)
+        self._pending_record: TradingStateRecord | None = None
+        self._writes = 0  # trading-state writes submitted by this incarnation (guards stale poll results)
+        self._polling = False
+        self._timers: dict[str, TimerHandle] = {}  # one live timer per internal message kind
+        self._stopped = False
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start closed, ask the trio side for the persisted state (R-07) and start polling it."""
+        self._deps.metrics.show_state("REBUILDING", kill_switch=True)
+        self._submit_rebuild(1)
+        if self._deps.state_poll_s is not None:
+            self._tell_later(self._deps.state_poll_s, PollTradingState())
+
+    def stop(self) -> None:
+        """Cancel every pending timer (the incarnation is ending)."""
+        self._stopped = True
+        timers, self._timers = self._timers, {}
+        for timer in timers.values():
+            timer.cancel()
+
+    def _tell_later(self, delay: float, message: object) -> None:
+        if self._stopped:
+            return
+        ref, log = self.self_ref, self.log
+
+        def fire() -> None:
+            # Runs in a timer thread (or the test thread with a ManualClock): it must not raise.
+            try:
+                ref.tell(message)
+            except Exception as exc:  # boundary: the actor is gone; its successor schedules its own timers
+                log.debug("risk timer undeliverable", kind=type(message).__name__, error=repr(exc))
+
+        self._timers[type(message).__name__] = self.clock.call_later(delay, fire)
+
+    def _submit_rebuild(self, attempt: int) -> None:
+        store, limits, ttl = self._deps.store, self._deps.limits, self._deps.reservation_ttl_s
+        now = self.clock.now()
+
+        async def rebuild() -> RiskStateLoaded:
+            record = await store.load_trading_state(now)
+            positions, reservations, churn = await store.load_exposure(now, limits, ttl)
+            return RiskStateLoaded(record=record, positions=positions, reservations=reservations, churn=churn)
+
+        def failed(exc: Exception) -> RiskStateLoadFailed:
+            return RiskStateLoadFailed(error=repr(exc), attempt=attempt)
+
+        try:
+            self._deps.work.submit(rebuild, self.self_ref, failed)
+        except WorkRejectedError as exc:
+            self.handle(failed(exc))
+
+    # -- messages --------------------------------------------------------------------------------------
+
+    def handle(self, message: Any) -> Any:  # noqa: PLR0911 (one branch per message type)
+        """Dispatch one message; asks get the verdict or reply as their value."""
+        if isinstance(message, CheckSignal):
+            return self._check_signal(message)
+        if isinstance(message, CheckOrder):
+            return self._check_order(message)
+        if isinstance(message, PositionOpened):
+            self._book.open_position(message.position, message.signal_id)
+            return None
+        if isinstance(message, PositionClosed):
+            self._book.close_position(message.position_id)
+            return None
+        if isinstance(message, ReleaseReservation):
+            self._book.release_reservation(message.signal_id)
+            return None
+        if isinstance(message, SetTradingState):
+            return self._set_state(
+                message.state, message.kill_switch, message.reason, message.changed_by, ChangeSource.OPERATOR
+            )
+        if isinstance(message, CriticalDiscrepancy):
+            where = f" on {message.symbol}" if message.symbol else ""
+            reason = f"critical reconciliation finding {message.kind}{where}: {message.details}"
+            return self._engage(reason, "reconciler", ChangeSource.RECONCILIATION)
+        if isinstance(message, KillConditionTriggered):
+            return self._engage(message.reason, f"monitor:{message.condition}", ChangeSource.KILL_CONDITION)
+        if isinstance(message, GetRiskSnapshot):
+            return self._snapshot()
+        return self._handle_reply(message)
+
+    def _handle_reply(self, message: Any) -> Any:
+        if isinstance(message, RiskStateLoaded):
+            self._restore(message)
+        elif isinstance(message, RiskStateLoadFailed):
+            self.log.warning("risk rebuild failed", error=message.error, attempt=message.attempt)
+            backoff = self._deps.rebuild_backoff_s
+            delay = backoff[min(message.attempt, len(backoff)) - 1]
+            self._tell_later(delay, RetryRebuild(message.attempt + 1))
+        elif isinstance(message, RetryRebuild):
+            if self._book.rebuilding:
+                self._submit_rebuild(message.attempt)
+        elif isinstance(message, PollTradingState):
+            self._poll()
+        elif isinstance(message, TradingStateObserved):
+            self._observe(message)
+        elif isinstance(message, StoreFailed):
+            if message.what == "poll":
+                self._polling = False
+            self.log.error("risk store job failed", what=message.what, error=message.error)
+            if message.what == "trading_state" and self._pending_record is not None:
+                self._persist(self._pending_record)
+        elif isinstance(message, StorePersisted):
+            if message.what == "trading_state":
+                self._pending_record = None
+        else:
+            self.log.warning("risk actor ignored message", kind=type(message).__name__)
+        return None
+
+    # -- decisions ---------------------------------------------------------------------------------------
+
+    def _check_signal(self, message: CheckSignal) -> object:
+        signal, now = message.signal, self.clock.now()
+        candidate = RiskCandidate(
+            symbol=signal.symbol, side=signal.side, risk_usd=signal.risk_usd, risk_r=signal.risk_r
+        )
+        decision = self._book.check(candidate, now)
+        signal_id = signal.id
+        verdict: object
+        if decision.allowed:
+            self._book.approve_signal(
+                str(signal_id),
+                OpenPosition(
+                    position_id=str(signal_id),
+                    symbol=signal.symbol,
+                    side=signal.side,
+                    qty=signal.qty,
+                    entry=signal.entry,
+                    risk_usd=signal.risk_usd,
+                    risk_r=signal.risk_r,
+                ),
+                now,
+            )
+            verdict = SignalAllowed(signal_id=signal_id)
+            self._count("signal", "allowed", "none")
+        elif decision.queued_until is not None:
+            verdict = SignalQueued(signal_id=signal_id, queued_until=decision.queued_until)
+            self._count("signal", "queued", decision.reason_code or "anti_churn")
+        else:
+            code = decision.reason_code or "denied"
+            verdict = SignalDenied(signal_id=signal_id, reason=code)
+            self._count("signal", "denied", code)
+            self._record_denial(
+                "signal", str(signal_id), signal.symbol, signal.side.value, code=code, now=now
+            )
+        message.reply_to.tell(verdict)
+        return verdict
+
+    def _check_order(self, message: CheckOrder) -> object:
+        now = self.clock.now()
+        candidate = RiskCandidate(
+            symbol=message.symbol,
+            side=message.side,
+            risk_usd=message.risk_usd,
+            risk_r=message.risk_r,
+            reduces_position_id=message.reduces_position_id,
+        )
+        decision = self._book.check(candidate, now)
+        verdict: object
+        if decision.allowed:
+            verdict = OrderAllowed(order_id=message.order_id)
+            self._count("order", "allowed", "none")
+        else:
+            code = decision.reason_code or "denied"
+            verdict = OrderDenied(order_id=message.order_id, reason_code=code, reason=_sentence(code))
+            self._count("order", "denied", code)
+            self._record_denial(
+                "order", message.order_id, message.symbol, message.side.value, code=code, now=now
+            )
+        if message.reply_to is not None:
+            message.reply_to.tell(verdict)
+        return verdict
+
+    def _count(self, subject: str, outcome: str, reason: str) -> None:
+        self._deps.metrics.decisions.labels(subject=subject, outcome=outcome, reason=reason).inc()
+
+    def _record_denial(
+        self, subject: str, subject_id: str, symbol: str, side: str, *, code: str, now: dt.datetime
+    ) -> None:
+        record = self._book.record
+        denial = DenialRecord(
+            subject=subject,
+            subject_id=subject_id,
+            symbol=symbol,
+            side=side,
+            reason_code=code,
+            reason=_sentence(code),
+            trading_state=record.state if record is not None else TradingState.HALTED,
+            at=now,
+        )
+        store = self._deps.store
+
+        async def write() -> StorePersisted:
+            await store.record_denial(denial)
+            return StorePersisted(what="denial")
+
+        self._submit(write, "denial")
+
+    # -- trading state -----------------------------------------------------------------------------------
+
+    def _engage(self, reason: str, by: str, source: ChangeSource) -> object:
+        self._deps.metrics.kill_switch_engagements.labels(source=source.value).inc()
+        return self._set_state(TradingState.HALTED, True, reason, by, source)
+
+    def _set_state(
+        self, state: TradingState, kill_switch: bool, reason: str, by: str, source: ChangeSource
+    ) -> object:
+        current = self._book.record
+        now = self.clock.now()
+        if current is None:
+            # Still rebuilding: the change is kept pending and wins over the loaded state (see _restore).
+            current = self._pending_record or TradingStateRecord.initial(now)
+        halted = current.kill_switch and current.state is TradingState.HALTED
+        if source is not ChangeSource.OPERATOR and halted:
+            return TradingStateUnchanged(record=current, why="the kill switch is already engaged")
+        if kill_switch and state is TradingState.ACTIVE:
+            state = TradingState.HALTED
+        record = TradingStateRecord(
+            state=state, kill_switch=kill_switch, reason=reason, changed_by=by, source=source, changed_at=now
+        )
+        if self._book.record is not None:
+            self._book.record = record
+        self._persist(record)
+        self._deps.metrics.show_state(record.state.name, kill_switch=record.kill_switch)
+        self.log.warning(
+            "trading state changed",
+            state=record.state.name,
+            kill_switch=record.kill_switch,
+            by=by,
+            reason=reason,
+        )
+        self._alert(record, current)
+        return TradingStateChanged(record=record, previous=current.state)
+
+    def _persist(self, record: TradingStateRecord) -> None:
+        self._pending_record = record
+        self._writes += 1
+        store = self._deps.store
+
+        async def write() -> StorePersisted:
+            await store.save_trading_state(record)
+            return StorePersisted(what="trading_state")
+
+        self._submit(write, "trading_state")
+
+    def _alert(self, record: TradingStateRecord, previous: TradingStateRecord) -> None:
+        if self._deps.alerts is None:
+            return
+        if record.kill_switch and not previous.kill_switch:
+            kind, severity = AlertKind.KILL_SWITCH_ENGAGED, Severity.CRITICAL
+        elif previous.kill_switch and not record.kill_switch:
+            kind, severity = AlertKind.KILL_SWITCH_RELEASED, Severity.WARNING
+        else:
+            kind, severity = AlertKind.TRADING_STATE_CHANGED, Severity.WARNING
+        self._deps.metrics.alerts.labels(event=kind.value, severity=severity.value).inc()
+        self._deps.alerts.submit(
+            Alert(
+                event=kind,
+                severity=severity,
+                at=record.changed_at,
+                details=(
+                    ("trading_state", record.state.name),
+                    ("reason", record.reason),
+                    ("changed_by", record.changed_by),
+                    ("source", record.source.value),
+                ),
+            )
+        )
+
+    # -- changes made by other processes (the CLI) ------------------------------------------------------
+
+    def _poll(self) -> None:
+        poll_s = self._deps.state_poll_s
+        if poll_s is not None:
+            self._tell_later(poll_s, PollTradingState())
+        if self._polling or self._book.rebuilding or self._pending_record is not None:
+            return
+        store, generation, now = self._deps.store, self._writes, self.clock.now()
+
+        async def read() -> TradingStateObserved:
+            return TradingStateObserved(record=await store.load_trading_state(now), generation=generation)
+
+        self._polling = True
+        self._submit(read, "poll")
+
+    def _observe(self, observed: TradingStateObserved) -> None:
+        self._polling = False
+        current = self._book.record
+        if current is None or self._pending_record is not None or observed.generation != self._writes:
+            return  # our own write is newer than what the poll read
+        record = observed.record
+        if record == current:
+            return
+        self._book.record = record
+        self._deps.metrics.show_state(record.state.name, kill_switch=record.kill_switch)
+        if record.kill_switch and not current.kill_switch:
+            self._deps.metrics.kill_switch_engagements.labels(source=record.source.value).inc()
+        self.log.warning(
+            "trading state changed elsewhere",
+            state=record.state.name,
+            kill_switch=record.kill_switch,
+            by=record.changed_by,
+            reason=record.reason,
+        )
+        self._alert(record, current)
+
+    def _restore(self, loaded: RiskStateLoaded) -> None:
+        record = loaded.record
+        pending = self._pending_record
+        if pending is not None:
+            record = pending  # a change made during the rebuild is newer (its write is queued after the load)
+        self._book.restore(record, loaded.positions, loaded.reservations, loaded.churn)
+        self._deps.metrics.show_state(record.state.name, kill_switch=record.kill_switch)
+        self.log.info(
+            "risk state rebuilt",
+            state=record.state.name,
+            kill_switch=record.kill_switch,
+            positions=len(loaded.positions),
+            reservations=len(loaded.reservations),
+        )
+
+    def _submit(self, job: Any, what: str) -> None:
+        def failed(exc: Exception) -> StoreFailed:
+            return StoreFailed(what=what, error=repr(exc))
+
+        try:
+            self._deps.work.submit(job, self.self_ref, failed)
+        except WorkRejectedError as exc:
+            self.log.error("risk work rejected", what=what, error=str(exc))  # noqa: TRY400 (expected, no trace)
+
+    def _snapshot(self) -> RiskSnapshot:
+        now = self.clock.now()
+        book = self._book
+        return RiskSnapshot(
+            rebuilding=book.rebuilding,
+            record=book.record,
+            positions=tuple(sorted(book.exposure.positions, key=lambda p: p.position_id)),
+            churn=tuple((s, side.value, at) for s, side, at in book.churn_entries(now)),
+        )
+
+
+_SENTENCES = {
+    "rebuilding": "the risk state is being rebuilt after a start; nothing is approved until it is loaded",
+    "halted": "trading is HALTED; nothing is approved",
+    "reducing": "trading is REDUCING; only risk-reducing orders are approved",
+    "kill_switch": "the kill switch is engaged",
+    "unknown_position": "expected a reduce-only order for an open position on that symbol and side",
+    "max_concurrent_positions": "the maximum number of concurrent positions is reached",
+    "max_total_risk_r": "the total open risk in R would exceed its limit",
+    "max_total_risk_usd": "the total open risk in USD would exceed its limit",
+    "max_positions_per_base": "the per-base-asset limit on this side is reached",
+    "anti_churn": "a same-side entry on this symbol was accepted less than the churn block ago",
+}
+
+
+def _sentence(code: str) -> str:
+    return _SENTENCES.get(code, code)
