@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,6 +30,16 @@ __all__ = [
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 PosDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
 Theta = Annotated[Decimal, Field(ge=0, le=3, allow_inf_nan=False)]
+
+
+_V = TypeVar("_V")
+
+
+def _check_hours(value: dict[int, _V]) -> dict[int, _V]:
+    bad = sorted(h for h in value if not 0 <= h <= 23)
+    if bad:
+        raise ValueError(f"expected hours in 0..23, got {bad}")
+    return value
 
 
 class AVI5Config(BaseModel):
@@ -102,13 +112,7 @@ class ThetaMap(BaseModel):
     default: Theta = Decimal("0.35")
     by_hour: dict[int, Theta] = Field(default_factory=dict)
 
-    @field_validator("by_hour")
-    @classmethod
-    def _hours(cls, value: dict[int, Decimal]) -> dict[int, Decimal]:
-        bad = sorted(h for h in value if not 0 <= h <= 23)
-        if bad:
-            raise ValueError(f"expected hours in 0..23, got {bad}")
-        return value
+    _hours = field_validator("by_hour")(_check_hours)
 
     def theta(self, hour: int) -> Decimal:
         """Return θ for a UTC hour (0..23)."""
@@ -131,13 +135,7 @@ class CalibrationStats(BaseModel):
 
     by_hour: dict[int, HourOutcomes] = Field(default_factory=dict)
 
-    @field_validator("by_hour")
-    @classmethod
-    def _hours(cls, value: dict[int, HourOutcomes]) -> dict[int, HourOutcomes]:
-        bad = sorted(h for h in value if not 0 <= h <= 23)
-        if bad:
-            raise ValueError(f"expected hours in 0..23, got {bad}")
-        return value
+    _hours = field_validator("by_hour")(_check_hours)
 
     def hour(self, hour: int) -> HourOutcomes:
         """Return the outcomes of one hour bucket (zeros when unknown)."""
