@@ -284,7 +284,7 @@ class PgSignals:
     """``gateway.SignalReader`` (and a writer for test data) on the migrated ``signals`` table."""
 
     def __init__(self, url: str) -> None:
-        self.pool = psycopg2.pool.ThreadedConnectionPool(1, 32, url)
+        self.pool = psycopg2.pool.ThreadedConnectionPool(1, 64, url)  # > trio.to_thread default limit (40)
 
     def _run(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
         conn = self.pool.getconn()
