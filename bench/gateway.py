@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import trio
+import trio.lowlevel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,8 +42,9 @@ def pct(samples: list[float], q: float) -> float:
 
 # ------------------------------------------------------------------------------------------- child: server
 def serve_child(pg_url: str, redis_url: str) -> None:
-    from gateway import RouteOptions, SignalFeed, serve
     from gw_kit import ListenAt, MiniEngine, PgSignals, ThreadedRedisStreams, make_signal
+
+    from gateway import RouteOptions, SignalFeed, serve
 
     engine = MiniEngine(["BTCUSDT", "ETHUSDT", "SOLUSDT"])
     signals = PgSignals(pg_url)
@@ -60,7 +62,11 @@ def serve_child(pg_url: str, redis_url: str) -> None:
         async with trio.open_nursery() as nursery:
             handle = await nursery.start(
                 lambda task_status: serve(
-                    ListenAt(), engine, signals, streams, feed,
+                    ListenAt(),
+                    engine,
+                    signals,
+                    streams,
+                    feed,
                     options=RouteOptions(heartbeat_s=60.0, sse_client_buffer=64),
                     task_status=task_status,
                 )
@@ -88,7 +94,11 @@ class RawHttp:
             self.buffer += await self.stream.receive_some(65536)
         head, _, rest = self.buffer.partition(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
         while len(rest) < length:
             rest += await self.stream.receive_some(65536)
         self.buffer = rest[length:]
@@ -119,7 +129,9 @@ async def bench_signals(host: str, port: int) -> list[float]:
     return samples
 
 
-async def bench_sse(host: str, port: int, url: str, clients: int, child: subprocess.Popen[str]) -> list[float]:
+async def bench_sse(
+    host: str, port: int, url: str, clients: int, child: subprocess.Popen[str]
+) -> list[float]:
     samples: list[float] = []
     connected = 0
     got = 0
@@ -154,7 +166,7 @@ async def bench_sse(host: str, port: int, url: str, clients: int, child: subproc
         for n in range(clients):
             nursery.start_soon(listener)
             if n % 100 == 99:
-                await trio.sleep(0)  # let accepted connections be served while connecting the rest
+                await trio.lowlevel.checkpoint()  # let the accepted ones be served meanwhile
         with trio.fail_after(60):
             await ready.wait()
         for _ in range(SSE_ROUNDS):
@@ -203,7 +215,10 @@ def main() -> None:
 
         child = subprocess.Popen(
             [sys.executable, __file__, "--serve", db_url, redis_url],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         try:
             assert child.stdout is not None
@@ -220,7 +235,9 @@ def main() -> None:
                 signals = await bench_signals(host, int(port))
                 sse_500 = await bench_sse(host, int(port), url, 500, child)
                 sse_2000 = await bench_sse(host, int(port), url, 2000, child)
-                print(f"GET /signals: {len(signals)} samples; SSE: {len(sse_500)} + {len(sse_2000)} deliveries")
+                print(
+                    f"GET /signals: {len(signals)} samples; SSE: {len(sse_500)} + {len(sse_2000)} deliveries"
+                )
                 return {
                     "signals_p50_ms": round(statistics.median(signals), 2),
                     "signals_p99_ms": round(pct(signals, 0.99), 2),

@@ -19,8 +19,9 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # the gateway tests' real-parts kit
 
-from gateway import RouteOptions, SignalFeed, SignalView, serve  # noqa: E402
-from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams, make_signal  # noqa: E402
+from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams, make_signal
+
+from gateway import RouteOptions, SignalFeed, SignalView, serve
 
 CHROMIUM = "/usr/bin/chromium"
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
@@ -33,7 +34,9 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(
+        sync_playwright is None, reason="playwright is not installed (pip install playwright)"
+    ),
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"Debian chromium missing at {CHROMIUM}"),
 ]
 
@@ -54,10 +57,16 @@ async def stack(engine: MiniEngine, migrated_db_url: str, redis_clean_url: str) 
     async with trio.open_nursery() as nursery:
         handle = await nursery.start(
             lambda task_status: serve(
-                ListenAt(), engine, signals, streams, feed,
+                ListenAt(),
+                engine,
+                signals,
+                streams,
+                feed,
                 options=RouteOptions(fault_injection=True, ask_timeout_s=1.0),
                 probes={"postgres": signals.ping, "redis": streams.ping},
-                shutdown_trigger=stop.wait, graceful_timeout_s=5.0, task_status=task_status,
+                shutdown_trigger=stop.wait,
+                graceful_timeout_s=5.0,
+                task_status=task_status,
             )
         )
         yield Stack(handle.url, handle, engine, signals, streams, feed, stop)
@@ -80,13 +89,19 @@ def store_and_publish(stack: Stack, symbol: str, side: str, probability: float) 
 
 def drive_browser(stack: Stack) -> None:
     assert sync_playwright is not None
-    # trio_asyncio (imported by storage) swaps the asyncio policy; Playwright needs a plain loop in this thread.
+    # trio_asyncio (imported by storage) swaps the asyncio policy; Playwright needs a plain loop here.
     asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 760})

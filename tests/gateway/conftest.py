@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 import trio
+from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams
 
 from gateway import GatewayHandle, RouteOptions, SignalFeed, serve
-from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
@@ -54,7 +54,11 @@ async def stack(
     async with trio.open_nursery() as nursery:
         handle: GatewayHandle = await nursery.start(
             lambda task_status: serve(
-                listen, engine, pg_signals, streams, feed,
+                listen,
+                engine,
+                pg_signals,
+                streams,
+                feed,
                 options=route_options,
                 probes={"postgres": pg_signals.ping, "redis": streams.ping},
                 shutdown_trigger=stop.wait,

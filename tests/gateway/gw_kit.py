@@ -7,6 +7,7 @@ in for the actors room's engine in these tests; nothing here is a mock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import threading
@@ -213,10 +214,8 @@ class MiniEngine:
             done.set()
 
         def deliver(value: FeedStatus) -> None:  # actor thread → trio, never blocking
-            try:
+            with contextlib.suppress(trio.RunFinishedError):
                 token.run_sync_soon(wake, value)
-            except trio.RunFinishedError:
-                pass
 
         try:
             node.ref.tell(FeedQuery(reply=deliver))
@@ -301,10 +300,23 @@ class PgSignals:
             " strategy, strategy_version, status, queued_until, bar_start, created_at)"
             " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
             (
-                view.id, view.symbol, view.side, view.entry, view.tp1, view.tp2, view.tp3, view.sl,
-                Decimal("0.01"), Decimal(25),
-                view.risk_r or Decimal(1), Decimal(str(view.probability)), view.strategy,
-                view.strategy_version or "1", view.status, view.queued_until, bar_time or view.created_at,
+                view.id,
+                view.symbol,
+                view.side,
+                view.entry,
+                view.tp1,
+                view.tp2,
+                view.tp3,
+                view.sl,
+                Decimal("0.01"),
+                Decimal(25),
+                view.risk_r or Decimal(1),
+                Decimal(str(view.probability)),
+                view.strategy,
+                view.strategy_version or "1",
+                view.status,
+                view.queued_until,
+                bar_time or view.created_at,
                 view.created_at,
             ),
         )
@@ -332,7 +344,9 @@ class PgSignals:
             uuid.UUID(signal_id)
         except ValueError:
             return None
-        rows = await trio.to_thread.run_sync(self._run, f"SELECT {_COLUMNS} FROM signals WHERE id = %s", [signal_id])
+        rows = await trio.to_thread.run_sync(
+            self._run, f"SELECT {_COLUMNS} FROM signals WHERE id = %s", [signal_id]
+        )
         return SignalView.model_validate(rows[0]) if rows else None
 
     async def ping(self) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 import structlog
+from gw_kit import ListenAt, Stack
 
 from gateway import RouteOptions
-from gw_kit import ListenAt, Stack
 
 
 @pytest.fixture
@@ -47,7 +47,8 @@ def test_gateway_binds_loopback_only_and_warns() -> None:
 
     with structlog.testing.capture_logs() as logs:
         assert _bind_host("0.0.0.0") == "127.0.0.1"
-    assert logs[0]["log_level"] == "warning" and logs[0]["requested_host"] == "0.0.0.0"
+    assert logs[0]["log_level"] == "warning"
+    assert logs[0]["requested_host"] == "0.0.0.0"
 
 
 async def test_server_listens_on_loopback_even_when_asked_for_all_interfaces(stack: Stack) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-
 from gw_kit import Stack, make_signal
+
 from tests.support import eventually_async
 
 
@@ -43,9 +43,11 @@ async def test_signals_filters_and_pages_from_postgres(client: httpx.AsyncClient
     response = await client.get("/signals", params={"symbol": "ETHUSDT", "min_probability": "0.5"})
     assert sorted(i["probability"] for i in response.json()["items"]) == [0.55, 0.7]
     page = (await client.get("/signals", params={"symbol": "ETHUSDT", "limit": 2})).json()
-    assert len(page["items"]) == 2 and page["next_offset"] == 2
+    assert len(page["items"]) == 2
+    assert page["next_offset"] == 2
     rest = (await client.get("/signals", params={"symbol": "ETHUSDT", "limit": 2, "offset": 2})).json()
-    assert len(rest["items"]) == 1 and rest["next_offset"] is None
+    assert len(rest["items"]) == 1
+    assert rest["next_offset"] is None
 
 
 async def test_signals_rejects_bad_query_with_reason(client: httpx.AsyncClient) -> None:
@@ -53,22 +55,27 @@ async def test_signals_rejects_bad_query_with_reason(client: httpx.AsyncClient) 
     assert response.status_code == 422
     body = response.json()
     assert body["error"] == "invalid_query"
-    assert "direction" in body["reason"] and "limit" in body["reason"]
+    assert "direction" in body["reason"]
+    assert "limit" in body["reason"]
     unknown = await client.get("/signals", params={"colour": "red"})
-    assert unknown.status_code == 422 and "colour" in unknown.json()["reason"]
+    assert unknown.status_code == 422
+    assert "colour" in unknown.json()["reason"]
 
 
 async def test_signal_by_id_and_its_copy_levels(client: httpx.AsyncClient, stack: Stack) -> None:
     signal = make_signal("BTCUSDT", "short", 0.66)
     stack.signals.insert(signal)
     one = await client.get(f"/signals/{signal.id}")
-    assert one.status_code == 200 and one.json()["entry"] == f"{signal.entry:f}"
+    assert one.status_code == 200
+    assert one.json()["entry"] == f"{signal.entry:f}"
     levels = (await client.get(f"/signals/{signal.id}/levels")).json()
     assert levels["text"] == (
-        f"Entry: {signal.entry:f}, TP1: {signal.tp1:f}, TP2: {signal.tp2:f}, TP3: {signal.tp3:f}, SL: {signal.sl:f}"
+        f"Entry: {signal.entry:f}, TP1: {signal.tp1:f}, TP2: {signal.tp2:f}, "
+        f"TP3: {signal.tp3:f}, SL: {signal.sl:f}"
     )
     missing = await client.get("/signals/6f1c1f0e-0000-4000-8000-000000000000/levels")
-    assert missing.status_code == 404 and "no signal" in missing.json()["reason"]
+    assert missing.status_code == 404
+    assert "no signal" in missing.json()["reason"]
 
 
 async def test_supervision_tree_is_live_json(client: httpx.AsyncClient) -> None:
@@ -79,7 +86,9 @@ async def test_supervision_tree_is_live_json(client: httpx.AsyncClient) -> None:
     assert all(f["status"] == "running" and f["restarts"] == 0 for f in feeds)
 
 
-async def test_supervision_answers_503_when_the_engine_is_slow(client: httpx.AsyncClient, stack: Stack) -> None:
+async def test_supervision_answers_503_when_the_engine_is_slow(
+    client: httpx.AsyncClient, stack: Stack
+) -> None:
     stack.engine.tree_delay_s = 5.0
     response = await client.get("/admin/supervision")
     assert response.status_code == 503
@@ -107,13 +116,20 @@ async def test_crash_fault_restarts_the_actor(client: httpx.AsyncClient) -> None
 
 async def test_faults_refuse_bad_input_with_reasons(client: httpx.AsyncClient) -> None:
     unknown = await client.post("/admin/faults", json={"path": "root/nowhere", "kind": "crash"})
-    assert unknown.status_code == 404 and "root/nowhere" in unknown.json()["reason"]
-    invalid = await client.post("/admin/faults", json={"path": "root/symbols/BTCUSDT/feed", "kind": "explode"})
-    assert invalid.status_code == 422 and "kind" in invalid.json()["reason"]
+    assert unknown.status_code == 404
+    assert "root/nowhere" in unknown.json()["reason"]
+    invalid = await client.post(
+        "/admin/faults", json={"path": "root/symbols/BTCUSDT/feed", "kind": "explode"}
+    )
+    assert invalid.status_code == 422
+    assert "kind" in invalid.json()["reason"]
     not_json = await client.post("/admin/faults", content=b"{nope")
     assert not_json.status_code == 400
-    refused = await client.post("/admin/faults", json={"path": "root/symbols/BTCUSDT/feed", "kind": "fail_on_start"})
-    assert refused.status_code == 400 and "not supported" in refused.json()["reason"]
+    refused = await client.post(
+        "/admin/faults", json={"path": "root/symbols/BTCUSDT/feed", "kind": "fail_on_start"}
+    )
+    assert refused.status_code == 400
+    assert "not supported" in refused.json()["reason"]
 
 
 async def test_feed_of_a_slow_actor_answers_503(client: httpx.AsyncClient) -> None:
@@ -134,10 +150,14 @@ async def test_feed_of_a_crashed_actor_answers_503(client: httpx.AsyncClient, st
 
     await eventually_async(is_down)
     response = await client.get("/symbols/SOLUSDT/feed")
-    assert response.json() == {"error": "engine_unavailable", "reason": "feed actor of SOLUSDT is failed",
-                               "details": None}
+    assert response.json() == {
+        "error": "engine_unavailable",
+        "reason": "feed actor of SOLUSDT is failed",
+        "details": None,
+    }
     feeds = {f["symbol"]: f for f in (await client.get("/symbols")).json()}
-    assert feeds["SOLUSDT"]["available"] is False and feeds["SOLUSDT"]["stale"] is True
+    assert feeds["SOLUSDT"]["available"] is False
+    assert feeds["SOLUSDT"]["stale"] is True
     assert feeds["BTCUSDT"]["available"] is True
 
 
@@ -152,20 +172,25 @@ async def test_feed_reports_age_and_staleness(client: httpx.AsyncClient, stack: 
 
     await eventually_async(fresh)
     eth = (await client.get("/symbols/ETHUSDT/feed")).json()
-    assert eth["stale"] is True and eth["age_s"] >= 300
+    assert eth["stale"] is True
+    assert eth["age_s"] >= 300
     assert (await client.get("/symbols/DOGEUSDT/feed")).status_code == 404
 
 
 async def test_metrics_expose_http_latency_per_route_template(client: httpx.AsyncClient) -> None:
     await client.get("/signals/00000000-0000-4000-8000-000000000000")
     text = (await client.get("/metrics")).text
-    assert 'http_request_duration_ms_count{method="GET",route="/signals/{signal_id}",status="404"} 1.0' in text
+    assert (
+        'http_request_duration_ms_count{method="GET",route="/signals/{signal_id}",status="404"} 1.0' in text
+    )
     assert "sse_clients 0.0" in text
 
 
 async def test_openapi_and_ui_are_served(client: httpx.AsyncClient) -> None:
     doc = (await client.get("/openapi.json")).json()
-    assert doc["openapi"] == "3.1.0" and "/signals/{signal_id}/levels" in doc["paths"]
+    assert doc["openapi"] == "3.1.0"
+    assert "/signals/{signal_id}/levels" in doc["paths"]
     ui = await client.get("/ui/")
-    assert ui.status_code == 200 and "<title>algogrid" in ui.text
+    assert ui.status_code == 200
+    assert "<title>algogrid" in ui.text
     assert (await client.get("/nowhere")).json()["reason"] == "no such route"

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import httpx
+from gw_kit import Stack
 from starlette.routing import Route
 
 from gateway import RouteOptions, build_openapi, endpoints_for
-from gw_kit import Stack
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 _INTERNAL = {"/openapi.json", "/"}
@@ -35,7 +35,8 @@ def test_every_reference_resolves_and_the_document_is_openapi_3_1() -> None:
     doc = build_openapi(endpoints_for(RouteOptions(fault_injection=True)), "test")
     assert doc["openapi"] == "3.1.0"
     refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(doc)))
-    assert refs and refs <= set(doc["components"]["schemas"])
+    assert refs
+    assert refs <= set(doc["components"]["schemas"])
     query = doc["paths"]["/signals"]["get"]["parameters"]
     assert {p["name"] for p in query} == {"symbol", "direction", "min_probability", "limit", "offset"}
 
@@ -43,4 +44,6 @@ def test_every_reference_resolves_and_the_document_is_openapi_3_1() -> None:
 def test_docs_api_md_lists_every_route() -> None:
     text = API_MD.read_text()
     for endpoint in endpoints_for(RouteOptions(fault_injection=True)):
-        assert f"`{endpoint.method} {endpoint.path}`" in text, f"{endpoint.method} {endpoint.path} missing in docs/api.md"
+        assert f"`{endpoint.method} {endpoint.path}`" in text, (
+            f"{endpoint.method} {endpoint.path} missing in docs/api.md"
+        )

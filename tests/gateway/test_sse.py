@@ -1,4 +1,4 @@
-"""SSE over a real server: live signal events, heartbeats, and exactly-once replay after Last-Event-ID (G-03)."""
+"""SSE over a real server: live signal events, heartbeats, exactly-once replay after Last-Event-ID (G-03)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import threading
 
 import httpx
 import trio
+from gw_kit import SseMessage, Stack, make_signal, read_sse
 
 from gateway import SignalHub, StreamEvent, parse_event_id
-from gw_kit import SseMessage, Stack, make_signal, read_sse
 from tests.support import eventually_async
 
 
@@ -26,7 +26,9 @@ def ids_of(messages: list[SseMessage]) -> list[str]:
     return [json.loads(m.data)["id"] for m in messages]
 
 
-async def test_client_receives_a_signal_published_from_an_actor_thread(client: httpx.AsyncClient, stack: Stack) -> None:
+async def test_client_receives_a_signal_published_from_an_actor_thread(
+    client: httpx.AsyncClient, stack: Stack
+) -> None:
     async with client.stream("GET", "/stream") as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = response.aiter_lines()
@@ -66,7 +68,8 @@ async def test_reconnect_with_last_event_id_gets_exactly_the_missed_events_in_or
     assert ids_of(replayed) == missed
     assert ids_of(live) == later
     keys = [parse_event_id(m.id or "") for m in [*seen, *replayed, *live]]
-    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
 
 
 async def test_heartbeat_keeps_an_idle_stream_alive(client: httpx.AsyncClient) -> None:
@@ -99,7 +102,8 @@ async def test_hub_cuts_off_a_slow_client_without_slowing_the_others() -> None:
         event = StreamEvent(id=f"1-{n}", event="signal", data="{}")
         hub.publish(event)
         fast.receive.receive_nowait()
-    assert hub.clients == 1 and hub.dropped_slow == 1
+    assert hub.clients == 1
+    assert hub.dropped_slow == 1
     assert [slow.receive.receive_nowait().id for _ in range(2)] == ["1-0", "1-1"]
     try:
         slow.receive.receive_nowait()
