@@ -298,7 +298,11 @@ class Account:
     def order_margin(self) -> Decimal:
         """Return the initial margin reserved by open, non-reduce-only orders."""
         return sum(
-            (o.leaves_qty * o.price / self.leverage for o in self.orders.values() if o.is_open and not o.reduce_only),
+            (
+                o.leaves_qty * o.price / self.leverage
+                for o in self.orders.values()
+                if o.is_open and not o.reduce_only
+            ),
             ZERO,
         )
 

@@ -113,7 +113,9 @@ class L50Book:
         for price in prices:
             if left <= 0:
                 break
-            if limit_ticks is not None and ((buy and price > limit_ticks) or (not buy and price < limit_ticks)):
+            if limit_ticks is not None and (
+                (buy and price > limit_ticks) or (not buy and price < limit_ticks)
+            ):
                 break
             size = side[price]
             got = min(size, left)

@@ -1,10 +1,10 @@
 """Exceptions of the simulator room.
 
-    SimulatorError
-    ├── SimulatorConfigError      the configuration cannot describe a venue (unknown symbol, bad CSV)
-    ├── SimulatorStateError       an operation needs a running simulator (URLs before start, …)
-    └── BybitRejection            a request is refused with a Bybit ``retCode``; the HTTP layer turns it
-                                  into the standard envelope, never into an HTTP error
+SimulatorError
+├── SimulatorConfigError      the configuration cannot describe a venue (unknown symbol, bad CSV)
+├── SimulatorStateError       an operation needs a running simulator (URLs before start, …)
+└── BybitRejection            a request is refused with a Bybit ``retCode``; the HTTP layer turns it
+                              into the standard envelope, never into an HTTP error
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class SimulatorStateError(SimulatorError, RuntimeError):
     """An operation needs the simulator in another lifecycle state."""
 
 
-class BybitRejection(SimulatorError):
+class BybitRejection(SimulatorError):  # noqa: N818 - a refusal with a retCode, named as Bybit says it
     """Refuse a request with a Bybit ``retCode`` and ``retMsg``.
 
     Args:

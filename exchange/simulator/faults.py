@@ -71,7 +71,8 @@ class Faults:
         """Set knobs from a JSON-like mapping, checking names and types.
 
         Raises:
-            ValueError: an unknown knob, a value of the wrong type, or a negative count.
+            ValueError: an unknown knob or a negative count.
+            TypeError: a value of the wrong type.
         """
         known = {f.name: f for f in fields(self)}
         for name, value in changes.items():
@@ -80,12 +81,14 @@ class Faults:
             current = getattr(self, name)
             if isinstance(current, bool):
                 if not isinstance(value, bool):
-                    raise ValueError(f"expected a boolean for {name}, got {value!r}")
+                    raise TypeError(f"expected a boolean for {name}, got {value!r}")
             elif isinstance(current, int):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise TypeError(f"expected a non-negative integer for {name}, got {value!r}")
+                if value < 0:
                     raise ValueError(f"expected a non-negative integer for {name}, got {value!r}")
             elif not isinstance(value, str):
-                raise ValueError(f"expected a string for {name}, got {value!r}")
+                raise TypeError(f"expected a string for {name}, got {value!r}")
         for name, value in changes.items():
             setattr(self, name, value)
 

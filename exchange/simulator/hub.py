@@ -119,10 +119,16 @@ class Hub:
         targets = [
             c
             for c in self.connections
-            if c.kind == "private" and c.account is account and (topic in c.topics or f"{topic}.linear" in c.topics)
+            if c.kind == "private"
+            and c.account is account
+            and (topic in c.topics or f"{topic}.linear" in c.topics)
         ]
         if not targets:
             return
-        message = {"id": f"{account.uid}-{topic}-{now_ms}-{next(self._ids)}", "topic": topic,
-                   "creationTime": now_ms, "data": data}
+        message = {
+            "id": f"{account.uid}-{topic}-{now_ms}-{next(self._ids)}",
+            "topic": topic,
+            "creationTime": now_ms,
+            "data": data,
+        }
         self._send(targets, orjson.dumps(message).decode())

@@ -44,7 +44,7 @@ class SymbolSpec:
         return (self.qty_step * steps).quantize(self.qty_step)
 
 
-def _spec(
+def _spec(  # noqa: PLR0917 - one row of the instrument table
     symbol: str,
     tick: str,
     step: str,

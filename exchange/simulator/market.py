@@ -81,7 +81,7 @@ class Market:
         replay: bars to replay instead of the synthetic process.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - built in one place, by the server
         self,
         spec: SymbolSpec,
         seed: int,
@@ -176,7 +176,8 @@ class Market:
         self.funding_rate = max(-FUNDING_CAP, min(FUNDING_CAP, rate)).quantize(Decimal("0.000001"))
 
     def _replay_price(self, at_ms: int) -> int:
-        assert self._replay is not None and self._replay_last is not None
+        assert self._replay is not None
+        assert self._replay_last is not None
         start = (at_ms // BAR_MS) * BAR_MS
         bar = self._replay.get(start)
         if bar is None:
@@ -220,7 +221,9 @@ class Market:
             self._trade_seq += 1
             trade_id = f"{self.rng.getrandbits(128):032x}"
             result.trades.append(
-                PublicTrade(self.now_ms, buy, best if best is not None else self.last, size, trade_id, self._trade_seq)
+                PublicTrade(
+                    self.now_ms, buy, best if best is not None else self.last, size, trade_id, self._trade_seq
+                )
             )
         return result
 

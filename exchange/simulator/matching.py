@@ -78,7 +78,7 @@ class MatchingEngine:
         return self.markets[symbol].now_ms
 
     # ----------------------------------------------------------------------------- create
-    def create_order(self, account: Account, params: dict[str, Any]) -> Order:
+    def create_order(self, account: Account, params: dict[str, Any]) -> Order:  # noqa: PLR0912, PLR0915 - Bybit's checks, in its order
         """Validate, accept and match one ``/v5/order/create`` request.
 
         Raises:
@@ -124,7 +124,9 @@ class MatchingEngine:
         if order_type == "Limit":
             price = _decimal(params, "price")
             if price <= 0 or price % spec.tick_size:
-                raise BybitRejection(10001, f"Price invalid: price must be a multiple of tickSize {spec.tick_size}")
+                raise BybitRejection(
+                    10001, f"Price invalid: price must be a multiple of tickSize {spec.tick_size}"
+                )
         else:
             best = book.best_ask() if buy else book.best_bid()
             ref = spec.price_of(best) if best is not None else market.last_price()
@@ -134,11 +136,15 @@ class MatchingEngine:
         position = account.position(symbol)
         if reduce_only:
             if not position.size or position.side == side:
-                raise BybitRejection(110017, "Reduce-only rule not satisfied: order would increase the position")
+                raise BybitRejection(
+                    110017, "Reduce-only rule not satisfied: order would increase the position"
+                )
             qty = min(qty, position.size)
         else:
             if qty * price < spec.min_notional:
-                raise BybitRejection(110094, f"Order does not meet minimum order value {spec.min_notional}USDT")
+                raise BybitRejection(
+                    110094, f"Order does not meet minimum order value {spec.min_notional}USDT"
+                )
             opposite = position.size if position.size and position.side != side else ZERO
             opening = max(qty - opposite, ZERO)
             need = opening * price / account.leverage + qty * price * self._config.taker_fee_rate
@@ -186,7 +192,9 @@ class MatchingEngine:
         self._after_fills(account, order, market, bool(fills))
 
     # ----------------------------------------------------------------------------- fills
-    def _fill(self, account: Account, order: Order, market: Market, price: Decimal, qty: Decimal, maker: bool) -> None:
+    def _fill(  # noqa: PLR0917 - private helper
+        self, account: Account, order: Order, market: Market, price: Decimal, qty: Decimal, maker: bool
+    ) -> None:
         rate = self._config.maker_fee_rate if maker else self._config.taker_fee_rate
         fee = price * qty * rate
         now = market.now_ms
@@ -204,7 +212,9 @@ class MatchingEngine:
             pos.cum_realised_pnl += pnl
             pos.cur_realised_pnl += pnl
             order.closed_pnl += pnl - entry_share - fee * closed / qty
-            self._record_close(account, order, market, pos.avg_price, price, closed, pnl - entry_share - fee * closed / qty)
+            self._record_close(
+                account, order, market, pos.avg_price, price, closed, pnl - entry_share - fee * closed / qty
+            )
             if not pos.size:
                 pos.side, pos.avg_price, pos.entry_fees = "", ZERO, ZERO
         opening = qty - closed
@@ -251,8 +261,15 @@ class MatchingEngine:
         account.executions.append(execution)
         self.outbox.append(PrivatePush(account, "execution", execution.to_wire()))
 
-    def _record_close(
-        self, account: Account, order: Order, market: Market, entry: Decimal, exit_: Decimal, size: Decimal, pnl: Decimal
+    def _record_close(  # noqa: PLR0917 - private helper
+        self,
+        account: Account,
+        order: Order,
+        market: Market,
+        entry: Decimal,
+        exit_: Decimal,
+        size: Decimal,
+        pnl: Decimal,
     ) -> None:
         account.closed_pnls.append(
             ClosedPnl(
@@ -290,7 +307,9 @@ class MatchingEngine:
 
     def _push_position(self, account: Account, market: Market) -> None:
         pos = account.position(market.spec.symbol)
-        self.outbox.append(PrivatePush(account, "position", pos.to_wire(market.last_price(), account.leverage)))
+        self.outbox.append(
+            PrivatePush(account, "position", pos.to_wire(market.last_price(), account.leverage))
+        )
 
     def _push_wallet(self, account: Account) -> None:
         self.outbox.append(PrivatePush(account, "wallet", account.wallet_wire(self.marks())))
@@ -346,7 +365,7 @@ class MatchingEngine:
             self._after_fills(account, order, market, True)
 
     def settle_funding(self, market: Market, at_ms: int) -> None:
-        """Charge or pay funding on every open position of ``market`` (long pays when the rate is positive)."""
+        """Charge or pay funding on the open positions of ``market`` (longs pay when the rate is positive)."""
         rate = market.funding_rate
         mark = market.last_price()
         for account in self.accounts.values():

@@ -46,11 +46,18 @@ class Publisher:
         if kind == "orderbook.50":
             return self._book_message(market, "snapshot")
         if kind == "tickers":
-            return {"topic": topic, "type": "snapshot", "data": dict(self._tickers[symbol]),
-                    "cs": market.seq, "ts": self._last_ticker_ts[symbol]}
+            return {
+                "topic": topic,
+                "type": "snapshot",
+                "data": dict(self._tickers[symbol]),
+                "cs": market.seq,
+                "ts": self._last_ticker_ts[symbol],
+            }
         return None
 
-    def _book_message(self, market: Market, kind: str, diff_bids: Any = None, diff_asks: Any = None) -> dict[str, Any]:
+    def _book_message(
+        self, market: Market, kind: str, diff_bids: Any = None, diff_asks: Any = None
+    ) -> dict[str, Any]:
         if kind == "snapshot":
             bids, asks = market.book.published()
         else:
@@ -60,8 +67,13 @@ class Publisher:
             "topic": f"orderbook.50.{market.spec.symbol}",
             "type": kind,
             "ts": ts,
-            "data": {"s": market.spec.symbol, "b": book_levels(market, bids), "a": book_levels(market, asks),
-                     "u": market.u, "seq": market.seq},
+            "data": {
+                "s": market.spec.symbol,
+                "b": book_levels(market, bids),
+                "a": book_levels(market, asks),
+                "u": market.u,
+                "seq": market.seq,
+            },
             "cts": ts,
         }
 
@@ -84,17 +96,35 @@ class Publisher:
         now = market.now_ms
         kline_topic = f"kline.5.{symbol}"
         for bar in result.closed:
-            hub.publish(kline_topic, {"topic": kline_topic, "data": [kline_ws(market, bar, True, now)],
-                                      "ts": now, "type": "snapshot"})
+            hub.publish(
+                kline_topic,
+                {
+                    "topic": kline_topic,
+                    "data": [kline_ws(market, bar, True, now)],
+                    "ts": now,
+                    "type": "snapshot",
+                },
+            )
         if result.bar_changed:
-            message = {"topic": kline_topic, "data": [kline_ws(market, market.bar, False, now)],
-                       "ts": now, "type": "snapshot"}
+            message = {
+                "topic": kline_topic,
+                "data": [kline_ws(market, market.bar, False, now)],
+                "ts": now,
+                "type": "snapshot",
+            }
             self._last_kline[symbol] = message
             hub.publish(kline_topic, message)
         if result.trades:
             topic = f"publicTrade.{symbol}"
-            hub.publish(topic, {"topic": topic, "type": "snapshot", "ts": now,
-                                "data": [trade_ws(market, t) for t in result.trades]})
+            hub.publish(
+                topic,
+                {
+                    "topic": topic,
+                    "type": "snapshot",
+                    "ts": now,
+                    "data": [trade_ws(market, t) for t in result.trades],
+                },
+            )
         self._publish_book(market)
         self._publish_ticker(market, now)
 
@@ -125,8 +155,16 @@ class Publisher:
         self._tickers[symbol] = fields
         self._last_ticker_ts[symbol] = now
         topic = f"tickers.{symbol}"
-        self._hub.publish(topic, {"topic": topic, "type": "delta", "data": {"symbol": symbol, **changed},
-                                  "cs": market.seq, "ts": now})
+        self._hub.publish(
+            topic,
+            {
+                "topic": topic,
+                "type": "delta",
+                "data": {"symbol": symbol, **changed},
+                "cs": market.seq,
+                "ts": now,
+            },
+        )
 
     def _repeat_stale(self) -> None:
         for symbol in self._markets:

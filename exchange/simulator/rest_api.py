@@ -47,7 +47,7 @@ class RestApi:
         stopping: set when the simulator stops (releases held "lost" responses).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - built in one place, by the server
         self,
         config: SimulatorConfig,
         faults: Faults,
@@ -82,10 +82,14 @@ class RestApi:
 
     def routes(self) -> list[Route]:
         """Return one Starlette route per endpoint."""
-        return [Route(path, self._endpoint(method, path, kind, fn), methods=[method])
-                for method, path, kind, fn in self._table]
+        return [
+            Route(path, self._endpoint(method, path, kind, fn), methods=[method])
+            for method, path, kind, fn in self._table
+        ]
 
-    def _endpoint(self, method: str, path: str, kind: str, fn: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(
+        self, method: str, path: str, kind: str, fn: Handler
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             return await self._handle(request, method, path, kind, fn)
 
@@ -102,16 +106,14 @@ class RestApi:
                 return PlainTextResponse("service unavailable", status_code=faults.http_5xx_status)
             if faults.take("rate_limit_10006"):
                 limit = self._limit(kind)
-                return _json(envelope({}, 10006, "Too many visits!"),
-                             headers=self._limiter.exhausted(limit).headers())
+                return _json(
+                    envelope({}, 10006, "Too many visits!"), headers=self._limiter.exhausted(limit).headers()
+                )
         body = await request.body()
         raw_query = request.scope.get("query_string", b"").decode()
         headers: dict[str, str] = {}
         try:
-            if method == "POST":
-                params = _body_params(body)
-            else:
-                params = dict(request.query_params)
+            params = _body_params(body) if method == "POST" else dict(request.query_params)
             account: Account | None = None
             if kind != "public":
                 payload = body.decode() if method == "POST" else raw_query
@@ -119,7 +121,7 @@ class RestApi:
                 verdict = self._limiter.check(account.api_key, kind, self._limit(kind))
                 headers = verdict.headers()
                 if not verdict.allowed:
-                    raise BybitRejection(10006, "Too many visits!")
+                    raise BybitRejection(10006, "Too many visits!")  # noqa: TRY301 - same envelope path
             result = fn(params, account)
         except BybitRejection as rejection:
             log.debug("request rejected", path=path, ret_code=rejection.ret_code)

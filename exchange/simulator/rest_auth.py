@@ -20,7 +20,9 @@ from exchange.simulator.errors import BybitRejection
 __all__ = ["RateLimiter", "RateVerdict", "authenticate", "rest_signature"]
 
 
-def rest_signature(secret: str, timestamp_ms: int | str, api_key: str, recv_window_ms: int | str, payload: str) -> str:
+def rest_signature(
+    secret: str, timestamp_ms: int | str, api_key: str, recv_window_ms: int | str, payload: str
+) -> str:
     """Return the hex HMAC-SHA256 signature Bybit v5 expects for a REST request."""
     message = f"{timestamp_ms}{api_key}{recv_window_ms}{payload}"
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()

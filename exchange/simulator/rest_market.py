@@ -22,7 +22,9 @@ def require_linear(params: dict[str, Any]) -> None:
         raise BybitRejection(10001, f"params error: category {category} is not supported by the simulator")
 
 
-def int_param(params: dict[str, Any], name: str, default: int | None, low: int = 0, high: int | None = None) -> int | None:
+def int_param(
+    params: dict[str, Any], name: str, default: int | None, low: int = 0, high: int | None = None
+) -> int | None:
     """Return an integer query parameter within [low, high], or ``default`` when absent (10001 if bad)."""
     raw = params.get(name)
     if raw in (None, ""):
@@ -70,7 +72,11 @@ class MarketApi:
         end = int_param(params, "end", None)
         limit = int_param(params, "limit", 200, 1, 1000) or 200
         bars = market.klines(start, end, limit)
-        return {"category": "linear", "symbol": market.spec.symbol, "list": [kline_row(market, b) for b in bars]}
+        return {
+            "category": "linear",
+            "symbol": market.spec.symbol,
+            "list": [kline_row(market, b) for b in bars],
+        }
 
     def orderbook(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
         """``GET /v5/market/orderbook``: the last published book (consistent with the WS ``u``)."""
@@ -92,10 +98,7 @@ class MarketApi:
         """``GET /v5/market/tickers``: one symbol's ticker, or every symbol's."""
         require_linear(params)
         symbol = params.get("symbol")
-        if symbol:
-            chosen = [self._market(params)]
-        else:
-            chosen = list(self._markets.values())
+        chosen = [self._market(params)] if symbol else list(self._markets.values())
         return {"category": "linear", "list": [ticker_fields(m) | _ticker_extra() for m in chosen]}
 
     def instruments(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
@@ -107,8 +110,14 @@ class MarketApi:
 
 
 def _ticker_extra() -> dict[str, str]:
-    return {"predictedDeliveryPrice": "", "basisRate": "", "deliveryFeeRate": "", "deliveryTime": "0",
-            "basis": "", "basisRateYear": ""}
+    return {
+        "predictedDeliveryPrice": "",
+        "basisRate": "",
+        "deliveryFeeRate": "",
+        "deliveryTime": "0",
+        "basis": "",
+        "basisRateYear": "",
+    }
 
 
 def _instrument(market: Market) -> dict[str, Any]:
@@ -123,7 +132,11 @@ def _instrument(market: Market) -> dict[str, Any]:
         "deliveryTime": "0",
         "deliveryFeeRate": "",
         "priceScale": str(spec.price_scale),
-        "leverageFilter": {"minLeverage": "1", "maxLeverage": f"{spec.max_leverage:.2f}", "leverageStep": "0.01"},
+        "leverageFilter": {
+            "minLeverage": "1",
+            "maxLeverage": f"{spec.max_leverage:.2f}",
+            "leverageStep": "0.01",
+        },
         "priceFilter": {
             "minPrice": str(spec.tick_size),
             "maxPrice": str((spec.start_price * 1000).quantize(spec.tick_size)),

@@ -13,7 +13,9 @@ from exchange.simulator.rest_market import int_param, require_linear
 __all__ = ["TradeApi"]
 
 
-def _page(items: Sequence[dict[str, Any]], params: dict[str, Any], default: int, most: int) -> tuple[list[dict[str, Any]], str]:
+def _page(
+    items: Sequence[dict[str, Any]], params: dict[str, Any], default: int, most: int
+) -> tuple[list[dict[str, Any]], str]:
     limit = int_param(params, "limit", default, 1, most) or default
     offset = int_param(params, "cursor", 0) or 0
     chosen = list(items[offset : offset + limit])

@@ -99,7 +99,9 @@ class Simulator:
 
     def add_account(self, api_key: str, api_secret: str, balance: Decimal | None = None) -> Account:
         """Create (or reset) an account for ``api_key`` with a USDT wallet (default: config balance)."""
-        return self._engine.add_account(api_key, api_secret, self.config.default_balance if balance is None else balance)
+        return self._engine.add_account(
+            api_key, api_secret, self.config.default_balance if balance is None else balance
+        )
 
     def market(self, symbol: str) -> Market:
         """Return the live market of ``symbol`` for inspection.
@@ -163,10 +165,17 @@ class Simulator:
     # ----------------------------------------------------------------------------- HTTP wiring
     def _routes(self) -> list[BaseRoute]:
         rest = RestApi(
-            self.config, self.faults, self._engine, MarketApi(self._markets), TradeApi(self._engine),
-            self._flush, self._stopping,
+            self.config,
+            self.faults,
+            self._engine,
+            MarketApi(self._markets),
+            TradeApi(self._engine),
+            self._flush,
+            self._stopping,
         )
-        ws = WsEndpoints(self._hub, self.faults, self._engine.accounts, self._publisher.snapshot, set(self._markets))
+        ws = WsEndpoints(
+            self._hub, self.faults, self._engine.accounts, self._publisher.snapshot, set(self._markets)
+        )
         return [
             *rest.routes(),
             Route("/sim/faults", self._get_faults, methods=["GET"]),
@@ -186,9 +195,9 @@ class Simulator:
         try:
             changes = orjson.loads(await request.body())
             if not isinstance(changes, dict):
-                raise ValueError("expected a JSON object of knob: value")  # noqa: TRY301 - one error path
+                raise TypeError("expected a JSON object of knob: value")  # noqa: TRY301 - one error path
             self.faults.update(changes)
-        except (ValueError, orjson.JSONDecodeError) as exc:
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
             return _json({"error": str(exc)}, 400)
         log.info("faults set", knobs=sorted(changes))
         return _json(self.faults.as_dict())
@@ -216,8 +225,15 @@ class Simulator:
         return _json({"api_key": body["api_key"], "balance": str(balance)})
 
     async def _health(self, request: Request) -> Response:
-        return _json({"symbols": list(self._markets), "clock_ms": self.clock.now_ms(), "speed": self.clock.speed,
-                      "paused": self.clock.paused, "connections": len(self._hub.connections)})
+        return _json(
+            {
+                "symbols": list(self._markets),
+                "clock_ms": self.clock.now_ms(),
+                "speed": self.clock.speed,
+                "paused": self.clock.paused,
+                "connections": len(self._hub.connections),
+            }
+        )
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -238,4 +254,3 @@ async def open_simulator(config: SimulatorConfig | None = None) -> AsyncIterator
             yield sim
         finally:
             sim.stop()
-

@@ -80,7 +80,7 @@ class WsEndpoints:
             log.info("websocket dropped", conn_id=conn.conn_id)
             try:
                 await websocket.close(code=1001)
-            except Exception:  # noqa: BLE001 - the peer may already be gone; nothing is left to do
+            except Exception:
                 log.debug("websocket close failed", conn_id=conn.conn_id)
 
     async def _writer(self, websocket: WebSocket, outbox: trio.MemoryReceiveChannel[str]) -> None:
@@ -112,9 +112,16 @@ class WsEndpoints:
         args = request.get("args") or []
         if op == "ping":
             if conn.kind == "private":
-                conn.push(orjson.dumps(
-                    {"req_id": req_id or "", "op": "pong", "args": [str(wall_ms())], "conn_id": conn.conn_id}
-                ).decode())
+                conn.push(
+                    orjson.dumps(
+                        {
+                            "req_id": req_id or "",
+                            "op": "pong",
+                            "args": [str(wall_ms())],
+                            "conn_id": conn.conn_id,
+                        }
+                    ).decode()
+                )
             else:
                 self._reply(conn, req_id, "ping", success=True, ret_msg="pong")
         elif op == "auth" and conn.kind == "private":
@@ -129,8 +136,13 @@ class WsEndpoints:
             self._reply(conn, req_id, str(op), success=False, ret_msg=f"error:handler not found,op:{op}")
 
     def _reply(self, conn: Connection, req_id: Any, op: str, *, success: bool, ret_msg: str) -> None:
-        message: dict[str, Any] = {"success": success, "ret_msg": ret_msg, "conn_id": conn.conn_id,
-                                   "req_id": req_id if req_id is not None else "", "op": op}
+        message: dict[str, Any] = {
+            "success": success,
+            "ret_msg": ret_msg,
+            "conn_id": conn.conn_id,
+            "req_id": req_id if req_id is not None else "",
+            "op": op,
+        }
         conn.push(orjson.dumps(message).decode())
 
     def _auth(self, conn: Connection, req_id: Any, args: list[Any]) -> None:
@@ -160,7 +172,9 @@ class WsEndpoints:
         dup = [str(t) for t in args if str(t) in conn.topics]
         if bad or dup or not args:
             what = f"error:handler not found,topic:{bad[0]}" if bad else "error:already subscribed"
-            self._reply(conn, req_id, "subscribe", success=False, ret_msg=what if args else "error:args empty")
+            self._reply(
+                conn, req_id, "subscribe", success=False, ret_msg=what if args else "error:args empty"
+            )
             return
         self._reply(conn, req_id, "subscribe", success=True, ret_msg="")
         for topic in args:

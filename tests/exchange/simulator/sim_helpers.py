@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from decimal import Decimal
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,7 +30,12 @@ def sign(secret: str, payload: str) -> dict[str, str]:
     ts = str(time.time_ns() // 1_000_000)
     window = "5000"
     digest = hmac.new(secret.encode(), f"{ts}{API_KEY}{window}{payload}".encode(), hashlib.sha256).hexdigest()
-    return {"X-BAPI-API-KEY": API_KEY, "X-BAPI-TIMESTAMP": ts, "X-BAPI-RECV-WINDOW": window, "X-BAPI-SIGN": digest}
+    return {
+        "X-BAPI-API-KEY": API_KEY,
+        "X-BAPI-TIMESTAMP": ts,
+        "X-BAPI-RECV-WINDOW": window,
+        "X-BAPI-SIGN": digest,
+    }
 
 
 class Bybit:
@@ -58,9 +62,9 @@ class Bybit:
         return (await self.post("/v5/order/create", body)).json()  # type: ignore[no-any-return]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``check`` until it is true (no fixed sleeps); fail after ``timeout`` seconds."""
-    with trio.fail_after(timeout):
+async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 5.0) -> None:
+    """Poll ``check`` until it is true (no fixed sleeps); fail after ``within`` seconds."""
+    with trio.fail_after(within):
         while True:
             result = check()
             if not isinstance(result, bool):
@@ -70,21 +74,19 @@ async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], 
             await trio.sleep(0.01)
 
 
-async def recv_json(ws: WebSocketConnection, timeout: float = 5.0) -> dict[str, Any]:
+async def recv_json(ws: WebSocketConnection, within: float = 5.0) -> dict[str, Any]:
     """Receive one message as JSON."""
-    with trio.fail_after(timeout):
+    with trio.fail_after(within):
         return orjson.loads(await ws.get_message())  # type: ignore[no-any-return]
 
 
-async def recv_topic(ws: WebSocketConnection, prefix: str, timeout: float = 5.0) -> dict[str, Any]:
+async def recv_topic(ws: WebSocketConnection, prefix: str, within: float = 5.0) -> dict[str, Any]:
     """Receive messages until one whose topic starts with ``prefix``."""
-    with trio.fail_after(timeout):
+    with trio.fail_after(within):
         while True:
-            msg = await recv_json(ws, timeout)
+            msg = await recv_json(ws, within)
             if str(msg.get("topic", "")).startswith(prefix):
                 return msg
-
-
 
 
 async def freeze(sim: Simulator) -> None:

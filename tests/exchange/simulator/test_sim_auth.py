@@ -1,5 +1,6 @@
 """Signed requests are checked like Bybit does: key, recv window, signature, rate limits."""
 
+# ruff: noqa: PT018  # compound asserts read as one sentence about one message
 from __future__ import annotations
 
 import time
@@ -49,8 +50,9 @@ async def test_order_rate_limit_answers_10006_with_limit_headers(sim: Simulator,
     await freeze(sim)
     seen = []
     for _ in range(25):
-        response = await bybit.post("/v5/order/cancel", {"category": "linear", "symbol": "BTCUSDT",
-                                                          "orderLinkId": "absent"})
+        response = await bybit.post(
+            "/v5/order/cancel", {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "absent"}
+        )
         seen.append((response.json()["retCode"], response.headers))
     codes = [code for code, _ in seen]
     assert 10006 in codes and 110001 in codes

@@ -1,5 +1,6 @@
 """The front door, the ``algogrid simulator`` command and kline CSV replay."""
 
+# ruff: noqa: PT018  # compound asserts read as one sentence about one message
 from __future__ import annotations
 
 import subprocess
@@ -13,14 +14,30 @@ from sim_helpers import recv_json, recv_topic
 from trio_websocket import open_websocket_url
 
 import exchange.simulator as front
-from exchange.simulator import SimulatorConfig, SimulatorConfigError, open_simulator
+from exchange.simulator import Simulator, SimulatorConfig, SimulatorConfigError, open_simulator
 
 
 def test_front_door_exports_exactly_the_public_names() -> None:
     assert sorted(front.__all__) == sorted(
-        ["DEFAULT_SYMBOLS", "INSTRUMENTS", "Account", "BybitRejection", "Execution", "Faults", "Market", "Order",
-         "Position", "SimClock", "Simulator", "SimulatorConfig", "SimulatorConfigError", "SimulatorError",
-         "SimulatorStateError", "SymbolSpec", "open_simulator"]
+        [
+            "DEFAULT_SYMBOLS",
+            "INSTRUMENTS",
+            "Account",
+            "BybitRejection",
+            "Execution",
+            "Faults",
+            "Market",
+            "Order",
+            "Position",
+            "SimClock",
+            "Simulator",
+            "SimulatorConfig",
+            "SimulatorConfigError",
+            "SimulatorError",
+            "SimulatorStateError",
+            "SymbolSpec",
+            "open_simulator",
+        ]
     )
     assert all(hasattr(front, name) for name in front.__all__)
 
@@ -38,9 +55,24 @@ def test_config_is_frozen_and_refuses_unknown_symbols_and_fields() -> None:
 
 def test_cli_prints_its_urls_and_serves() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "algogrid.cli", "simulator", "--speed", "600", "--seed", "7",
-         "--symbols", "BTCUSDT", "--duration", "0.5"],
-        capture_output=True, text=True, timeout=30, check=True,
+        [
+            sys.executable,
+            "-m",
+            "algogrid.cli",
+            "simulator",
+            "--speed",
+            "600",
+            "--seed",
+            "7",
+            "--symbols",
+            "BTCUSDT",
+            "--duration",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     lines = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line and " " not in line)
     assert lines["rest_url"].startswith("http://127.0.0.1:")
@@ -54,7 +86,9 @@ def _csv(tmp_path: Path) -> Path:
     price = Decimal("30000.0")
     for i in range(40):
         close = price + Decimal(i % 5 - 2) * 10
-        rows.append(f"{start + i * 300_000},{price},{max(price, close) + 5},{min(price, close) - 5},{close},1.5")
+        rows.append(
+            f"{start + i * 300_000},{price},{max(price, close) + 5},{min(price, close) - 5},{close},1.5"
+        )
         price = close
     path = tmp_path / "btc.csv"
     path.write_text("\n".join(rows))
@@ -64,12 +98,16 @@ def _csv(tmp_path: Path) -> Path:
 async def test_kline_csv_is_replayed_bar_for_bar(tmp_path: Path) -> None:
     path = _csv(tmp_path)
     source = [line.split(",") for line in path.read_text().splitlines()[1:]]
-    config = SimulatorConfig(symbols=("BTCUSDT",), speed=6000, book_interval_ms=10, history_bars=10,
-                             kline_csv={"BTCUSDT": path})
+    config = SimulatorConfig(
+        symbols=("BTCUSDT",), speed=6000, book_interval_ms=10, history_bars=10, kline_csv={"BTCUSDT": path}
+    )
     async with open_simulator(config) as sim:
         async with httpx.AsyncClient(base_url=sim.rest_url) as client:
-            rows = (await client.get("/v5/market/kline", params={"category": "linear", "symbol": "BTCUSDT",
-                                                                 "interval": "5"})).json()["result"]["list"]
+            rows = (
+                await client.get(
+                    "/v5/market/kline", params={"category": "linear", "symbol": "BTCUSDT", "interval": "5"}
+                )
+            ).json()["result"]["list"]
         by_start = {r[0]: r for r in rows}
         for src in source[:10]:
             assert [Decimal(v) for v in by_start[src[0]][1:6]] == [Decimal(v) for v in src[1:6]]
@@ -81,13 +119,14 @@ async def test_kline_csv_is_replayed_bar_for_bar(tmp_path: Path) -> None:
                 msg = await recv_topic(ws, "kline.5.BTCUSDT")
             bar = msg["data"][0]
             src = next(s for s in source if int(s[0]) == bar["start"])
-            assert [Decimal(bar[k]) for k in ("open", "high", "low", "close")] == [Decimal(v) for v in src[1:5]]
+            assert [Decimal(bar[k]) for k in ("open", "high", "low", "close")] == [
+                Decimal(v) for v in src[1:5]
+            ]
 
 
 def test_a_malformed_csv_is_a_config_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("1700000000000,1,2\n")
+    config = SimulatorConfig(symbols=("BTCUSDT",), kline_csv={"BTCUSDT": bad})
     with pytest.raises(SimulatorConfigError):
-        from exchange.simulator.server import Simulator
-
-        Simulator(SimulatorConfig(symbols=("BTCUSDT",), kline_csv={"BTCUSDT": bad}))
+        Simulator(config)

@@ -1,7 +1,9 @@
 """Every fault knob misbehaves as documented, from Python and over the admin endpoint."""
 
+# ruff: noqa: PT018  # compound asserts read as one sentence about one message
 from __future__ import annotations
 
+import itertools
 import time
 
 import httpx
@@ -21,18 +23,22 @@ async def _book(ws: WebSocketConnection) -> int:
     return int(snapshot["data"]["u"])
 
 
+async def _drain_forever(ws: WebSocketConnection) -> None:
+    while True:
+        await ws.get_message()
+
+
 async def test_drop_connections_closes_every_socket(sim: Simulator) -> None:
     async with open_websocket_url(sim.ws_public_url) as ws:
         await _book(ws)
         assert sim.drop_connections("public") == 1
         with pytest.raises(ConnectionClosed), trio.fail_after(5):
-            while True:
-                await ws.get_message()
+            await _drain_forever(ws)
 
 
 async def test_admin_drop_endpoint_closes_private_sockets(sim: Simulator, bybit: Bybit) -> None:
     async with open_websocket_url(sim.ws_private_url) as ws:
-        await eventually(lambda: any(c.kind == "private" for c in sim._hub.connections))  # noqa: SLF001
+        await eventually(lambda: any(c.kind == "private" for c in sim._hub.connections))
         body = (await bybit.http.post("/sim/drop", json={"kind": "private"})).json()
         assert body == {"dropped": 1}
         with pytest.raises(ConnectionClosed), trio.fail_after(5):
@@ -43,8 +49,12 @@ async def test_half_open_keeps_the_socket_but_sends_nothing(sim: Simulator) -> N
     async with open_websocket_url(sim.ws_public_url) as ws:
         await _book(ws)
         sim.faults.half_open = True
-        await eventually(lambda: sim._hub.connections and all(  # noqa: SLF001
-            c.outbox.statistics().current_buffer_used == 0 for c in sim._hub.connections))  # noqa: SLF001
+        await eventually(
+            lambda: (
+                sim._hub.connections
+                and all(c.outbox.statistics().current_buffer_used == 0 for c in sim._hub.connections)
+            )
+        )
         while True:  # drain what was in flight before the switch
             with trio.move_on_after(0.1):
                 await ws.get_message()
@@ -90,7 +100,7 @@ async def test_duplicate_sends_the_same_message_twice(sim: Simulator) -> None:
         await _book(ws)
         sim.faults.duplicate = 1
         messages = [await ws.get_message() for _ in range(4)]
-        assert any(a == b for a, b in zip(messages, messages[1:], strict=False))
+        assert any(a == b for a, b in itertools.pairwise(messages))
 
 
 async def test_out_of_order_swaps_two_messages_of_a_topic(sim: Simulator) -> None:
@@ -98,7 +108,7 @@ async def test_out_of_order_swaps_two_messages_of_a_topic(sim: Simulator) -> Non
         u = await _book(ws)
         sim.faults.out_of_order = 1
         us = [u] + [(await recv_json(ws))["data"]["u"] for _ in range(5)]
-        assert any(b < a for a, b in zip(us, us[1:], strict=False))
+        assert any(b < a for a, b in itertools.pairwise(us))
         assert sorted(us) == list(range(us[0], us[0] + 6))
 
 
@@ -130,18 +140,31 @@ async def test_http_429_5xx_and_10006_bursts(sim: Simulator, bybit: Bybit) -> No
 async def test_rest_faults_can_target_one_path(sim: Simulator, bybit: Bybit) -> None:
     sim.faults.update({"http_5xx": 1, "rest_path_prefix": "/v5/order/"})
     assert (await bybit.public("/v5/market/time")).status_code == 200
-    response = await bybit.post("/v5/order/create", {"category": "linear", "symbol": "BTCUSDT", "side": "Buy",
-                                                      "orderType": "Market", "qty": "0.001"})
+    response = await bybit.post(
+        "/v5/order/create",
+        {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "0.001"},
+    )
     assert response.status_code == 503 and sim.faults.http_5xx == 0
 
 
-async def test_dropped_order_create_response_still_creates_exactly_one_order(sim: Simulator, bybit: Bybit) -> None:
+async def test_dropped_order_create_response_still_creates_exactly_one_order(
+    sim: Simulator, bybit: Bybit
+) -> None:
     sim.faults.drop_order_create_responses = 1
     with pytest.raises(httpx.TimeoutException):
         await bybit.http.post(
-            "/v5/order/create", timeout=0.5,
-            content=orjson.dumps(body := {"category": "linear", "symbol": "BTCUSDT", "side": "Buy",
-                                          "orderType": "Market", "qty": "0.001", "orderLinkId": "lost-1"}),
+            "/v5/order/create",
+            timeout=0.5,
+            content=orjson.dumps(
+                body := {
+                    "category": "linear",
+                    "symbol": "BTCUSDT",
+                    "side": "Buy",
+                    "orderType": "Market",
+                    "qty": "0.001",
+                    "orderLinkId": "lost-1",
+                }
+            ),
             headers=sign(API_SECRET, orjson.dumps(body).decode()),
         )
     found = (await bybit.get("/v5/order/realtime", category="linear", orderLinkId="lost-1")).json()

@@ -1,7 +1,9 @@
 """The public market endpoints answer with Bybit v5 shapes."""
 
+# ruff: noqa: PT018  # compound asserts read as one sentence about one message
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from decimal import Decimal
@@ -27,14 +29,15 @@ async def test_server_time_is_wall_clock_in_the_envelope(bybit: Bybit) -> None:
 
 
 async def test_kline_lists_bars_newest_first_with_string_numbers(bybit: Bybit) -> None:
-    body = (await bybit.public("/v5/market/kline", category="linear", symbol="BTCUSDT", interval="5",
-                               limit="10")).json()
+    body = (
+        await bybit.public("/v5/market/kline", category="linear", symbol="BTCUSDT", interval="5", limit="10")
+    ).json()
     rows = body["result"]["list"]
     assert body["result"]["symbol"] == "BTCUSDT" and body["result"]["category"] == "linear"
     assert len(rows) == 10
     starts = [int(r[0]) for r in rows]
     assert starts == sorted(starts, reverse=True)
-    assert all(a - b == 300_000 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(a - b == 300_000 for a, b in itertools.pairwise(starts))
     for row in rows:
         assert len(row) == 7 and all(isinstance(v, str) for v in row)
         o, h, low, c = (Decimal(v) for v in row[1:5])
@@ -46,14 +49,19 @@ async def test_kline_honours_start_and_end(bybit: Bybit) -> None:
     rows = (await bybit.public("/v5/market/kline", category="linear", symbol="ETHUSDT", interval="5")).json()
     rows = rows["result"]["list"]
     start, end = rows[5][0], rows[2][0]
-    window = (await bybit.public("/v5/market/kline", category="linear", symbol="ETHUSDT", interval="5",
-                                 start=start, end=end)).json()["result"]["list"]
+    window = (
+        await bybit.public(
+            "/v5/market/kline", category="linear", symbol="ETHUSDT", interval="5", start=start, end=end
+        )
+    ).json()["result"]["list"]
     assert [r[0] for r in window] == [rows[2][0], rows[3][0], rows[4][0], rows[5][0]]
 
 
 async def test_orderbook_matches_the_published_book(sim: Simulator, bybit: Bybit) -> None:
     await freeze(sim)
-    body = (await bybit.public("/v5/market/orderbook", category="linear", symbol="BTCUSDT", limit="50")).json()
+    body = (
+        await bybit.public("/v5/market/orderbook", category="linear", symbol="BTCUSDT", limit="50")
+    ).json()
     result = body["result"]
     assert set(result) == set(_fixture("market_orderbook_BTCUSDT_docs.json")["result"])
     assert len(result["b"]) == 50 and len(result["a"]) == 50
@@ -89,7 +97,9 @@ async def test_instruments_info_gives_tick_size_and_qty_step(bybit: Bybit) -> No
 
 def test_every_whitelisted_symbol_has_a_realistic_instrument() -> None:
     assert len(INSTRUMENTS) == 15
-    assert INSTRUMENTS["ETHUSDT"].tick_size == Decimal("0.01") and INSTRUMENTS["ETHUSDT"].qty_step == Decimal("0.01")
+    assert INSTRUMENTS["ETHUSDT"].tick_size == Decimal("0.01") and INSTRUMENTS["ETHUSDT"].qty_step == Decimal(
+        "0.01"
+    )
     for spec in INSTRUMENTS.values():
         assert spec.start_price % spec.tick_size == 0
         assert spec.min_qty >= spec.qty_step
