@@ -102,7 +102,7 @@ class RedisLock:
         token = int(await self._redis.eval(_ACQUIRE, [self.key, self.fence_key], [self.owner, self.ttl_ms]))
         if token == 0:
             return None
-        log.info("lock acquired", lock=self.name, token=token)
+        log.info("lock acquired", lock=self.name, fence=token)
         return Lease(self.name, self.owner, token)
 
     async def acquire(self) -> Lease:
@@ -121,7 +121,7 @@ class RedisLock:
     async def release(self, lease: Lease) -> bool:
         """Release ``lease``; return False when it had already expired or been taken over."""
         released = bool(int(await self._redis.eval(_RELEASE, [self.key], [lease.value])))
-        log.info("lock released", lock=self.name, token=lease.token, was_current=released)
+        log.info("lock released", lock=self.name, fence=lease.token, was_current=released)
         return released
 
     async def fenced_set(self, lease: Lease, key: str, value: str, *, ttl_ms: int | None = None) -> None:
@@ -154,7 +154,7 @@ class RedisLock:
                         try:
                             await self.renew(lease)
                         except LockLostError as exc:
-                            log.warning("lock lost", lock=self.name, token=lease.token)
+                            log.warning("lock lost", lock=self.name, fence=lease.token)
                             lost.append(exc)
                             nursery.cancel_scope.cancel()
                             return
