@@ -49,7 +49,7 @@ async def test_an_unknown_api_key_is_rejected_with_10003(bybit: Bybit) -> None:
 async def test_order_rate_limit_answers_10006_with_limit_headers(sim: Simulator, bybit: Bybit) -> None:
     await freeze(sim)
     seen = []
-    for _ in range(25):
+    for _ in range(40):
         response = await bybit.post(
             "/v5/order/cancel", {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "absent"}
         )
