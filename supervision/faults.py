@@ -39,6 +39,7 @@ class FaultInjector:
         self._runtime = runtime
         self._lock = threading.Lock()
         self._plans: dict[str, _Plan] = {}
+        self._delaying: dict[str, threading.Event] = {}
         self.armed = False  # read without the lock on every message: the fast path when nothing is armed
 
     def crash_now(self, path: str) -> None:
@@ -78,6 +79,9 @@ class FaultInjector:
             plans = list(self._plans.values()) if path is None else [self._plans.get(path, _Plan())]
             for plan in plans:
                 plan.release.set()
+            for key, release in list(self._delaying.items()):
+                if path is None or key == path:
+                    release.set()
             if path is None:
                 self._plans.clear()
             else:
@@ -104,12 +108,16 @@ class FaultInjector:
                 return
             delay, plan.delay_s = plan.delay_s, 0.0
             release = plan.release
+            if delay:
+                self._delaying[path] = release
             crash = plan.crash_next and (plan.crash_type is None or isinstance(message, plan.crash_type))
             if crash:
                 plan.crash_next = False
             self._drop_if_empty(path, plan)
         if delay:
             release.wait(delay)
+            with self._lock:
+                self._delaying.pop(path, None)
         if crash:
             raise InjectedFault(f"injected crash at {path} on {type(message).__name__}")
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pykka
 from pykka._envelope import Envelope  # pykka's mailbox item; re-routing keeps the sender's reply future
+from pykka.messages import _ActorStop  # a stop request found in a dead mailbox is answered, not re-routed
 
 from supervision.errors import ActorUnavailable
 from supervision.spec import Spec, SupervisorSpec
@@ -180,9 +181,12 @@ class Node:
                 except Empty:
                     break
             if current and self.gate is Gate.HOLD:
+                # A pending stop request is answered (the incarnation is gone), never re-routed.
+                stops = [e for e in drained if isinstance(e.message, _ActorStop)]
+                mail = [e for e in drained if not isinstance(e.message, _ActorStop)]
                 room = max(0, self.hold_limit - len(self.held))
-                self.held[:0] = drained[:room]  # queued before anything held since: keep them first
-                return first, drained[room:]
+                self.held[:0] = mail[:room]  # queued before anything held since: keep them first
+                return first, stops + mail[room:]
             return first, drained
 
     def mark_exited(self, incarnation: int) -> None:

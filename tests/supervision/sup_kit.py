@@ -43,6 +43,18 @@ class Journal:
 
 
 @dataclass(frozen=True)
+class Block:
+    """Tell: wait (real time, bounded) until `release` is set — keeps the actor busy while mail queues."""
+
+    release: threading.Event
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Tell: stop this actor normally (a normal exit, not a crash)."""
+
+
+@dataclass(frozen=True)
 class Boom:
     """Tell or ask: raise ValueError in the handler."""
 
@@ -70,6 +82,12 @@ class Worker(SupervisedActor):
             return None
         if isinstance(message, Journal):
             return list(self.journal)
+        if isinstance(message, Block):
+            message.release.wait(10.0)
+            return None
+        if isinstance(message, Halt):
+            self.stop()
+            return None
         if isinstance(message, Boom):
             raise ValueError("boom")
         return super().handle(message)
