@@ -6,6 +6,7 @@ from actors.risk.actor import RiskActor, RiskActorDeps, RiskStatePort
 from actors.risk.alerts import Alert, AlertKind, Severity
 from actors.risk.behaviour import RiskBehaviour
 from actors.risk.book import REBUILDING, Decision, RiskBook, reservation_id
+from actors.risk.client import RISK_UNAVAILABLE, RiskAsker, ask_order_verdict
 from actors.risk.errors import KillSwitchCommandError, RiskError, RiskStoreError, WebhookDeliveryError
 from actors.risk.messages import (
     CheckOrder,
@@ -51,6 +52,7 @@ __all__ = [
     "MIRROR_CHANNEL",
     "MIRROR_KEY",
     "REBUILDING",
+    "RISK_UNAVAILABLE",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "Alert",
@@ -77,6 +79,7 @@ __all__ = [
     "RetryRebuild",
     "RiskActor",
     "RiskActorDeps",
+    "RiskAsker",
     "RiskBehaviour",
     "RiskBook",
     "RiskError",
@@ -100,6 +103,7 @@ __all__ = [
     "WebhookConfig",
     "WebhookDeliveryError",
     "WebhookDispatcher",
+    "ask_order_verdict",
     "is_tightening",
     "reservation_id",
     "sign_payload",

@@ -7,15 +7,35 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import trio
+from prometheus_client import CollectorRegistry
+
 from actors import WorkRejectedError
+from actors.risk import GetRiskSnapshot, RiskActor, RiskActorDeps, RiskMetrics, RiskSnapshot, RiskStore
 from storage import ServerUrls, Storage, StorageConfig, open_storage
+from strategy_core.config import RiskLimits
 from strategy_core.exposure import OpenPosition
 from strategy_core.models import Side
 from strategy_core.signal import Signal
-from supervision import TrioWorkQueue, WorkQueueClosed, WorkQueueFull
+from supervision import (
+    Backoff,
+    ChildRef,
+    ChildSpec,
+    Intensity,
+    ManualClock,
+    Status,
+    SupervisionTree,
+    SupervisorSpec,
+    TrioBridge,
+    TrioWorkQueue,
+    WorkQueueClosed,
+    WorkQueueFull,
+)
+from tests.support import eventually_async
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -104,3 +124,83 @@ def position(
         risk_usd=Decimal(25) * Decimal(risk_r),
         risk_r=Decimal(risk_r),
     )
+
+
+@dataclass
+class RiskRig:
+    """A running tree ``root/risk`` on real storage, the real work queue and a manual clock."""
+
+    tree: SupervisionTree
+    ref: ChildRef
+    bridge: TrioBridge
+    storage: Storage
+    clock: ManualClock
+    registry: CollectorRegistry
+
+    async def ask(self, message: object, timeout: float = 5.0) -> Any:  # noqa: ASYNC109 (bridge timeout)
+        return await self.bridge.ask(self.ref, message, timeout=timeout)
+
+    async def restarted(self, incarnation: int) -> None:
+        """Advance manual time (restart backoff) until incarnation ``incarnation`` is running."""
+
+        def running() -> bool:
+            if self.ref.incarnation >= incarnation and self.ref.status is Status.RUNNING:
+                return True
+            self.clock.advance(1.0)
+            return False
+
+        await eventually_async(running, timeout=10)
+
+    async def snapshot(self) -> RiskSnapshot:
+        """Return the snapshot once the (current incarnation's) state is loaded."""
+
+        async def loaded() -> RiskSnapshot | None:
+            snap: RiskSnapshot = await self.ask(GetRiskSnapshot())
+            return None if snap.rebuilding else snap
+
+        return await eventually_async(loaded, timeout=10)
+
+
+RESTART_BACKOFF = Backoff(min_s=1.0, max_s=1.0, jitter=0.0)
+TOLERANT = Intensity(max_restarts=10, within_seconds=60.0)
+
+
+@asynccontextmanager
+async def running_risk(
+    db_url: str,
+    redis_url: str,
+    *,
+    limits: RiskLimits | None = None,
+    clock: ManualClock | None = None,
+    state_poll_s: float | None = None,
+    intensity: Intensity = TOLERANT,
+) -> AsyncIterator[RiskRig]:
+    """Start ``root/risk`` (restart backoff 1 s of manual time) and stop the tree afterwards."""
+    clock = clock or ManualClock(T0)
+    registry = CollectorRegistry()
+    async with open_risk_storage(db_url, redis_url) as storage, trio.open_nursery() as nursery:
+        queue = TrioWorkQueue(maxsize=10_000, concurrency=8, name="risk")
+        await nursery.start(queue.run)
+        deps = RiskActorDeps(
+            limits=limits or RiskLimits(),
+            work=WorkPort(queue),
+            store=RiskStore(storage.db, storage.redis),
+            metrics=RiskMetrics(registry),
+            rebuild_backoff_s=(1.0,),
+            state_poll_s=state_poll_s,
+        )
+        spec = SupervisorSpec(
+            "root",
+            children=(ChildSpec("risk", lambda: RiskActor.start(deps), kind="risk"),),
+            intensity=intensity,
+            backoff=RESTART_BACKOFF,
+        )
+        tree = SupervisionTree.start(spec, clock=clock, watchdog_interval=None)
+        bridge = TrioBridge()
+        try:
+            await eventually_async(tree.settled, timeout=10)
+            yield RiskRig(tree, tree.ref("root/risk"), bridge, storage, clock, registry)
+        finally:
+            tree.faults.clear()
+            await bridge.stop_tree(tree, timeout=30)
+            nursery.cancel_scope.cancel()
