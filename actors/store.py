@@ -91,6 +91,13 @@ class SqlMarketStore:
         )
         return row is not None
 
+    async def store_candles(self, candles: Sequence[ConfirmedCandle]) -> int:
+        """Insert every candle not stored yet (warm-up back-fill); return how many were new."""
+        new = 0
+        for candle in candles:
+            new += await self.store_candle(candle)
+        return new
+
     async def last_candles(self, symbol: str, n: int) -> Sequence[ConfirmedCandle]:
         """Return up to ``n`` newest stored 5m candles of ``symbol``, oldest first."""
         rows = await self._db.fetch(_LAST_CANDLES, symbol, n)

@@ -1,0 +1,336 @@
+"""The engine's composition root: exchange, work queue and supervision tree, started by ``algogrid run``.
+
+``serve(settings, storage, task_status=...)`` starts, in order (issue 5 item 9):
+
+1. in simulation mode, the exchange simulator on loopback (speed from ``settings.simulator``);
+2. the REST client (instrument rules) and the REST warm-up of the last N 5m candles per symbol;
+3. the actor → trio work queue;
+4. the supervision tree ``root → risk, symbols → <SYM> → signal, indicator, feed``; ``root/risk`` is the
+   RiskActor when a ``risk_spec`` is given, else the simulation-only allow-all placeholder;
+5. the public WS session, whose sink is the ``SymbolRouter``.
+
+It reports an ``Engine`` (the facade the gateway consumes: tree snapshot, fault injection, ask by path,
+feed status, readiness) through ``task_status`` and runs until cancelled. Shutdown runs in reverse: the
+session stops (no more events), the tree stops in a worker thread (the trio thread never blocks on pykka),
+then the work queue and the simulator. A failing root ends ``serve`` with ``EngineError`` (the process
+exits non-zero).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+import trio
+
+import actors
+from actors import (
+    EngineError,
+    GetFeedStatus,
+    PipelineConfig,
+    RefResolver,
+    SignalPublisher,
+    SqlMarketStore,
+    SymbolDeps,
+    SymbolRouter,
+    SymbolsController,
+    TrioWorkPort,
+    symbols_spec,
+)
+from actors.gate_actor import allow_all_gate_spec
+from actors.warmup import BackfillReport, backfill
+from exchange import bybit
+from exchange.bybit import BybitRestClient, PublicSession
+from exchange.simulator import open_simulator
+from strategy_core import InstrumentRules
+from supervision import (
+    ActorUnavailable,
+    AskTimeout,
+    FailureInfo,
+    Spec,
+    SupervisionTree,
+    SupervisorSpec,
+    TrioBridge,
+    TrioWorkQueue,
+    UnknownPath,
+)
+
+__all__ = ["Engine", "EngineOptions", "LoggingPublisher", "serve"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineOptions:
+    """Engine knobs not in ``Settings`` (every default visible)."""
+
+    history_bars: int = 200
+    backfill_bars: int = 200
+    backfill_interval_s: float = 0.05
+    work_queue_size: int = 10_000
+    work_concurrency: int = 16
+    ask_timeout_s: float = 5.0
+    stop_timeout_s: float = 30.0
+
+
+class LoggingPublisher:
+    """The default ``SignalPublisher`` when no gateway is attached: logs each signal (non-blocking)."""
+
+    def __init__(self) -> None:
+        self.published = 0
+
+    def publish(self, event: object) -> None:
+        """Log ``event``."""
+        self.published += 1
+        signal = getattr(event, "signal", None)
+        log.info(
+            "signal published", symbol=getattr(signal, "symbol", None), status=getattr(event, "status", None)
+        )
+
+
+def _message_types() -> dict[str, type[Any]]:
+    names = [*actors.__all__, *bybit.__all__]
+    found = {n: getattr(actors, n, None) or getattr(bybit, n, None) for n in names}
+    return {n: t for n, t in found.items() if isinstance(t, type)}
+
+
+@dataclass
+class Engine:
+    """The running engine as other rooms see it (implements ``gateway.ports.EngineView``)."""
+
+    tree: SupervisionTree
+    router: SymbolRouter
+    controller: SymbolsController
+    bridge: TrioBridge
+    mode: str
+    warmup: BackfillReport
+    session: PublicSession | None = None
+    options: EngineOptions = field(default_factory=EngineOptions)
+    simulator: Any = None
+
+    def symbols(self) -> Sequence[str]:
+        """Return the routed symbols in display order."""
+        return sorted(self.router.symbols)
+
+    async def supervision_tree(self) -> Mapping[str, Any]:
+        """Return the live supervision tree snapshot."""
+        return self.tree.snapshot()
+
+    async def ask(self, path: str, message: object, timeout_s: float | None = None) -> Any:
+        """Ask the actor at ``path`` without blocking the trio thread.
+
+        Raises:
+            UnknownPath / ActorUnavailable / AskTimeout: from the supervision library, unchanged.
+        """
+        ref = self.tree.ref(path)
+        return await self.bridge.ask(ref, message, timeout=timeout_s or self.options.ask_timeout_s)
+
+    async def feed_status(self, symbol: str, timeout_s: float) -> Any:
+        """Ask ``root/symbols/<symbol>/feed`` for its liveness (``gateway.ports.FeedStatus``)."""
+        from gateway.errors import EngineTimeoutError, EngineUnavailableError, UnknownActorPathError
+        from gateway.ports import FeedStatus
+
+        try:
+            report = await self.ask(f"root/symbols/{symbol}/feed", GetFeedStatus(), timeout_s)
+        except UnknownPath as exc:
+            raise UnknownActorPathError(f"expected a feed for {symbol}, got none") from exc
+        except ActorUnavailable as exc:
+            raise EngineUnavailableError(f"the feed of {symbol} is not available: {exc}") from exc
+        except AskTimeout as exc:
+            raise EngineTimeoutError(f"the feed of {symbol} did not answer within {timeout_s}s") from exc
+        return FeedStatus(symbol=symbol, last_event_at=report.last_event_at)
+
+    async def inject_fault(self, request: Any) -> None:
+        """Arm or fire the fault of a ``gateway.models.FaultRequest`` (DESIGN §4)."""
+        from gateway.errors import FaultRejectedError, UnknownActorPathError
+
+        faults = self.tree.faults
+        try:
+            if request.kind == "crash":
+                faults.crash_now(request.path)
+            elif request.kind == "crash_on_next":
+                message_type = None
+                if request.message_type is not None:
+                    message_type = _message_types().get(request.message_type)
+                    if message_type is None:
+                        raise FaultRejectedError(
+                            f"expected a known message type, got {request.message_type!r}"
+                        )
+                faults.crash_on_next(request.path, message_type)
+            elif request.kind == "fail_on_start":
+                faults.fail_on_start(request.path, request.times)
+            elif request.kind == "delay_next":
+                faults.delay_next(request.path, request.delay_s)
+            else:
+                raise FaultRejectedError(f"expected a known fault kind, got {request.kind!r}")
+        except UnknownPath as exc:
+            raise UnknownActorPathError(f"expected an actor at {request.path}, got none") from exc
+
+    async def readiness(self) -> Mapping[str, str | None]:
+        """Return readiness checks: supervision root, public session, warm-up."""
+        checks: dict[str, str | None] = {}
+        failure = self.tree.failure
+        checks["supervision"] = None if failure is None else f"root failed: {failure.as_json()}"
+        if self.session is not None:
+            checks["exchange_public"] = (
+                None if self.session.stats.connected else "public session not connected"
+            )
+        failed = self.warmup.failed
+        checks["warmup"] = None if not failed else f"backfill failed for {', '.join(sorted(failed))}"
+        return checks
+
+
+async def _instrument_rules(rest: BybitRestClient, symbols: Sequence[str]) -> dict[str, InstrumentRules]:
+    try:
+        instruments = await rest.get_instruments()
+    except Exception as exc:  # boundary: fall back to the default grid rather than refuse to start
+        log.warning("instrument rules unavailable", error=repr(exc))
+        return {}
+    wanted = set(symbols)
+    return {
+        i.symbol: InstrumentRules(tick_size=i.tick_size, qty_step=i.qty_step, min_qty=i.min_order_qty)
+        for i in instruments
+        if i.symbol in wanted
+    }
+
+
+async def serve(
+    settings: Any,
+    storage: Any,
+    *,
+    publisher: SignalPublisher | None = None,
+    risk_spec: Spec | None = None,
+    options: EngineOptions | None = None,
+    task_status: trio.TaskStatus[Engine] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the engine until cancelled; report the ``Engine`` facade once events flow.
+
+    Args:
+        settings: ``algogrid.settings.Settings`` (mode, symbols, research_mode, exchange, simulator,
+            strategy).
+        storage: an open ``storage.Storage``.
+        publisher: the gateway's ``SignalPublisher`` (default: log the signals).
+        risk_spec: the ``root/risk`` child (the RiskActor); required outside simulation mode.
+
+    Raises:
+        EngineError: no risk actor outside simulation, or the supervision root failed.
+    """
+    opts = options or EngineOptions()
+    mode: str = settings.mode
+    symbols: tuple[str, ...] = tuple(settings.symbols)
+    if risk_spec is None:
+        if mode != "simulation":
+            raise EngineError(
+                f"expected a RiskActor spec in {mode} mode, got none (allow-all is simulation-only)"
+            )
+        risk_spec = allow_all_gate_spec(mode)
+    if mode == "simulation":
+        sim_config = settings.simulator.model_copy(update={"symbols": symbols})
+        async with open_simulator(sim_config) as sim:
+            exchange_config = settings.exchange.model_copy(
+                update={"rest_url": sim.rest_url, "ws_public_url": sim.ws_public_url}
+            )
+            await _run(settings, storage, exchange_config, publisher, risk_spec, opts, sim, task_status)
+    else:
+        await _run(settings, storage, settings.exchange, publisher, risk_spec, opts, None, task_status)
+
+
+async def _run(  # noqa: PLR0917 - private, called from serve only
+    settings: Any,
+    storage: Any,
+    exchange_config: Any,
+    publisher: SignalPublisher | None,
+    risk_spec: Spec,
+    opts: EngineOptions,
+    simulator: Any,
+    task_status: trio.TaskStatus[Engine],
+) -> None:
+    mode: str = settings.mode
+    symbols: tuple[str, ...] = tuple(settings.symbols)
+    store = SqlMarketStore(storage.db, storage.signals, source="simulator" if mode == "simulation" else "ws")
+    async with BybitRestClient(exchange_config) as rest, trio.open_nursery() as services:
+        instruments = await _instrument_rules(rest, symbols)
+        log.info("backfill started", symbols=len(symbols), bars=opts.backfill_bars)
+        report = await backfill(
+            rest, store, symbols, bars=opts.backfill_bars, min_interval_s=opts.backfill_interval_s
+        )
+        queue = TrioWorkQueue(maxsize=opts.work_queue_size, concurrency=opts.work_concurrency, name="engine")
+        await services.start(queue.run)
+
+        resolver = RefResolver()
+        deps = SymbolDeps(
+            resolve=resolver,
+            work=TrioWorkPort(queue),
+            store=store,
+            snapshots=_RestSnapshots(rest),
+            publisher=publisher or LoggingPublisher(),
+        )
+        pipeline = PipelineConfig(
+            strategy=settings.strategy,
+            instruments=instruments,
+            history=opts.history_bars,
+            research_mode=bool(settings.research_mode),
+        )
+        token = trio.lowlevel.current_trio_token()
+        root_failed = trio.Event()
+
+        def on_root_failure(failure: FailureInfo) -> None:
+            try:
+                token.run_sync_soon(root_failed.set)
+            except trio.RunFinishedError:
+                log.error("root failed after trio finished", failure=failure.as_json())  # noqa: TRY400 - no traceback
+
+        root = SupervisorSpec("root", children=(risk_spec, symbols_spec(symbols, pipeline, deps)))
+        tree = SupervisionTree.start(root, on_root_failure=on_root_failure)
+        resolver.bind(tree.ref)
+        bridge = TrioBridge()
+        try:
+            router = SymbolRouter(
+                lambda s: tree.ref(f"root/symbols/{s}/feed"),
+                lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
+            )
+            controller = SymbolsController(tree, bridge, pipeline, deps, router)
+            with trio.move_on_after(opts.stop_timeout_s):
+                while not tree.settled():  # noqa: ASYNC110 - the tree exposes no "settled" event to wait on
+                    await trio.sleep(0.01)
+            for symbol in symbols:
+                router.add(symbol)
+            session = PublicSession(exchange_config, symbols, router, rest)
+            engine = Engine(
+                tree=tree,
+                router=router,
+                controller=controller,
+                bridge=bridge,
+                mode=mode,
+                warmup=report,
+                session=session,
+                options=opts,
+                simulator=simulator,
+            )
+            async with trio.open_nursery() as feeds:
+                await feeds.start(session.run)
+                log.info("engine started", mode=mode, symbols=len(symbols))
+                task_status.started(engine)
+                await root_failed.wait()
+                feeds.cancel_scope.cancel()
+            raise EngineError(
+                f"the supervision root failed: {tree.failure.as_json() if tree.failure else '?'}"
+            )
+        finally:
+            with trio.CancelScope(shield=True):
+                log.info("engine stopping")
+                await bridge.stop_tree(tree, timeout=opts.stop_timeout_s)
+                services.cancel_scope.cancel()
+                log.info("engine stopped")
+
+
+class _RestSnapshots:
+    """``SnapshotSource`` over the REST client (runs in the trio thread)."""
+
+    def __init__(self, rest: BybitRestClient) -> None:
+        self._rest = rest
+
+    async def fetch_snapshot(self, symbol: str) -> bybit.BookSnapshot:
+        return await self._rest.get_orderbook(symbol, limit=50)
