@@ -41,6 +41,7 @@ __all__ = [
 
 _D = Decimal
 _ZERO = Decimal(0)
+_BIG = Decimal("1e30")
 _RECOVERABLE = (KeyError, TypeError, ValueError, ArithmeticError, IndexError, AttributeError)
 
 Raw = Mapping[str, Any]
@@ -65,6 +66,8 @@ def _opt_dec(value: Any) -> Decimal | None:
 
 def _int(value: Any) -> int:
     """Return an int from Bybit's int or numeric-string millisecond fields."""
+    if type(value) is int:
+        return value
     if isinstance(value, (bool, float)):
         raise TypeError(f"expected an integer, got {value!r}")
     return int(value)
@@ -91,12 +94,12 @@ def _bool(value: Any) -> bool:
 def book_levels(raw: Any) -> tuple[Level, ...]:
     """Return ``(price, size)`` Decimal pairs from Bybit's ``[["price", "size"], ...]``.
 
-    The hot path of the feed (bench/ws_ingest.py): one Decimal per number, one tuple per level, then a
-    single validation pass.
+    The hot path of the feed (bench/ws_ingest.py): one Decimal per number, one tuple per level, then one
+    pass of plain comparisons (a NaN raises ``InvalidOperation`` there; infinities fail the bound).
     """
     out = tuple([(_D(p), _D(q)) for p, q in raw])
     for p, q in out:
-        if not (p.is_finite() and q.is_finite()) or p <= _ZERO or q < _ZERO:
+        if not (_ZERO < p < _BIG and _ZERO <= q < _BIG):
             raise ValueError(f"expected a positive price and non-negative size, got {p} / {q}")
     return out
 
@@ -105,16 +108,19 @@ def _orderbook(msg: Raw, topic: str) -> list[PublicEvent]:
     data = msg["data"]
     kind = msg["type"]
     cls: type[BookSnapshot] | type[BookDelta]
-    if kind == "snapshot":
-        cls = BookSnapshot
-    elif kind == "delta":
+    if kind == "delta":
         cls = BookDelta
+    elif kind == "snapshot":
+        cls = BookSnapshot
     else:
         raise ValueError(f"expected type snapshot or delta, got {kind!r}")
+    symbol = data["s"]
+    if type(symbol) is not str:
+        raise TypeError(f"expected a symbol string, got {symbol!r}")
     cts = msg.get("cts")
     return [
         cls(
-            _str(data["s"]),
+            symbol,
             book_levels(data["b"]),
             book_levels(data["a"]),
             _int(data["u"]),
@@ -299,7 +305,7 @@ _PRIVATE: dict[str, Callable[[Raw], PrivateEvent]] = {
 
 
 def _topic_of(msg: Any) -> str:
-    if not isinstance(msg, Mapping):
+    if type(msg) is not dict and not isinstance(msg, Mapping):
         raise MessageParseError(f"expected a JSON object, got {type(msg).__name__}")
     topic = msg.get("topic")
     if not isinstance(topic, str):

@@ -112,8 +112,9 @@ class WsSession:
             self.url,
             connect_timeout=cfg.connect_timeout_s,
             disconnect_timeout=min(1.0, cfg.connect_timeout_s),
-            message_queue_size=64,
+            message_queue_size=cfg.ws_message_queue_size,
             max_message_size=4 * 1024 * 1024,
+            receive_buffer_size=cfg.ws_receive_buffer_bytes,
         ) as ws:
             self._ws = ws
             async with trio.open_nursery() as nursery:

@@ -52,8 +52,10 @@ def ok(result: Any) -> Reply:
 
 
 def err(code: int, msg: str = "error", headers: dict[str, str] | None = None) -> Reply:
-    return Reply(body={"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": 1},
-                 headers=headers or {})
+    return Reply(
+        body={"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": 1},
+        headers=headers or {},
+    )
 
 
 class FakeRest:
@@ -71,9 +73,13 @@ class FakeRest:
     def _dispatch(self, req: Request) -> Reply:
         if self.secret is not None and "x-bapi-sign" in req.headers:
             payload = urlsplit(req.path).query if req.method == "GET" else req.body.decode()
-            expected = rest_signature(self.secret, int(req.headers["x-bapi-timestamp"]),
-                                      req.headers["x-bapi-api-key"], int(req.headers["x-bapi-recv-window"]),
-                                      payload)
+            expected = rest_signature(
+                self.secret,
+                int(req.headers["x-bapi-timestamp"]),
+                req.headers["x-bapi-api-key"],
+                int(req.headers["x-bapi-recv-window"]),
+                payload,
+            )
             if expected != req.headers["x-bapi-sign"]:
                 return err(10004, "error sign!")
         handler = self.routes.get((req.method, urlsplit(req.path).path))
@@ -105,8 +111,13 @@ class FakeRest:
                         return
                 assert head is not None
                 target = head.target.decode()
-                req = Request(head.method.decode(), target, dict(parse_qsl(urlsplit(target).query)),
-                              {k.decode().lower(): v.decode() for k, v in head.headers}, body)
+                req = Request(
+                    head.method.decode(),
+                    target,
+                    dict(parse_qsl(urlsplit(target).query)),
+                    {k.decode().lower(): v.decode() for k, v in head.headers},
+                    body,
+                )
                 self.requests.append(req)
                 reply = self._dispatch(req)
                 if reply.drop:
@@ -163,7 +174,9 @@ class FakeWs:
             return
 
     async def push(self, payload: Any, connection: int = -1) -> None:
-        await self.connections[connection].send_message(payload if isinstance(payload, str) else json.dumps(payload))
+        await self.connections[connection].send_message(
+            payload if isinstance(payload, str) else json.dumps(payload)
+        )
 
     async def cut(self, connection: int = -1) -> None:
         await self.connections[connection].aclose()

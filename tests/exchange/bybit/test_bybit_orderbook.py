@@ -18,7 +18,9 @@ def lv(*pairs: tuple[str, str]) -> tuple[Level, ...]:
 
 
 def snap(u: int = 10, seq: int = 100) -> BookSnapshot:
-    return BookSnapshot("BTCUSDT", lv(("100", "1"), ("99", "2")), lv(("101", "1"), ("102", "3")), u, seq, 1, None)
+    return BookSnapshot(
+        "BTCUSDT", lv(("100", "1"), ("99", "2")), lv(("101", "1"), ("102", "3")), u, seq, 1, None
+    )
 
 
 def delta(u: int, bids: tuple[Level, ...] = (), asks: tuple[Level, ...] = (), seq: int = 0) -> BookDelta:
@@ -41,7 +43,8 @@ def test_deleting_the_best_level_finds_the_next_one() -> None:
     book.apply(delta(11, lv(("100", "0"))))
     assert book.best_bid == (D("99"), D("2"))
     book.apply(delta(12, lv(("99", "0"))))
-    assert book.best_bid is None and book.mid() is None
+    assert book.best_bid is None
+    assert book.mid() is None
 
 
 def test_duplicate_or_old_update_is_dropped() -> None:
@@ -59,7 +62,8 @@ def test_u_gap_marks_the_book_unsynced_until_a_snapshot() -> None:
     assert book.apply(delta(13)) is ApplyResult.GAP
     assert not book.synced
     assert book.apply(delta(14)) is ApplyResult.GAP
-    assert book.apply(snap(u=20)) is ApplyResult.RESET and book.synced
+    assert book.apply(snap(u=20)) is ApplyResult.RESET
+    assert book.synced
     assert book.apply(delta(21)) is ApplyResult.APPLIED
 
 
@@ -79,7 +83,11 @@ def test_u_equal_one_resets_the_book() -> None:
 
 def test_depth_is_sorted_and_limited() -> None:
     book = OrderBookL50("BTCUSDT", depth_limit=2)
-    book.apply(BookSnapshot("X", lv(("1", "1"), ("3", "1"), ("2", "1")), lv(("9", "1"), ("7", "1"), ("8", "1")), 1, 0, 0, None))
+    book.apply(
+        BookSnapshot(
+            "X", lv(("1", "1"), ("3", "1"), ("2", "1")), lv(("9", "1"), ("7", "1"), ("8", "1")), 1, 0, 0, None
+        )
+    )
     bids, asks = book.depth()
     assert [p for p, _ in bids] == [D("3"), D("2")]
     assert [p for p, _ in asks] == [D("7"), D("8")]

@@ -24,7 +24,10 @@ async def limiters(url: str, n: int = 2, timeout_s: float = 5.0) -> AsyncIterato
     async with trio_asyncio.open_loop():
         clients = [aioredis.Redis.from_url(url) for _ in range(n)]
         try:
-            yield [RateLimiter(RedisScriptRunner(c), prefix="t", buckets=BUCKETS, timeout_s=timeout_s) for c in clients]
+            yield [
+                RateLimiter(RedisScriptRunner(c), prefix="t", buckets=BUCKETS, timeout_s=timeout_s)
+                for c in clients
+            ]
         finally:
             for c in clients:
                 await trio_asyncio.aio_as_trio(c.aclose)()
@@ -37,8 +40,10 @@ async def test_two_clients_share_one_order_bucket(redis_clean_url: str) -> None:
             await b.acquire("rest_order")
         with pytest.raises(RateLimitExceededError) as info:
             await a.acquire("rest_order")
-        assert info.value.bucket == "rest_order" and 0 < info.value.wait_s <= 0.2
-        assert a.stats["rest_order"].acquired == 5 and a.stats["rest_order"].rejected == 1
+        assert info.value.bucket == "rest_order"
+        assert 0 < info.value.wait_s <= 0.2
+        assert a.stats["rest_order"].acquired == 5
+        assert a.stats["rest_order"].rejected == 1
 
 
 async def test_a_waiter_gets_a_token_after_the_refill(redis_clean_url: str) -> None:
@@ -47,7 +52,8 @@ async def test_a_waiter_gets_a_token_after_the_refill(redis_clean_url: str) -> N
             await a.acquire("rest_order")
         start = trio.current_time()
         waited = await b.acquire("rest_order")
-        assert waited > 0 and trio.current_time() - start >= 0.05
+        assert waited > 0
+        assert trio.current_time() - start >= 0.05
         assert b.stats["rest_order"].waited == 1
 
 

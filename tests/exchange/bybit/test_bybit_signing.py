@@ -20,7 +20,9 @@ def test_rest_plaintext_is_the_documented_param_str(case: dict[str, object]) -> 
 
 @pytest.mark.parametrize("case", EXAMPLES["rest"], ids=lambda c: c["name"])
 def test_rest_signature_matches_the_worked_example(case: dict[str, object]) -> None:
-    sig = rest_signature(case["secret"], case["timestamp_ms"], case["api_key"], case["recv_window_ms"], case["payload"])  # type: ignore[arg-type]
+    sig = rest_signature(
+        case["secret"], case["timestamp_ms"], case["api_key"], case["recv_window_ms"], case["payload"]
+    )  # type: ignore[arg-type]
     assert sig == case["expected_signature"]
 
 
