@@ -112,6 +112,7 @@ class ChildSpec:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        object.__setattr__(self, "restart", Restart(self.restart))  # accept "transient" from config
         if self.shutdown_timeout <= 0:
             raise ValueError(f"expected shutdown_timeout > 0, got {self.shutdown_timeout}")
 
@@ -143,6 +144,8 @@ class SupervisorSpec:
     def __post_init__(self) -> None:
         _check_name(self.name)
         object.__setattr__(self, "children", tuple(self.children))
+        object.__setattr__(self, "restart", Restart(self.restart))  # accept plain strings from config
+        object.__setattr__(self, "strategy", Strategy(self.strategy))
         names = [child.name for child in self.children]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

@@ -108,8 +108,11 @@ def sup(name: str, *children: Spec, strategy: Strategy = Strategy.ONE_FOR_ONE,
 
 
 def actor_threads() -> set[threading.Thread]:
-    """Return live threads other than the ones present before the test (pykka actors, timers, watchdog)."""
-    return {t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()}
+    """Return live threads that a tree may own (pykka actors, timers, watchdog); trio's worker cache aside."""
+    return {
+        t for t in threading.enumerate()
+        if t is not threading.main_thread() and t.is_alive() and not t.name.startswith("Trio")  # trio's cache
+    }
 
 
 @contextmanager
