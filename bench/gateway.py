@@ -214,7 +214,7 @@ def main() -> None:
         upgrade(db_url)
 
         child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", db_url, redis_url],
+            [sys.executable, os.environ.get("GW_BENCH_CHILD", __file__), "--serve", db_url, redis_url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -39,18 +39,23 @@ def parse_event_id(raw: str) -> tuple[int, int]:
 class StreamEvent:
     """One logged event: its stream id, SSE event name and JSON payload."""
 
-    id: str
+    id: str | None
     event: str
     data: str
 
     @property
     def key(self) -> tuple[int, int]:
-        """Return the sortable form of ``id``."""
-        return parse_event_id(self.id)
+        """Return the sortable form of ``id``.
+
+        Raises:
+            ValueError: the event has no id (a heartbeat).
+        """
+        return parse_event_id(self.id or "")
 
     def encode(self) -> bytes:
-        """Frame the event for ``text/event-stream`` (the payload is one-line JSON)."""
-        return f"id: {self.id}\nevent: {self.event}\ndata: {self.data}\n\n".encode()
+        """Frame the event for ``text/event-stream`` (the payload is one-line JSON; no id line if None)."""
+        head = "" if self.id is None else f"id: {self.id}\n"
+        return f"{head}event: {self.event}\ndata: {self.data}\n\n".encode()
 
 
 def _text(value: str | bytes) -> str:
@@ -108,10 +113,10 @@ class RedisEventLog:
             except Exception as exc:  # translate transport errors at this one boundary
                 raise EventLogError(f"could not read stream {self.stream!r}: {exc}") from exc
             for raw_id, fields in entries:
+                cursor = _text(raw_id)
                 events.append(
-                    StreamEvent(id=_text(raw_id), event=_field(fields, "event"), data=_field(fields, "data"))
+                    StreamEvent(id=cursor, event=_field(fields, "event"), data=_field(fields, "data"))
                 )
             if len(entries) < page:
                 break
-            cursor = events[-1].id
         return events

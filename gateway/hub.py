@@ -7,6 +7,7 @@ EventSource reconnects with ``Last-Event-ID`` and the event log replays what it 
 
 from __future__ import annotations
 
+import datetime as dt
 from types import TracebackType
 
 import structlog
@@ -97,6 +98,19 @@ class SignalHub:
                 sub.end()
                 log.warning("sse client cut off", reason="buffer full")
         return delivered
+
+    async def run_heartbeat(
+        self, interval_s: float, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Publish a ``heartbeat`` event (no id) to every client each ``interval_s`` until cancelled.
+
+        One hub-wide timer instead of a timeout per client keeps the per-event cost of fan-out low.
+        """
+        task_status.started()
+        while not self._closed:
+            await trio.sleep(interval_s)
+            at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+            self.publish(StreamEvent(id=None, event="heartbeat", data=f'{{"at": "{at}"}}'))
 
     def close(self) -> None:
         """End every client's stream and refuse new ones (graceful shutdown, O-03)."""

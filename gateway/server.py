@@ -128,6 +128,7 @@ async def serve(
 
     async with trio.open_nursery() as nursery:
         await nursery.start(feed.run, events, hub)
+        await nursery.start(hub.run_heartbeat, app.state.ctx.options.heartbeat_s)
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
             try:

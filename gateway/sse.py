@@ -7,7 +7,6 @@ replayed id are skipped, so nothing is sent twice. Ids are Redis stream ids, hen
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 
 import structlog
@@ -26,17 +25,8 @@ __all__ = ["STREAM_ENDPOINT"]
 log = structlog.get_logger(__name__)
 
 
-def _heartbeat() -> bytes:
-    at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-    return f'event: heartbeat\ndata: {{"at": "{at}"}}\n\n'.encode()
-
-
 async def _events(
-    sub: Subscription,
-    replay: list[StreamEvent],
-    after: tuple[int, int] | None,
-    heartbeat_s: float,
-    retry_ms: int,
+    sub: Subscription, replay: list[StreamEvent], after: tuple[int, int] | None, retry_ms: int
 ) -> AsyncIterator[bytes]:
     with sub:
         yield f"retry: {retry_ms}\n\n".encode()
@@ -45,15 +35,11 @@ async def _events(
         if replay:
             after = replay[-1].key
         while True:
-            with trio.move_on_after(heartbeat_s) as scope:
-                try:
-                    event = await sub.receive.receive()
-                except (trio.EndOfChannel, trio.ClosedResourceError):
-                    return
-            if scope.cancelled_caught:
-                yield _heartbeat()
-                continue
-            if after is not None:
+            try:
+                event = await sub.receive.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                return
+            if after is not None and event.id is not None:
                 if event.key <= after:
                     continue  # already replayed from the stream
                 after = None  # live events are past the replay from here on: stop comparing
@@ -82,7 +68,7 @@ async def stream(request: Request) -> Response:
             return error_response(503, "event_log_unavailable", str(exc))
     log.debug("sse client connected", replay=len(replay), clients=ctx.hub.clients)
     return StreamingResponse(
-        _events(sub, replay, after, ctx.options.heartbeat_s, ctx.options.sse_retry_ms),
+        _events(sub, replay, after, ctx.options.sse_retry_ms),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
