@@ -53,3 +53,26 @@ def test_gateway_binds_loopback_only_and_warns() -> None:
 
 async def test_server_listens_on_loopback_even_when_asked_for_all_interfaces(stack: Stack) -> None:
     assert stack.url.startswith("http://127.0.0.1:")
+
+
+async def test_stop_signal_trigger_returns_on_sigterm() -> None:
+    import os
+    import signal
+
+    import trio
+    import trio.testing
+
+    from gateway import wait_for_stop_signal
+
+    done = trio.Event()
+
+    async def waiter() -> None:
+        await wait_for_stop_signal()
+        done.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(waiter)
+        await trio.testing.wait_all_tasks_blocked()  # the signal receiver is installed
+        os.kill(os.getpid(), signal.SIGTERM)
+        with trio.fail_after(5):
+            await done.wait()
