@@ -32,6 +32,20 @@ from actors.risk.messages import (
     TradingStateUnchanged,
 )
 from actors.risk.metrics import RiskMetrics
+from actors.risk.monitor import MonitorActor, MonitorBehaviour, MonitorConfig, MonitorDataPort, MonitorDeps
+from actors.risk.monitor_messages import (
+    BreakEvenReached,
+    FundingExitWarning,
+    GetMonitorSnapshot,
+    MonitorSnapshot,
+    MoveStopToEntry,
+    PerformanceLoaded,
+    PerformanceLoadFailed,
+    PositionMarked,
+    ReduceOnlyCloseRequested,
+    Tick,
+)
+from actors.risk.monitor_store import MonitorStore
 from actors.risk.state import ChangeSource, TradingState, TradingStateRecord, is_tightening
 from actors.risk.store import MIRROR_CHANNEL, MIRROR_KEY, DenialRecord, MirrorClient, RiskStore, SqlClient
 from actors.risk.webhooks import (
@@ -58,6 +72,7 @@ __all__ = [
     "Alert",
     "AlertKind",
     "AlertSink",
+    "BreakEvenReached",
     "ChangeSource",
     "CheckOrder",
     "CriticalDiscrepancy",
@@ -65,16 +80,30 @@ __all__ = [
     "DeliveryAttempt",
     "DeliveryLog",
     "DenialRecord",
+    "FundingExitWarning",
+    "GetMonitorSnapshot",
     "GetRiskSnapshot",
     "KillConditionTriggered",
     "KillSwitchCommandError",
     "MirrorClient",
+    "MonitorActor",
+    "MonitorBehaviour",
+    "MonitorConfig",
+    "MonitorDataPort",
+    "MonitorDeps",
+    "MonitorSnapshot",
+    "MonitorStore",
+    "MoveStopToEntry",
     "OrderAllowed",
     "OrderDenied",
     "OrderVerdict",
+    "PerformanceLoadFailed",
+    "PerformanceLoaded",
     "PollTradingState",
     "PositionClosed",
+    "PositionMarked",
     "PositionOpened",
+    "ReduceOnlyCloseRequested",
     "ReleaseReservation",
     "RetryRebuild",
     "RiskActor",
@@ -95,6 +124,7 @@ __all__ = [
     "SqlClient",
     "StoreFailed",
     "StorePersisted",
+    "Tick",
     "TradingState",
     "TradingStateChanged",
     "TradingStateObserved",

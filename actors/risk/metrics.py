@@ -1,4 +1,4 @@
-"""Prometheus metrics of the risk room: decisions, trading state, kill-switch engagements, alerts."""
+"""Prometheus metrics of the risk room: decisions, trading state, kill switch, alerts, monitor gauges."""
 
 from __future__ import annotations
 
@@ -48,6 +48,29 @@ class RiskMetrics:
             "algogrid_risk_alert_deliveries",
             "Webhook deliveries by final outcome (delivered, failed, dropped).",
             ["outcome"],
+            registry=registry,
+        )
+
+        self.daily_drawdown_r = Gauge(
+            "algogrid_risk_daily_drawdown_r",
+            "Today's drawdown of the R curve (closed trades + open UPnL), as last assessed by the monitor.",
+            registry=registry,
+        )
+        self.performance = Gauge(
+            "algogrid_risk_performance",
+            "Trade statistics of the monitor's window: win_rate, profit_factor, net_expectancy_r, trades.",
+            ["stat"],
+            registry=registry,
+        )
+        self.monitor_findings = Counter(
+            "algogrid_risk_monitor_findings",
+            "Kill conditions, alerts and warnings raised by the monitor, by finding.",
+            ["finding"],
+            registry=registry,
+        )
+        self.monitor_last_tick = Gauge(
+            "algogrid_risk_monitor_last_tick_timestamp_seconds",
+            "Unix time of the monitor's last completed assessment.",
             registry=registry,
         )
 

@@ -15,7 +15,19 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from actors import WorkRejectedError
-from actors.risk import GetRiskSnapshot, RiskActor, RiskActorDeps, RiskMetrics, RiskSnapshot, RiskStore
+from actors.risk import (
+    Alert,
+    GetRiskSnapshot,
+    MonitorActor,
+    MonitorConfig,
+    MonitorDeps,
+    MonitorStore,
+    RiskActor,
+    RiskActorDeps,
+    RiskMetrics,
+    RiskSnapshot,
+    RiskStore,
+)
 from storage import ServerUrls, Storage, StorageConfig, open_storage
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import OpenPosition
@@ -136,6 +148,12 @@ class RiskRig:
     storage: Storage
     clock: ManualClock
     registry: CollectorRegistry
+    positions: Collector
+    alerts: AlertCollector
+
+    @property
+    def monitor(self) -> ChildRef:
+        return self.tree.ref("root/monitor")
 
     async def ask(self, message: object, timeout: float = 5.0) -> Any:  # noqa: ASYNC109 (bridge timeout)
         return await self.bridge.ask(self.ref, message, timeout=timeout)
@@ -161,6 +179,36 @@ class RiskRig:
         return await eventually_async(loaded, timeout=10)
 
 
+class AlertCollector:
+    """An ``AlertSink`` that keeps the alerts (the webhook path is tested on its own)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._alerts: list[Alert] = []
+
+    def submit(self, alert: Alert) -> bool:
+        with self._lock:
+            self._alerts.append(alert)
+        return True
+
+    @property
+    def alerts(self) -> list[Alert]:
+        with self._lock:
+            return list(self._alerts)
+
+
+class LateSink:
+    """A ``MessageSink`` bound to a tree address once the tree has started."""
+
+    def __init__(self) -> None:
+        self.target: ChildRef | None = None
+
+    def tell(self, message: object) -> None:
+        if self.target is None:
+            raise RuntimeError("expected the sink to be bound, got an unbound sink")
+        self.target.tell(message)
+
+
 RESTART_BACKOFF = Backoff(min_s=1.0, max_s=1.0, jitter=0.0)
 TOLERANT = Intensity(max_restarts=10, within_seconds=60.0)
 
@@ -174,6 +222,7 @@ async def running_risk(
     clock: ManualClock | None = None,
     state_poll_s: float | None = None,
     intensity: Intensity = TOLERANT,
+    monitor: MonitorConfig | None = None,
 ) -> AsyncIterator[RiskRig]:
     """Start ``root/risk`` (restart backoff 1 s of manual time) and stop the tree afterwards."""
     clock = clock or ManualClock(T0)
@@ -189,17 +238,31 @@ async def running_risk(
             rebuild_backoff_s=(1.0,),
             state_poll_s=state_poll_s,
         )
+        children = [ChildSpec("risk", lambda: RiskActor.start(deps), kind="risk")]
+        positions, alerts, risk_sink = Collector(), AlertCollector(), LateSink()
+        if monitor is not None:
+            monitor_deps = MonitorDeps(
+                config=monitor,
+                work=deps.work,
+                store=MonitorStore(storage.db),
+                risk=risk_sink,
+                positions=positions,
+                alerts=alerts,
+                metrics=deps.metrics,
+            )
+            children.append(ChildSpec("monitor", lambda: MonitorActor.start(monitor_deps), kind="monitor"))
         spec = SupervisorSpec(
             "root",
-            children=(ChildSpec("risk", lambda: RiskActor.start(deps), kind="risk"),),
+            children=tuple(children),
             intensity=intensity,
             backoff=RESTART_BACKOFF,
         )
         tree = SupervisionTree.start(spec, clock=clock, watchdog_interval=None)
         bridge = TrioBridge()
         try:
+            risk_sink.target = tree.ref("root/risk")
             await eventually_async(tree.settled, timeout=10)
-            yield RiskRig(tree, tree.ref("root/risk"), bridge, storage, clock, registry)
+            yield RiskRig(tree, tree.ref("root/risk"), bridge, storage, clock, registry, positions, alerts)
         finally:
             tree.faults.clear()
             await bridge.stop_tree(tree, timeout=30)

@@ -1,0 +1,124 @@
+"""Messages of the MonitorActor (``root/monitor``, R-04, R-05, R-06).
+
+* in: ``Tick`` (poll now; the actor also schedules it every ``poll_interval_s`` on its clock),
+  ``PositionMarked`` (position side → monitor: a position with its latest mark and next funding time),
+  ``PositionClosed`` (from ``actors.risk.messages``: stop watching), ``GetMonitorSnapshot``;
+* replies from the trio side: ``PerformanceLoaded`` / ``PerformanceLoadFailed``;
+* out, to the RiskActor: ``KillConditionTriggered`` (from ``actors.risk.messages``);
+* out, decisions for the position side (executed there): ``BreakEvenReached``, ``MoveStopToEntry``
+  (``be_mode: full``), ``FundingExitWarning``, ``ReduceOnlyCloseRequested`` (``auto_funding_exit``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strategy_core.exposure import OpenPosition
+    from strategy_core.models import Side
+    from strategy_core.performance import ClosedTrade, KillAssessment
+
+__all__ = [
+    "BreakEvenReached",
+    "FundingExitWarning",
+    "GetMonitorSnapshot",
+    "MonitorSnapshot",
+    "MoveStopToEntry",
+    "PerformanceLoadFailed",
+    "PerformanceLoaded",
+    "PositionMarked",
+    "ReduceOnlyCloseRequested",
+    "Tick",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Command: evaluate every condition now (R-04 polls every 60 s by default)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionMarked:
+    """Event (position side → monitor): an open position, its mark, TP1 state and next funding time."""
+
+    position: OpenPosition
+    mark: Decimal
+    tp1_hit: bool = False
+    next_funding_time: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PerformanceLoaded:
+    """Reply (trio → monitor): closed trades of the stats window and the daily realised equity."""
+
+    trades: tuple[ClosedTrade, ...]
+    daily_equity: tuple[Decimal, ...]
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PerformanceLoadFailed:
+    """Reply (trio → monitor): the read failed; the next tick tries again."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakEvenReached:
+    """Event (R-05): TP1 was hit or the mark is ≥ entry + 1R; emitted once per position."""
+
+    position_id: str
+    symbol: str
+    side: Side
+    mark: Decimal
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoveStopToEntry:
+    """Decision (R-05, ``be_mode: full``): move the position's stop loss to ``new_sl`` (its entry)."""
+
+    position_id: str
+    symbol: str
+    new_sl: Decimal
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FundingExitWarning:
+    """Event (R-06): funding is less than the window away and the position's UPnL is below the threshold."""
+
+    position_id: str
+    symbol: str
+    time_to_funding_s: float
+    upnl_r: Decimal
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReduceOnlyCloseRequested:
+    """Decision (R-06, ``auto_funding_exit``): close the position with reduce-only IOC orders."""
+
+    position_id: str
+    symbol: str
+    side: Side
+    reason: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetMonitorSnapshot:
+    """Command: return the monitor's state (``MonitorSnapshot``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonitorSnapshot:
+    """What the monitor last saw and decided (ops, tests)."""
+
+    last_tick_at: dt.datetime | None
+    last_assessment: KillAssessment | None
+    watched: tuple[str, ...]
+    break_even_done: tuple[str, ...]
