@@ -8,9 +8,11 @@ loop; Playwright's sync API drives the browser from a worker thread so the loop 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,7 +26,11 @@ from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams,
 from gateway import RouteOptions, SignalFeed, SignalView, serve
 
 CHROMIUM = "/usr/bin/chromium"
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+# Screenshots refresh docs/images only on request, so a normal test run leaves the tree clean.
+IMAGES = (
+    DOC_IMAGES if os.environ.get("UPDATE_SCREENSHOTS") else Path(tempfile.gettempdir()) / "algogrid-ui-shots"
+)
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "LINKUSDT", "AVAXUSDT")
 
 try:
