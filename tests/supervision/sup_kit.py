@@ -98,19 +98,29 @@ def worker(name: str, events: list[tuple[str, str]], **kw: Any) -> ChildSpec:
     return ChildSpec(name, lambda: Worker.start(events), kind=kw.pop("kind", "worker"), **kw)
 
 
-def sup(name: str, *children: Spec, strategy: Strategy = Strategy.ONE_FOR_ONE,
-        intensity: Intensity | None = None, restart: Restart = Restart.PERMANENT) -> SupervisorSpec:
+def sup(
+    name: str,
+    *children: Spec,
+    strategy: Strategy = Strategy.ONE_FOR_ONE,
+    intensity: Intensity | None = None,
+    restart: Restart = Restart.PERMANENT,
+) -> SupervisorSpec:
     """Return a SupervisorSpec with no backoff (tests drive restarts directly)."""
     return SupervisorSpec(
-        name, children, strategy=strategy, intensity=intensity or Intensity(100, 60.0),
-        backoff=NO_BACKOFF, restart=restart,
+        name,
+        children,
+        strategy=strategy,
+        intensity=intensity or Intensity(100, 60.0),
+        backoff=NO_BACKOFF,
+        restart=restart,
     )
 
 
 def actor_threads() -> set[threading.Thread]:
     """Return live threads that a tree may own (pykka actors, timers, watchdog); trio's worker cache aside."""
     return {
-        t for t in threading.enumerate()
+        t
+        for t in threading.enumerate()
         if t is not threading.main_thread() and t.is_alive() and not t.name.startswith("Trio")  # trio's cache
     }
 
@@ -132,6 +142,7 @@ def running_tree(spec: SupervisorSpec, **kw: Any) -> Iterator[SupervisionTree]:
 
 def status_of(tree: SupervisionTree, path: str) -> str:
     """Return the status of `path` as the ops tree shows it."""
+
     def find(node: dict[str, Any]) -> dict[str, Any] | None:
         if node["path"] == path:
             return node

@@ -54,15 +54,29 @@ def test_snapshot_is_json_with_the_agreed_keys() -> None:
         tree.ref("root/a").tell(Boom())
         eventually(restarted(tree, "root/a", 1))
         snap = json.loads(json.dumps(tree()))
-        assert set(snap) == {"path", "kind", "status", "restarts", "recent_restarts", "last_failure",
-                             "uptime_s", "mailbox", "handled", "children"}
+        assert set(snap) == {
+            "path",
+            "kind",
+            "status",
+            "restarts",
+            "recent_restarts",
+            "last_failure",
+            "uptime_s",
+            "mailbox",
+            "handled",
+            "children",
+        }
         a, inner = snap["children"]
-        assert a["path"] == "root/a" and a["status"] == "running" and a["restarts"] == 1
+        assert a["path"] == "root/a"
+        assert a["status"] == "running"
+        assert a["restarts"] == 1
         assert len(a["recent_restarts"]) == 1
-        assert a["last_failure"]["type"] == "ValueError" and a["last_failure"]["message"] == "boom"
+        assert a["last_failure"]["type"] == "ValueError"
+        assert a["last_failure"]["message"] == "boom"
         assert set(a["last_failure"]) == {"type", "message", "traceback", "at"}
         assert inner["children"][0]["path"] == "root/inner/b"
-        assert snap["kind"] == "supervisor" and a["kind"] == "worker"
+        assert snap["kind"] == "supervisor"
+        assert a["kind"] == "worker"
 
 
 def test_handled_counts_messages() -> None:

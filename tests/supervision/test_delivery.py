@@ -36,8 +36,12 @@ def test_tells_queued_behind_a_crash_are_rerouted_to_the_new_incarnation() -> No
 
 def test_messages_sent_during_a_backoff_are_held_in_order() -> None:
     clock = ManualClock()
-    spec = SupervisorSpec("root", [worker("w", [])], intensity=Intensity(10, 60.0),
-                          backoff=Backoff(min_s=1.0, max_s=1.0, jitter=0.0))
+    spec = SupervisorSpec(
+        "root",
+        [worker("w", [])],
+        intensity=Intensity(10, 60.0),
+        backoff=Backoff(min_s=1.0, max_s=1.0, jitter=0.0),
+    )
     with running_tree(spec, clock=clock) as tree:
         ref = tree.ref("root/w")
         ref.tell(Boom())

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from supervision import Backoff, FailureInfo, Intensity, ManualClock, Restart, SupervisorSpec
-from tests.supervision.sup_kit import Boom, Journal, Note, Ping, restarted, running_tree, status_of, sup, worker
+from tests.supervision.sup_kit import (
+    Boom,
+    Journal,
+    Note,
+    Ping,
+    restarted,
+    running_tree,
+    status_of,
+    sup,
+    worker,
+)
 from tests.support import eventually
 
 
@@ -33,8 +43,12 @@ def test_restarts_within_the_window_are_limited_but_old_ones_slide_out() -> None
 
 def test_backoff_delays_repeated_restarts_until_the_clock_advances() -> None:
     clock = ManualClock()
-    spec = SupervisorSpec("root", [worker("w", [])], intensity=Intensity(10, 60.0),
-                          backoff=Backoff(min_s=1.0, max_s=4.0, jitter=0.0))
+    spec = SupervisorSpec(
+        "root",
+        [worker("w", [])],
+        intensity=Intensity(10, 60.0),
+        backoff=Backoff(min_s=1.0, max_s=4.0, jitter=0.0),
+    )
     with running_tree(spec, clock=clock) as tree:
         ref = tree.ref("root/w")
         crash_and_wait(tree, "root/w")  # the first restart in the window is immediate
@@ -92,14 +106,20 @@ def test_root_failure_calls_the_owner_once() -> None:
         eventually(lambda: len(failures) == 1)
         assert failures[0].type == "IntensityExceeded"
         assert tree.failure == failures[0]
-        eventually(lambda: all(status_of(tree, p) in ("stopped", "failed") for p in
-                               ("root", "root/l1", "root/l1/l2", "root/l1/l2/w")))
+        eventually(
+            lambda: all(
+                status_of(tree, p) in ("stopped", "failed")
+                for p in ("root", "root/l1", "root/l1/l2", "root/l1/l2/w")
+            )
+        )
         assert status_of(tree, "root") == "failed"
 
 
 def test_temporary_supervisor_is_not_restarted_after_escalation() -> None:
     zero = Intensity(0, 10.0)
-    spec = sup("root", sup("tmp", worker("w", []), intensity=zero, restart=Restart.TEMPORARY), worker("x", []))
+    spec = sup(
+        "root", sup("tmp", worker("w", []), intensity=zero, restart=Restart.TEMPORARY), worker("x", [])
+    )
     with running_tree(spec) as tree:
         tree.ref("root/tmp/w").tell(Boom())
         eventually(lambda: status_of(tree, "root/tmp") == "absent" and tree.settled())

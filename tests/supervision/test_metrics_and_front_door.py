@@ -20,7 +20,8 @@ def test_events_reach_listeners_counters_and_prometheus() -> None:
         assert counters["restarts"] == {"metered": 1}
         assert counters["starts"] == {"supervisor": 1, "metered": 1}
     kinds = [(e.type, e.path) for e in events]
-    assert (EventType.CRASH, "root/w") in kinds and (EventType.RESTART, "root/w") in kinds
+    assert (EventType.CRASH, "root/w") in kinds
+    assert (EventType.RESTART, "root/w") in kinds
     assert CRASHES.labels(kind="metered", reason="crash")._value.get() == crashes_before + 1
     assert RESTARTS.labels(kind="metered")._value.get() == restarts_before + 1
 
@@ -35,15 +36,50 @@ def test_a_failing_listener_does_not_break_supervision() -> None:
 
 
 def test_front_door_exports_exactly_the_public_api() -> None:
-    assert sorted(supervision.__all__) == sorted([
-        "CRASHES", "DEAD_LETTERS", "ESCALATIONS", "RESTARTS", "ActorUnavailable", "AskTimeout", "Backoff",
-        "ChildRef", "ChildSpec", "Clock", "DuplicateChild", "EventType", "ExitReason", "FailureInfo",
-        "FaultInjector", "IllegalTransition", "InjectedFault", "Intensity", "IntensityExceeded", "ManualClock",
-        "NotSupervised", "RealClock", "ReplyFuture", "Restart", "Spec", "Status", "Strategy",
-        "SupervisedActor", "SupervisionError", "SupervisionEvent", "SupervisionEvents", "SupervisionTree",
-        "Supervisor", "SupervisorSpec", "TimerHandle", "TrioBridge", "TrioWorkQueue", "UnknownPath",
-        "WorkQueueClosed", "WorkQueueFull",
-    ])
+    assert sorted(supervision.__all__) == sorted(
+        [
+            "CRASHES",
+            "DEAD_LETTERS",
+            "ESCALATIONS",
+            "RESTARTS",
+            "ActorUnavailable",
+            "AskTimeout",
+            "Backoff",
+            "ChildRef",
+            "ChildSpec",
+            "Clock",
+            "DuplicateChild",
+            "EventType",
+            "ExitReason",
+            "FailureInfo",
+            "FaultInjector",
+            "IllegalTransition",
+            "InjectedFault",
+            "Intensity",
+            "IntensityExceeded",
+            "ManualClock",
+            "NotSupervised",
+            "RealClock",
+            "ReplyFuture",
+            "Restart",
+            "Spec",
+            "Status",
+            "Strategy",
+            "SupervisedActor",
+            "SupervisionError",
+            "SupervisionEvent",
+            "SupervisionEvents",
+            "SupervisionTree",
+            "Supervisor",
+            "SupervisorSpec",
+            "TimerHandle",
+            "TrioBridge",
+            "TrioWorkQueue",
+            "UnknownPath",
+            "WorkQueueClosed",
+            "WorkQueueFull",
+        ]
+    )
     for name in supervision.__all__:
         assert hasattr(supervision, name)
     assert issubclass(supervision.ActorUnavailable, supervision.SupervisionError)
@@ -71,5 +107,6 @@ def test_manual_clock_fires_due_timers_in_order_and_skips_cancelled() -> None:
     clock.advance(1.9)
     assert fired == ["a"]
     clock.advance(0.1)
-    assert fired == ["a", "b"] and clock.monotonic() == 2.0
+    assert fired == ["a", "b"]
+    assert clock.monotonic() == 2.0
     assert clock.now().isoformat() == "2024-01-01T00:00:02+00:00"

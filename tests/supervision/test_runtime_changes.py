@@ -27,7 +27,9 @@ def test_a_duplicate_name_is_refused() -> None:
 
 def test_removal_stops_the_subtree_in_reverse_order_and_forgets_it() -> None:
     events: list[tuple[str, str]] = []
-    spec = sup("root", sup("BTCUSDT", worker("feed", events), worker("signal", events)), worker("risk", events))
+    spec = sup(
+        "root", sup("BTCUSDT", worker("feed", events), worker("signal", events)), worker("risk", events)
+    )
     with running_tree(spec) as tree:
         feed = tree.ref("root/BTCUSDT/feed")
         events.clear()

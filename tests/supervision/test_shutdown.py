@@ -12,8 +12,9 @@ from tests.support import eventually
 def test_stop_runs_in_reverse_start_order_depth_first_and_leaks_no_thread() -> None:
     events: list[tuple[str, str]] = []
     before = actor_threads()
-    spec = sup("root", worker("a", events), sup("mid", worker("b", events), worker("c", events)),
-               worker("d", events))
+    spec = sup(
+        "root", worker("a", events), sup("mid", worker("b", events), worker("c", events)), worker("d", events)
+    )
     tree = SupervisionTree.start(spec, watchdog_interval=0.05)
     eventually(tree.settled)
     assert len(actor_threads() - before) >= 6
