@@ -164,7 +164,7 @@ def configure_logging(config: LoggingConfig, *, stream: TextIO | None = None) ->
         setattr(handler, _HANDLER_MARK, True)
         root.addHandler(handler)
     root.setLevel(config.level)
-    for noisy in ("asyncio", "alembic.runtime.migration"):
+    for noisy in ("asyncio", "alembic.runtime.migration", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(config.level)))
 
     structlog.configure(
