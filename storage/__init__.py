@@ -36,7 +36,6 @@ from storage.errors import (
     LockError,
     LockLostError,
     LockNotAcquiredError,
-    RecordNotFoundError,
     StorageError,
     StorageUnavailableError,
 )
@@ -62,7 +61,6 @@ __all__ = [
     "LockError",
     "LockLostError",
     "LockNotAcquiredError",
-    "RecordNotFoundError",
     "RedisClient",
     "RedisLock",
     "ServerUrls",

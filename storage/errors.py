@@ -6,7 +6,6 @@ The tree::
     ├── EmbeddedServerError        an embedded PostgreSQL/Redis could not start or stop
     ├── StorageUnavailableError    the server is unreachable (connection lost, refused, timed out)
     ├── IntegrityViolationError    a constraint (CHECK, FK, UNIQUE) refused a row
-    ├── RecordNotFoundError        a repository lookup found nothing where a row was required
     └── LockError
         ├── LockNotAcquiredError   another holder owns the lock
         ├── LockLostError          the lease expired or was taken over while we held it (C-04)
@@ -25,7 +24,6 @@ __all__ = [
     "LockError",
     "LockLostError",
     "LockNotAcquiredError",
-    "RecordNotFoundError",
     "StorageError",
     "StorageUnavailableError",
 ]
@@ -53,10 +51,6 @@ class IntegrityViolationError(StorageError):
     def __init__(self, message: str, constraint: str | None = None) -> None:
         super().__init__(message)
         self.constraint = constraint
-
-
-class RecordNotFoundError(StorageError):
-    """A row that must exist was not found."""
 
 
 class LockError(StorageError):

@@ -1,0 +1,27 @@
+"""The storage front door exports exactly its public names, and each exists (STYLE §1)."""
+
+from __future__ import annotations
+
+import storage
+
+EXPECTED = {
+    "AioBridge", "CandleLike", "Connection", "Database", "EmbeddedPostgres", "EmbeddedRedis",
+    "EmbeddedServerError", "FencedWriteRejectedError", "IntegrityViolationError", "KlineRepository", "Lease",
+    "LockError", "LockLostError", "LockNotAcquiredError", "RedisClient", "RedisLock",
+    "ServerUrls", "SignalFilters", "SignalLike", "SignalRepository", "Storage", "StorageConfig",
+    "StorageError", "StorageUnavailableError", "StoredKline", "StoredSignal", "current_revision",
+    "downgrade", "head_revision", "open_storage", "start_servers", "upgrade",
+}
+
+
+def test_front_door_exports_are_pinned() -> None:
+    assert set(storage.__all__) == EXPECTED
+    for name in storage.__all__:
+        assert getattr(storage, name) is not None
+
+
+def test_every_storage_error_derives_from_storage_error() -> None:
+    for name in storage.__all__:
+        obj = getattr(storage, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, storage.StorageError)
