@@ -24,6 +24,7 @@ from actors.feed import (
     FeedConfig,
     FeedStats,
 )
+from actors.gate_actor import AllowAllGateActor, allow_all_gate_spec
 from actors.indicator import (
     IndicatorBehaviour,
     IndicatorConfig,
@@ -89,12 +90,16 @@ from actors.symbols import (
     symbol_spec,
     symbols_spec,
 )
+from actors.warmup import BackfillReport, CandleBatchStore, KlineSource, backfill
 
 __all__ = [
     "SYMBOLS_PATH",
     "ActorsError",
+    "AllowAllGateActor",
     "AllowAllRiskGate",
+    "BackfillReport",
     "BookLogged",
+    "CandleBatchStore",
     "CandleConfirmed",
     "CandleStoreFailed",
     "CandleStored",
@@ -117,6 +122,7 @@ __all__ = [
     "IndicatorStats",
     "IndicatorsComputed",
     "Job",
+    "KlineSource",
     "LazySink",
     "MarketStore",
     "MessageSink",
@@ -150,6 +156,8 @@ __all__ = [
     "TrioWorkPort",
     "WorkQueue",
     "WorkRejectedError",
+    "allow_all_gate_spec",
+    "backfill",
     "sibling_path",
     "symbol_spec",
     "symbols_spec",

@@ -27,6 +27,7 @@ import trio
 
 import actors
 from actors import (
+    BackfillReport,
     EngineError,
     GetFeedStatus,
     PipelineConfig,
@@ -37,10 +38,10 @@ from actors import (
     SymbolRouter,
     SymbolsController,
     TrioWorkPort,
+    allow_all_gate_spec,
+    backfill,
     symbols_spec,
 )
-from actors.gate_actor import allow_all_gate_spec
-from actors.warmup import BackfillReport, backfill
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PublicSession
 from exchange.simulator import open_simulator
