@@ -1,0 +1,75 @@
+"""The feed's book handling: snapshot on start, gap → one REST resync, top of book and imbalance (D-02)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from actors_kit import Mailbox, PumpQueue, pump
+
+import actors
+from actors import FeedBehaviour, FeedConfig, SnapshotFetched
+from exchange.bybit import BookDelta, BookSnapshot
+
+D = Decimal
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+class _Snapshots:
+    """A snapshot source serving a fixed book (the REST side of this test)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def fetch_snapshot(self, symbol: str) -> BookSnapshot:
+        self.calls += 1
+        return BookSnapshot(symbol, ((D(100), D(3)),), ((D(101), D(1)),), 10, 10, 1_000, None)
+
+
+def _feed() -> tuple[FeedBehaviour, PumpQueue, Mailbox, _Snapshots]:
+    work, box, source = PumpQueue(), Mailbox(), _Snapshots()
+    feed = FeedBehaviour(
+        FeedConfig(symbol="BTCUSDT"),
+        downstream=Mailbox(),
+        work=work,
+        store=None,  # type: ignore[arg-type]
+        snapshots=source,
+        self_ref=box,
+    )
+    box.target = feed
+    return feed, work, box, source
+
+
+async def test_start_fetches_a_snapshot_and_builds_the_top_of_book() -> None:
+    feed, work, box, source = _feed()
+    assert feed.book_top(NOW) is None
+    feed.start()
+    await pump(work, box)
+    assert source.calls == 1
+    top = feed.book_top(NOW)
+    assert top is not None
+    assert (top.bid, top.ask) == (D(100), D(101))
+    assert top.imbalance == D("0.5")
+
+
+async def test_a_sequence_gap_requests_exactly_one_resync() -> None:
+    feed, work, box, source = _feed()
+    feed.start()
+    await pump(work, box)
+    # u jumps from 10 to 12: a gap. Two more deltas arrive before the resync completes.
+    for u in (12, 13, 14):
+        feed.handle(BookDelta("BTCUSDT", ((D(100), D(5)),), (), u, u, 2_000, None))
+    assert feed.stats.book_gaps == 3
+    assert feed.stats.snapshots_requested == 2  # one on start, one for the gap (no duplicate in flight)
+    await pump(work, box)
+    assert source.calls == 2
+    assert feed.book.synced
+    next_delta = BookDelta("BTCUSDT", ((D(100), D(7)),), (), 11, 11, 3_000, None)
+    feed.handle(next_delta)
+    assert feed.book.best_bid == (D(100), D(7))
+
+
+def test_front_door_exports_resolve() -> None:
+    missing = [name for name in actors.__all__ if not hasattr(actors, name)]
+    assert missing == []
+    assert SnapshotFetched.__module__ == "actors.messages"
