@@ -5,8 +5,9 @@ server lives in its own directory under a data dir (default ``var/``) that is re
 
 - a server still running in that directory (e.g. left by a parent that crashed) is *adopted* when its
   recorded owner process is dead, or *shared* (never stopped by us) when its owner is alive;
-- a server we start gets ``PR_SET_PDEATHSIG`` so the kernel stops it when the starting thread dies, even on
-  SIGKILL of the parent (PostgreSQL gets SIGINT = fast shutdown, Redis SIGTERM);
+- a server started from the main thread gets ``PR_SET_PDEATHSIG`` so the kernel stops it when the parent
+  dies, even on SIGKILL (PostgreSQL gets SIGINT = fast shutdown, Redis SIGTERM); started from another
+  thread it is stopped by :meth:`stop` (or adopted by the next start);
 - :meth:`stop` shuts it down cleanly and waits for it.
 
 As root, PostgreSQL refuses to run; the server then runs as the system user ``embedded_postgres`` (created
@@ -23,8 +24,10 @@ import signal
 import socket
 import stat
 import subprocess
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +86,15 @@ def _die_with_parent(sig: int) -> None:
     # Runs in the child between fork and exec: ask the kernel to signal us when the parent thread dies.
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+
+def _preexec(sig: int) -> Callable[[], None] | None:
+    # PR_SET_PDEATHSIG fires when the *thread* that forked exits: only safe from the main thread. From a
+    # worker thread (e.g. trio.to_thread) the server would die with that thread, so we rely on stop()/atexit
+    # and on adoption at the next start instead.
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return lambda: _die_with_parent(sig)
 
 
 def _read_int(path: Path) -> int | None:
@@ -234,7 +246,7 @@ class EmbeddedPostgres(_Server):
         logfile = (self.data_dir / "postgres.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary path, no shell
             args, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            user=user, preexec_fn=lambda: _die_with_parent(signal.SIGINT),  # noqa: PLW1509
+            user=user, preexec_fn=_preexec(signal.SIGINT),  # noqa: PLW1509
             start_new_session=True,
         )
         logfile.close()
@@ -319,7 +331,7 @@ class EmbeddedRedis(_Server):
         ]
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary path, no shell
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),  # noqa: PLW1509
+            preexec_fn=_preexec(signal.SIGTERM),  # noqa: PLW1509
             start_new_session=True,
         )
         self.owned = True
