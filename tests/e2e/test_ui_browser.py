@@ -1,8 +1,9 @@
 """The UI in headless Debian Chromium driven by Playwright (issue 6): a tile appears from SSE, the modal's
 "Copy levels" puts the exact text on the clipboard, and the Supervision page shows a restart after a crash.
 
-The gateway runs for real (hypercorn on a free port, pykka engine, PostgreSQL, Redis) in the test's trio
-loop; Playwright's sync API drives the browser from a worker thread so the loop keeps serving.
+The gateway runs for real (``serve_gateway`` on a free port over the real supervision tree, PostgreSQL and
+Redis) in the test's trio loop; Playwright's sync API drives the browser from a worker thread so the loop
+keeps serving.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,10 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # the gateway tests' real-parts kit
 
-from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams, make_signal
+from gw_kit import Stack, generated, make_signal, open_stack
 
-from gateway import RouteOptions, SignalFeed, SignalView, serve
+from gateway import RouteOptions
+from strategy_core import Signal
 
 CHROMIUM = "/usr/bin/chromium"
 DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
@@ -48,49 +50,22 @@ pytestmark = [
 
 
 @pytest.fixture
-def engine() -> Iterator[MiniEngine]:
-    eng = MiniEngine(SYMBOLS)
-    yield eng
-    eng.stop()
+async def stack(migrated_db_url: str, redis_clean_url: str) -> AsyncIterator[Stack]:
+    options = RouteOptions(fault_injection=True, ask_timeout_s=1.0)
+    async with open_stack(migrated_db_url, redis_clean_url, SYMBOLS, options=options) as st:
+        yield st
 
 
-@pytest.fixture
-async def stack(engine: MiniEngine, migrated_db_url: str, redis_clean_url: str) -> AsyncIterator[Stack]:
-    signals = PgSignals(migrated_db_url)
-    streams = ThreadedRedisStreams(redis_clean_url)
-    feed = SignalFeed()
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        handle = await nursery.start(
-            lambda task_status: serve(
-                ListenAt(),
-                engine,
-                signals,
-                streams,
-                feed,
-                options=RouteOptions(fault_injection=True, ask_timeout_s=1.0),
-                probes={"postgres": signals.ping, "redis": streams.ping},
-                shutdown_trigger=stop.wait,
-                graceful_timeout_s=5.0,
-                task_status=task_status,
-            )
-        )
-        yield Stack(handle.url, handle, engine, signals, streams, feed, stop)
-        stop.set()
-    streams.close()
-    signals.close()
-
-
-published: dict[str, SignalView] = {}
+published: dict[str, Signal] = {}
 
 
 def store_and_publish(stack: Stack, symbol: str, side: str, probability: float) -> str:
     """Do what the engine does with a new signal: store it, then publish it (from this non-trio thread)."""
     signal = make_signal(symbol, side, probability)
-    stack.signals.insert(signal)
-    stack.feed.publish(signal)
-    published[signal.id] = signal
-    return signal.id
+    trio.from_thread.run(stack.store, signal)
+    stack.feed.publish(generated(signal))
+    published[str(signal.id)] = signal
+    return str(signal.id)
 
 
 def drive_browser(stack: Stack) -> None:
@@ -125,7 +100,7 @@ def check_tiles_and_copy(page: Page, stack: Stack) -> None:
     for symbol, side, p in [("ETHUSDT", "short", 0.58), ("SOLUSDT", "long", 0.71), ("XRPUSDT", "long", 0.64)]:
         store_and_publish(stack, symbol, side, p)
     signal_id = store_and_publish(stack, "BTCUSDT", "long", 0.67)
-    stack.engine.tick("BTCUSDT")
+    stack.tick("BTCUSDT")
     tile = page.locator(f'[data-signal-id="{signal_id}"]')
     expect(tile).to_be_visible(timeout=10_000)  # arrived over SSE, no reload
     expect(tile.locator(".arrow")).to_have_text("▲")
@@ -151,7 +126,7 @@ def check_supervision(page: Page, stack: Stack) -> None:
     expect(node.locator(".restarts")).to_have_attribute("data-restarts", "0", timeout=10_000)
     node.locator("button.danger").click()  # POST /admin/faults {"kind": "crash"}
     expect(node.locator(".restarts")).to_have_attribute("data-restarts", "1", timeout=10_000)
-    expect(node).to_have_attribute("title", re.compile(r"^last failure: RuntimeError: injected crash at "))
+    expect(node).to_have_attribute("title", re.compile(r"^last failure: InjectedFault: injected crash at "))
     page.screenshot(path=str(IMAGES / "ui_supervision.png"), full_page=True)
 
 

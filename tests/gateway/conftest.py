@@ -1,33 +1,19 @@
-"""Fixtures of the gateway tests: a real hypercorn server on a free port, a real pykka engine, the migrated
-PostgreSQL ``signals`` table and a real Redis Stream (root fixtures ``migrated_db_url``, ``redis_clean_url``).
+"""Fixtures of the gateway tests: ``serve_gateway`` on a free port over the real supervision tree, real
+PostgreSQL (root fixture ``migrated_db_url``) and a real Redis Stream (``redis_clean_url``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import trio
-from gw_kit import ListenAt, MiniEngine, PgSignals, Stack, ThreadedRedisStreams
+from gw_kit import Stack, open_stack
 
-from gateway import GatewayHandle, RouteOptions, SignalFeed, serve
+from gateway import RouteOptions
+from gateway.config import GatewayConfig
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
-
-
-@pytest.fixture(scope="module")
-def pg_signals(migrated_db_url: str) -> Iterator[PgSignals]:
-    reader = PgSignals(migrated_db_url)
-    yield reader
-    reader.close()
-
-
-@pytest.fixture
-def engine() -> Iterator[MiniEngine]:
-    eng = MiniEngine(SYMBOLS, temporary=("SOLUSDT",))
-    yield eng
-    eng.stop()
 
 
 @pytest.fixture
@@ -36,40 +22,23 @@ def route_options() -> RouteOptions:
 
 
 @pytest.fixture
-def listen() -> ListenAt:
-    return ListenAt()
+def gateway_config() -> GatewayConfig:
+    return GatewayConfig(port=0, ip_rate_limit_per_min=100_000)
 
 
 @pytest.fixture
 async def stack(
-    engine: MiniEngine,
-    pg_signals: PgSignals,
-    redis_clean_url: str,
-    route_options: RouteOptions,
-    listen: ListenAt,
+    migrated_db_url: str, redis_clean_url: str, route_options: RouteOptions, gateway_config: GatewayConfig
 ) -> AsyncIterator[Stack]:
-    streams = ThreadedRedisStreams(redis_clean_url)
-    feed = SignalFeed()
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        handle: GatewayHandle = await nursery.start(
-            lambda task_status: serve(
-                listen,
-                engine,
-                pg_signals,
-                streams,
-                feed,
-                options=route_options,
-                probes={"postgres": pg_signals.ping, "redis": streams.ping},
-                shutdown_trigger=stop.wait,
-                graceful_timeout_s=5.0,
-                task_status=task_status,
-            )
-        )
-        st = Stack(handle.url, handle, engine, pg_signals, streams, feed, stop)
+    async with open_stack(
+        migrated_db_url,
+        redis_clean_url,
+        SYMBOLS,
+        options=route_options,
+        gateway=gateway_config,
+        temporary=("SOLUSDT",),
+    ) as st:
         yield st
-        stop.set()
-    streams.close()
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 import structlog
-from gw_kit import ListenAt, Stack
+from gw_kit import Stack
 
 from gateway import RouteOptions
+from gateway.config import GatewayConfig
 
 
 @pytest.fixture
@@ -16,8 +17,10 @@ def route_options() -> RouteOptions:
 
 
 @pytest.fixture
-def listen() -> ListenAt:
-    return ListenAt(host="0.0.0.0", ip_rate_limit_per_min=5, allowed_origins=("http://ui.example",))
+def gateway_config() -> GatewayConfig:
+    return GatewayConfig(
+        host="0.0.0.0", port=0, ip_rate_limit_per_min=5, allowed_origins=("http://ui.example",)
+    )
 
 
 async def test_faults_route_does_not_exist_without_dev_mode(client: httpx.AsyncClient) -> None:

@@ -1,6 +1,11 @@
-"""Every route over real HTTP against a real hypercorn server (issue 6 "How it is proven")."""
+"""Every route over real HTTP against a real hypercorn server, wired by ``serve_gateway`` to the real
+supervision tree and real storage (issue 6 "How it is proven").
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 import httpx
 from gw_kit import Stack, make_signal
@@ -20,11 +25,11 @@ async def test_ready_when_postgres_redis_and_exchange_are_up(client: httpx.Async
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["ready"] is True
-    assert set(body["checks"]) == {"postgres", "redis", "exchange.public"}
+    assert set(body["checks"]) == {"postgres", "redis", "supervision", "exchange.public"}
 
 
 async def test_ready_names_what_is_not_ready(client: httpx.AsyncClient, stack: Stack) -> None:
-    stack.engine.exchange_reason = "public session not connected"
+    stack.engine_checks["exchange.public"] = "public session not connected"
     response = await client.get("/ready")
     assert response.status_code == 503
     body = response.json()
@@ -35,7 +40,7 @@ async def test_ready_names_what_is_not_ready(client: httpx.AsyncClient, stack: S
 async def test_signals_filters_and_pages_from_postgres(client: httpx.AsyncClient, stack: Stack) -> None:
     await client.get("/health")
     for symbol, side, p in [("ETHUSDT", "long", 0.7), ("ETHUSDT", "short", 0.55), ("ETHUSDT", "long", 0.4)]:
-        stack.signals.insert(make_signal(symbol, side, p))
+        await stack.store(make_signal(symbol, side, p))
     response = await client.get("/signals", params={"symbol": "ETHUSDT", "direction": "long"})
     assert response.status_code == 200
     items = response.json()["items"]
@@ -64,7 +69,7 @@ async def test_signals_rejects_bad_query_with_reason(client: httpx.AsyncClient) 
 
 async def test_signal_by_id_and_its_copy_levels(client: httpx.AsyncClient, stack: Stack) -> None:
     signal = make_signal("BTCUSDT", "short", 0.66)
-    stack.signals.insert(signal)
+    await stack.store(signal)
     one = await client.get(f"/signals/{signal.id}")
     assert one.status_code == 200
     assert one.json()["entry"] == f"{signal.entry:f}"
@@ -78,26 +83,23 @@ async def test_signal_by_id_and_its_copy_levels(client: httpx.AsyncClient, stack
     assert "no signal" in missing.json()["reason"]
 
 
+def feed_nodes(tree: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the feed nodes of a ``root → symbols → <SYM> → feed`` tree."""
+    [symbols] = tree["children"]
+    return [c["children"][0] for c in symbols["children"] if c["children"]]
+
+
 async def test_supervision_tree_is_live_json(client: httpx.AsyncClient) -> None:
     tree = (await client.get("/admin/supervision")).json()
     assert tree["path"] == "root"
-    feeds = [c["children"][0] for c in tree["children"]]
+    feeds = feed_nodes(tree)
     assert {f["path"] for f in feeds} == {f"root/symbols/{s}/feed" for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")}
     assert all(f["status"] == "running" and f["restarts"] == 0 for f in feeds)
 
 
-async def test_supervision_answers_503_when_the_engine_is_slow(
-    client: httpx.AsyncClient, stack: Stack
-) -> None:
-    stack.engine.tree_delay_s = 5.0
-    response = await client.get("/admin/supervision")
-    assert response.status_code == 503
-    assert "did not answer" in response.json()["reason"]
-
-
 async def _feed_restarts(client: httpx.AsyncClient, path: str) -> int:
     tree = (await client.get("/admin/supervision")).json()
-    return next(c["children"][0]["restarts"] for c in tree["children"] if c["children"][0]["path"] == path)
+    return next(f["restarts"] for f in feed_nodes(tree) if f["path"] == path)
 
 
 async def test_crash_fault_restarts_the_actor(client: httpx.AsyncClient) -> None:
@@ -111,7 +113,8 @@ async def test_crash_fault_restarts_the_actor(client: httpx.AsyncClient) -> None
     await eventually_async(restarted)
     assert (await client.get("/symbols/BTCUSDT/feed")).status_code == 200
     metrics = (await client.get("/metrics")).text
-    assert 'actor_restarts_total{kind="FeedActor"} 1.0' in metrics
+    assert 'actor_restarts_total{kind="feed"} 1.0' in metrics
+    assert 'actor_crashes_total{kind="feed"} 1.0' in metrics
 
 
 async def test_faults_refuse_bad_input_with_reasons(client: httpx.AsyncClient) -> None:
@@ -126,10 +129,11 @@ async def test_faults_refuse_bad_input_with_reasons(client: httpx.AsyncClient) -
     not_json = await client.post("/admin/faults", content=b"{nope")
     assert not_json.status_code == 400
     refused = await client.post(
-        "/admin/faults", json={"path": "root/symbols/BTCUSDT/feed", "kind": "fail_on_start"}
+        "/admin/faults",
+        json={"path": "root/symbols/BTCUSDT/feed", "kind": "crash_on_next", "message_type": "NoSuchMessage"},
     )
     assert refused.status_code == 400
-    assert "not supported" in refused.json()["reason"]
+    assert "NoSuchMessage" in refused.json()["reason"]
 
 
 async def test_feed_of_a_slow_actor_answers_503(client: httpx.AsyncClient) -> None:
@@ -138,11 +142,11 @@ async def test_feed_of_a_slow_actor_answers_503(client: httpx.AsyncClient) -> No
     assert armed.status_code == 202
     response = await client.get("/symbols/ETHUSDT/feed")
     assert response.status_code == 503
-    assert response.json()["reason"] == "feed actor of ETHUSDT did not answer within 0.5 s"
+    assert response.json()["reason"] == "the feed of ETHUSDT did not answer within 0.5 s"
 
 
 async def test_feed_of_a_crashed_actor_answers_503(client: httpx.AsyncClient, stack: Stack) -> None:
-    # SOLUSDT's feed is a temporary child in this engine: once crashed it stays down.
+    # SOLUSDT's feed is a temporary child in this tree: once crashed it is gone for good.
     await client.post("/admin/faults", json={"path": "root/symbols/SOLUSDT/feed", "kind": "crash"})
 
     async def is_down() -> bool:
@@ -152,7 +156,7 @@ async def test_feed_of_a_crashed_actor_answers_503(client: httpx.AsyncClient, st
     response = await client.get("/symbols/SOLUSDT/feed")
     assert response.json() == {
         "error": "engine_unavailable",
-        "reason": "feed actor of SOLUSDT is failed",
+        "reason": "the feed of SOLUSDT is not running (no actor at root/symbols/SOLUSDT/feed)",
         "details": None,
     }
     feeds = {f["symbol"]: f for f in (await client.get("/symbols")).json()}
@@ -162,10 +166,8 @@ async def test_feed_of_a_crashed_actor_answers_503(client: httpx.AsyncClient, st
 
 
 async def test_feed_reports_age_and_staleness(client: httpx.AsyncClient, stack: Stack) -> None:
-    import datetime as dt
-
-    stack.engine.tick("BTCUSDT")
-    stack.engine.tick("ETHUSDT", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    stack.tick("BTCUSDT")
+    stack.tick("ETHUSDT", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
 
     async def fresh() -> bool:
         return (await client.get("/symbols/BTCUSDT/feed")).json()["stale"] is False

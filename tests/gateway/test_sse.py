@@ -7,19 +7,19 @@ import threading
 
 import httpx
 import trio
-from gw_kit import SseMessage, Stack, make_signal, read_sse
+from gw_kit import SseMessage, Stack, generated, make_signal, read_sse
 
 from gateway import SignalHub, StreamEvent, parse_event_id
 from tests.support import eventually_async
 
 
 def publish_from_a_thread(stack: Stack, symbols: list[str]) -> list[str]:
-    """Publish one signal per symbol from a non-trio thread, as an actor would; return their ids."""
+    """Publish one ``SignalGenerated`` per symbol from a non-trio thread, as the signal actor does."""
     signals = [make_signal(s) for s in symbols]
-    worker = threading.Thread(target=lambda: [stack.feed.publish(s) for s in signals])
+    worker = threading.Thread(target=lambda: [stack.feed.publish(generated(s)) for s in signals])
     worker.start()
     worker.join()
-    return [s.id for s in signals]
+    return [str(s.id) for s in signals]
 
 
 def ids_of(messages: list[SseMessage]) -> list[str]:
