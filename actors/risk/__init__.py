@@ -47,7 +47,15 @@ from actors.risk.monitor_messages import (
 )
 from actors.risk.monitor_store import MonitorStore
 from actors.risk.state import ChangeSource, TradingState, TradingStateRecord, is_tightening
-from actors.risk.store import MIRROR_CHANNEL, MIRROR_KEY, DenialRecord, MirrorClient, RiskStore, SqlClient
+from actors.risk.store import (
+    MIRROR_CHANNEL,
+    MIRROR_KEY,
+    DenialRecord,
+    MirrorClient,
+    RiskStore,
+    SqlClient,
+    rebuild_exposure,
+)
 from actors.risk.webhooks import (
     EVENT_HEADER,
     SIGNATURE_HEADER,
@@ -135,6 +143,7 @@ __all__ = [
     "WebhookDispatcher",
     "ask_order_verdict",
     "is_tightening",
+    "rebuild_exposure",
     "reservation_id",
     "sign_payload",
     "verify_signature",

@@ -393,6 +393,7 @@ class RiskBehaviour:
     def _snapshot(self) -> RiskSnapshot:
         now = self.clock.now()
         book = self._book
+        book.expire_reservations(now)
         return RiskSnapshot(
             rebuilding=book.rebuilding,
             record=book.record,

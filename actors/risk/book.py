@@ -83,7 +83,7 @@ class RiskBook:
         record = self.record
         if record is None:
             return _REBUILDING
-        self._prune(now)
+        self.expire_reservations(now)
         return Decision.of(
             check_risk(
                 self.exposure,
@@ -133,7 +133,8 @@ class RiskBook:
         pruned = self.churn.prune(self.limits.churn_block_s, now)
         return tuple(sorted((s, side, at) for (s, side), at in pruned.last_entry.items()))
 
-    def _prune(self, now: dt.datetime) -> None:
+    def expire_reservations(self, now: dt.datetime) -> None:
+        """Stop counting reservations older than ``reservation_ttl_s`` at ``now``."""
         if not self.reserved_at:
             return
         horizon = dt.timedelta(seconds=self.reservation_ttl_s)

@@ -35,6 +35,7 @@ __all__ = [
     "MirrorClient",
     "RiskStore",
     "SqlClient",
+    "rebuild_exposure",
 ]
 
 log = structlog.get_logger(__name__)
@@ -202,39 +203,7 @@ class RiskStore:
             signal_rows = await self._db.fetch(_RECENT_SIGNALS, horizon)
         except Exception as exc:
             raise RiskStoreError(f"expected to read positions and signals, got {exc!r}") from exc
-        positions = tuple(
-            OpenPosition(
-                position_id=str(row["id"]),
-                symbol=row["symbol"],
-                side=Side(row["side"]),
-                qty=row["qty"],
-                entry=row["entry"],
-                risk_usd=row["risk_usd"],
-                risk_r=row["risk_r"],
-            )
-            for row in position_rows
-        )
-        reservations: list[tuple[OpenPosition, dt.datetime]] = []
-        churn = ChurnBook()
-        ttl = dt.timedelta(seconds=reservation_ttl_s)
-        for row in sorted(signal_rows, key=lambda r: r["created_at"]):
-            at: dt.datetime = row["created_at"]
-            side = Side(row["side"])
-            cleared = limits.clear_churn_on_close and row["last_close"] is not None and row["last_close"] > at
-            if not cleared and at + dt.timedelta(seconds=limits.churn_block_s) > now:
-                churn = churn.record(row["symbol"], side, at)
-            if not row["has_position"] and at + ttl > now:
-                reservation = OpenPosition(
-                    position_id=f"signal:{row['id']}",
-                    symbol=row["symbol"],
-                    side=side,
-                    qty=row["qty"],
-                    entry=row["entry"],
-                    risk_usd=row["risk_usd"],
-                    risk_r=row["risk_r"],
-                )
-                reservations.append((reservation, at))
-        return positions, tuple(reservations), churn
+        return rebuild_exposure(position_rows, signal_rows, now, limits, reservation_ttl_s)
 
     async def save_trading_state(self, record: TradingStateRecord) -> None:
         """Persist ``record`` with its audit row (one statement), then mirror it to Redis."""
@@ -326,6 +295,54 @@ class RiskStore:
         """Return the latest kill-switch audit rows, newest first (for ``kill-switch status``)."""
         rows = await self._db.fetch(_AUDIT_HISTORY, limit)
         return [{"at": row["at"], "actor": row["actor_label"], **_as_dict(row["details"])} for row in rows]
+
+
+def rebuild_exposure(
+    position_rows: Sequence[Any],
+    signal_rows: Sequence[Any],
+    now: dt.datetime,
+    limits: RiskLimits,
+    reservation_ttl_s: float,
+) -> tuple[tuple[OpenPosition, ...], tuple[tuple[OpenPosition, dt.datetime], ...], ChurnBook]:
+    """Rebuild the RiskBook's exposure from rows (mappings) of open positions and recent approved signals.
+
+    Position rows: ``id, symbol, side, qty, entry, risk_usd, risk_r``. Signal rows: ``id, symbol, side, entry,
+    qty, risk_usd, risk_r, created_at, has_position, last_close`` (the newest close on that symbol and side).
+    Pure, so a test store can share it with ``RiskStore.load_exposure``.
+    """
+    positions = tuple(
+        OpenPosition(
+            position_id=str(row["id"]),
+            symbol=row["symbol"],
+            side=Side(row["side"]),
+            qty=row["qty"],
+            entry=row["entry"],
+            risk_usd=row["risk_usd"],
+            risk_r=row["risk_r"],
+        )
+        for row in position_rows
+    )
+    reservations: list[tuple[OpenPosition, dt.datetime]] = []
+    churn = ChurnBook()
+    ttl = dt.timedelta(seconds=reservation_ttl_s)
+    for row in sorted(signal_rows, key=lambda r: r["created_at"]):
+        at: dt.datetime = row["created_at"]
+        side = Side(row["side"])
+        cleared = limits.clear_churn_on_close and row["last_close"] is not None and row["last_close"] > at
+        if not cleared and at + dt.timedelta(seconds=limits.churn_block_s) > now:
+            churn = churn.record(row["symbol"], side, at)
+        if not row["has_position"] and at + ttl > now:
+            reservation = OpenPosition(
+                position_id=f"signal:{row['id']}",
+                symbol=row["symbol"],
+                side=side,
+                qty=row["qty"],
+                entry=row["entry"],
+                risk_usd=row["risk_usd"],
+                risk_r=row["risk_r"],
+            )
+            reservations.append((reservation, at))
+    return positions, tuple(reservations), churn
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
