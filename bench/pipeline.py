@@ -30,15 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors import GetSignalStats, SignalStats
 from algogrid.engine import Engine, EngineOptions, serve
-from algogrid.settings import Settings
+from algogrid.settings import WHITELIST, Settings
 from exchange.simulator import SimulatorConfig
 from storage import StorageConfig, open_storage, start_servers, upgrade
 from strategy_core import AVI5Config
-
-WHITELIST = (
-    "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "TONUSDT", "LINKUSDT",
-    "LTCUSDT", "TRXUSDT", "ADAUSDT", "AVAXUSDT", "OPUSDT", "ARBUSDT", "MATICUSDT",
-)
 
 
 async def _stats(engine: Engine, symbol: str) -> SignalStats:
@@ -55,8 +50,11 @@ def _pct(samples: list[float], q: float) -> float:
 
 async def _run(args: argparse.Namespace, db_url: str, redis_url: str) -> dict[str, object]:
     strategy = AVI5Config(
-        max_book_age_s=86_400, max_bar_age_s=86_400, imbalance_min=Decimal(0),
-        min_time_to_funding_s=0, max_spread_bps=Decimal(10_000),
+        max_book_age_s=86_400,
+        max_bar_age_s=86_400,
+        imbalance_min=Decimal(0),
+        min_time_to_funding_s=0,
+        max_spread_bps=Decimal(10_000),
     )
     settings = Settings(
         mode="simulation",
