@@ -39,6 +39,8 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.InterfaceError,
+    # a connection whose server vanished mid-protocol (e.g. FATAL 57P01 read while idle) ends up here
+    asyncpg.exceptions.InternalClientError,
 )
 
 
