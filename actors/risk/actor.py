@@ -16,6 +16,7 @@ and the supervised wrapper.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,8 +51,8 @@ class RiskStatePort(Protocol):
         """Persist and mirror ``record``."""
         ...
 
-    async def record_denial(self, denial: DenialRecord) -> None:
-        """Append one denial."""
+    async def record_denials(self, denials: Sequence[DenialRecord]) -> None:
+        """Append denials (a batch)."""
         ...
 
 
@@ -60,7 +61,9 @@ class RiskActorDeps:
     """What the RiskActor needs, given to its ``ChildSpec`` factory.
 
     ``state_poll_s`` is how often the persisted trading state is re-read to notice a change made by another
-    process (``None`` disables polling: single-process tests and the bench).
+    process (``None`` disables polling: single-process tests and the bench). Denials are written in batches
+    at most ``denial_flush_s`` after the first one (0 writes each at once): a denial storm (HALTED) then costs
+    one trio wake-up and one ``executemany`` per batch instead of one per denial.
     """
 
     limits: RiskLimits
@@ -71,6 +74,8 @@ class RiskActorDeps:
     reservation_ttl_s: float = 900.0
     rebuild_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
     state_poll_s: float | None = 2.0
+    denial_flush_s: float = 0.05
+    denial_batch_max: int = 500
 
 
 class RiskActor(SupervisedActor):

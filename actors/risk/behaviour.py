@@ -20,6 +20,7 @@ from .book import RiskBook
 from .messages import (
     CheckOrder,
     CriticalDiscrepancy,
+    FlushDenials,
     GetRiskSnapshot,
     KillConditionTriggered,
     OrderAllowed,
@@ -28,6 +29,7 @@ from .messages import (
     PositionClosed,
     PositionOpened,
     ReleaseReservation,
+    RetryPersist,
     RetryRebuild,
     RiskSnapshot,
     RiskStateLoaded,
@@ -61,6 +63,7 @@ class RiskBehaviour:
         self._writes = 0  # trading-state writes submitted by this incarnation (guards stale poll results)
         self._polling = False
         self._timers: dict[str, TimerHandle] = {}  # one live timer per internal message kind
+        self._denials: list[DenialRecord] = []  # recorded, not yet handed to the work queue
         self._stopped = False
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -73,7 +76,8 @@ class RiskBehaviour:
             self._tell_later(self._deps.state_poll_s, PollTradingState())
 
     def stop(self) -> None:
-        """Cancel every pending timer (the incarnation is ending)."""
+        """Hand buffered denials to the work queue and cancel every pending timer (the incarnation ends)."""
+        self._flush_denials()
         self._stopped = True
         timers, self._timers = self._timers, {}
         for timer in timers.values():
@@ -146,28 +150,39 @@ class RiskBehaviour:
             self._restore(message)
         elif isinstance(message, RiskStateLoadFailed):
             self.log.warning("risk rebuild failed", error=message.error, attempt=message.attempt)
-            backoff = self._deps.rebuild_backoff_s
-            delay = backoff[min(message.attempt, len(backoff)) - 1]
-            self._tell_later(delay, RetryRebuild(message.attempt + 1))
-        elif isinstance(message, RetryRebuild):
-            if self._book.rebuilding:
-                self._submit_rebuild(message.attempt)
-        elif isinstance(message, PollTradingState):
-            self._poll()
+            self._tell_later(self._backoff(message.attempt), RetryRebuild(message.attempt + 1))
         elif isinstance(message, TradingStateObserved):
             self._observe(message)
         elif isinstance(message, StoreFailed):
+            self.log.error("risk store job failed", what=message.what, error=message.error)
             if message.what == "poll":
                 self._polling = False
-            self.log.error("risk store job failed", what=message.what, error=message.error)
-            if message.what == "trading_state" and self._pending_record is not None:
-                self._persist(self._pending_record)
+            elif message.what == "trading_state" and self._pending_record is not None:
+                self._tell_later(self._backoff(1), RetryPersist())
         elif isinstance(message, StorePersisted):
             if message.what == "trading_state":
                 self._pending_record = None
         else:
-            self.log.warning("risk actor ignored message", kind=type(message).__name__)
+            return self._handle_internal(message)
         return None
+
+    def _handle_internal(self, message: Any) -> None:
+        if isinstance(message, RetryRebuild):
+            if self._book.rebuilding:
+                self._submit_rebuild(message.attempt)
+        elif isinstance(message, RetryPersist):
+            if self._pending_record is not None:
+                self._persist(self._pending_record)
+        elif isinstance(message, FlushDenials):
+            self._flush_denials()
+        elif isinstance(message, PollTradingState):
+            self._poll()
+        else:
+            self.log.warning("risk actor ignored message", kind=type(message).__name__)
+
+    def _backoff(self, attempt: int) -> float:
+        backoff = self._deps.rebuild_backoff_s
+        return backoff[min(attempt, len(backoff)) - 1]
 
     # -- decisions ---------------------------------------------------------------------------------------
 
@@ -250,13 +265,24 @@ class RiskBehaviour:
             trading_state=record.state if record is not None else TradingState.HALTED,
             at=now,
         )
+        self._denials.append(denial)
+        flush_s = self._deps.denial_flush_s
+        if flush_s <= 0 or len(self._denials) >= self._deps.denial_batch_max:
+            self._flush_denials()
+        elif len(self._denials) == 1:
+            self._tell_later(flush_s, FlushDenials())
+
+    def _flush_denials(self) -> None:
+        if not self._denials:
+            return
+        batch, self._denials = tuple(self._denials), []
         store = self._deps.store
 
         async def write() -> StorePersisted:
-            await store.record_denial(denial)
-            return StorePersisted(what="denial")
+            await store.record_denials(batch)
+            return StorePersisted(what="denials")
 
-        self._submit(write, "denial")
+        self._submit(write, "denials")
 
     # -- trading state -----------------------------------------------------------------------------------
 

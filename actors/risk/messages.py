@@ -9,7 +9,7 @@ The signal pre-check is ``actors.CheckSignal`` → ``SignalAllowed | SignalDenie
 * ``GetRiskSnapshot`` → ``RiskSnapshot`` (ops, monitor, bench);
 * replies from the trio side (work queue): ``RiskStateLoaded``, ``RiskStateLoadFailed``, ``StorePersisted``,
   ``StoreFailed``, ``TradingStateObserved``;
-* internal timers: ``RetryRebuild``, ``PollTradingState``.
+* internal timers: ``RetryRebuild``, ``RetryPersist``, ``PollTradingState``, ``FlushDenials``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CheckOrder",
     "CriticalDiscrepancy",
+    "FlushDenials",
     "GetRiskSnapshot",
     "KillConditionTriggered",
     "OrderAllowed",
@@ -38,6 +39,7 @@ __all__ = [
     "PositionClosed",
     "PositionOpened",
     "ReleaseReservation",
+    "RetryPersist",
     "RetryRebuild",
     "RiskSnapshot",
     "RiskStateLoadFailed",
@@ -243,3 +245,13 @@ class RetryRebuild:
 @dataclass(frozen=True, slots=True)
 class PollTradingState:
     """Internal command: re-read the persisted trading state (a change by another process, e.g. the CLI)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlushDenials:
+    """Internal command: hand the buffered denials to the work queue as one batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPersist:
+    """Internal command: write the pending trading state again (after a failed write and its backoff)."""

@@ -12,7 +12,7 @@ Redis mirror is written after the commit and is best effort (a Redis blip is log
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,6 +53,10 @@ class SqlClient(Protocol):
 
     async def execute(self, query: str, /, *args: Any) -> str:
         """Run ``query`` and return its status tag."""
+        ...
+
+    async def executemany(self, query: str, args: Iterable[Sequence[Any]], /) -> None:
+        """Run ``query`` once per argument tuple."""
         ...
 
 
@@ -239,22 +243,28 @@ class RiskStore:
             log.exception("trading state mirror failed", state=record.state.name)
 
     async def record_denial(self, denial: DenialRecord) -> None:
-        """Append one denial to ``risk_denials`` (the subject id goes to ``details``: no FK race)."""
-        details = {
-            "subject": denial.subject,
-            "subject_id": denial.subject_id,
-            "trading_state": denial.trading_state.name,
-        }
-        try:
-            await self._db.execute(
-                _RECORD_DENIAL,
+        """Append one denial to ``risk_denials``."""
+        await self.record_denials((denial,))
+
+    async def record_denials(self, denials: Sequence[DenialRecord]) -> None:
+        """Append denials to ``risk_denials`` in one round trip (the subject id goes to ``details``)."""
+        rows = [
+            (
                 denial.at,
                 denial.symbol,
                 denial.side,
                 denial.reason_code,
                 denial.reason,
-                details,
+                {
+                    "subject": denial.subject,
+                    "subject_id": denial.subject_id,
+                    "trading_state": denial.trading_state.name,
+                },
             )
+            for denial in denials
+        ]
+        try:
+            await self._db.executemany(_RECORD_DENIAL, rows)
         except Exception as exc:
             raise RiskStoreError(f"expected to insert into risk_denials, got {exc!r}") from exc
 

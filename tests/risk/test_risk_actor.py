@@ -188,3 +188,27 @@ async def test_a_kill_switch_set_by_another_process_is_noticed_by_polling(
 
         await eventually_async(denied)
         assert rig.registry.get_sample_value("algogrid_risk_kill_switch_engaged") == 1
+
+
+async def test_denials_are_written_in_one_batch_after_the_flush_delay(
+    risk_db_url: str, redis_clean_url: str
+) -> None:
+    async with running_risk(
+        risk_db_url, redis_clean_url, limits=RiskLimits(max_concurrent_positions=1)
+    ) as rig:
+        await _insert_open_position(rig.storage, "BTCUSDT", "long", 1)
+        rig.tree.faults.crash_now("root/risk")
+        await rig.restarted(2)
+        await rig.snapshot()
+        for i in range(3):
+            denied = await rig.ask(_order(f"d{i}"))
+            assert isinstance(denied, OrderDenied)
+            assert denied.reason_code == "max_concurrent_positions"
+        count = "SELECT count(*) FROM risk_denials WHERE details->>'subject_id' LIKE 'd%'"
+        assert await rig.storage.db.fetchval(count) == 0  # buffered until the flush
+        rig.clock.advance(0.05)
+        await eventually_async(lambda: _count_is(rig, count, 3))
+
+
+async def _count_is(rig: object, sql: str, expected: int) -> bool:
+    return bool(await rig.storage.db.fetchval(sql) == expected)  # type: ignore[attr-defined]

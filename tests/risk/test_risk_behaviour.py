@@ -75,9 +75,12 @@ class Harness:
         self.inbox = Inbox()
         self.registry = CollectorRegistry()
         deps = RiskActorDeps(
-            limits=limits, work=self.jobs, store=RiskStore(storage.db, storage.redis),
+            limits=limits,
+            work=self.jobs,
+            store=RiskStore(storage.db, storage.redis),
             metrics=RiskMetrics(self.registry),
             state_poll_s=None,
+            denial_flush_s=0,
         )
         self.behaviour = RiskBehaviour(deps, clock, self.inbox, structlog.get_logger("test"))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -95,8 +95,8 @@ class MemoryStore:
     async def save_trading_state(self, record: TradingStateRecord) -> None:
         self.record = record
 
-    async def record_denial(self, denial: DenialRecord) -> None:
-        self.denials.append(denial)
+    async def record_denials(self, denials: Sequence[DenialRecord]) -> None:
+        self.denials.extend(denials)
 
 
 class SyncJobs:

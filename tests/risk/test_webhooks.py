@@ -142,9 +142,7 @@ async def test_a_hung_receiver_times_out_and_gives_up_after_max_attempts(clock: 
     registry = CollectorRegistry()
     metrics = RiskMetrics(registry)
     async with run_receiver(["hang"]) as receiver:
-        dispatcher = WebhookDispatcher(
-            _config(receiver.url, max_attempts=3), delivery_log, metrics=metrics
-        )
+        dispatcher = WebhookDispatcher(_config(receiver.url, max_attempts=3), delivery_log, metrics=metrics)
         async with trio.open_nursery() as nursery:
             await nursery.start(dispatcher.run)
             started = trio.current_time()
