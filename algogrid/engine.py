@@ -229,6 +229,14 @@ async def serve(
         risk_spec = allow_all_gate_spec(mode)
     if mode == "simulation":
         sim_config = settings.simulator.model_copy(update={"symbols": symbols})
+        book_step_s = sim_config.speed * sim_config.book_interval_ms / 1000
+        if book_step_s > settings.strategy.max_book_age_s:
+            # Book updates arrive further apart in simulated time than AVI-5's book_fresh allows.
+            log.warning(
+                "simulated book too slow for avi5",
+                book_step_s=book_step_s,
+                max_book_age_s=settings.strategy.max_book_age_s,
+            )
         async with open_simulator(sim_config) as sim:
             exchange_config = settings.exchange.model_copy(
                 update={"rest_url": sim.rest_url, "ws_public_url": sim.ws_public_url}
