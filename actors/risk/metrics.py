@@ -56,6 +56,11 @@ class RiskMetrics:
             "Today's drawdown of the R curve (closed trades + open UPnL), as last assessed by the monitor.",
             registry=registry,
         )
+        self.daily_drawdown_limit_r = Gauge(
+            "algogrid_risk_daily_drawdown_limit_r",
+            "The configured daily drawdown limit in R beyond which the monitor halts trading (R-04).",
+            registry=registry,
+        )
         self.performance = Gauge(
             "algogrid_risk_performance",
             "Trade statistics of the monitor's window: win_rate, profit_factor, net_expectancy_r, trades.",

@@ -366,6 +366,7 @@ class MonitorBehaviour:
         if metrics is None:
             return
         metrics.daily_drawdown_r.set(float(assessment.daily_drawdown_r))
+        metrics.daily_drawdown_limit_r.set(float(self.deps.config.thresholds.daily_drawdown_limit_r))
         metrics.monitor_last_tick.set(now.timestamp())
         stats = assessment.stats
         if stats is not None:
