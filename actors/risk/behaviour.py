@@ -95,7 +95,11 @@ class RiskBehaviour:
             except Exception as exc:  # boundary: the actor is gone; its successor schedules its own timers
                 log.debug("risk timer undeliverable", kind=type(message).__name__, error=repr(exc))
 
-        self._timers[type(message).__name__] = self.clock.call_later(delay, fire)
+        kind = type(message).__name__
+        previous = self._timers.pop(kind, None)
+        if previous is not None:
+            previous.cancel()  # one chain per kind, even when a dead incarnation's timer message lands here
+        self._timers[kind] = self.clock.call_later(delay, fire)
 
     def _submit_rebuild(self, attempt: int) -> None:
         store, limits, ttl = self._deps.store, self._deps.limits, self._deps.reservation_ttl_s
@@ -147,7 +151,8 @@ class RiskBehaviour:
 
     def _handle_reply(self, message: Any) -> Any:
         if isinstance(message, RiskStateLoaded):
-            self._restore(message)
+            if self._book.rebuilding:  # a second load (e.g. a stray retry) must not wipe newer state
+                self._restore(message)
         elif isinstance(message, RiskStateLoadFailed):
             self.log.warning("risk rebuild failed", error=message.error, attempt=message.attempt)
             self._tell_later(self._backoff(message.attempt), RetryRebuild(message.attempt + 1))

@@ -140,6 +140,7 @@ class MonitorBehaviour:
         config = self.deps.config
         if not config.schedule_ticks:
             return
+        self.stop()  # one tick chain, even when a dead incarnation's tick lands here
         ref, log = self.self_ref, self.log
 
         def fire() -> None:

@@ -16,6 +16,7 @@ from actors.risk import (
     KillConditionTriggered,
     OrderAllowed,
     OrderDenied,
+    PollTradingState,
     PositionOpened,
     RiskActorDeps,
     RiskBehaviour,
@@ -70,7 +71,9 @@ signal = make_signal
 
 
 class Harness:
-    def __init__(self, storage: Storage, limits: RiskLimits, clock: ManualClock) -> None:
+    def __init__(
+        self, storage: Storage, limits: RiskLimits, clock: ManualClock, state_poll_s: float | None = None
+    ) -> None:
         self.jobs = Jobs()
         self.inbox = Inbox()
         self.registry = CollectorRegistry()
@@ -79,7 +82,7 @@ class Harness:
             work=self.jobs,
             store=RiskStore(storage.db, storage.redis),
             metrics=RiskMetrics(self.registry),
-            state_poll_s=None,
+            state_poll_s=state_poll_s,
             denial_flush_s=0,
         )
         self.behaviour = RiskBehaviour(deps, clock, self.inbox, structlog.get_logger("test"))
@@ -236,3 +239,18 @@ async def test_reducing_allows_only_orders_that_reduce_an_open_position(
         assert isinstance(denied, OrderDenied)
         assert denied.reason_code == "reducing"
         assert isinstance(h.check(signal("ETHUSDT")), SignalDenied)
+
+
+async def test_a_stray_poll_from_a_dead_incarnation_does_not_start_a_second_chain(
+    risk_db_url: str, redis_clean_url: str
+) -> None:
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
+        clock = ManualClock(T0)
+        h = Harness(storage, LIMITS, clock, state_poll_s=1.0)
+        await h.start()
+        assert clock.pending_timers() == 1
+        h.behaviour.handle(PollTradingState())  # told by the previous incarnation's timer
+        await h.settle()
+        assert clock.pending_timers() == 1
+        h.behaviour.stop()
+        assert clock.pending_timers() == 0
