@@ -7,6 +7,7 @@ from actors.risk.alerts import Alert, AlertKind, Severity
 from actors.risk.behaviour import RiskBehaviour
 from actors.risk.book import REBUILDING, Decision, RiskBook, reservation_id
 from actors.risk.client import RISK_UNAVAILABLE, RiskAsker, ask_order_verdict
+from actors.risk.config import RiskSettings, monitor_config_from, risk_limits_from
 from actors.risk.errors import KillSwitchCommandError, RiskError, RiskStoreError, WebhookDeliveryError
 from actors.risk.messages import (
     CheckOrder,
@@ -125,6 +126,7 @@ __all__ = [
     "RiskBook",
     "RiskError",
     "RiskMetrics",
+    "RiskSettings",
     "RiskSnapshot",
     "RiskStateLoadFailed",
     "RiskStateLoaded",
@@ -147,8 +149,10 @@ __all__ = [
     "WebhookDispatcher",
     "ask_order_verdict",
     "is_tightening",
+    "monitor_config_from",
     "rebuild_exposure",
     "reservation_id",
+    "risk_limits_from",
     "sign_payload",
     "verify_signature",
 ]
