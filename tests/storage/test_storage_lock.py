@@ -60,12 +60,12 @@ async def test_holder_that_stalls_past_ttl_loses_the_lock_and_its_fenced_write_i
 
 
 async def test_renewal_keeps_the_lease_alive_beyond_its_ttl(storage: Storage) -> None:
-    lock = RedisLock(storage.redis, "renewed", ttl_seconds=0.15)
+    lock = RedisLock(storage.redis, "renewed", ttl_seconds=0.4)
     rival = RedisLock(storage.redis, "renewed", ttl_seconds=5)
     renewals = 0
-    async with lock.hold(renew_every=0.03) as lease:
-        # keep checking for ~4 TTLs: the rival never gets in while renewals run
-        deadline = trio.current_time() + 0.6
+    async with lock.hold(renew_every=0.04) as lease:
+        # keep checking for 2.5 TTLs: the rival never gets in while renewals run
+        deadline = trio.current_time() + 1.0
         while trio.current_time() < deadline:
             assert await rival.try_acquire() is None
             pttl = await storage.redis.pttl(lock.key)
