@@ -64,7 +64,7 @@ class RedisClient:
 
     async def setex(self, key: str, seconds: int, value: Field) -> bool:
         """Set ``key`` with a TTL in seconds."""
-        return bool(await self._call(self._client.setex, key, seconds, value))
+        return bool(await self._call(self._client.set, key, value, ex=seconds))
 
     async def delete(self, *keys: str) -> int:
         """Delete ``keys`` and return how many existed."""
