@@ -18,14 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from actors.ports import WorkQueue
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import ChurnBook, OpenPosition
-from supervision.actor import SupervisedActor
 
 from .behaviour import RiskBehaviour
+from .host import BehaviourActor
 from .metrics import RiskMetrics
 from .state import TradingStateRecord
 from .store import DenialRecord
@@ -78,31 +78,13 @@ class RiskActorDeps:
     denial_batch_max: int = 500
 
 
-class RiskActor(SupervisedActor):
-    """Supervised wrapper of ``RiskBehaviour`` (path ``root/risk``); a restart builds a fresh behaviour."""
+class RiskActor(BehaviourActor):
+    """Supervised host of ``RiskBehaviour`` (path ``root/risk``); a restart builds a fresh behaviour."""
 
     def __init__(self, deps: RiskActorDeps) -> None:
         super().__init__()
         self._deps = deps
-        self._behaviour: RiskBehaviour | None = None
 
-    def on_start(self) -> None:
-        """Build a fresh behaviour and start its rebuild (closed until loaded)."""
-        self._behaviour = RiskBehaviour(self._deps, self.clock, self.self_ref, self.log)
-        self._behaviour.start()
-
-    def on_stop(self) -> None:
-        """Cancel the behaviour's timers so a stopped incarnation schedules nothing."""
-        if self._behaviour is not None:
-            self._behaviour.stop()
-
-    def on_failure(self, *_: object) -> None:
-        """Cancel the behaviour's timers after a crash, too."""
-        if self._behaviour is not None:
-            self._behaviour.stop()
-
-    def handle(self, message: Any) -> Any:
-        """Delegate to the behaviour."""
-        if self._behaviour is None:
-            raise RuntimeError("expected on_start to have built the behaviour, got none")
-        return self._behaviour.handle(message)
+    def build(self) -> RiskBehaviour:
+        """Return a fresh behaviour; its ``start`` submits the rebuild (closed until loaded)."""
+        return RiskBehaviour(self._deps, self.clock, self.self_ref, self.log)

@@ -30,10 +30,10 @@ from actors.ports import WorkQueue
 from strategy_core.config import KillThresholds, PositionRules
 from strategy_core.performance import KillAssessment, KillFinding, assess_kill_conditions
 from strategy_core.position_rules import check_break_even, check_funding_exit, upnl_r
-from supervision.actor import SupervisedActor
 from supervision.clock import Clock, TimerHandle
 
 from .alerts import Alert, AlertKind, Severity
+from .host import BehaviourActor
 from .messages import KillConditionTriggered, PositionClosed
 from .metrics import RiskMetrics
 from .monitor_messages import (
@@ -378,31 +378,13 @@ class MonitorBehaviour:
                     metrics.performance.labels(stat=name).set(float(value))
 
 
-class MonitorActor(SupervisedActor):
-    """Supervised wrapper of ``MonitorBehaviour`` (path ``root/monitor``)."""
+class MonitorActor(BehaviourActor):
+    """Supervised host of ``MonitorBehaviour`` (path ``root/monitor``); state is re-read on every tick."""
 
     def __init__(self, deps: MonitorDeps) -> None:
         super().__init__()
         self._deps = deps
-        self._behaviour: MonitorBehaviour | None = None
 
-    def on_start(self) -> None:
-        """Build a fresh behaviour and schedule its first tick (state is re-read on every tick)."""
-        self._behaviour = MonitorBehaviour(self._deps, self.clock, self.self_ref, self.log)
-        self._behaviour.start()
-
-    def on_stop(self) -> None:
-        """Cancel the pending tick."""
-        if self._behaviour is not None:
-            self._behaviour.stop()
-
-    def on_failure(self, *_: object) -> None:
-        """Cancel the pending tick after a crash, too."""
-        if self._behaviour is not None:
-            self._behaviour.stop()
-
-    def handle(self, message: Any) -> Any:
-        """Delegate to the behaviour."""
-        if self._behaviour is None:
-            raise RuntimeError("expected on_start to have built the behaviour, got none")
-        return self._behaviour.handle(message)
+    def build(self) -> MonitorBehaviour:
+        """Return a fresh behaviour; its ``start`` schedules the first tick."""
+        return MonitorBehaviour(self._deps, self.clock, self.self_ref, self.log)
