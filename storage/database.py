@@ -11,6 +11,7 @@ pool's other connections, so the next call reconnects. Writes are never retried 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import structlog
+import trio
 
 from storage.aio import AioBridge
 from storage.errors import IntegrityViolationError, StorageError, StorageUnavailableError
@@ -68,12 +70,12 @@ def _translate(exc: BaseException) -> StorageError | None:
     return None
 
 
-class Connection:
-    """One pooled connection inside a transaction; valid only inside ``Database.transaction()``."""
+class _Queries:
+    """The five query methods, shared by the pool facade and a transaction's connection."""
 
-    def __init__(self, bridge: AioBridge, raw: asyncpg.Connection) -> None:
+    def __init__(self, bridge: AioBridge, target: asyncpg.Pool | asyncpg.Connection) -> None:
         self._bridge = bridge
-        self._raw = raw
+        self._target = target
 
     async def _call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         try:
@@ -82,72 +84,51 @@ class Connection:
             translated = _translate(exc)
             if translated is None:
                 raise
+            await self._on_unavailable(translated)
             raise translated from exc
+
+    async def _on_unavailable(self, error: StorageError) -> None:
+        """Hook run before a translated error is raised."""
 
     async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
         """Run ``query`` and return all rows."""
-        return await self._call(self._raw.fetch, query, *args)
+        return await self._call(self._target.fetch, query, *args)
 
     async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
         """Run ``query`` and return the first row, or None."""
-        return await self._call(self._raw.fetchrow, query, *args)
+        return await self._call(self._target.fetchrow, query, *args)
 
     async def fetchval(self, query: str, *args: object) -> Any:
         """Run ``query`` and return the first column of the first row, or None."""
-        return await self._call(self._raw.fetchval, query, *args)
+        return await self._call(self._target.fetchval, query, *args)
 
     async def execute(self, query: str, *args: object) -> str:
         """Run ``query`` and return its status tag (e.g. ``"UPDATE 1"``)."""
-        return await self._call(self._raw.execute, query, *args)
+        return await self._call(self._target.execute, query, *args)
 
     async def executemany(self, query: str, args: Iterable[Sequence[object]]) -> None:
-        """Run ``query`` once per argument tuple in one round trip pipeline."""
-        await self._call(self._raw.executemany, query, list(args))
+        """Run ``query`` once per argument tuple (in one transaction)."""
+        await self._call(self._target.executemany, query, list(args))
 
 
-class Database:
+class Connection(_Queries):
+    """One pooled connection inside a transaction; valid only inside ``Database.transaction()``."""
+
+
+class Database(_Queries):
     """The pool facade; every method is awaited from trio."""
 
     def __init__(self, bridge: AioBridge, pool: asyncpg.Pool) -> None:
-        self._bridge = bridge
+        super().__init__(bridge, pool)
         self._pool = pool
 
-    async def _call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        try:
-            return await self._bridge.run(fn, *args)
-        except Exception as exc:
-            translated = _translate(exc)
-            if translated is None:
-                raise
-            if isinstance(translated, StorageUnavailableError):
-                await self._expire()
-            raise translated from exc
-
-    async def _expire(self) -> None:
-        try:
-            await self._bridge.run(self._pool.expire_connections)
-        except Exception:  # best effort: the failure being reported matters more than this one
-            log.warning("pool expire failed", exc_info=True)
-
-    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
-        """Run ``query`` on a pooled connection and return all rows."""
-        return await self._call(self._pool.fetch, query, *args)
-
-    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
-        """Run ``query`` and return the first row, or None."""
-        return await self._call(self._pool.fetchrow, query, *args)
-
-    async def fetchval(self, query: str, *args: object) -> Any:
-        """Run ``query`` and return the first column of the first row, or None."""
-        return await self._call(self._pool.fetchval, query, *args)
-
-    async def execute(self, query: str, *args: object) -> str:
-        """Run ``query`` and return its status tag."""
-        return await self._call(self._pool.execute, query, *args)
-
-    async def executemany(self, query: str, args: Iterable[Sequence[object]]) -> None:
-        """Run ``query`` once per argument tuple (one transaction)."""
-        await self._call(self._pool.executemany, query, list(args))
+    async def _on_unavailable(self, error: StorageError) -> None:
+        # one dead connection usually means all idle ones are dead: make the pool reconnect them
+        if isinstance(error, StorageUnavailableError):
+            try:
+                await self._bridge.run(self._pool.expire_connections)
+            except Exception:  # best effort: the failure being reported matters more than this one
+                log.warning("pool expire failed", exc_info=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -155,6 +136,7 @@ class Database:
 
         Use it for ``SELECT … FOR UPDATE`` serialisation of position updates (T-04).
         """
+
         async def acquire() -> Any:
             return await self._pool.acquire()
 
@@ -166,7 +148,8 @@ class Database:
                 yield Connection(self._bridge, raw)
             except BaseException:
                 if not raw.is_closed():
-                    await self._call(tx.rollback)
+                    with trio.CancelScope(shield=True), contextlib.suppress(StorageError):
+                        await self._call(tx.rollback)  # the original error matters more
                 raise
             else:
                 await self._call(tx.commit)

@@ -14,20 +14,8 @@ from storage import IntegrityViolationError, SignalFilters, Storage, StoredKline
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Candle:
-    symbol: str
-    start: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-    turnover: Decimal
-
-
-def candle(i: int, symbol: str = "BTCUSDT", close: str = "65000.5") -> Candle:
-    return Candle(
+def candle(i: int, symbol: str = "BTCUSDT", close: str = "65000.5") -> StoredKline:
+    return StoredKline(
         symbol, T0 + timedelta(minutes=5 * i), Decimal("65000.1"), Decimal("65010.123456789"),
         Decimal("64990.000000001"), Decimal(close), Decimal("12.3456789"), Decimal("802469.12345678"),
     )
