@@ -154,7 +154,8 @@ class Database(_Queries):
             else:
                 await self._call(tx.commit)
         finally:
-            await self._bridge.run(self._pool.release, raw)
+            with trio.CancelScope(shield=True):
+                await self._bridge.run(self._pool.release, raw)
 
     async def ping(self) -> bool:
         """Return True when ``SELECT 1`` succeeds (the T-04 health check), False when the server is down."""

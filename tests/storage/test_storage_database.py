@@ -70,3 +70,14 @@ async def test_open_storage_without_urls_is_refused() -> None:
     with pytest.raises(StorageError, match="database_url"):
         async with open_storage(StorageConfig(redis_url=SecretStr("redis://127.0.0.1:1/0"))):
             pass
+
+
+async def test_a_cancelled_transaction_rolls_back_and_returns_its_connection(storage: Storage) -> None:
+    with trio.move_on_after(0.05):
+        async with storage.db.transaction() as conn:
+            await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('cancelled', '{}')")
+            await trio.sleep_forever()
+    assert await storage.db.fetchval("SELECT count(*) FROM event_outbox WHERE channel = 'cancelled'") == 0
+    for _ in range(25):  # more than max_size: a leaked connection would eventually block here
+        async with storage.db.transaction() as conn:
+            assert await conn.fetchval("SELECT 1") == 1
