@@ -78,6 +78,20 @@ async def test_a_cancelled_transaction_rolls_back_and_returns_its_connection(sto
             await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('cancelled', '{}')")
             await trio.sleep_forever()
     assert await storage.db.fetchval("SELECT count(*) FROM event_outbox WHERE channel = 'cancelled'") == 0
-    for _ in range(25):  # more than max_size: a leaked connection would eventually block here
+    # all 20 connections can be held at once: a leaked one would leave the 20th waiting forever
+    inside = 0
+    all_in = trio.Event()
+
+    async def hold_one() -> None:
+        nonlocal inside
         async with storage.db.transaction() as conn:
             assert await conn.fetchval("SELECT 1") == 1
+            inside += 1
+            if inside == 20:
+                all_in.set()
+            await all_in.wait()
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            for _ in range(20):
+                nursery.start_soon(hold_one)
