@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from actors import WorkRejectedError
 from actors.risk import (
     Alert,
+    AlertSink,
     GetRiskSnapshot,
     MonitorActor,
     MonitorConfig,
@@ -27,6 +28,8 @@ from actors.risk import (
     RiskMetrics,
     RiskSnapshot,
     RiskStore,
+    WebhookConfig,
+    WebhookDispatcher,
 )
 from storage import ServerUrls, Storage, StorageConfig, open_storage
 from strategy_core.config import RiskLimits
@@ -223,13 +226,24 @@ async def running_risk(
     state_poll_s: float | None = None,
     intensity: Intensity = TOLERANT,
     monitor: MonitorConfig | None = None,
+    webhooks: WebhookConfig | None = None,
 ) -> AsyncIterator[RiskRig]:
-    """Start ``root/risk`` (restart backoff 1 s of manual time) and stop the tree afterwards."""
+    """Start ``root/risk`` (restart backoff 1 s of manual time) and stop the tree afterwards.
+
+    Alerts of both actors go to the rig's ``AlertCollector``, or to a real ``WebhookDispatcher`` (whose
+    delivery log is ``RiskStore``) when ``webhooks`` is given.
+    """
     clock = clock or ManualClock(T0)
     registry = CollectorRegistry()
     async with open_risk_storage(db_url, redis_url) as storage, trio.open_nursery() as nursery:
         queue = TrioWorkQueue(maxsize=10_000, concurrency=8, name="risk")
         await nursery.start(queue.run)
+        collector = AlertCollector()
+        sink: AlertSink = collector
+        if webhooks is not None:
+            dispatcher = WebhookDispatcher(webhooks, RiskStore(storage.db, storage.redis))
+            await nursery.start(dispatcher.run)
+            sink = dispatcher
         deps = RiskActorDeps(
             limits=limits or RiskLimits(),
             work=WorkPort(queue),
@@ -237,9 +251,10 @@ async def running_risk(
             metrics=RiskMetrics(registry),
             rebuild_backoff_s=(1.0,),
             state_poll_s=state_poll_s,
+            alerts=sink,
         )
         children = [ChildSpec("risk", lambda: RiskActor.start(deps), kind="risk")]
-        positions, alerts, risk_sink = Collector(), AlertCollector(), LateSink()
+        positions, risk_sink = Collector(), LateSink()
         if monitor is not None:
             monitor_deps = MonitorDeps(
                 config=monitor,
@@ -247,7 +262,7 @@ async def running_risk(
                 store=MonitorStore(storage.db),
                 risk=risk_sink,
                 positions=positions,
-                alerts=alerts,
+                alerts=sink,
                 metrics=deps.metrics,
             )
             children.append(ChildSpec("monitor", lambda: MonitorActor.start(monitor_deps), kind="monitor"))
@@ -262,7 +277,7 @@ async def running_risk(
         try:
             risk_sink.target = tree.ref("root/risk")
             await eventually_async(tree.settled, timeout=10)
-            yield RiskRig(tree, tree.ref("root/risk"), bridge, storage, clock, registry, positions, alerts)
+            yield RiskRig(tree, tree.ref("root/risk"), bridge, storage, clock, registry, positions, collector)
         finally:
             tree.faults.clear()
             await bridge.stop_tree(tree, timeout=30)

@@ -16,7 +16,7 @@ import orjson
 import trio
 
 from actors import CheckSignal, SignalAllowed, SignalDenied
-from actors.risk import ChangeSource, TradingState
+from actors.risk import AlertKind, ChangeSource, TradingState
 from tests.risk.risk_kit import Collector, make_signal, running_risk
 from tests.support import eventually_async
 
@@ -90,6 +90,8 @@ async def test_the_cli_engages_the_kill_switch_for_a_restarted_engine_and_releas
             return isinstance(await _verdict(rig), SignalAllowed)
 
         await eventually_async(allowed)
+        # the running actor announces the release it noticed (webhook alert), once
+        assert [a.event for a in rig.alerts.alerts] == [AlertKind.KILL_SWITCH_RELEASED]
 
     code, out, err = await _cli(tmp_path, risk_db_url, redis_clean_url, "status")
     assert code == 0, err

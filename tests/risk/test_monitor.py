@@ -82,8 +82,10 @@ async def test_a_daily_drawdown_beyond_the_limit_halts_at_the_next_poll(
         assert record.kill_switch
         assert record.source is ChangeSource.KILL_CONDITION
         assert record.changed_by == "monitor:daily_drawdown"
-        assert [(a.event, a.severity) for a in rig.alerts.alerts] == [
-            (AlertKind.DAILY_DRAWDOWN_HALT, Severity.CRITICAL)
+        # the monitor's finding and the RiskActor's engagement, each once (their order is not defined)
+        assert sorted((a.event.value, a.severity.value) for a in rig.alerts.alerts) == [
+            (AlertKind.DAILY_DRAWDOWN_HALT.value, Severity.CRITICAL.value),
+            (AlertKind.KILL_SWITCH_ENGAGED.value, Severity.CRITICAL.value),
         ]
         assert rig.registry.get_sample_value("algogrid_risk_daily_drawdown_r") == 4
 
@@ -105,7 +107,10 @@ async def test_a_drawdown_above_25_percent_for_three_days_halts(
 
         record = await eventually_async(halted)
         assert record.changed_by == "monitor:max_drawdown_days"
-        assert [a.event for a in rig.alerts.alerts] == [AlertKind.MAX_DRAWDOWN_HALT]
+        assert sorted(a.event.value for a in rig.alerts.alerts) == [
+            "kill_switch_engaged",
+            "max_drawdown_halt",
+        ]
 
 
 async def test_negative_expectancy_alerts_and_low_win_rate_and_profit_factor_warn_once_a_day(

@@ -10,24 +10,32 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from actors import CheckSignal, SignalAllowed, SignalDenied
 from actors.risk import (
     RISK_UNAVAILABLE,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     ChangeSource,
     CheckOrder,
+    CriticalDiscrepancy,
     OrderAllowed,
     OrderDenied,
     RiskStore,
     TradingState,
+    TradingStateChanged,
     TradingStateRecord,
+    WebhookConfig,
     ask_order_verdict,
+    verify_signature,
 )
 from strategy_core.config import RiskLimits
 from strategy_core.models import Side
 from supervision import ActorUnavailable, AskTimeout, InjectedFault, Intensity, Status
 from tests.risk.risk_kit import T0, Collector, make_signal, running_risk
+from tests.risk.risk_receiver import run_receiver
 from tests.support import eventually_async
 
 
@@ -211,4 +219,35 @@ async def test_denials_are_written_in_one_batch_after_the_flush_delay(
 
 
 async def _count_is(rig: object, sql: str, expected: int) -> bool:
+    return bool(await rig.storage.db.fetchval(sql) == expected)  # type: ignore[attr-defined]
+
+
+async def test_an_engagement_reaches_a_real_webhook_receiver_signed(
+    risk_db_url: str, redis_clean_url: str
+) -> None:
+    async with run_receiver([200]) as receiver:
+        config = WebhookConfig(urls=(receiver.url,), secret="hook-secret", backoff_jitter=0.0)
+        async with running_risk(risk_db_url, redis_clean_url, webhooks=config) as rig:
+            await rig.snapshot()
+            changed = await rig.ask(
+                CriticalDiscrepancy(symbol="BTCUSDT", kind="position_mismatch", details="1 vs 2", at=T0)
+            )
+            assert isinstance(changed, TradingStateChanged)
+            (request,) = await eventually_async(lambda: receiver.received)
+            delivered = "SELECT status FROM webhook_deliveries WHERE event = 'kill_switch_engaged'"
+            await eventually_async(lambda: _value_is(rig, delivered, "delivered"))
+    headers = request.headers
+    assert verify_signature(
+        "hook-secret", headers[TIMESTAMP_HEADER.lower()], request.body, headers[SIGNATURE_HEADER.lower()]
+    )
+    body = orjson.loads(request.body)
+    assert (body["event"], body["severity"], body["trading_state"], body["source"]) == (
+        "kill_switch_engaged",
+        "critical",
+        "HALTED",
+        "reconciliation",
+    )
+
+
+async def _value_is(rig: object, sql: str, expected: object) -> bool:
     return bool(await rig.storage.db.fetchval(sql) == expected)  # type: ignore[attr-defined]
