@@ -40,6 +40,7 @@ from .monitor_messages import (
     BreakEvenReached,
     FundingExitWarning,
     GetMonitorSnapshot,
+    HaltsLoaded,
     MonitorSnapshot,
     MoveStopToEntry,
     PerformanceLoaded,
@@ -90,6 +91,10 @@ class MonitorDataPort(Protocol):
         """Return closed trades and daily equity."""
         ...
 
+    async def load_halts_today(self, now: dt.datetime) -> HaltsLoaded:
+        """Return the kill conditions that already halted trading today."""
+        ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MonitorDeps:
@@ -127,7 +132,17 @@ class MonitorBehaviour:
     _loading: bool = False
 
     def start(self) -> None:
-        """Schedule the first tick."""
+        """Recall today's halts (a restart must not overrule an operator's release) and schedule a tick."""
+        store, now = self.deps.store, self.clock.now()
+
+        def failed(exc: Exception) -> HaltsLoaded:
+            self.log.warning("monitor could not read today's halts", error=repr(exc))
+            return HaltsLoaded(conditions=(), day=now.date())
+
+        try:
+            self.deps.work.submit(lambda: store.load_halts_today(now), self.self_ref, failed)
+        except WorkRejectedError as exc:
+            self.log.warning("monitor read rejected", error=str(exc))
         self._schedule()
 
     def stop(self) -> None:
@@ -168,6 +183,9 @@ class MonitorBehaviour:
         elif isinstance(message, PerformanceLoaded):
             self._loading = False
             self._assess(message)
+        elif isinstance(message, HaltsLoaded):
+            for condition in message.conditions:
+                self.fired.setdefault(condition, message.day)
         elif isinstance(message, PerformanceLoadFailed):
             self._loading = False
             self.log.warning("monitor read failed", error=message.error)
@@ -177,6 +195,7 @@ class MonitorBehaviour:
                 last_assessment=self.last_assessment,
                 watched=tuple(sorted(self.watched)),
                 break_even_done=tuple(sorted(self.break_even_done)),
+                fired=tuple(sorted(self.fired.items())),
             )
         else:
             self.log.warning("monitor ignored message", kind=type(message).__name__)

@@ -3,7 +3,7 @@
 * in: ``Tick`` (poll now; the actor also schedules it every ``poll_interval_s`` on its clock),
   ``PositionMarked`` (position side → monitor: a position with its latest mark and next funding time),
   ``PositionClosed`` (from ``actors.risk.messages``: stop watching), ``GetMonitorSnapshot``;
-* replies from the trio side: ``PerformanceLoaded`` / ``PerformanceLoadFailed``;
+* replies from the trio side: ``PerformanceLoaded`` / ``PerformanceLoadFailed``, ``HaltsLoaded`` (start);
 * out, to the RiskActor: ``KillConditionTriggered`` (from ``actors.risk.messages``);
 * out, decisions for the position side (executed there): ``BreakEvenReached``, ``MoveStopToEntry``
   (``be_mode: full``), ``FundingExitWarning``, ``ReduceOnlyCloseRequested`` (``auto_funding_exit``).
@@ -25,6 +25,7 @@ __all__ = [
     "BreakEvenReached",
     "FundingExitWarning",
     "GetMonitorSnapshot",
+    "HaltsLoaded",
     "MonitorSnapshot",
     "MoveStopToEntry",
     "PerformanceLoadFailed",
@@ -64,6 +65,14 @@ class PerformanceLoadFailed:
     """Reply (trio → monitor): the read failed; the next tick tries again."""
 
     error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HaltsLoaded:
+    """Reply (trio → monitor, at start): kill conditions that already halted trading on UTC ``day``."""
+
+    conditions: tuple[str, ...]
+    day: dt.date
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,3 +131,4 @@ class MonitorSnapshot:
     last_assessment: KillAssessment | None
     watched: tuple[str, ...]
     break_even_done: tuple[str, ...]
+    fired: tuple[tuple[str, dt.date], ...] = ()  # (finding, UTC day it last fired)

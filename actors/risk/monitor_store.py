@@ -5,6 +5,8 @@ Runs on the trio side (the monitor reaches it through the work queue). Definitio
 * a closed trade's net USD = ``pnl_usd − fees_usd − funding_usd`` (``pnl_usd`` is the gross realised PnL,
   fees and funding are costs paid); its net R = net USD / ``risk_usd`` (or / ``r_unit_usd`` when the position
   recorded no risk);
+* the kill conditions that already halted today: audit rows written by the RiskActor for a change by
+  ``monitor:<condition>`` (so a restarted monitor does not halt again after an operator's release);
 * the equity at the end of UTC day *d* = ``starting_equity_usd`` + Σ net USD of trades closed up to the end
   of *d*; the series covers the last ``days`` UTC days, today last (today's value is "so far"; the monitor
   adds the open positions' unrealised USD to it).
@@ -18,7 +20,7 @@ from decimal import Decimal
 from strategy_core.performance import ClosedTrade, utc_day_start
 
 from .errors import RiskStoreError
-from .monitor_messages import PerformanceLoaded
+from .monitor_messages import HaltsLoaded, PerformanceLoaded
 from .store import SqlClient
 
 __all__ = ["MonitorStore"]
@@ -28,6 +30,12 @@ SELECT closed_at, pnl_usd - fees_usd - funding_usd AS net_usd, risk_usd
 FROM positions
 WHERE status = 'closed' AND pnl_usd IS NOT NULL AND closed_at > $1 AND closed_at <= $2
 ORDER BY closed_at
+"""
+
+_HALTS_SINCE = """
+SELECT DISTINCT substr(actor_label, length('monitor:') + 1) AS condition
+FROM audit_trail
+WHERE action = 'kill_switch.set' AND actor_label LIKE 'monitor:%' AND at >= $1
 """
 
 _DAILY_NET = """
@@ -79,3 +87,11 @@ class MonitorStore:
             equity += net_by_day.get(first + dt.timedelta(days=offset), Decimal(0))
             series.append(equity)
         return PerformanceLoaded(trades=trades, daily_equity=tuple(series), at=now)
+
+    async def load_halts_today(self, now: dt.datetime) -> HaltsLoaded:
+        """Return the kill conditions that halted trading since today's UTC start (from the audit trail)."""
+        try:
+            rows = await self._db.fetch(_HALTS_SINCE, utc_day_start(now))
+        except Exception as exc:
+            raise RiskStoreError(f"expected to read audit_trail, got {exc!r}") from exc
+        return HaltsLoaded(conditions=tuple(sorted(row["condition"] for row in rows)), day=now.date())

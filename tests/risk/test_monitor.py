@@ -20,10 +20,13 @@ from actors.risk import (
     MoveStopToEntry,
     PositionMarked,
     ReduceOnlyCloseRequested,
+    SetTradingState,
     Severity,
     TradingState,
+    TradingStateChanged,
 )
 from strategy_core.config import BreakEvenMode, PositionRules
+from supervision import Status
 from tests.risk.risk_kit import T0, RiskRig, position, running_risk
 from tests.support import eventually_async
 
@@ -187,3 +190,33 @@ async def test_funding_exit_alerts_and_requests_a_reduce_only_close_when_configu
         )
         assert close.position_id == "p1"
         assert [a.event for a in rig.alerts.alerts] == [AlertKind.FUNDING_EXIT]
+
+
+async def test_a_restarted_monitor_respects_a_release_made_after_todays_halt(
+    risk_db_url: str, redis_clean_url: str
+) -> None:
+    async with running_risk(risk_db_url, redis_clean_url, monitor=MonitorConfig()) as rig:
+        await _closed(rig, T0 - dt.timedelta(hours=1), "-100")  # -4R today
+
+        async def state_is(state: TradingState) -> bool:
+            return bool((await _state(rig)).state is state)
+
+        await _tick(rig)
+        await eventually_async(lambda: state_is(TradingState.HALTED))
+        released = await rig.ask(
+            SetTradingState(state=TradingState.ACTIVE, kill_switch=False, reason="reviewed", changed_by="ops")
+        )
+        assert isinstance(released, TradingStateChanged)
+
+        rig.tree.faults.crash_now("root/monitor")
+        await eventually_async(lambda: rig.monitor.incarnation == 2 and rig.monitor.status is Status.RUNNING)
+
+        async def recalled() -> bool:
+            snap = await rig.bridge.ask(rig.monitor, GetMonitorSnapshot(), timeout=5)
+            return ("daily_drawdown", T0.date()) in snap.fired
+
+        await eventually_async(recalled)
+        snap = await _tick(rig)
+        assert snap.last_assessment is not None
+        assert snap.last_assessment.halt  # the condition still holds ...
+        assert await state_is(TradingState.ACTIVE)  # ... but the operator's release stands today
