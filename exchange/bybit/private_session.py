@@ -13,7 +13,6 @@ from typing import Any
 
 import structlog
 import trio
-import trio_websocket
 
 from exchange.bybit.events import ExecutionReport
 from exchange.bybit.messages import parse_private
@@ -21,6 +20,7 @@ from exchange.bybit.rest import BybitRestClient
 from exchange.bybit.signing import ws_auth_signature
 from exchange.bybit.sink import EventSink
 from exchange.bybit.ws_session import WsSession
+from exchange.bybit.ws_transport import WsConnection
 from exchange.config import Credentials, ExchangeConfig
 from exchange.errors import ExchangeError, MessageParseError
 
@@ -64,7 +64,7 @@ class PrivateSession(WsSession):
         """Private topics may be quiet for long: only a missing pong counts as silence."""
         return max(self.config.silence_timeout_s, self.config.ping_interval_s + self.config.pong_timeout_s)
 
-    async def _on_open(self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery) -> None:
+    async def _on_open(self, ws: WsConnection, nursery: trio.Nursery) -> None:
         send, recv = trio.open_memory_channel[dict[str, Any]](4)
         self._auth_reply = send
         expires = self.rest.now_ms() + self.config.ws_auth_expiry_ms
@@ -78,7 +78,7 @@ class PrivateSession(WsSession):
         )
         # the reader is not running yet: read until the auth reply, handling anything else normally
         while True:
-            raw = await ws.get_message()
+            raw = await ws.receive_message()
             self.stats.messages += 1
             self._on_message(raw)
             try:

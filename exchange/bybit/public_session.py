@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import structlog
 import trio
-import trio_websocket
 
 from exchange.bybit.events import BookDelta, BookSnapshot, KlineUpdate, PublicTrade, TickerUpdate
 from exchange.bybit.messages import parse_public
@@ -24,6 +23,7 @@ from exchange.bybit.ratelimit import RateLimiter
 from exchange.bybit.rest import BybitRestClient
 from exchange.bybit.sink import EventSink
 from exchange.bybit.ws_session import WsSession
+from exchange.bybit.ws_transport import WsClosedError, WsConnection
 from exchange.config import ExchangeConfig
 from exchange.errors import ExchangeError, MessageParseError
 
@@ -109,7 +109,7 @@ class PublicSession(WsSession):
         nursery.start_soon(self._fallback_loop)
 
     # ------------------------------------------------------------- connect
-    async def _on_open(self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery) -> None:
+    async def _on_open(self, ws: WsConnection, nursery: trio.Nursery) -> None:
         for book in self.books.values():
             book.invalidate()
         self._awaiting_snapshot = set(self.symbols)
@@ -227,7 +227,7 @@ class PublicSession(WsSession):
                 self._awaiting_snapshot.add(symbol)
                 await self.send({"op": "unsubscribe", "req_id": self.next_req_id("unsub"), "args": [topic]})
                 await self.send({"op": "subscribe", "req_id": self.next_req_id("sub"), "args": [topic]})
-            except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+            except WsClosedError:
                 log.info("resubscribe skipped, socket down", symbol=symbol)
 
     async def _rest_snapshot(self, symbol: str) -> bool:

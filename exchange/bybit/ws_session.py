@@ -3,7 +3,9 @@
 One trio service per channel: connect, let the subclass authenticate and subscribe, then read until the
 socket closes or goes silent; reconnect with exponential backoff 200 ms → 3 s plus jitter. A ping goes out
 every ``ping_interval_s``; a watchdog declares the link dead (half-open) when nothing, not even a pong,
-arrived for the silence window. Counting messages costs the reader one integer add; the watchdog polls.
+arrived for the silence window. The socket is ``ws_transport.WsConnection``: the reader task itself cuts
+frames out of each receive buffer and calls ``_on_message`` inline (no task or channel hop per message);
+counting messages costs it one integer add; the watchdog polls.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from typing import Any
 import orjson
 import structlog
 import trio
-import trio_websocket
 
 from exchange.bybit.events import Event
 from exchange.bybit.sink import EventSink, SessionStats
+from exchange.bybit.ws_transport import WsConnection, open_ws
 from exchange.config import ExchangeConfig
 from exchange.errors import ExchangeError
 
@@ -31,9 +33,6 @@ class SessionSilentError(ExchangeError):
 
 
 _RECONNECTABLE: tuple[type[BaseException], ...] = (
-    trio_websocket.ConnectionClosed,
-    trio_websocket.HandshakeError,
-    trio_websocket.DisconnectionTimeout,
     trio.BrokenResourceError,
     trio.ClosedResourceError,
     trio.TooSlowError,
@@ -55,7 +54,7 @@ class WsSession:
         self.sink = sink
         self.stats = SessionStats(self.channel)
         self._rng = rng or random.Random()
-        self._ws: trio_websocket.WebSocketConnection | None = None
+        self._ws: WsConnection | None = None
         self._ready = trio.Event()
         self._connections = 0
         self._req = 0
@@ -108,13 +107,11 @@ class WsSession:
 
     async def _connect_once(self) -> None:
         cfg = self.config
-        async with trio_websocket.open_websocket_url(
+        async with open_ws(
             self.url,
-            connect_timeout=cfg.connect_timeout_s,
-            disconnect_timeout=min(1.0, cfg.connect_timeout_s),
-            message_queue_size=cfg.ws_message_queue_size,
-            max_message_size=4 * 1024 * 1024,
+            connect_timeout_s=cfg.connect_timeout_s,
             receive_buffer_size=cfg.ws_receive_buffer_bytes,
+            max_message_size=cfg.ws_max_message_bytes,
         ) as ws:
             self._ws = ws
             async with trio.open_nursery() as nursery:
@@ -128,15 +125,17 @@ class WsSession:
                 nursery.start_soon(self._pinger, ws)
                 await self._reader(ws)
 
-    async def _reader(self, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _reader(self, ws: WsConnection) -> None:
         stats = self.stats
         handle = self._on_message
-        while True:
-            raw = await ws.get_message()
+
+        def counted(raw: bytes) -> None:
             stats.messages += 1
             handle(raw)
 
-    async def _pinger(self, ws: trio_websocket.WebSocketConnection) -> None:
+        await ws.pump(counted)
+
+    async def _pinger(self, ws: WsConnection) -> None:
         while True:
             await trio.sleep(self.config.ping_interval_s)
             await self.send({"op": "ping", "req_id": self.next_req_id("ping")})
@@ -166,7 +165,7 @@ class WsSession:
         """Send one JSON frame on the live socket (dropped silently when down)."""
         ws = self._ws
         if ws is not None:
-            await ws.send_message(orjson.dumps(payload).decode())
+            await ws.send(orjson.dumps(payload))
 
     def publish(self, event: Event) -> None:
         """Hand one event to the sink; a failing sink is counted and logged, never fatal."""
@@ -196,7 +195,7 @@ class WsSession:
         return msg
 
     # ------------------------------------------------------------ subclass
-    async def _on_open(self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery) -> None:
+    async def _on_open(self, ws: WsConnection, nursery: trio.Nursery) -> None:
         raise NotImplementedError
 
     def _on_message(self, raw: str | bytes) -> None:
