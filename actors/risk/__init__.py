@@ -5,7 +5,7 @@ from __future__ import annotations
 from actors.risk.actor import RiskActor, RiskActorDeps, RiskStatePort
 from actors.risk.alerts import Alert, AlertKind, Severity
 from actors.risk.behaviour import RiskBehaviour
-from actors.risk.book import REBUILDING, Decision, RiskBook, reservation_id
+from actors.risk.book import REBUILDING, Decision, RiskBook, reason_sentence, reservation_id
 from actors.risk.client import RISK_UNAVAILABLE, RiskAsker, ask_order_verdict
 from actors.risk.config import RiskSettings, monitor_config_from, risk_limits_from
 from actors.risk.errors import KillSwitchCommandError, RiskError, RiskStoreError, WebhookDeliveryError
@@ -152,6 +152,7 @@ __all__ = [
     "ask_order_verdict",
     "is_tightening",
     "monitor_config_from",
+    "reason_sentence",
     "rebuild_exposure",
     "reservation_id",
     "risk_limits_from",

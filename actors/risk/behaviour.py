@@ -16,7 +16,7 @@ from strategy_core.risk_rules import RiskCandidate, TradingState
 from supervision.clock import Clock, TimerHandle
 
 from .alerts import Alert, AlertKind, Severity
-from .book import RiskBook
+from .book import RiskBook, reason_sentence
 from .messages import (
     CheckOrder,
     CriticalDiscrepancy,
@@ -244,7 +244,7 @@ class RiskBehaviour:
             self._count("order", "allowed", "none")
         else:
             code = decision.reason_code or "denied"
-            verdict = OrderDenied(order_id=message.order_id, reason_code=code, reason=_sentence(code))
+            verdict = OrderDenied(order_id=message.order_id, reason_code=code, reason=reason_sentence(code))
             self._count("order", "denied", code)
             self._record_denial(
                 "order", message.order_id, message.symbol, message.side.value, code=code, now=now
@@ -266,7 +266,7 @@ class RiskBehaviour:
             symbol=symbol,
             side=side,
             reason_code=code,
-            reason=_sentence(code),
+            reason=reason_sentence(code),
             trading_state=record.state if record is not None else TradingState.HALTED,
             at=now,
         )
@@ -431,21 +431,3 @@ class RiskBehaviour:
             positions=tuple(sorted(book.exposure.positions, key=lambda p: p.position_id)),
             churn=tuple((s, side.value, at) for s, side, at in book.churn_entries(now)),
         )
-
-
-_SENTENCES = {
-    "rebuilding": "the risk state is being rebuilt after a start; nothing is approved until it is loaded",
-    "halted": "trading is HALTED; nothing is approved",
-    "reducing": "trading is REDUCING; only risk-reducing orders are approved",
-    "kill_switch": "the kill switch is engaged",
-    "unknown_position": "expected a reduce-only order for an open position on that symbol and side",
-    "max_concurrent_positions": "the maximum number of concurrent positions is reached",
-    "max_total_risk_r": "the total open risk in R would exceed its limit",
-    "max_total_risk_usd": "the total open risk in USD would exceed its limit",
-    "max_positions_per_base": "the per-base-asset limit on this side is reached",
-    "anti_churn": "a same-side entry on this symbol was accepted less than the churn block ago",
-}
-
-
-def _sentence(code: str) -> str:
-    return _SENTENCES.get(code, code)

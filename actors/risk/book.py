@@ -21,7 +21,7 @@ from strategy_core.risk_rules import RiskCandidate, RiskDecision, check_risk
 
 from .state import TradingStateRecord
 
-__all__ = ["REBUILDING", "Decision", "RiskBook", "reservation_id"]
+__all__ = ["REBUILDING", "Decision", "RiskBook", "reason_sentence", "reservation_id"]
 
 REBUILDING = "rebuilding"
 
@@ -142,3 +142,22 @@ class RiskBook:
         for key in expired:
             self.exposure = self.exposure.apply_close(key)
             del self.reserved_at[key]
+
+
+_SENTENCES = {
+    "rebuilding": "the risk state is being rebuilt after a start; nothing is approved until it is loaded",
+    "halted": "trading is HALTED; nothing is approved",
+    "reducing": "trading is REDUCING; only risk-reducing orders are approved",
+    "kill_switch": "the kill switch is engaged",
+    "unknown_position": "expected a reduce-only order for an open position on that symbol and side",
+    "max_concurrent_positions": "the maximum number of concurrent positions is reached",
+    "max_total_risk_r": "the total open risk in R would exceed its limit",
+    "max_total_risk_usd": "the total open risk in USD would exceed its limit",
+    "max_positions_per_base": "the per-base-asset limit on this side is reached",
+    "anti_churn": "a same-side entry on this symbol was accepted less than the churn block ago",
+}
+
+
+def reason_sentence(code: str) -> str:
+    """Return the operator-facing sentence of a reason code (the code itself when unknown)."""
+    return _SENTENCES.get(code, code)

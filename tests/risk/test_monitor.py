@@ -26,7 +26,7 @@ from actors.risk import (
     TradingStateChanged,
 )
 from strategy_core.config import BreakEvenMode, PositionRules
-from supervision import Status
+from supervision import ManualClock, Status
 from tests.risk.risk_kit import T0, RiskRig, position, running_risk
 from tests.support import eventually_async
 
@@ -195,8 +195,11 @@ async def test_funding_exit_alerts_and_requests_a_reduce_only_close_when_configu
 async def test_a_restarted_monitor_respects_a_release_made_after_todays_halt(
     risk_db_url: str, redis_clean_url: str
 ) -> None:
-    async with running_risk(risk_db_url, redis_clean_url, monitor=MonitorConfig()) as rig:
-        await _closed(rig, T0 - dt.timedelta(hours=1), "-100")  # -4R today
+    # audit_trail is append-only and shared by this module's tests: run on a day no other test halts on
+    day = T0 + 30 * DAY
+    clock = ManualClock(day)
+    async with running_risk(risk_db_url, redis_clean_url, monitor=MonitorConfig(), clock=clock) as rig:
+        await _closed(rig, day - dt.timedelta(hours=1), "-100")  # -4R today
 
         async def state_is(state: TradingState) -> bool:
             return bool((await _state(rig)).state is state)
@@ -213,7 +216,7 @@ async def test_a_restarted_monitor_respects_a_release_made_after_todays_halt(
 
         async def recalled() -> bool:
             snap = await rig.bridge.ask(rig.monitor, GetMonitorSnapshot(), timeout=5)
-            return ("daily_drawdown", T0.date()) in snap.fired
+            return ("daily_drawdown", day.date()) in snap.fired
 
         await eventually_async(recalled)
         snap = await _tick(rig)

@@ -26,6 +26,7 @@ from actors.risk import (
     TradingState,
     TradingStateChanged,
     TradingStateUnchanged,
+    reason_sentence,
 )
 from storage import Storage
 from strategy_core.config import RiskLimits
@@ -238,6 +239,8 @@ async def test_reducing_allows_only_orders_that_reduce_an_open_position(
         denied = h.behaviour.handle(new_order)
         assert isinstance(denied, OrderDenied)
         assert denied.reason_code == "reducing"
+        assert denied.reason == reason_sentence("reducing")
+        assert "REDUCING" in denied.reason
         assert isinstance(h.check(signal("ETHUSDT")), SignalDenied)
 
 
