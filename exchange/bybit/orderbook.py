@@ -8,12 +8,19 @@ Rules (https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook):
 
 Levels are kept in plain dicts keyed by the Decimal price (the same objects the parser made: no per-level
 copies); best bid/ask are maintained incrementally so top-of-book is O(1) on the hot path.
+
+``apply_raw_delta`` is the feed's fast path for the steady state (book synced, next ``u``): it writes the
+levels straight from Bybit's ``[["price", "size"], ...]`` lists into the dicts, building per-level tuples
+only when the caller wants them for an event. It must leave the book exactly as ``apply`` of the parsed
+``BookDelta`` would (tests/exchange/bybit/test_bybit_book_fast_path.py proves it on random sequences).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from exchange.bybit.events import BookDelta, BookSnapshot, Level
 
@@ -40,6 +47,44 @@ def _apply_side(
             if not dirty and (best is None or (p > best if higher_is_better else p < best)):
                 best = p
         elif side.pop(p, None) is not None and p == best:
+            dirty = True
+    if dirty:
+        if not side:
+            return None
+        return max(side) if higher_is_better else min(side)
+    return best
+
+
+_D = Decimal
+_ZERO = Decimal(0)
+_BIG = Decimal("1e30")
+
+
+def _apply_raw_side(
+    side: dict[Decimal, Decimal],
+    raw: Iterable[Any],
+    best: Decimal | None,
+    higher_is_better: bool,
+    out: list[Level] | None,
+) -> Decimal | None:
+    """Parse, check and apply raw ``[price, size]`` pairs in one pass; return the new best price.
+
+    Raises ``ValueError``/``TypeError``/``ArithmeticError`` on a malformed level, possibly after earlier
+    levels were applied: the caller must then invalidate the book.
+    """
+    dirty = False
+    for p, q in raw:
+        price = _D(p)
+        size = _D(q)
+        if not (_ZERO < price < _BIG and _ZERO <= size < _BIG):
+            raise ValueError(f"expected a positive price and non-negative size, got {p} / {q}")
+        if out is not None:
+            out.append((price, size))
+        if size:
+            side[price] = size
+            if not dirty and (best is None or (price > best if higher_is_better else price < best)):
+                best = price
+        elif side.pop(price, None) is not None and price == best:
             dirty = True
     if dirty:
         if not side:
@@ -87,6 +132,40 @@ class OrderBookL50:
         if len(self._bids) > 2 * self.depth_limit or len(self._asks) > 2 * self.depth_limit:
             self._trim()
         return ApplyResult.APPLIED
+
+    def apply_raw_delta(
+        self, raw_bids: Iterable[Any], raw_asks: Iterable[Any], u: int, seq: int, ts: int, *, collect: bool
+    ) -> tuple[ApplyResult, tuple[Level, ...], tuple[Level, ...]]:
+        """Apply a delta given as Bybit's raw level lists (the fast path; see the module docstring).
+
+        Returns the result and, when ``collect`` and applied, the parsed bid and ask levels (else empty).
+        A ``u`` of 1 or an unsynced book are the caller's business (use ``apply`` of a parsed event).
+
+        Raises:
+            ValueError, TypeError, ArithmeticError: a level is malformed; the book is then marked unsynced.
+        """
+        if u <= self.u:
+            return ApplyResult.DUPLICATE, (), ()
+        if u != self.u + 1 or (seq and seq < self.seq):
+            self.synced = False
+            return ApplyResult.GAP, (), ()
+        bids: list[Level] | None = [] if collect else None
+        asks: list[Level] | None = [] if collect else None
+        try:
+            self._bid = _apply_raw_side(self._bids, raw_bids, self._bid, True, bids)
+            self._ask = _apply_raw_side(self._asks, raw_asks, self._ask, False, asks)
+        except BaseException:
+            self.synced = False
+            raise
+        self.u = u
+        if seq:
+            self.seq = seq
+        self.ts = ts
+        if len(self._bids) > 2 * self.depth_limit or len(self._asks) > 2 * self.depth_limit:
+            self._trim()
+        if bids is None or asks is None:
+            return ApplyResult.APPLIED, (), ()
+        return ApplyResult.APPLIED, tuple(bids), tuple(asks)
 
     def invalidate(self) -> None:
         """Mark the book unsynced (e.g. after a disconnect) so deltas wait for a snapshot."""

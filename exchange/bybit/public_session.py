@@ -4,6 +4,11 @@ Per symbol it subscribes ``kline.{interval}.SYM``, ``orderbook.50.SYM``, ``publi
 ``tickers.SYM`` (≤ 10 args per request), keeps an ``OrderBookL50``, drops duplicates (book ``u``, trade ids,
 repeated kline/ticker pushes), merges ticker deltas into full tickers, resyncs a book from REST on a
 ``u``/``seq`` gap, and polls REST snapshots while the socket has been silent for > ``silence_timeout_s``.
+
+Hot path: an ``orderbook`` delta for a synced book skips the generic parser: ``OrderBookL50.apply_raw_delta``
+applies its levels straight from the decoded lists, and a ``BookDelta`` event is built only when
+``publish_book_deltas`` is on (the default; consumers that read ``books`` directly can turn it off).
+Snapshots, ``u == 1`` resets, unsynced books and odd field types take the generic path.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import dataclasses
 import random
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 import trio
@@ -33,6 +39,7 @@ log = structlog.get_logger(__name__)
 
 MAX_ARGS_PER_SUBSCRIBE = 10
 _TRADE_ID_MEMORY = 2048
+_RECOVERABLE = (KeyError, TypeError, ValueError, ArithmeticError, IndexError, AttributeError)
 _TICKER_FIELDS = (
     "last",
     "mark",
@@ -59,6 +66,7 @@ class PublicSession(WsSession):
         rest_client: BybitRestClient,
         *,
         rate_limiter: RateLimiter | None = None,
+        publish_book_deltas: bool = True,
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(config, config.ws_public_url, sink, rng=rng)
@@ -66,7 +74,8 @@ class PublicSession(WsSession):
             raise ValueError("expected at least one symbol")
         self.symbols = tuple(dict.fromkeys(symbols))
         self.rest = rest_client
-        self._limiter = rate_limiter
+        self._limiter = rate_limiter if rate_limiter is not None else rest_client.rate_limiter
+        self.publish_book_deltas = publish_book_deltas
         self.books = {s: OrderBookL50(s, config.orderbook_depth) for s in self.symbols}
         self.tickers: dict[str, TickerUpdate] = {}
         self._klines: dict[tuple[str, str], KlineUpdate] = {}
@@ -128,9 +137,54 @@ class PublicSession(WsSession):
         msg = self._decode(raw)
         if msg is None:
             return
-        if "topic" not in msg:
+        topic = msg.get("topic")
+        if topic is None:
             self._control(msg)
             return
+        if msg.get("type") == "delta" and type(topic) is str and topic.startswith("orderbook."):
+            self._on_book_delta(msg, topic)
+        else:
+            self._on_public(msg)
+
+    def _on_book_delta(self, msg: dict[str, Any], topic: str) -> None:
+        """Apply a steady-state book delta without building intermediate objects (the fast path)."""
+        data = msg.get("data")
+        if type(data) is not dict:
+            self._on_public(msg)
+            return
+        symbol = data.get("s")
+        book = self.books.get(symbol) if type(symbol) is str else None
+        u, seq, ts, cts = data.get("u"), data.get("seq", 0), msg.get("ts"), msg.get("cts")
+        if (
+            book is None
+            or not book.synced
+            or u == 1
+            or type(u) is not int
+            or type(seq) is not int
+            or type(ts) is not int
+            or (cts is not None and type(cts) is not int)
+        ):
+            self._on_public(msg)
+            return
+        collect = self.publish_book_deltas
+        try:
+            result, bids, asks = book.apply_raw_delta(data["b"], data["a"], u, seq, ts, collect=collect)
+        except _RECOVERABLE as exc:
+            self.stats.parse_errors += 1
+            log.warning("ws message unparsable", channel=self.channel, topic=topic, error=repr(exc))
+            self.request_resync(book.symbol)
+            return
+        if result is ApplyResult.APPLIED:
+            if collect:
+                self.publish(BookDelta(book.symbol, bids, asks, u, seq, ts, cts))
+        elif result is ApplyResult.DUPLICATE:
+            self.stats.duplicates += 1
+        else:
+            self.stats.gaps += 1
+            self.request_resync(book.symbol)
+
+    def _on_public(self, msg: dict[str, Any]) -> None:
+        """Parse ``msg`` into typed events and route each (the generic path)."""
         try:
             events = parse_public(msg)
         except MessageParseError as exc:

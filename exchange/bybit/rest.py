@@ -113,6 +113,11 @@ class BybitRestClient:
         self._blocked_until_ms: dict[str, int] = {}
         self.stats = RestStats()
 
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """Return the limiter every call draws from (``None``: unlimited); sessions reuse it for ``ws``."""
+        return self._limiter
+
     async def __aenter__(self) -> BybitRestClient:
         return self
 
