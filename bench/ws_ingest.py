@@ -1,19 +1,26 @@
 """Benchmark: ingest of a Bybit ``orderbook.50`` (+ ``publicTrade``) feed — our adapter vs ccxt.pro.
 
-A feed process serves a WebSocket on loopback and, once a client subscribes, writes one L50 snapshot and
-then deltas (with a trade push every 5th message) as fast as the socket takes them: frames are pre-encoded,
-so the feed is never the bottleneck. Two consumers read the same stream, alternately, ROUNDS times each:
+A feed process serves a WebSocket on loopback and, once a client subscribes, writes one L50 snapshot, then
+deltas (with a trade push every 5th message) and one closing ticker, as fast as the socket takes them:
+frames are pre-encoded, so the feed is never the bottleneck. Four consumers read the same stream, ROUNDS
+times each, interleaved (A B C D, B C D A, …) so that load from other processes hits them all alike:
 
-(a) the adapter path: ``exchange.PublicSession`` — trio-websocket receive, orjson parse, typed events,
-    ``OrderBookL50`` apply with u/seq checks, duplicate filters, publish to a sink;
-(b) ccxt.pro's Bybit ``watch_order_book`` (markets loaded offline, linear WS URL pointed at the feed).
+- ``adapter``: ``exchange.PublicSession`` as the engine runs it — its own WebSocket reader
+  (``exchange.bybit.ws_transport``), orjson parse, the book fast path with u/seq checks into the L50 book,
+  a typed ``BookDelta`` / ``PublicTrade`` published to a sink for every update, trade-id dedupe;
+- ``adapter_book_only``: the same with ``publish_book_deltas=False`` (book kept, no delta events);
+- ``ccxt``: ccxt.pro's Bybit ``watch_order_book`` (markets loaded offline, linear WS URL pointed at the feed);
+- ``bare``: a bare trio-websocket + orjson receive loop with no book: the floor a trio-websocket user sees.
 
-Prints one JSON object as the last line: ``msgs_per_s`` (median over rounds, adapter), ``ccxt_msgs_per_s``,
-``ratio_vs_ccxt``, ``cpu_share`` (consumer CPU seconds / wall seconds during the adapter rounds: 1.0 means the
-consumer, not the feed, is the limit), per-round figures, p99 of per-1000-message batch times of the adapter,
-and ``offline_msgs_per_s`` (parse + book apply alone, no socket) to show where the time goes.
+Every timer starts once the snapshot is in and stops at the last message it waits for. Prints one JSON object
+as the last line: ``msgs_per_s`` (median over rounds, adapter), ``ccxt_msgs_per_s``, ``ratio_vs_ccxt`` (ratio
+of the medians) and ``paired_ratio_median``/``_min`` (per interleaved round), ``cpu_share`` (consumer CPU s /
+wall s in the adapter rounds: near 1.0 means the consumer, not the feed or other load, is the limit),
+``bare_msgs_per_s``, ``book_only_msgs_per_s``, p50/p99 of per-1000-event batch times of the adapter,
+``offline_msgs_per_s`` (decode + parse + book apply alone, no socket) and the 1-minute load average.
 
-Run: ``.venv/bin/python bench/ws_ingest.py`` (needs ``pip install ccxt``; the ``bench`` extra).
+Run: ``.venv/bin/python bench/ws_ingest.py`` (needs the ``bench`` extra: ccxt). ``BENCH_MESSAGES`` (20000),
+``BENCH_ROUNDS`` (7), ``BENCH_RECEIVE_BUFFER`` (65536 bytes per socket read, adapter and bare).
 """
 
 from __future__ import annotations
@@ -40,13 +47,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SYMBOL = "BTCUSDT"
 N_MESSAGES = int(os.environ.get("BENCH_MESSAGES", "20000"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
+RECEIVE_BUFFER = int(os.environ.get("BENCH_RECEIVE_BUFFER", "65536"))
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 # --------------------------------------------------------------------------- feed
 def build_messages(n: int, seed: int = 7) -> tuple[list[bytes], int, int]:
-    """Return encoded messages (snapshot, deltas, trades), the last delta's ``u`` and ``ts``."""
+    """Return ``n`` encoded messages (snapshot, deltas, trades, one closing ticker), the last delta's u/ts."""
     rng = random.Random(seed)
     tick = Decimal("0.1")
     mid = 300000  # in ticks: 30000.0
@@ -78,9 +86,9 @@ def build_messages(n: int, seed: int = 7) -> tuple[list[bytes], int, int]:
         )
     ]
     trade_no = 0
-    while len(out) < n:
+    while len(out) < n - 1:
         ts += 1
-        if len(out) % 5 == 0 and len(out) < n - 1:
+        if len(out) % 5 == 0 and len(out) < n - 2:
             trades = []
             for _ in range(rng.randint(1, 3)):
                 trade_no += 1
@@ -125,7 +133,9 @@ def build_messages(n: int, seed: int = 7) -> tuple[list[bytes], int, int]:
             )
         )
     if b'"type":"delta"' not in out[-1]:
-        raise RuntimeError("the feed must end with a delta")
+        raise RuntimeError("the feed must end with a delta before its closing ticker")
+    ticker = {"symbol": SYMBOL, "lastPrice": px(mid), "markPrice": px(mid), "bid1Price": px(mid - 1)}
+    out.append(orjson.dumps({"topic": f"tickers.{SYMBOL}", "type": "snapshot", "ts": ts + 1, "data": ticker}))
     return out, u, ts
 
 
@@ -190,24 +200,31 @@ def feed_process(port_queue: Any) -> None:
 
 
 # ----------------------------------------------------------------- consumer (a)
-def run_adapter(port: int, last_u: int) -> tuple[float, float, list[float]]:
-    """Return (elapsed wall s, CPU s, per-1000-message batch times) for the adapter path."""
+def run_adapter(port: int, last_u: int, *, publish_deltas: bool = True) -> dict[str, Any]:
+    """Return wall s, CPU s and per-1000-event batch times for the ``PublicSession`` path.
+
+    The clock starts when the snapshot is published and stops when the closing ticker is, so the figure
+    covers the same messages as ccxt's (its first ``watch_order_book`` returns after the snapshot).
+    """
     import trio
 
-    from exchange import BookDelta, BybitRestClient, ExchangeConfig, PublicSession
+    from exchange import BookSnapshot, BybitRestClient, ExchangeConfig, PublicSession, TickerUpdate
 
     class Sink:
         def __init__(self) -> None:
             self.done = trio.Event()
             self.count = 0
-
+            self.start = self.start_cpu = 0.0
             self.marks: list[float] = []
 
         def publish(self, event: Any) -> None:
             self.count += 1
             if not self.count % 1000:
                 self.marks.append(time.perf_counter())
-            if type(event) is BookDelta and event.u == last_u:
+            kind = type(event)
+            if kind is BookSnapshot:
+                self.start, self.start_cpu = time.perf_counter(), time.process_time()
+            elif kind is TickerUpdate:
                 self.done.set()
 
     result: dict[str, Any] = {}
@@ -218,32 +235,61 @@ def run_adapter(port: int, last_u: int) -> tuple[float, float, list[float]]:
             ws_public_url=f"ws://127.0.0.1:{port}/v5/public/linear",
             silence_timeout_s=30,
             ping_interval_s=20,
+            ws_receive_buffer_bytes=RECEIVE_BUFFER,
         )
         sink = Sink()
         async with BybitRestClient(cfg) as rest, trio.open_nursery() as nursery:
-            session = PublicSession(cfg, [SYMBOL], sink, rest)
+            session = PublicSession(cfg, [SYMBOL], sink, rest, publish_book_deltas=publish_deltas)
             await nursery.start(session.run)
-            await session.wait_ready()
-            start_wall, start_cpu = time.perf_counter(), time.process_time()
             await sink.done.wait()
-            result["wall"] = time.perf_counter() - start_wall
-            result["cpu"] = time.process_time() - start_cpu
-            marks = sink.marks
-            result["batches"] = [b - a for a, b in itertools.pairwise(marks)]
+            result["wall"] = time.perf_counter() - sink.start
+            result["cpu"] = time.process_time() - sink.start_cpu
+            result["batches"] = [b - a for a, b in itertools.pairwise(sink.marks)]
+            stats = session.stats
+            if stats.parse_errors or stats.gaps or session.books[SYMBOL].u != last_u:
+                raise RuntimeError(f"expected the adapter to apply the feed cleanly, got {stats}")
             nursery.cancel_scope.cancel()
 
     trio.run(main)
-    return result["wall"], result["cpu"], result["batches"]
+    return result
+
+
+def run_bare(port: int) -> dict[str, Any]:
+    """Return wall and CPU s of a bare trio-websocket + orjson receive loop (no book): the floor."""
+    import trio
+    import trio_websocket
+
+    result: dict[str, Any] = {}
+
+    async def main() -> None:
+        try:
+            async with trio_websocket.open_websocket_url(
+                f"ws://127.0.0.1:{port}/v5/public/linear",
+                disconnect_timeout=0.05,
+                receive_buffer_size=RECEIVE_BUFFER,
+            ) as ws:
+                await ws.send_message('{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}')
+                orjson.loads(await ws.get_message())
+                start, start_cpu = time.perf_counter(), time.process_time()
+                for _ in range(N_MESSAGES - 1):
+                    orjson.loads(await ws.get_message())
+                result["wall"] = time.perf_counter() - start
+                result["cpu"] = time.process_time() - start_cpu
+        except trio_websocket.DisconnectionTimeout:
+            pass  # the feed never sends a close frame
+
+    trio.run(main)
+    return result
 
 
 # ----------------------------------------------------------------- consumer (b)
-def run_ccxt(port: int, last_ts: int) -> float:
-    """Return elapsed wall seconds for ccxt.pro's bybit ``watch_order_book`` to apply the whole stream."""
+def run_ccxt(port: int, last_ts: int) -> dict[str, Any]:
+    """Return wall and CPU s for ccxt.pro's Bybit ``watch_order_book`` to apply the feed past the snapshot."""
     import asyncio
 
     import ccxt.pro as ccxtpro
 
-    async def main() -> float:
+    async def main() -> dict[str, Any]:
         ex = ccxtpro.bybit({"newUpdates": False})
         ex.urls["api"]["ws"]["public"]["linear"] = f"ws://127.0.0.1:{port}/v5/public/linear"
         ex.set_markets(
@@ -287,10 +333,10 @@ def run_ccxt(port: int, last_ts: int) -> float:
         )
         try:
             ob = await ex.watch_order_book("BTC/USDT:USDT", 50)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             while ob["timestamp"] != last_ts:
                 ob = await ex.watch_order_book("BTC/USDT:USDT", 50)
-            return time.perf_counter() - start
+            return {"wall": time.perf_counter() - start, "cpu": time.process_time() - start_cpu}
         finally:
             await ex.close()
 
@@ -299,7 +345,7 @@ def run_ccxt(port: int, last_ts: int) -> float:
 
 # ------------------------------------------------------------------- offline
 def offline_rate(messages: list[bytes]) -> float:
-    """Return messages/s for decode + parse + book apply alone (no socket), via the session's handler."""
+    """Return the median messages/s of decode + parse + book apply + publish alone (no socket)."""
     import trio
 
     from exchange import BybitRestClient, ExchangeConfig, PublicSession
@@ -313,63 +359,84 @@ def offline_rate(messages: list[bytes]) -> float:
     async def main() -> None:
         cfg = ExchangeConfig()
         async with BybitRestClient(cfg) as rest:
-            texts = [m.decode() for m in messages]
-            best = float("inf")
-            for _ in range(3):
+            rates = []
+            for _ in range(5):
                 session = PublicSession(cfg, [SYMBOL], Null(), rest)
                 session._awaiting_snapshot = {SYMBOL}
                 handle = session._on_message
                 t0 = time.perf_counter()
-                for t in texts:
-                    handle(t)
-                best = min(best, time.perf_counter() - t0)
-            out["rate"] = len(texts) / best
+                for raw in messages:  # bytes, as the socket reader hands them over
+                    handle(raw)
+                rates.append(len(messages) / (time.perf_counter() - t0))
+            out["rate"] = statistics.median(rates)
 
     trio.run(main)
     return out["rate"]
 
 
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+
+
 def main() -> None:
     messages, last_u, last_ts = build_messages(N_MESSAGES)
+    n = len(messages)
+    # what each timer covers: adapter snapshot→ticker (n-1 messages after the snapshot), ccxt snapshot→last
+    # delta (n-2), bare first→last (n-1)
+    runs: dict[str, Any] = {
+        "adapter": (lambda port: run_adapter(port, last_u), n - 1),
+        "adapter_book_only": (lambda port: run_adapter(port, last_u, publish_deltas=False), n - 1),
+        "ccxt": (lambda port: run_ccxt(port, last_ts), n - 2),
+        "bare": (run_bare, n - 1),
+    }
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     feed = ctx.Process(target=feed_process, args=(queue,), daemon=True)
     feed.start()
     port = queue.get(timeout=30)
-    # the first message (snapshot) arrives before ccxt's timer starts: count what each timer covered
-    ours, theirs, cpu_shares, batches = [], [], [], []
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    shares: dict[str, list[float]] = {name: [] for name in runs}
+    batches: list[float] = []
+    load_before = os.getloadavg()[0]
     try:
-        run_adapter(port, last_u)  # warm-up (imports, JIT-free caches)
-        run_ccxt(port, last_ts)
-        for _ in range(ROUNDS):
-            wall, cpu, marks = run_adapter(port, last_u)
-            ours.append(len(messages) / wall)
-            cpu_shares.append(cpu / wall)
-            batches.extend(marks)
-            theirs.append((len(messages) - 1) / run_ccxt(port, last_ts))
+        for fn, _ in runs.values():  # warm-up: imports, caches, the feed's first connection
+            fn(port)
+        names = list(runs)
+        for r in range(ROUNDS):  # interleaved, and the order rotates so no consumer always goes first
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                fn, count = runs[name]
+                out = fn(port)
+                rates[name].append(count / out["wall"])
+                shares[name].append(out["cpu"] / out["wall"])
+                batches.extend(out.get("batches", ()) if name == "adapter" else ())
     finally:
         feed.terminate()
     offline = offline_rate(messages)
-    mine, ccxt_rate = statistics.median(ours), statistics.median(theirs)
-    batches.sort()
-    p99 = batches[min(len(batches) - 1, int(len(batches) * 0.99))] if batches else 0.0
-    print(f"adapter rounds msg/s: {[round(x) for x in ours]}")
-    print(f"ccxt.pro rounds msg/s: {[round(x) for x in theirs]}")
+    med = {name: statistics.median(values) for name, values in rates.items()}
+    paired = [a / c for a, c in zip(rates["adapter"], rates["ccxt"], strict=True)]
+    for name, values in rates.items():
+        print(f"{name} rounds msg/s: {[round(x) for x in values]}")
     print(
         json.dumps(
             {
                 "bench": "ws_ingest",
-                "messages_per_round": len(messages),
+                "messages_per_round": n,
                 "rounds": ROUNDS,
-                "msgs_per_s": round(mine),
-                "ccxt_msgs_per_s": round(ccxt_rate),
-                "ratio_vs_ccxt": round(mine / ccxt_rate, 3),
-                "cpu_share": round(statistics.median(cpu_shares), 3),
+                "msgs_per_s": round(med["adapter"]),
+                "ccxt_msgs_per_s": round(med["ccxt"]),
+                "ratio_vs_ccxt": round(med["adapter"] / med["ccxt"], 3),
+                "paired_ratio_median": round(statistics.median(paired), 3),
+                "paired_ratio_min": round(min(paired), 3),
+                "cpu_share": round(statistics.median(shares["adapter"]), 3),
+                "ccxt_cpu_share": round(statistics.median(shares["ccxt"]), 3),
+                "bare_msgs_per_s": round(med["bare"]),
+                "book_only_msgs_per_s": round(med["adapter_book_only"]),
                 "batch_1000_ms_p50": round(statistics.median(batches) * 1000, 3) if batches else None,
-                "batch_1000_ms_p99": round(p99 * 1000, 3),
+                "batch_1000_ms_p99": round(_p99(batches) * 1000, 3),
                 "offline_msgs_per_s": round(offline),
-                "adapter_rounds": [round(x) for x in ours],
-                "ccxt_rounds": [round(x) for x in theirs],
+                "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                "rounds_msgs_per_s": {name: [round(x) for x in values] for name, values in rates.items()},
             }
         )
     )
