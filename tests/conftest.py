@@ -7,6 +7,7 @@ Fixtures (use these names; do not redefine them in room conftests):
 - ``redis_url`` (session): URL of a real Redis: ``REDIS_URL`` when set, else an embedded ``redis-server``.
 - ``migrated_db_url`` (module): a fresh, fully migrated database for this test module, cloned from a template
   migrated once per session (``CREATE DATABASE … TEMPLATE``); dropped after the module.
+- ``empty_db_url`` (module): a fresh, empty (unmigrated) database, e.g. for migration tests.
 - ``redis_clean_url`` (function): a Redis URL on a db index flushed for this test.
 - ``pg_server`` / ``redis_server`` (function): an *embedded* server handle for fault tests (``.url``,
   ``.stop()``, ``.start()``); always embedded even when env URLs are set; restarted after the test.
