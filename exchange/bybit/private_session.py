@@ -1,8 +1,16 @@
 """The private account session: auth, ``order``/``execution``/``position``/``wallet`` topics (D-03).
 
-After every reconnect it backfills executions missed while down over REST by time window
-(``/v5/execution/list`` from the last seen fill minus a margin, or from the disconnect), de-duplicating
-by ``execId`` against what the socket delivered.
+After every reconnect it catches up over REST on what the socket missed while down (D-03):
+
+1. executions by time window (``/v5/execution/list`` from the last seen fill minus a margin, or from the
+   disconnect), de-duplicated by ``execId`` against what the socket delivered;
+2. positions (``/v5/position/list``): every open one, plus a per-symbol query for each position known to be
+   open before the drop and now absent (so a position closed while down is published flat);
+3. open orders (``/v5/order/realtime``), plus a by-id query for each order known to be open before the drop
+   and now absent (so a fill or cancel while down is published with its final status).
+
+Refreshed rows are published as ``PositionUpdate`` / ``OrderUpdate`` unless the socket already delivered a
+newer state of the same order or position (``updatedTime``). A failing REST call is logged and skipped.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from typing import Any
 import structlog
 import trio
 
-from exchange.bybit.events import ExecutionReport
+from exchange.bybit.events import ExecutionReport, OrderUpdate, PositionUpdate
 from exchange.bybit.messages import parse_private
 from exchange.bybit.rest import BybitRestClient
 from exchange.bybit.signing import ws_auth_signature
@@ -30,6 +38,7 @@ log = structlog.get_logger(__name__)
 
 PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
 _EXEC_ID_MEMORY = 4096
+OPEN_ORDER_STATUSES = frozenset({"Created", "New", "PartiallyFilled", "Untriggered", "Triggered"})
 
 
 class PrivateAuthError(ExchangeError):
@@ -58,6 +67,8 @@ class PrivateSession(WsSession):
         self._last_exec_time_ms: int | None = None
         self._down_since_ms: int | None = None
         self._auth_reply: trio.MemorySendChannel[dict[str, Any]] | None = None
+        self.open_orders: dict[str, OrderUpdate] = {}
+        self.positions: dict[tuple[str, int], PositionUpdate] = {}
 
     @property
     def silence_window_s(self) -> float:
@@ -92,7 +103,7 @@ class PrivateSession(WsSession):
             raise PrivateAuthError(f"expected auth success, got {reply.get('ret_msg')!r}")
         await self.send({"op": "subscribe", "req_id": self.next_req_id("sub"), "args": list(PRIVATE_TOPICS)})
         if self._connections > 0:
-            nursery.start_soon(self._backfill, self._backfill_start_ms())
+            nursery.start_soon(self._catch_up, self._backfill_start_ms())
 
     def _mark_down(self) -> None:
         if self._ws is not None and self._down_since_ms is None:
@@ -104,6 +115,62 @@ class PrivateSession(WsSession):
         candidates = [t for t in (self._last_exec_time_ms, self._down_since_ms) if t is not None]
         start = min(candidates) if candidates else self.rest.now_ms()
         return start - margin
+
+    async def _catch_up(self, start_ms: int) -> None:
+        await self._backfill(start_ms)
+        await self._refresh_positions()
+        await self._refresh_orders()
+
+    async def _refresh_positions(self) -> None:
+        known_open = set(self.positions)
+        try:
+            rows = await self.rest.get_positions()
+            seen = {(r.symbol, r.position_idx) for r in rows}
+            for symbol in sorted({s for s, idx in known_open - seen}):
+                rows += await self.rest.get_positions(symbol)
+        except ExchangeError as exc:
+            log.warning("position refresh failed", error=str(exc))
+            return
+        published = sum(self._accept_position(row, from_rest=True) for row in rows)
+        self.stats.positions_refreshed += published
+        log.info("positions refreshed", fetched=len(rows), published=published)
+
+    async def _refresh_orders(self) -> None:
+        known_open = dict(self.open_orders)
+        try:
+            rows = await self.rest.get_open_orders()
+            missing = known_open.keys() - {r.order_id for r in rows}
+            for order_id in sorted(missing):
+                rows += await self.rest.get_open_orders(known_open[order_id].symbol, order_id=order_id)
+        except ExchangeError as exc:
+            log.warning("order refresh failed", error=str(exc))
+            return
+        published = sum(self._accept_order(row, from_rest=True) for row in rows)
+        self.stats.orders_refreshed += published
+        log.info("orders refreshed", fetched=len(rows), published=published)
+
+    def _accept_position(self, row: PositionUpdate, *, from_rest: bool = False) -> bool:
+        key = (row.symbol, row.position_idx)
+        known = self.positions.get(key)
+        if from_rest and known is not None and known.updated_time > row.updated_time:
+            return False  # the socket already delivered a newer state
+        if row.size:
+            self.positions[key] = row
+        else:
+            self.positions.pop(key, None)
+        self.publish(row)
+        return True
+
+    def _accept_order(self, row: OrderUpdate, *, from_rest: bool = False) -> bool:
+        known = self.open_orders.get(row.order_id)
+        if from_rest and known is not None and known.updated_time > row.updated_time:
+            return False
+        if row.status in OPEN_ORDER_STATUSES:
+            self.open_orders[row.order_id] = row
+        else:
+            self.open_orders.pop(row.order_id, None)
+        self.publish(row)
+        return True
 
     async def _backfill(self, start_ms: int) -> None:
         end_ms = self.rest.now_ms() + self.config.backfill_margin_ms
@@ -150,7 +217,11 @@ class PrivateSession(WsSession):
             log.warning("ws message unparsable", channel=self.channel, topic=exc.topic, error=str(exc))
             return
         for event in events:
-            if type(event) is ExecutionReport:
+            if isinstance(event, ExecutionReport):
                 self._accept_execution(event)
+            elif isinstance(event, OrderUpdate):
+                self._accept_order(event)
+            elif isinstance(event, PositionUpdate):
+                self._accept_position(event)
             else:
                 self.publish(event)

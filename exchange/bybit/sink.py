@@ -33,6 +33,8 @@ class SessionStats:
     silences: int = 0
     subscribe_failures: int = 0
     backfilled: int = 0
+    positions_refreshed: int = 0
+    orders_refreshed: int = 0
     sink_errors: int = 0
     connected: bool = False
     extra: dict[str, int] = field(default_factory=dict)
