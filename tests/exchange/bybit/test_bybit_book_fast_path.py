@@ -12,7 +12,7 @@ from bybit_fakes import ListSink
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.bybit.events import BookDelta
+from exchange.bybit.events import BookDelta, BookSnapshot
 from exchange.bybit.messages import parse_public
 from exchange.bybit.orderbook import ApplyResult, OrderBookL50
 from exchange.bybit.public_session import PublicSession
@@ -31,7 +31,7 @@ _price = st.builds(
 _size = st.one_of(st.just("0"), st.just("0.000"), st.decimals("0.001", "50", places=3).map(str))
 _levels = st.lists(st.tuples(_price, _size).map(list), max_size=6)
 # u step: mostly +1, sometimes a duplicate (0 or negative), a gap (+2/+5) or a reset to 1
-_step = st.sampled_from([1, 1, 1, 1, 1, 1, 0, -3, 2, 5, "reset", "snapshot"])
+_step: st.SearchStrategy[int | str] = st.sampled_from([1, 1, 1, 1, 1, 1, 0, -3, 2, 5, "reset", "snapshot"])
 
 
 def _message(kind: str, u: int, seq: int, bids: list[Any], asks: list[Any]) -> dict[str, Any]:
@@ -57,8 +57,8 @@ def book_feeds(draw: st.DrawFn) -> list[dict[str, Any]]:
             u = 1
         elif step == "snapshot":
             kind, u = "snapshot", u + 1
-        else:
-            u = max(1, u + int(step))
+        elif isinstance(step, int):
+            u = max(1, u + step)
         out.append(_message(kind, u, seq, draw(_levels), draw(_levels)))
     return out
 
@@ -75,6 +75,7 @@ def test_raw_delta_fast_path_leaves_the_same_book_as_the_parsed_path(
     slow, fast = OrderBookL50(SYMBOL, depth_limit), OrderBookL50(SYMBOL, depth_limit)
     for msg in feed:
         (event,) = parse_public(msg)
+        assert isinstance(event, BookSnapshot | BookDelta)
         expected = slow.apply(event)
         data = msg["data"]
         if msg["type"] == "delta" and fast.synced and data["u"] != 1:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import trio
 from bybit_fakes import ListSink
+from pydantic import SecretStr
 
 from exchange import (
     BybitRestClient,
@@ -24,7 +25,7 @@ from exchange import (
 from exchange.simulator import SimulatorConfig, open_simulator
 from tests.support import eventually_async
 
-CREDS = Credentials(api_key="sim-key", api_secret="sim-secret")  # type: ignore[arg-type]
+CREDS = Credentials(api_key="sim-key", api_secret=SecretStr("sim-secret"))
 
 
 @pytest.fixture
@@ -52,11 +53,11 @@ def _config(sim: Any) -> ExchangeConfig:
     )
 
 
-def _order(link: str, side: str, kind: str, qty: str, price: Decimal | None = None, **kw: Any) -> OrderRequest:
+def _order(link: str, side: Any, kind: Any, qty: str, price: Decimal | None = None, **kw: Any) -> Any:
     return OrderRequest(
         symbol="BTCUSDT",
-        side=side,  # type: ignore[arg-type]
-        order_type=kind,  # type: ignore[arg-type]
+        side=side,
+        order_type=kind,
         qty=Decimal(qty),
         price=price,
         order_link_id=link,
@@ -89,9 +90,11 @@ async def test_private_reconnect_refreshes_positions_and_open_orders(sim: Any) -
         assert len(sink.events) == mark, "the socket was down: nothing may have arrived over it"
 
         await eventually_async(
-            lambda: private.stats.connected
-            and private.stats.orders_refreshed >= 3
-            and private.stats.positions_refreshed >= 1,
+            lambda: (
+                private.stats.connected
+                and private.stats.orders_refreshed >= 3
+                and private.stats.positions_refreshed >= 1
+            ),
             timeout=10,
         )
         after = sink.events[mark:]
