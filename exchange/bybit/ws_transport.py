@@ -158,9 +158,9 @@ class WsConnection:
             try:
                 data = await receive(size)
             except _STREAM_ERRORS as exc:
-                raise WsClosedError(f"the WebSocket stream broke: {exc!r}") from exc
+                raise self._lost(f"the WebSocket stream broke: {exc!r}") from exc
             if not data:
-                raise WsClosedError("the server closed the socket without a close frame")
+                raise self._lost("the server closed the socket without a close frame")
             self._buf = self._buf + data if self._buf else bytes(data)
 
     async def receive_message(self) -> bytes:
@@ -177,9 +177,9 @@ class WsConnection:
             try:
                 data = await self._stream.receive_some(self._receive_size)
             except _STREAM_ERRORS as exc:
-                raise WsClosedError(f"the WebSocket stream broke: {exc!r}") from exc
+                raise self._lost(f"the WebSocket stream broke: {exc!r}") from exc
             if not data:
-                raise WsClosedError("the server closed the socket without a close frame")
+                raise self._lost("the server closed the socket without a close frame")
             self._buf += bytes(data)
         return inbox.popleft()
 
@@ -273,6 +273,12 @@ class WsConnection:
         elif opcode != OP_PONG:
             self._fail(1002, f"expected a known control opcode, got {opcode:#x}")
 
+    def _lost(self, message: str) -> WsClosedError:
+        """Record that the socket is gone (code 1006) and return the error to raise."""
+        if self._failure is None:
+            self._failure = WsClosedError(message)
+        return self._failure
+
     def _fail(self, code: int, message: str) -> None:
         if not self._close_sent:
             self._outbox.append(encode_client_frame(OP_CLOSE, code.to_bytes(2, "big")))
@@ -286,7 +292,7 @@ class WsConnection:
                 await self._stream.send_all(b"".join(frames))
         except _STREAM_ERRORS as exc:
             if self._failure is None:
-                raise WsClosedError(f"the WebSocket stream broke: {exc!r}") from exc
+                raise self._lost(f"the WebSocket stream broke: {exc!r}") from exc
 
     # ------------------------------------------------------------------ writing
     async def send(self, message: str | bytes) -> None:
@@ -295,6 +301,8 @@ class WsConnection:
         Raises:
             WsClosedError: the connection is closing or the socket broke.
         """
+        if self._failure is not None:
+            raise WsClosedError(f"the WebSocket is closed: {self._failure}", code=self._failure.code)
         if self._close_sent:
             raise WsClosedError("the WebSocket is closing")
         payload = message.encode() if isinstance(message, str) else message
@@ -302,7 +310,7 @@ class WsConnection:
             async with self._send_lock:
                 await self._stream.send_all(encode_client_frame(OP_TEXT, payload))
         except _STREAM_ERRORS as exc:
-            raise WsClosedError(f"the WebSocket stream broke: {exc!r}") from exc
+            raise self._lost(f"the WebSocket stream broke: {exc!r}") from exc
 
     async def aclose(self, code: int = 1000, timeout_s: float = 1.0) -> None:
         """Send a close frame (best effort, shielded, bounded by ``timeout_s``) and close the socket."""
