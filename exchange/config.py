@@ -62,6 +62,8 @@ class ExchangeConfig(BaseModel):
     ws_max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     kline_interval: str = "5"
     outcome_query_attempts: int = Field(default=3, ge=1)
+    rate_limit_prefix: str = Field(default="algogrid:ratelimit", min_length=1)
+    rate_limit_wait_s: float = Field(default=5.0, ge=0)
 
     @model_validator(mode="after")
     def _check_ranges(self) -> ExchangeConfig:

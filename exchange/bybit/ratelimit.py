@@ -3,6 +3,10 @@
 Buckets: ``rest_read`` 1200/min, ``rest_order`` 10/s, ``ws`` 300 subscriptions (a counter: taken on
 subscribe, given back with ``release``). The script runs atomically in Redis and reads Redis' clock, so
 several processes draw from the same buckets.
+
+The engine builds its limiter from the storage room's Redis client (``storage.redis``, which has
+``async eval(script, keys, args)``): ``RateLimiter.for_redis(storage.redis, exchange_config)``, or in one step
+``BybitRestClient.with_shared_limits(exchange_config, storage.redis, credentials)``.
 """
 
 from __future__ import annotations
@@ -10,18 +14,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 import trio
 
 from exchange.errors import ExchangeConfigError, RateLimitExceededError
 
+if TYPE_CHECKING:
+    from exchange.config import ExchangeConfig
+
 __all__ = [
     "DEFAULT_BUCKETS",
     "TOKEN_BUCKET_LUA",
     "BucketSpec",
     "BucketStats",
+    "EvalClient",
+    "EvalScriptRunner",
     "RateLimiter",
     "RedisScriptRunner",
     "ScriptRunner",
@@ -60,6 +69,25 @@ class RedisScriptRunner:
         return await trio_asyncio.aio_as_trio(registered)(keys=list(keys), args=list(args))
 
 
+class EvalClient(Protocol):
+    """A Redis client awaited from trio with ``eval`` (``storage.RedisClient`` is one)."""
+
+    async def eval(self, script: str, keys: Sequence[str] = (), args: Sequence[Any] = ()) -> Any:
+        """Run ``script`` with ``keys`` and ``args`` and return Redis' reply."""
+        ...
+
+
+class EvalScriptRunner:
+    """Adapt an ``EvalClient`` (the storage room's Redis client) to ``ScriptRunner``."""
+
+    def __init__(self, client: EvalClient) -> None:
+        self._client = client
+
+    async def run_script(self, script: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """Evaluate ``script`` through the client's ``eval`` (EVALSHA after the first call)."""
+        return await self._client.eval(script, list(keys), list(args))
+
+
 @dataclass(frozen=True, slots=True)
 class BucketSpec:
     """Capacity and refill of one bucket; ``refill_per_s == 0`` makes a plain counter."""
@@ -96,6 +124,15 @@ class RateLimiter:
     buckets: Mapping[str, BucketSpec] = field(default_factory=lambda: dict(DEFAULT_BUCKETS))
     timeout_s: float = 5.0
     stats: dict[str, BucketStats] = field(default_factory=dict)
+
+    @classmethod
+    def for_redis(cls, client: EvalClient, config: ExchangeConfig | None = None) -> RateLimiter:
+        """Return the limiter on the shared Redis buckets, named and timed by ``config`` (E-08)."""
+        if config is None:
+            return cls(EvalScriptRunner(client))
+        return cls(
+            EvalScriptRunner(client), prefix=config.rate_limit_prefix, timeout_s=config.rate_limit_wait_s
+        )
 
     def _spec(self, bucket: str) -> BucketSpec:
         try:

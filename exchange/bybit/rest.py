@@ -39,7 +39,7 @@ from exchange.bybit.models import (
     ServerTime,
     Ticker,
 )
-from exchange.bybit.ratelimit import RateLimiter
+from exchange.bybit.ratelimit import EvalClient, RateLimiter
 from exchange.bybit.retcodes import RetCode, action_for, classify_http_status, to_retcode
 from exchange.bybit.signing import signed_headers
 from exchange.config import Credentials, ExchangeConfig
@@ -112,6 +112,17 @@ class BybitRestClient:
         self.clock_offset_ms = 0
         self._blocked_until_ms: dict[str, int] = {}
         self.stats = RestStats()
+
+    @classmethod
+    def with_shared_limits(
+        cls, config: ExchangeConfig, redis: EvalClient, credentials: Credentials | None = None
+    ) -> BybitRestClient:
+        """Return the client as the composition root builds it: every call draws from the Redis buckets.
+
+        ``redis`` is the storage room's client (``storage.redis``); sessions built on this client take their
+        ``ws`` subscription tokens from the same limiter (E-08).
+        """
+        return cls(config, credentials, RateLimiter.for_redis(redis, config))
 
     @property
     def rate_limiter(self) -> RateLimiter | None:

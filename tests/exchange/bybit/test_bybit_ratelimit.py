@@ -70,3 +70,49 @@ async def test_unknown_bucket_is_a_config_error(redis_clean_url: str) -> None:
     async with limiters(redis_clean_url, n=1) as (a,):
         with pytest.raises(ExchangeConfigError):
             await a.acquire("nope")
+
+
+async def test_the_engine_construction_path_draws_rest_and_ws_tokens_from_storage_redis(
+    redis_clean_url: str,
+) -> None:
+    """``BybitRestClient.with_shared_limits(config, storage.redis)``: REST calls and the public session's
+    subscriptions go through the shared Redis buckets named by the config (E-08)."""
+    from decimal import Decimal
+
+    from bybit_fakes import ListSink
+
+    from exchange import BybitRestClient, ExchangeConfig, PublicSession
+    from exchange.simulator import SimulatorConfig, open_simulator
+    from storage import AioBridge, RedisClient
+
+    async with (
+        trio_asyncio.open_loop() as loop,
+        open_simulator(SimulatorConfig(symbols=("BTCUSDT",), speed=60)) as sim,
+    ):
+        raw = aioredis.Redis.from_url(redis_clean_url, decode_responses=True)
+        storage_redis = RedisClient(AioBridge(loop), raw)  # what ``storage.redis`` is in the engine
+        sim.add_account("k", "s", Decimal("1000"))
+        config = ExchangeConfig(
+            rest_url=sim.rest_url,
+            ws_public_url=sim.ws_public_url,
+            rate_limit_prefix="eng",
+            rate_limit_wait_s=0.0,
+        )
+        async with (
+            BybitRestClient.with_shared_limits(config, storage_redis) as rest,
+            trio.open_nursery() as nursery,
+        ):
+            limiter = rest.rate_limiter
+            assert limiter is not None
+            await rest.get_server_time()
+            await rest.get_orderbook("BTCUSDT")
+            assert limiter.stats["rest_read"].acquired == 2
+            assert await storage_redis.exists("eng:rest_read") == 1
+            session = PublicSession(config, ["BTCUSDT"], ListSink(), rest)
+            await nursery.start(session.run)
+            assert limiter.stats["ws"].acquired == 1
+            with pytest.raises(RateLimitExceededError):  # 300 - 4 topics held: 297 do not fit any more
+                await RateLimiter.for_redis(storage_redis, config).acquire("ws", 297)
+            nursery.cancel_scope.cancel()
+        assert limiter.stats["ws"].released == 1
+        await AioBridge(loop).run(raw.aclose)
