@@ -24,7 +24,6 @@ from actors.feed import (
     FeedConfig,
     FeedStats,
 )
-from actors.gate_actor import AllowAllGateActor, allow_all_gate_spec
 from actors.indicator import (
     IndicatorBehaviour,
     IndicatorConfig,
@@ -95,7 +94,6 @@ from actors.warmup import BackfillReport, CandleBatchStore, KlineSource, backfil
 __all__ = [
     "SYMBOLS_PATH",
     "ActorsError",
-    "AllowAllGateActor",
     "AllowAllRiskGate",
     "BackfillReport",
     "BookLogged",
@@ -156,7 +154,6 @@ __all__ = [
     "TrioWorkPort",
     "WorkQueue",
     "WorkRejectedError",
-    "allow_all_gate_spec",
     "backfill",
     "sibling_path",
     "symbol_spec",

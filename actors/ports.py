@@ -2,9 +2,9 @@
 
 * ``RiskGate`` — the signal pre-check, **by message**: the signal actor tells
   ``CheckSignal(signal, reply_to)`` and receives ``SignalAllowed`` / ``SignalDenied`` / ``SignalQueued``
-  as a message. The RiskActor (issue 7)
-  implements it (its ``ChildRef`` is a ``RiskGate``). Until it lands, ``AllowAllRiskGate`` stands in, and only
-  in simulation mode (it refuses any other mode at construction).
+  as a message. The RiskActor (issue 7) implements it at ``root/risk`` in every mode (its ``ChildRef`` is a
+  ``RiskGate``). ``AllowAllRiskGate`` remains only as a test double for the behaviour tests; the engine never
+  uses it, and it refuses any mode but simulation at construction.
 * ``SignalPublisher`` — the gateway's non-blocking sink for ``SignalGenerated`` events.
 * ``WorkQueue`` — actor → trio hand-off: the actor submits an async job and gets its result back as a message.
 * ``MarketStore`` / ``SnapshotSource`` — the async operations the jobs run on the trio side (storage, REST).

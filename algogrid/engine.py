@@ -1,24 +1,25 @@
 """The engine's composition root: exchange, work queue and supervision tree, started by ``algogrid run``.
 
-``serve(settings, storage, task_status=...)`` starts, in order (issue 5 item 9):
+``serve(settings, storage, task_status=...)`` starts, in order (issue 5 item 9, issue 7):
 
 1. in simulation mode, the exchange simulator on loopback (speed from ``settings.simulator``);
 2. the REST client (instrument rules) and the REST warm-up of the last N 5m candles per symbol;
-3. the actor → trio work queue;
-4. the supervision tree ``root → risk, symbols → <SYM> → signal, indicator, feed``; ``root/risk`` is the
-   RiskActor when a ``risk_spec`` is given, else the simulation-only allow-all placeholder;
+3. the actor → trio work queue, and the alert webhook dispatcher when ``webhooks.urls`` is set (G-05);
+4. the supervision tree ``root → risk, monitor, symbols → <SYM> → signal, indicator, feed``: ``root/risk``
+   is the RiskActor in every mode (signals reach it as ``CheckSignal``), ``root/monitor`` the MonitorActor
+   (kill conditions, R-04);
 5. the public WS session, whose sink is the ``SymbolRouter``.
 
 It reports an ``Engine`` (the facade the gateway consumes: tree snapshot, fault injection, ask by path,
 feed status, readiness) through ``task_status`` and runs until cancelled. Shutdown runs in reverse: the
-session stops (no more events), the tree stops in a worker thread (the trio thread never blocks on pykka),
-then the work queue and the simulator. A failing root ends ``serve`` with ``EngineError`` (the process
-exits non-zero).
+session stops (no more events), the tree stops in a worker thread (the trio thread never blocks on pykka;
+children stop in reverse start order: symbols, monitor, risk), then the work queue, the dispatcher and the
+simulator. A failing root ends ``serve`` with ``EngineError`` (the process exits non-zero).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,10 +39,11 @@ from actors import (
     SymbolRouter,
     SymbolsController,
     TrioWorkPort,
-    allow_all_gate_spec,
     backfill,
     symbols_spec,
 )
+from actors.risk import RiskMetrics, WebhookDispatcher
+from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PublicSession
 from exchange.simulator import open_simulator
@@ -50,7 +52,6 @@ from supervision import (
     ActorUnavailable,
     AskTimeout,
     FailureInfo,
-    Spec,
     SupervisionTree,
     SupervisorSpec,
     TrioBridge,
@@ -107,6 +108,8 @@ class Engine:
     bridge: TrioBridge
     mode: str
     warmup: BackfillReport
+    metrics: RiskMetrics
+    alerts: WebhookDispatcher | None = None
     session: PublicSession | None = None
     options: EngineOptions = field(default_factory=EngineOptions)
     simulator: Any = None
@@ -169,18 +172,33 @@ class Engine:
         except UnknownPath as exc:
             raise UnknownActorPathError(f"expected an actor at {request.path}, got none") from exc
 
+    def checks(self) -> dict[str, Callable[[], str | None]]:
+        """Return the engine's synchronous readiness checks (None when ready, else the reason).
+
+        These never block: they read flags only, so the gateway may call them on the trio thread.
+        """
+        checks: dict[str, Callable[[], str | None]] = {}
+        session = self.session
+        if session is not None:
+            checks["exchange_public"] = lambda: (
+                None if session.stats.connected else "public session not connected"
+            )
+
+        def warmup() -> str | None:
+            failed = self.warmup.failed
+            return None if not failed else f"backfill failed for {', '.join(sorted(failed))}"
+
+        checks["warmup"] = warmup
+        return checks
+
     async def readiness(self) -> Mapping[str, str | None]:
         """Return readiness checks: supervision root, public session, warm-up."""
-        checks: dict[str, str | None] = {}
         failure = self.tree.failure
-        checks["supervision"] = None if failure is None else f"root failed: {failure.as_json()}"
-        if self.session is not None:
-            checks["exchange_public"] = (
-                None if self.session.stats.connected else "public session not connected"
-            )
-        failed = self.warmup.failed
-        checks["warmup"] = None if not failed else f"backfill failed for {', '.join(sorted(failed))}"
-        return checks
+        results: dict[str, str | None] = {
+            "supervision": None if failure is None else f"root failed: {failure.as_json()}"
+        }
+        results.update({name: check() for name, check in self.checks().items()})
+        return results
 
 
 async def _instrument_rules(rest: BybitRestClient, symbols: Sequence[str]) -> dict[str, InstrumentRules]:
@@ -202,32 +220,26 @@ async def serve(
     storage: Any,
     *,
     publisher: SignalPublisher | None = None,
-    risk_spec: Spec | None = None,
     options: EngineOptions | None = None,
+    metrics: RiskMetrics | None = None,
     task_status: trio.TaskStatus[Engine] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the engine until cancelled; report the ``Engine`` facade once events flow.
 
     Args:
         settings: ``algogrid.settings.Settings`` (mode, symbols, research_mode, exchange, simulator,
-            strategy).
+            strategy, risk, webhooks).
         storage: an open ``storage.Storage``.
         publisher: the gateway's ``SignalPublisher`` (default: log the signals).
-        risk_spec: the ``root/risk`` child (the RiskActor); required outside simulation mode.
+        options: engine knobs (warm-up size, queue size, timeouts).
+        metrics: the risk room's metrics (default: on a registry of their own, ``Engine.metrics``).
 
     Raises:
-        EngineError: no risk actor outside simulation, or the supervision root failed.
+        EngineError: the supervision root failed.
     """
     opts = options or EngineOptions()
-    mode: str = settings.mode
     symbols: tuple[str, ...] = tuple(settings.symbols)
-    if risk_spec is None:
-        if mode != "simulation":
-            raise EngineError(
-                f"expected a RiskActor spec in {mode} mode, got none (allow-all is simulation-only)"
-            )
-        risk_spec = allow_all_gate_spec(mode)
-    if mode == "simulation":
+    if settings.mode == "simulation":
         sim_config = settings.simulator.model_copy(update={"symbols": symbols})
         book_step_s = sim_config.speed * sim_config.book_interval_ms / 1000
         if book_step_s > settings.strategy.max_book_age_s:
@@ -241,9 +253,9 @@ async def serve(
             exchange_config = settings.exchange.model_copy(
                 update={"rest_url": sim.rest_url, "ws_public_url": sim.ws_public_url}
             )
-            await _run(settings, storage, exchange_config, publisher, risk_spec, opts, sim, task_status)
+            await _run(settings, storage, exchange_config, publisher, metrics, opts, sim, task_status)
     else:
-        await _run(settings, storage, settings.exchange, publisher, risk_spec, opts, None, task_status)
+        await _run(settings, storage, settings.exchange, publisher, metrics, opts, None, task_status)
 
 
 async def _run(  # noqa: PLR0917 - private, called from serve only
@@ -251,7 +263,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
     storage: Any,
     exchange_config: Any,
     publisher: SignalPublisher | None,
-    risk_spec: Spec,
+    metrics: RiskMetrics | None,
     opts: EngineOptions,
     simulator: Any,
     task_status: trio.TaskStatus[Engine],
@@ -267,11 +279,16 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         )
         queue = TrioWorkQueue(maxsize=opts.work_queue_size, concurrency=opts.work_concurrency, name="engine")
         await services.start(queue.run)
+        wiring = RiskWiring(
+            metrics=metrics or new_metrics(),
+            alerts=await start_alerts(settings.webhooks, storage, services),
+        )
 
         resolver = RefResolver()
+        work = TrioWorkPort(queue)
         deps = SymbolDeps(
             resolve=resolver,
-            work=TrioWorkPort(queue),
+            work=work,
             store=store,
             snapshots=_RestSnapshots(rest),
             publisher=publisher or LoggingPublisher(),
@@ -291,7 +308,8 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             except trio.RunFinishedError:
                 log.error("root failed after trio finished", failure=failure.as_json())  # noqa: TRY400 - no traceback
 
-        root = SupervisorSpec("root", children=(risk_spec, symbols_spec(symbols, pipeline, deps)))
+        risk, monitor = risk_children(settings, storage, work=work, resolve=resolver, wiring=wiring)
+        root = SupervisorSpec("root", children=(risk, monitor, symbols_spec(symbols, pipeline, deps)))
         tree = SupervisionTree.start(root, on_root_failure=on_root_failure)
         resolver.bind(tree.ref)
         bridge = TrioBridge()
@@ -314,13 +332,17 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                 bridge=bridge,
                 mode=mode,
                 warmup=report,
+                metrics=wiring.metrics,
+                alerts=wiring.alerts,
                 session=session,
                 options=opts,
                 simulator=simulator,
             )
             async with trio.open_nursery() as feeds:
                 await feeds.start(session.run)
-                log.info("engine started", mode=mode, symbols=len(symbols))
+                log.info(
+                    "engine started", mode=mode, symbols=len(symbols), webhooks=wiring.alerts is not None
+                )
                 task_status.started(engine)
                 await root_failed.wait()
                 feeds.cancel_scope.cancel()

@@ -28,6 +28,7 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from actors.config import DevConfig, ExecutionConfig, RiskConfig
+from actors.risk import WebhookConfig
 from exchange.config import ExchangeConfig
 from exchange.simulator.config import SimulatorConfig
 from gateway.config import GatewayConfig
@@ -36,6 +37,7 @@ from strategy_core.config import AVI5Config
 
 __all__ = [
     "DEFAULT_SETTINGS_PATH",
+    "SIMULATION_DEFAULTS",
     "WHITELIST",
     "ConfigError",
     "LoggingConfig",
@@ -54,6 +56,11 @@ WHITELIST: tuple[str, ...] = (
 )
 
 Mode = Literal["simulation", "paper", "live"]
+
+# The simulator as ``algogrid run`` uses it by default: 60 exchange seconds per real second (a 5m bar
+# every 5 s) and a market step every 100 ms, i.e. 6 exchange seconds between book updates — inside AVI-5's
+# ``max_book_age_s`` (10 s), so ``book_fresh`` can hold (issue 6 item 6; docs/architecture.md).
+SIMULATION_DEFAULTS = SimulatorConfig(speed=60.0, book_interval_ms=100)
 
 _SECRET_HINTS = ("secret", "password", "token", "url", "key", "dsn", "credential")
 
@@ -148,14 +155,24 @@ class Settings(BaseSettings):
     dev: DevConfig = DevConfig()
     logging: LoggingConfig = LoggingConfig()
     exchange: ExchangeConfig = ExchangeConfig()
-    simulator: SimulatorConfig = SimulatorConfig()
+    simulator: SimulatorConfig = SIMULATION_DEFAULTS
     strategy: AVI5Config = AVI5Config()
+    webhooks: WebhookConfig = WebhookConfig()
 
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: Any) -> Any:
         if isinstance(value, str):  # env: ALGOGRID_SYMBOLS=BTCUSDT,ETHUSDT
             return tuple(s.strip().upper() for s in value.split(",") if s.strip())
+        return value
+
+    @field_validator("simulator", mode="before")
+    @classmethod
+    def _simulation_defaults(cls, value: Any) -> Any:
+        # A partial ``simulator:`` section keeps the run defaults for the keys it does not set.
+        if isinstance(value, Mapping):
+            defaults = SIMULATION_DEFAULTS
+            return {"speed": defaults.speed, "book_interval_ms": defaults.book_interval_ms, **value}
         return value
 
     @field_validator("symbols")

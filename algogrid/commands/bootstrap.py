@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -31,10 +32,13 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_or_report(path: Path) -> Settings | None:
-    """Load settings and configure logging; on a bad value print ONE line to stderr and return None."""
+def load_or_report(path: Path, **overrides: Any) -> Settings | None:
+    """Load settings and configure logging; on a bad value print ONE line to stderr and return None.
+
+    ``overrides`` (CLI flags) win over every other source.
+    """
     try:
-        settings = load_settings(path)
+        settings = load_settings(path, **overrides)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return None

@@ -1,30 +1,46 @@
-"""``algogrid run``: start servers (embedded unless configured), migrate, run the engine until a signal.
+"""``algogrid run``: storage, schema, the engine and the gateway in one process until SIGINT/SIGTERM.
 
-Sequence: settings (exit 2 on a bad value) → logging → PostgreSQL/Redis (embedded under ``var/`` unless
-``DATABASE_URL``/``REDIS_URL``) → ``alembic upgrade head`` → storage → ``algogrid.engine.serve`` when the
-module exists → one JSON ``ready`` line. SIGINT or SIGTERM cancels everything in reverse order, writes a final
-``audit_trail`` entry (O-03) and logs ``stopped`` as the last line; the exit code is 0.
+Sequence: settings (exit 2 on a bad value; ``--host``/``--port``/``--data-dir``/``--dev`` win over every
+other source) → logging → PostgreSQL/Redis (embedded under the data dir unless ``DATABASE_URL``/
+``REDIS_URL``) → ``alembic upgrade head`` → storage → the engine (``algogrid.engine.serve`` with a
+``SignalFeed`` as its publisher) → the gateway (``serve_gateway``: hypercorn on trio, same trio run) → one
+JSON ``ready`` line naming the UI, API and supervision URLs.
+
+Shutdown (O-03) on the first SIGINT or SIGTERM: the gateway stops accepting and finishes in-flight requests
+(≤ 30 s; SSE streams are closed), then the engine stops (session, actor tree in reverse start order without
+blocking the trio thread, work queue, simulator), a final ``audit_trail`` row is written, storage closes and
+``stopped`` is the last log line; the exit code is 0. A failed supervision root exits 1.
+
+``--no-engine`` starts storage only (ops checks): no actors, no exchange, no gateway.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import structlog
 import trio
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
 
+from actors import EngineError
 from algogrid.commands.bootstrap import EXIT_CONFIG, add_config_argument, load_or_report, servers_and_schema
+from algogrid.logging_setup import register_secret
 from algogrid.settings import Settings
 from storage import ServerUrls, Storage, StorageError, open_storage
 
-__all__ = ["register", "run"]
+__all__ = ["EXIT_ENGINE_FAILED", "register", "run"]
 
 log = structlog.get_logger(__name__)
+
+EXIT_ENGINE_FAILED = 1
+GRACEFUL_TIMEOUT_S = 30.0  # O-03: in-flight requests get at most this long
 
 EngineServe = Callable[..., Awaitable[None]]
 
@@ -32,26 +48,39 @@ EngineServe = Callable[..., Awaitable[None]]
 def register(subparsers: Any) -> None:
     """Add the ``run`` sub-command."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "run", help="start storage, migrate and run the system until SIGINT/SIGTERM"
+        "run", help="start storage, migrate, run the engine and the gateway until SIGINT/SIGTERM"
     )
     add_config_argument(parser)
+    parser.add_argument(
+        "--host", help="gateway address (only 127.0.0.1 is bound until authentication lands; default: "
+        "gateway.host)"
+    )
+    parser.add_argument("--port", type=int, help="gateway port (0 picks a free one; default: gateway.port)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where embedded PostgreSQL/Redis keep their data (default: storage.data_dir)",
+    )
+    parser.add_argument(
+        "--dev", action="store_true", help="developer mode: enable fault injection (POST /admin/faults)"
+    )
     parser.add_argument(
         "--no-engine", action="store_true", help="start storage only (no actors, no exchange): ops checks"
     )
     parser.set_defaults(func=run)
 
 
-def _engine_entry(enabled: bool) -> EngineServe | None:
-    if not enabled:
-        return None
-    try:
-        module = importlib.import_module("algogrid.engine")
-    except ModuleNotFoundError as exc:
-        if exc.name == "algogrid.engine":
-            return None
-        raise
-    serve: EngineServe = module.serve
-    return serve
+def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the settings overrides of the CLI flags (nested sections are merged, not replaced)."""
+    overrides: dict[str, Any] = {}
+    gateway = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if gateway:
+        overrides["gateway"] = gateway
+    if args.data_dir is not None:
+        overrides["storage"] = {"data_dir": args.data_dir}
+    if args.dev:
+        overrides["dev"] = {"fault_injection": True}
+    return overrides
 
 
 async def _audit(storage: Storage, action: str, details: dict[str, Any]) -> None:
@@ -65,30 +94,113 @@ async def _audit(storage: Storage, action: str, details: dict[str, Any]) -> None
         log.warning("audit write failed", action=action, exc_info=True)
 
 
+class _RegistryView:
+    """A Prometheus collector exposing another registry's metrics (the risk room's, on ``/metrics``)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield every metric of the wrapped registry."""
+        return self._registry.collect()
+
+    def describe(self) -> Iterable[Metric]:
+        """Describe nothing: the wrapped registry already checked its names."""
+        return ()
+
+
+async def _first_stop_signal(signals: AsyncIterator[int]) -> str:
+    async for signum in signals:
+        return signal.Signals(signum).name
+    return "none"
+
+
+def _urls(base: str) -> dict[str, str]:
+    return {
+        "url": base,
+        "ui": f"{base}/ui",
+        "api": f"{base}/openapi.json",
+        "signals": f"{base}/signals",
+        "supervision": f"{base}/admin/supervision",
+    }
+
+
+async def _run_system(
+    settings: Settings, storage: Storage, serve: EngineServe, signals: AsyncIterator[int], started: float
+) -> str:
+    """Run engine and gateway until the first stop signal; return its name after an orderly stop."""
+    from algogrid.gateway_wiring import serve_gateway  # the gateway stack is only needed with an engine
+    from gateway import SignalFeed
+
+    feed = SignalFeed()
+    stop_gateway = trio.Event()
+    async with trio.open_nursery() as engine_scope:
+        engine = await engine_scope.start(partial(serve, settings, storage, publisher=feed))
+        async with trio.open_nursery() as gateway_scope:
+            handle = await gateway_scope.start(
+                partial(
+                    serve_gateway,
+                    settings,
+                    storage,
+                    engine.tree,
+                    engine.bridge,
+                    feed,
+                    checks=engine.checks(),
+                    shutdown_trigger=stop_gateway.wait,
+                    graceful_timeout_s=GRACEFUL_TIMEOUT_S,
+                )
+            )
+            handle.context.metrics.registry.register(_RegistryView(engine.metrics.registry))
+            await _audit(storage, "system_started", {"mode": settings.mode, "url": handle.url})
+            log.info(
+                "ready",
+                mode=settings.mode,
+                symbols=len(settings.symbols),
+                engine="running",
+                fault_injection=settings.dev.fault_injection,
+                **_urls(handle.url),
+                data_dir=str(settings.storage.data_dir.resolve()),
+                log_file=str(settings.logging.file) if settings.logging.file else None,
+                seconds_to_ready=round(time.monotonic() - started, 3),
+            )
+            received = await _first_stop_signal(signals)
+            log.info("stopping", signal=received)
+            stop_gateway.set()  # stop accepting; in-flight requests finish within GRACEFUL_TIMEOUT_S
+        log.info("gateway drained")
+        engine_scope.cancel_scope.cancel()  # the engine stops its tree in order, off the trio thread
+    return received
+
+
+async def _run_storage_only(
+    settings: Settings, storage: Storage, signals: AsyncIterator[int], started: float
+) -> str:
+    await _audit(storage, "system_started", {"mode": settings.mode})
+    log.info(
+        "ready",
+        mode=settings.mode,
+        symbols=len(settings.symbols),
+        engine="disabled",
+        data_dir=str(settings.storage.data_dir.resolve()),
+        log_file=str(settings.logging.file) if settings.logging.file else None,
+        seconds_to_ready=round(time.monotonic() - started, 3),
+    )
+    received = await _first_stop_signal(signals)
+    log.info("stopping", signal=received)
+    return received
+
+
 async def _main(settings: Settings, urls: ServerUrls, serve: EngineServe | None, started: float) -> str:
-    """Run until SIGINT/SIGTERM and return the signal's name."""
-    received = "none"
+    """Run until SIGINT/SIGTERM and return the signal's name (``engine_failed`` when the root failed)."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_storage(settings.storage, urls) as storage:
-            async with trio.open_nursery() as nursery:
-                engine = None
-                if serve is not None:
-                    engine = await nursery.start(serve, settings, storage)
-                await _audit(storage, "system_started", {"mode": settings.mode})
-                log.info(
-                    "ready",
-                    mode=settings.mode,
-                    symbols=len(settings.symbols),
-                    engine="running" if engine is not None else "disabled",
-                    data_dir=str(settings.storage.data_dir.resolve()),
-                    log_file=str(settings.logging.file) if settings.logging.file else None,
-                    seconds_to_ready=round(time.monotonic() - started, 3),
-                )
-                async for signum in signals:
-                    received = signal.Signals(signum).name
-                    log.info("stopping", signal=received)
-                    break
-                nursery.cancel_scope.cancel()
+            try:
+                if serve is None:
+                    received = await _run_storage_only(settings, storage, signals, started)
+                else:
+                    received = await _run_system(settings, storage, serve, signals, started)
+            except* EngineError as failed:
+                received = "engine_failed"
+                log.error("engine failed", error=str(failed.exceptions[0]))  # noqa: TRY400 - reason is enough
             with trio.CancelScope(shield=True):
                 await _audit(storage, "system_stopped", {"signal": received})
     return received
@@ -97,12 +209,17 @@ async def _main(settings: Settings, urls: ServerUrls, serve: EngineServe | None,
 def run(args: argparse.Namespace) -> int:
     """Run the system and return the exit code (0 after a clean signal-driven stop)."""
     started = time.monotonic()
-    settings = load_or_report(args.config)
+    settings = load_or_report(args.config, **overrides_of(args))
     if settings is None:
         return EXIT_CONFIG
-    serve = _engine_entry(not args.no_engine)
+    secret = settings.webhooks.secret.get_secret_value()
+    if secret:
+        register_secret(secret)
+    serve: EngineServe | None = None
+    if not args.no_engine:
+        from algogrid.engine import serve
     log.info("starting", mode=settings.mode, engine=serve is not None)
     with servers_and_schema(settings) as urls:
         received = trio.run(_main, settings, urls, serve, started)
     log.info("stopped", signal=received)
-    return 0
+    return EXIT_ENGINE_FAILED if received == "engine_failed" else 0

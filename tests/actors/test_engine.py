@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import trio
 
-from actors import EngineError
 from algogrid.engine import Engine, EngineOptions, serve
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
@@ -39,7 +38,7 @@ async def test_engine_backfills_runs_the_tree_and_stops_cleanly(
         assert engine.warmup.stored == dict.fromkeys(SYMBOLS, 100)
         assert engine.warmup.failed == {}
         tree = await engine.supervision_tree()
-        assert [c["path"] for c in tree["children"]] == ["root/risk", "root/symbols"]
+        assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
 
         async def live_bars_stored() -> bool:
             count = await storage.db.fetchval("SELECT count(*) FROM klines_5m WHERE symbol = $1", SYMBOLS[0])
@@ -62,10 +61,3 @@ async def test_engine_backfills_runs_the_tree_and_stops_cleanly(
         nursery.cancel_scope.cancel()
     assert engine.tree.ref("root").status.value == "stopped"
 
-
-async def test_engine_refuses_live_mode_without_a_risk_actor(
-    migrated_db_url: str, redis_clean_url: str
-) -> None:
-    async with open_test_storage(migrated_db_url, redis_clean_url) as storage:
-        with pytest.raises(EngineError):
-            await serve(_settings("paper"), storage)

@@ -1,0 +1,107 @@
+"""The engine's global risk children: ``root/risk`` (RiskActor) and ``root/monitor`` (MonitorActor).
+
+Issue 7: the RiskActor replaces the always-allow gate everywhere, in every mode. Signal actors address it by
+path (``root/risk``) and get ``SignalAllowed`` / ``SignalDenied`` / ``SignalQueued`` back as messages
+(R-02, R-03); the monitor tells it ``KillConditionTriggered`` (R-04). Both do their I/O through the engine's
+work queue, so they are built here from the pieces the engine owns (queue, storage, resolver) — see the
+"Wiring" section of docs/risk.md.
+
+Alerts of both actors go to a ``WebhookDispatcher`` (G-05) when ``webhooks.urls`` is configured; the
+dispatcher is a trio service the engine runs in its own nursery. Without URLs no dispatcher exists and the
+actors log their alerts only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+from prometheus_client import CollectorRegistry
+
+from actors import LazySink, RefResolver, WorkQueue
+from actors.risk import (
+    MonitorActor,
+    MonitorDeps,
+    MonitorStore,
+    RiskActor,
+    RiskActorDeps,
+    RiskMetrics,
+    RiskStore,
+    WebhookConfig,
+    WebhookDispatcher,
+    monitor_config_from,
+    risk_limits_from,
+)
+from supervision import ChildSpec
+
+__all__ = ["RISK_PATH", "RiskWiring", "new_metrics", "risk_children", "start_alerts"]
+
+RISK_PATH = "root/risk"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskWiring:
+    """What the risk children share with the rest of the engine (metrics registry, alert dispatcher)."""
+
+    metrics: RiskMetrics
+    alerts: WebhookDispatcher | None
+
+
+async def start_alerts(
+    config: WebhookConfig, storage: Any, nursery: trio.Nursery
+) -> WebhookDispatcher | None:
+    """Start the webhook dispatcher in ``nursery`` when ``config.urls`` is set (G-05), else return None.
+
+    The delivery log is ``RiskStore`` (table ``webhook_deliveries``).
+    """
+    if not config.urls:
+        return None
+    dispatcher = WebhookDispatcher(config, RiskStore(storage.db, storage.redis))
+    await nursery.start(dispatcher.run)
+    return dispatcher
+
+
+def new_metrics() -> RiskMetrics:
+    """Return risk metrics on a registry of their own (several engines may share one process)."""
+    return RiskMetrics(CollectorRegistry(auto_describe=True))
+
+
+def risk_children(
+    settings: Any,
+    storage: Any,
+    *,
+    work: WorkQueue,
+    resolve: RefResolver,
+    wiring: RiskWiring,
+) -> tuple[ChildSpec, ChildSpec]:
+    """Return the ``risk`` and ``monitor`` child specs of the root supervisor.
+
+    Args:
+        settings: ``algogrid.settings.Settings`` (reads the ``risk:`` section).
+        storage: an open ``storage.Storage`` (RiskStore, MonitorStore).
+        work: the engine's actor → trio work queue.
+        resolve: the engine's path resolver, bound to the tree once it is up (the monitor's sink of
+            ``root/risk`` resolves through it on first use).
+        wiring: metrics and the alert dispatcher shared by both actors.
+    """
+    risk_deps = RiskActorDeps(
+        limits=risk_limits_from(settings.risk),
+        work=work,
+        store=RiskStore(storage.db, storage.redis),
+        metrics=wiring.metrics,
+        alerts=wiring.alerts,
+    )
+    monitor_deps = MonitorDeps(
+        config=monitor_config_from(settings.risk),
+        work=work,
+        store=MonitorStore(storage.db),
+        risk=LazySink(resolve, RISK_PATH),
+        positions=None,  # the position side (execution issue) subscribes when it exists
+        alerts=wiring.alerts,
+        metrics=wiring.metrics,
+    )
+    return (
+        ChildSpec("risk", lambda: RiskActor.start(risk_deps), kind="risk"),
+        ChildSpec("monitor", lambda: MonitorActor.start(monitor_deps), kind="monitor"),
+    )

@@ -1,0 +1,215 @@
+"""``algogrid run --dev`` as a real subprocess with the DEFAULT config (issues 5, 6, 7 end to end).
+
+The process runs the simulator, the engine (RiskActor at ``root/risk``, MonitorActor, 15 symbol trees) and the
+gateway on a free port, on the harness's real PostgreSQL and Redis (``DATABASE_URL``/``REDIS_URL``). The test
+talks to it only over HTTP, SSE, PostgreSQL and signals, like an operator would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg2
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+SYMBOL_COUNT = 15  # config/settings.yaml: the whole P-08 whitelist
+
+pytestmark = pytest.mark.slow  # ~15-40 s: the one end-to-end run of the whole product
+
+
+class RunningSystem:
+    """An ``algogrid run`` subprocess; its JSON stdout lines are collected by a reader thread."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "algogrid.cli", "run", *args],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.lines: list[dict[str, Any]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            try:
+                self.lines.append(json.loads(raw))
+            except ValueError:
+                self.lines.append({"event": "<not json>", "raw": raw})
+
+    def line(self, event: str) -> dict[str, Any] | None:
+        """Return the first log line with ``event``, or None (also fails fast if the process died)."""
+        for line in list(self.lines):
+            if line.get("event") == event:
+                return line
+        if self.proc.poll() is not None:
+            stderr = self.proc.stderr.read() if self.proc.stderr else ""
+            raise AssertionError(f"algogrid exited {self.proc.returncode} before {event!r}: {stderr[-2000:]}")
+        return None
+
+    def stop(self, signum: int, timeout: float = 45.0) -> int:
+        """Send ``signum`` and return the exit code once stdout is drained."""
+        self.proc.send_signal(signum)
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        return code
+
+
+class SseRecorder:
+    """Record the events of one ``GET /stream`` connection from a thread."""
+
+    def __init__(self, url: str) -> None:
+        self.events: list[dict[str, str]] = []
+        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
+        self._thread.start()
+
+    def _run(self, url: str) -> None:
+        current: dict[str, str] = {}
+        try:
+            with httpx.stream("GET", url, timeout=httpx.Timeout(5.0, read=120.0)) as response:
+                for line in response.iter_lines():
+                    if not line:
+                        if current:
+                            self.events.append(current)
+                        current = {}
+                        continue
+                    field, _, value = line.partition(":")
+                    current[field] = value.removeprefix(" ")
+        except httpx.HTTPError:
+            return  # the server closed the stream (shutdown)
+
+    def named(self, name: str) -> list[dict[str, str]]:
+        return [e for e in list(self.events) if e.get("event") == name]
+
+
+@pytest.fixture
+def system_env(migrated_db_url: str, redis_clean_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALGOGRID_")}
+    env.update(
+        DATABASE_URL=migrated_db_url,
+        REDIS_URL=redis_clean_url,
+        ALGOGRID_LOGGING__FILE=str(tmp_path / "log" / "algogrid.jsonl"),
+    )
+    return env
+
+
+@pytest.fixture
+def started(system_env: dict[str, str], tmp_path: Path) -> Iterator[RunningSystem]:
+    system = RunningSystem(["--port", "0", "--dev", "--data-dir", str(tmp_path / "data")], system_env)
+    try:
+        yield system
+    finally:
+        if system.proc.poll() is None:
+            system.proc.kill()
+            system.proc.wait()
+
+
+def _nodes(tree: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield tree
+    for child in tree.get("children", []):
+        yield from _nodes(child)
+
+
+def _node(client: httpx.Client, path: str) -> dict[str, Any]:
+    tree = client.get("/admin/supervision").json()
+    return next(n for n in _nodes(tree) if n["path"] == path)
+
+
+def _count(db_url: str, sql: str, *args: object) -> int:
+    with psycopg2.connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute(sql, args)
+        (value,) = cur.fetchone()
+    conn.close()
+    return int(value)
+
+
+def test_run_serves_risk_checked_signals_survives_a_feed_crash_and_stops_cleanly(
+    started: RunningSystem, migrated_db_url: str, tmp_path: Path
+) -> None:
+    ready = eventually(lambda: started.line("ready"), timeout=60, interval=0.1, message="ready line")
+    base = ready["url"]
+    assert base.startswith("http://127.0.0.1:")
+    assert ready["ui"] == f"{base}/ui"
+    assert ready["supervision"] == f"{base}/admin/supervision"
+    assert ready["api"] == f"{base}/openapi.json"
+    assert ready["fault_injection"] is True
+    assert ready["data_dir"] == str((tmp_path / "data").resolve())
+
+    with httpx.Client(base_url=base, timeout=10) as client:
+        sse = SseRecorder(f"{base}/stream")
+        assert client.get("/health").status_code == 200
+        eventually(lambda: client.get("/ready").status_code == 200, timeout=30, message="/ready 200")
+
+        # The root's children in start order; every symbol has its own feed → indicator → signal tree.
+        tree = client.get("/admin/supervision").json()
+        assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
+        symbols = tree["children"][2]["children"]
+        assert len(symbols) == SYMBOL_COUNT
+        assert all(len(s["children"]) == 3 for s in symbols)
+
+        # Real AVI-5 signals within 60 s of ready, through the RiskActor, on the SSE stream.
+        items = eventually(
+            lambda: client.get("/signals").json()["items"], timeout=60, interval=0.5, message="a signal"
+        )
+        assert {i["strategy"] for i in items} == {"AVI-5"}
+        eventually(lambda: sse.named("signal"), timeout=30, interval=0.1, message="an SSE signal event")
+        streamed = json.loads(sse.named("signal")[0]["data"])
+        assert client.get(f"/signals/{streamed['id']}").status_code == 200
+
+        def signal_decisions() -> float:
+            families = text_string_to_metric_families(client.get("/metrics").text)
+            return sum(
+                sample.value
+                for family in families
+                if family.name == "algogrid_risk_decisions"
+                for sample in family.samples
+                if sample.name.endswith("_total") and sample.labels.get("subject") == "signal"
+            )
+
+        assert eventually(signal_decisions, timeout=10, message="RiskActor decisions on /metrics") >= 1
+
+        # Crash BTCUSDT's feed: restarted by its supervisor, and BTCUSDT candles keep arriving.
+        feed = "root/symbols/BTCUSDT/feed"
+        restarts_before = _node(client, feed)["restarts"]
+        response = client.post("/admin/faults", json={"path": feed, "kind": "crash"})
+        assert response.status_code in (200, 202), response.text
+        eventually(
+            lambda: _node(client, feed)["restarts"] == restarts_before + 1
+            and _node(client, feed)["status"] == "running",
+            timeout=10,
+            message="feed restarted",
+        )
+        candles = "SELECT count(*) FROM klines_5m WHERE symbol = %s"
+        after_crash = _count(migrated_db_url, candles, "BTCUSDT")
+        eventually(
+            lambda: _count(migrated_db_url, candles, "BTCUSDT") > after_crash,
+            timeout=20,
+            interval=0.2,
+            message="BTCUSDT candles after the restart",
+        )
+
+    # O-03: SIGTERM → orderly stop, final audit row, "stopped" as the last line, exit 0.
+    assert started.stop(signal.SIGTERM) == 0
+    events = [line.get("event") for line in started.lines]
+    assert events[-1] == "stopped"
+    assert started.lines[-1]["signal"] == "SIGTERM"
+    assert events.index("stopping") < events.index("engine stopped") < events.index("storage closed")
+    assert _count(
+        migrated_db_url,
+        "SELECT count(*) FROM audit_trail WHERE actor_label = 'system' AND action = 'system_stopped' "
+        "AND details->>'signal' = %s",
+        "SIGTERM",
+    ) == 1
