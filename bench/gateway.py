@@ -1,18 +1,34 @@
-"""Gateway benchmark (issue 6): GET /signals at 200 concurrent clients, SSE fan-out to 500 and 2,000 clients.
+"""Gateway benchmark (issue 6): ``GET /signals`` at 200 concurrent clients, SSE fan-out to 500 and 2,000.
 
-The gateway runs for real in a child process (hypercorn + Starlette on trio, pykka engine, PostgreSQL,
-Redis Stream); the load comes from this process over raw keep-alive HTTP/1.1 sockets so the client costs
-as little CPU as possible. For SSE, the parent asks the child (one line on its stdin) to publish one signal
-from a non-trio thread, as an actor would, and measures until each connected client has read the event.
+Server: a child process runs the production wiring, ``algogrid.gateway_wiring.serve_gateway`` (hypercorn +
+Starlette on trio) over real storage (asyncpg through trio-asyncio on PostgreSQL, Redis Stream) and a real
+supervision tree. 300 signals over 3 symbols are stored first.
 
-Uses DATABASE_URL / REDIS_URL when set, else embedded servers. Prints one JSON object as the last line:
-signals_p50_ms, signals_p99_ms, sse_500_p99_ms, sse_2000_p99_ms (+ context figures).
+Load: this (parent) process, over raw keep-alive HTTP/1.1 trio sockets with minimal parsing, so the client
+costs little CPU. Both share this machine's cores (2 here): the figures include that contention.
+
+Load models (stated explicitly, because latency means nothing without them):
+
+* ``signals_*`` — **think-time model**: 200 concurrent keep-alive clients; each sends one request, waits for
+  the whole answer, then pauses ``THINK_S`` before its next one, for ``DURATION_S`` seconds. The query mix
+  is the UI's: ``/signals?limit=50``, ``/signals?limit=20&symbol=<SYM>`` for 3 symbols, and
+  ``min_probability=0.5``. ``signals_rps`` is the aggregate request rate achieved.
+* ``signals_closed_*`` — **closed loop**: the same 200 clients with no pause (each sends its next request as
+  soon as the previous answer arrived): the server's saturation throughput and the queueing latency at it.
+* ``signals_nocache_*`` — the think-time model against a server with the read cache disabled (every request
+  queries PostgreSQL).
+* ``sse_<N>_*`` — N clients connected to ``/stream``; the parent asks the server (a line on its stdin)
+  to publish one signal from a non-trio thread, as the signal actor does (XADD to the Redis Stream, then
+  fan-out); latency runs from that request until each client has read the event. ``SSE_ROUNDS`` rounds per N.
+
+Uses DATABASE_URL / REDIS_URL when set, else embedded servers. Prints one JSON object as the last line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -22,17 +38,28 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import trio
 import trio.lowlevel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "gateway"))  # the gateway tests' real-parts kit (engine, readers)
+sys.path.insert(0, str(ROOT / "tests" / "gateway"))  # the gateway tests' real-parts kit (tree, signals)
 
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 SIGNAL_CLIENTS = 200
-REQUESTS_PER_CLIENT = 30
-SSE_ROUNDS = 15
+THINK_S = 1.0
+DURATION_S = 8.0
+CLOSED_REQUESTS_PER_CLIENT = 25
+SSE_ROUNDS = 20
+QUERIES = (
+    "/signals?limit=50",
+    "/signals?limit=20&symbol=BTCUSDT",
+    "/signals?limit=20&symbol=ETHUSDT",
+    "/signals?limit=20&symbol=SOLUSDT",
+    "/signals?limit=20&min_probability=0.5",
+)
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -41,43 +68,53 @@ def pct(samples: list[float], q: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------- child: server
-def serve_child(pg_url: str, redis_url: str) -> None:
-    from gw_kit import ListenAt, MiniEngine, PgSignals, ThreadedRedisStreams, make_signal
+def serve_child(db_url: str, redis_url: str, cache_ttl_s: float) -> None:
+    import logging
 
-    from gateway import RouteOptions, SignalFeed, serve
+    import structlog
+    from gw_kit import DevSwitches, WiringSettings, generated, make_signal, tree_spec
+    from pydantic import SecretStr
 
-    engine = MiniEngine(["BTCUSDT", "ETHUSDT", "SOLUSDT"])
-    signals = PgSignals(pg_url)
-    for n in range(300):
-        signals.insert(make_signal(["BTCUSDT", "ETHUSDT", "SOLUSDT"][n % 3], "long" if n % 2 else "short"))
-    streams = ThreadedRedisStreams(redis_url)
+    from algogrid.gateway_wiring import serve_gateway
+    from gateway import RouteOptions, SignalFeed
+    from gateway.config import GatewayConfig
+    from storage import StorageConfig, open_storage
+    from supervision import SupervisionTree, TrioBridge
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     feed = SignalFeed()
 
     def stdin_publisher() -> None:  # an "actor thread": publish one signal per line read
         for line in sys.stdin:
             if line.strip() == "publish":
-                feed.publish(make_signal("BTCUSDT"))
+                feed.publish(generated(make_signal("BTCUSDT")))
 
     async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            handle = await nursery.start(
-                lambda task_status: serve(
-                    ListenAt(),
-                    engine,
-                    signals,
-                    streams,
-                    feed,
-                    options=RouteOptions(heartbeat_s=60.0, sse_client_buffer=64),
-                    task_status=task_status,
+        config = StorageConfig(database_url=SecretStr(db_url), redis_url=SecretStr(redis_url))
+        tree = SupervisionTree.start(tree_spec(SYMBOLS))
+        bridge = TrioBridge()
+        settings = WiringSettings(
+            SYMBOLS, GatewayConfig(port=0, ip_rate_limit_per_min=100_000), DevSwitches(False)
+        )
+        options = RouteOptions(heartbeat_s=60.0, sse_client_buffer=64, signals_cache_ttl_s=cache_ttl_s)
+        try:
+            async with open_storage(config) as storage, trio.open_nursery() as nursery:
+                if not await storage.db.fetchval("SELECT count(*) FROM signals"):
+                    for n in range(300):
+                        p = 0.3 + (n % 7) / 10
+                        side = "long" if n % 2 else "short"
+                        await storage.signals.insert(make_signal(SYMBOLS[n % 3], side, p))
+                handle = await nursery.start(
+                    lambda task_status: serve_gateway(
+                        settings, storage, tree, bridge, feed, options=options, task_status=task_status
+                    )
                 )
-            )
-            print(f"\n{handle.url}", flush=True)
-            threading.Thread(target=stdin_publisher, daemon=True).start()
+                print(f"\n{handle.url}", flush=True)
+                threading.Thread(target=stdin_publisher, daemon=True).start()
+        finally:
+            await bridge.stop_tree(tree)
 
-    try:
-        trio.run(main)
-    finally:
-        engine.stop()
+    trio.run(main)
 
 
 # ------------------------------------------------------------------------------------------ parent: load
@@ -90,48 +127,63 @@ class RawHttp:
 
     async def get(self, path: str) -> int:
         await self.stream.send_all(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
-        while b"\r\n\r\n" not in self.buffer:
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
             self.buffer += await self.stream.receive_some(65536)
-        head, _, rest = self.buffer.partition(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length = next(
-            int(line.split(b":")[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length")
-        )
+        head, rest = self.buffer[:end], self.buffer[end + 4 :]
+        status = int(head[9:12])
+        at = head.lower().find(b"content-length:")
+        length = int(head[at + 15 : head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None])
         while len(rest) < length:
             rest += await self.stream.receive_some(65536)
         self.buffer = rest[length:]
         return status
 
 
-async def bench_signals(host: str, port: int) -> list[float]:
+async def bench_signals(host: str, port: int, think_s: float | None) -> tuple[list[float], float]:
+    """Return latency samples (ms) and the achieved aggregate rate (req/s)."""
     samples: list[float] = []
     errors = 0
+    rng = random.Random(7)
+    start_gate = trio.Event()
 
-    async def client() -> None:
+    async def client(n: int) -> None:
         nonlocal errors
         stream = await trio.open_tcp_stream(host, port)
         http = RawHttp(stream)
-        await http.get("/signals?limit=20")  # warm-up
-        for _ in range(REQUESTS_PER_CLIENT):
+        await http.get(QUERIES[0])  # connect + warm-up, not measured
+        await start_gate.wait()
+        if think_s:
+            await trio.sleep(rng.uniform(0, think_s))  # spread the clients' phases
+        deadline = time.perf_counter() + DURATION_S
+        sent = 0
+        while True:
+            if think_s is None and sent == CLOSED_REQUESTS_PER_CLIENT:
+                break
+            if think_s is not None and time.perf_counter() >= deadline:
+                break
+            query = QUERIES[(n + sent) % len(QUERIES)]
             started = time.perf_counter()
-            status = await http.get("/signals?limit=20&symbol=BTCUSDT")
+            status = await http.get(query)
             samples.append((time.perf_counter() - started) * 1000)
             errors += status != 200
+            sent += 1
+            if think_s:
+                await trio.sleep(think_s)
         await stream.aclose()
 
     async with trio.open_nursery() as nursery:
-        for _ in range(SIGNAL_CLIENTS):
-            nursery.start_soon(client)
+        for n in range(SIGNAL_CLIENTS):
+            nursery.start_soon(client, n)
+        await trio.sleep(1.0)  # every client connected and warmed up
+        began = time.perf_counter()
+        start_gate.set()
+    elapsed = time.perf_counter() - began
     if errors:
         raise SystemExit(f"{errors} GET /signals answers were not 200")
-    return samples
+    return samples, len(samples) / elapsed
 
 
-async def bench_sse(
-    host: str, port: int, url: str, clients: int, child: subprocess.Popen[str]
-) -> list[float]:
+async def bench_sse(host: str, port: int, clients: int, child: subprocess.Popen[str]) -> list[float]:
     samples: list[float] = []
     connected = 0
     got = 0
@@ -149,15 +201,12 @@ async def bench_sse(
         connected += 1
         if connected == clients:
             ready.set()
-        pending = b""
         while True:
-            chunk = await stream.receive_some(65536)
+            chunk = await stream.receive_some(4096)  # small buffers: 2,000 sockets per event
             if not chunk:
                 return
-            pending += chunk
-            while b"event: signal" in pending:
+            for _ in range(chunk.count(b"event: signal")):
                 samples.append((time.perf_counter() - published_at) * 1000)
-                pending = pending.split(b"event: signal", 1)[1]
                 got += 1
                 if got == clients:
                     round_done.set()
@@ -166,7 +215,7 @@ async def bench_sse(
         for n in range(clients):
             nursery.start_soon(listener)
             if n % 100 == 99:
-                await trio.lowlevel.checkpoint()  # let the accepted ones be served meanwhile
+                await trio.sleep(0.01)  # let the accepted ones be served meanwhile
         with trio.fail_after(60):
             await ready.wait()
         for _ in range(SSE_ROUNDS):
@@ -178,14 +227,82 @@ async def bench_sse(
             child.stdin.flush()
             with trio.fail_after(30):
                 await round_done.wait()
+            await trio.sleep(0.05)
         nursery.cancel_scope.cancel()
     return samples
+
+
+def start_child(db_url: str, redis_url: str, cache_ttl_s: float) -> tuple[subprocess.Popen[str], str, int]:
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", db_url, redis_url, str(cache_ttl_s)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert child.stdout is not None
+    url = ""
+    while not url.startswith("http://"):  # skip the child's log lines
+        line = child.stdout.readline()
+        if not line:
+            raise SystemExit("the gateway child exited before listening")
+        url = line.strip()
+    out = child.stdout
+    threading.Thread(target=lambda: [None for _ in out], daemon=True).start()  # drain logs
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return child, host, int(port)
+
+
+def stop_child(child: subprocess.Popen[str]) -> None:
+    child.terminate()
+    child.wait(timeout=30)
+
+
+def summary(name: str, samples: list[float]) -> dict[str, float]:
+    return {
+        f"{name}_p50_ms": round(statistics.median(samples), 2),
+        f"{name}_p99_ms": round(pct(samples, 0.99), 2),
+    }
+
+
+def run_all(db_url: str, redis_url: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    child, host, port = start_child(db_url, redis_url, 0.0)
+    try:
+        nocache, nocache_rps = trio.run(bench_signals, host, port, THINK_S)
+        result |= summary("signals_nocache", nocache) | {"signals_nocache_rps": round(nocache_rps)}
+    finally:
+        stop_child(child)
+    child, host, port = start_child(db_url, redis_url, 1.0)
+    try:
+        think, think_rps = trio.run(bench_signals, host, port, THINK_S)
+        closed, closed_rps = trio.run(bench_signals, host, port, None)
+        sse_500 = trio.run(bench_sse, host, port, 500, child)
+        sse_2000 = trio.run(bench_sse, host, port, 2000, child)
+    finally:
+        stop_child(child)
+    print(
+        f"GET /signals: {len(think)} think-time + {len(closed)} closed-loop + {len(nocache)} uncached"
+        f" samples; SSE: {len(sse_500)} + {len(sse_2000)} deliveries"
+    )
+    return {
+        **summary("signals", think),
+        "signals_rps": round(think_rps),
+        "signals_clients": SIGNAL_CLIENTS,
+        "signals_think_s": THINK_S,
+        **result,
+        **summary("signals_closed", closed),
+        "signals_closed_rps": round(closed_rps),
+        **summary("sse_500", sse_500),
+        **summary("sse_2000", sse_2000),
+        "sse_rounds": SSE_ROUNDS,
+    }
 
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="algogrid-bench-"))
     tmp.chmod(0o755)
-    servers = []
+    servers: list[Any] = []
     try:
         pg_url = os.environ.get("DATABASE_URL")
         redis_url = os.environ.get("REDIS_URL")
@@ -211,48 +328,10 @@ def main() -> None:
         admin.autocommit = True
         admin.cursor().execute(f'CREATE DATABASE "{db}"')
         db_url = pg_url.rsplit("/", 1)[0] + f"/{db}"
-        upgrade(db_url)
-
-        child = subprocess.Popen(
-            [sys.executable, os.environ.get("GW_BENCH_CHILD", __file__), "--serve", db_url, redis_url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
         try:
-            assert child.stdout is not None
-            url = ""
-            while not url.startswith("http://"):  # skip the child's log lines
-                line = child.stdout.readline()
-                if not line:
-                    raise SystemExit("the gateway child exited before listening")
-                url = line.strip()
-            threading.Thread(target=lambda: [None for _ in child.stdout], daemon=True).start()  # drain logs
-            host, port = url.removeprefix("http://").rsplit(":", 1)
-
-            async def run() -> dict[str, float]:
-                signals = await bench_signals(host, int(port))
-                sse_500 = await bench_sse(host, int(port), url, 500, child)
-                sse_2000 = await bench_sse(host, int(port), url, 2000, child)
-                print(
-                    f"GET /signals: {len(signals)} samples; SSE: {len(sse_500)} + {len(sse_2000)} deliveries"
-                )
-                return {
-                    "signals_p50_ms": round(statistics.median(signals), 2),
-                    "signals_p99_ms": round(pct(signals, 0.99), 2),
-                    "signals_clients": SIGNAL_CLIENTS,
-                    "sse_500_p50_ms": round(statistics.median(sse_500), 2),
-                    "sse_500_p99_ms": round(pct(sse_500, 0.99), 2),
-                    "sse_2000_p50_ms": round(statistics.median(sse_2000), 2),
-                    "sse_2000_p99_ms": round(pct(sse_2000, 0.99), 2),
-                    "sse_rounds": SSE_ROUNDS,
-                }
-
-            result = trio.run(run)
+            upgrade(db_url)
+            result = run_all(db_url, redis_url)
         finally:
-            child.terminate()
-            child.wait(timeout=30)
             admin.cursor().execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             admin.close()
     finally:
@@ -263,7 +342,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
-        serve_child(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve":
+        serve_child(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     else:
         main()

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway.cache import ReadCache
 from gateway.context import GatewayContext, RouteOptions, error_response
 from gateway.endpoint import Endpoint
 from gateway.errors import EngineError, EventLogError, FaultRejectedError, UnknownActorPathError
@@ -112,6 +113,7 @@ def create_app(
         metrics=metrics,
         options=opts,
         probes=dict(probes or {}),
+        signal_cache=ReadCache(opts.signals_cache_ttl_s),
     )
     table = endpoints_for(opts)
     openapi_body = json.dumps(build_openapi(table, _version()))
@@ -138,18 +140,22 @@ def create_app(
             hub.close()
             log.info("gateway stopped")
 
-    app = Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(LatencyMiddleware, metrics=metrics),
+    # Each middleware wraps every request (and every SSE chunk's send): add only the ones that do work.
+    middleware = [Middleware(LatencyMiddleware, metrics=metrics)]
+    if allowed_origins:
+        middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(allowed_origins),
                 allow_methods=["GET", "POST"],
                 allow_headers=["Content-Type", "Last-Event-ID", "Authorization"],
-            ),
-            Middleware(IpRateLimitMiddleware, per_minute=ip_rate_limit_per_min),
-        ],
+            )
+        )
+    if ip_rate_limit_per_min > 0:
+        middleware.append(Middleware(IpRateLimitMiddleware, per_minute=ip_rate_limit_per_min))
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
         exception_handlers={
             EngineError: _engine_error,
             EventLogError: _event_log_error,

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.cache import ReadCache
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
@@ -16,7 +17,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import ErrorBody
 from gateway.ports import EngineView, ReadinessProbe, SignalReader
 
-__all__ = ["GatewayContext", "RouteOptions", "error_response", "json_response"]
+__all__ = ["GatewayContext", "RouteOptions", "error_response", "json_body", "json_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class RouteOptions:
     stale_after_s: float = 30.0
     sse_client_buffer: int = 256
     sse_retry_ms: int = 2000
+    signals_cache_ttl_s: float = 1.0
 
 
 @dataclass(slots=True)
@@ -44,6 +46,7 @@ class GatewayContext:
     metrics: GatewayMetrics
     options: RouteOptions
     probes: Mapping[str, ReadinessProbe] = field(default_factory=dict)
+    signal_cache: ReadCache = field(default_factory=lambda: ReadCache(0.0))
 
 
 def ctx_of(request: Request) -> GatewayContext:
@@ -52,13 +55,16 @@ def ctx_of(request: Request) -> GatewayContext:
     return ctx
 
 
-def json_response(body: Any, status_code: int = 200) -> Response:
-    """Serialise a pydantic model (or list of them) as JSON (Decimals as strings)."""
+def json_body(body: Any) -> bytes:
+    """Serialise a pydantic model (or list of them) to JSON bytes (Decimals as strings)."""
     if isinstance(body, list):
-        payload = "[" + ",".join(item.model_dump_json() for item in body) + "]"
-    else:
-        payload = body.model_dump_json()
-    return Response(payload, status_code=status_code, media_type="application/json")
+        return b"[" + b",".join(item.__pydantic_serializer__.to_json(item) for item in body) + b"]"
+    return bytes(body.__pydantic_serializer__.to_json(body))
+
+
+def json_response(body: Any, status_code: int = 200) -> Response:
+    """Answer a pydantic model (or list of them) as JSON."""
+    return Response(json_body(body), status_code=status_code, media_type="application/json")
 
 
 def error_response(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -37,11 +37,17 @@ def parse_event_id(raw: str) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
-    """One logged event: its stream id, SSE event name and JSON payload."""
+    """One logged event: its stream id, SSE event name and JSON payload, framed once for every client."""
 
     id: str | None
     event: str
     data: str
+    frame: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Encoded once here: fan-out to N clients writes the same bytes N times, never re-encodes them.
+        head = "" if self.id is None else f"id: {self.id}\n"
+        object.__setattr__(self, "frame", f"{head}event: {self.event}\ndata: {self.data}\n\n".encode())
 
     @property
     def key(self) -> tuple[int, int]:
@@ -53,9 +59,8 @@ class StreamEvent:
         return parse_event_id(self.id or "")
 
     def encode(self) -> bytes:
-        """Frame the event for ``text/event-stream`` (the payload is one-line JSON; no id line if None)."""
-        head = "" if self.id is None else f"id: {self.id}\n"
-        return f"{head}event: {self.event}\ndata: {self.data}\n\n".encode()
+        """Return the event framed for ``text/event-stream`` (one-line JSON payload; no id line if None)."""
+        return self.frame
 
 
 def _text(value: str | bytes) -> str:

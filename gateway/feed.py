@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -97,9 +98,14 @@ class SignalFeed:
         log_: RedisEventLog,
         hub: SignalHub,
         *,
+        on_event: Callable[[], None] | None = None,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Drain published events into ``log_`` and ``hub`` until cancelled."""
+        """Drain published events into ``log_`` and ``hub`` until cancelled.
+
+        ``on_event`` runs in the trio thread after an event is logged and before it is fanned out (the
+        gateway invalidates its read cache there, so a client that saw the event reads the new signal).
+        """
         self._wakeup = trio.Event()
         with self._lock:
             self._token = trio.lowlevel.current_trio_token()
@@ -114,6 +120,8 @@ class SignalFeed:
                 for view in batch:
                     event = await self._append(log_, view)
                     if event is not None:
+                        if on_event is not None:
+                            on_event()
                         hub.publish(event)
                         self.published += 1
         finally:

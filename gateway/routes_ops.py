@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import orjson
 import structlog
 import trio
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -98,7 +99,7 @@ async def metrics(request: Request) -> Response:
 async def supervision(request: Request) -> Response:
     """Answer the live supervision tree as JSON (DESIGN §4), 503 when the engine does not answer."""
     tree = await _tree(ctx_of(request))
-    return Response(json.dumps(tree, default=str), media_type="application/json")
+    return Response(orjson.dumps(tree, default=str), media_type="application/json")
 
 
 async def _feed_view(ctx: GatewayContext, symbol: str) -> FeedStatusView:

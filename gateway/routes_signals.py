@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.context import ctx_of, error_response, json_response
+from gateway.context import ctx_of, error_response, json_body, json_response
 from gateway.endpoint import Endpoint, parse_query
 from gateway.models import SignalLevels, SignalPage, SignalQuery, SignalView
 
@@ -19,11 +19,18 @@ async def list_signals(request: Request) -> Response:
     query = parse_query(request, SignalQuery)
     if isinstance(query, Response):
         return query
-    items = list(await ctx_of(request).signals.list_signals(query))
-    next_offset = query.offset + len(items) if len(items) == query.limit else None
-    return json_response(
-        SignalPage(items=items, limit=query.limit, offset=query.offset, next_offset=next_offset)
-    )
+    ctx = ctx_of(request)
+
+    async def render() -> bytes:
+        items = list(await ctx.signals.list_signals(query))
+        next_offset = query.offset + len(items) if len(items) == query.limit else None
+        page = SignalPage.model_construct(  # items are validated SignalViews already
+            items=items, limit=query.limit, offset=query.offset, next_offset=next_offset
+        )
+        return json_body(page)
+
+    body = await ctx.signal_cache.get_or_load(query, render)
+    return Response(body, media_type="application/json")
 
 
 async def _signal_or_404(request: Request) -> SignalView | Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import structlog
@@ -127,7 +128,8 @@ async def serve(
         hub.close()
 
     async with trio.open_nursery() as nursery:
-        await nursery.start(feed.run, events, hub)
+        ctx: GatewayContext = app.state.ctx
+        await nursery.start(partial(feed.run, events, hub, on_event=ctx.signal_cache.invalidate))
         await nursery.start(hub.run_heartbeat, app.state.ctx.options.heartbeat_s)
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:

@@ -7,12 +7,11 @@ replayed id are skipped, so nothing is sent twice. Ids are Redis stream ids, hen
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import structlog
 import trio
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from gateway.context import ctx_of, error_response
 from gateway.endpoint import Endpoint
@@ -20,30 +19,89 @@ from gateway.errors import EventLogError
 from gateway.events import StreamEvent, parse_event_id
 from gateway.hub import Subscription
 
-__all__ = ["STREAM_ENDPOINT"]
+__all__ = ["STREAM_ENDPOINT", "SseResponse"]
 
 log = structlog.get_logger(__name__)
 
+_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
 
-async def _events(
-    sub: Subscription, replay: list[StreamEvent], after: tuple[int, int] | None, retry_ms: int
-) -> AsyncIterator[bytes]:
-    with sub:
-        yield f"retry: {retry_ms}\n\n".encode()
-        for event in replay:
-            yield event.encode()
-        if replay:
-            after = replay[-1].key
+
+class SseResponse(Response):
+    """A ``text/event-stream`` answer written straight to the ASGI ``send`` (no generator machinery).
+
+    Each wake-up writes everything queued for the client as one body chunk of pre-encoded frames; a second
+    task only watches for the client's disconnect. The stream ends when the hub ends the subscription
+    (shutdown, or the client was too slow) or the client goes away.
+    """
+
+    def __init__(
+        self, sub: Subscription, replay: list[StreamEvent], after: tuple[int, int] | None, retry_ms: int
+    ) -> None:
+        super().__init__(status_code=200)
+        self._sub = sub
+        self._replay = replay
+        self._after = after
+        self._retry_ms = retry_ms
+        self.raw_headers = [*_HEADERS, *(h for h in self.raw_headers if h[0] != b"content-length")]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the stream until it ends or the client disconnects."""
+        with self._sub:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._watch_disconnect, receive, nursery.cancel_scope)
+                await self._pump(send)
+                nursery.cancel_scope.cancel()
+
+    @staticmethod
+    async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        scope.cancel()
+
+    async def _pump(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        first = [f"retry: {self._retry_ms}\n\n".encode(), *(e.frame for e in self._replay)]
+        await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
+        after = self._replay[-1].key if self._replay else self._after
+        receive_channel = self._sub.receive
         while True:
+            batch: list[StreamEvent] = []
+            ended = False
             try:
-                event = await sub.receive.receive()
+                batch.append(await receive_channel.receive())
+                while True:
+                    batch.append(receive_channel.receive_nowait())
+            except trio.WouldBlock:
+                pass
             except (trio.EndOfChannel, trio.ClosedResourceError):
-                return
-            if after is not None and event.id is not None:
-                if event.key <= after:
-                    continue  # already replayed from the stream
-                after = None  # live events are past the replay from here on: stop comparing
-            yield event.encode()
+                ended = True
+            if after is not None:
+                batch, after = _skip_replayed(batch, after)
+            if batch:
+                body = batch[0].frame if len(batch) == 1 else b"".join(e.frame for e in batch)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            if ended:
+                break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _skip_replayed(
+    batch: list[StreamEvent], after: tuple[int, int]
+) -> tuple[list[StreamEvent], tuple[int, int] | None]:
+    """Drop live events already replayed from the stream; return the rest and the new cut-off (None: past)."""
+    kept: list[StreamEvent] = []
+    cutoff: tuple[int, int] | None = after
+    for event in batch:
+        if cutoff is not None and event.id is not None:
+            if event.key <= cutoff:
+                continue  # already replayed from the stream
+            cutoff = None  # live events are past the replay from here on: stop comparing
+        kept.append(event)
+    return kept, cutoff
 
 
 async def stream(request: Request) -> Response:
@@ -67,11 +125,7 @@ async def stream(request: Request) -> Response:
             sub.close()
             return error_response(503, "event_log_unavailable", str(exc))
     log.debug("sse client connected", replay=len(replay), clients=ctx.hub.clients)
-    return StreamingResponse(
-        _events(sub, replay, after, ctx.options.sse_retry_ms),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return SseResponse(sub, replay, after, ctx.options.sse_retry_ms)
 
 
 STREAM_ENDPOINT = Endpoint(
