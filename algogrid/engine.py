@@ -19,7 +19,7 @@ simulator. A failing root ends ``serve`` with ``EngineError`` (the process exits
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,10 +278,13 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             rest, store, symbols, bars=opts.backfill_bars, min_interval_s=opts.backfill_interval_s
         )
         queue = TrioWorkQueue(maxsize=opts.work_queue_size, concurrency=opts.work_concurrency, name="engine")
-        await services.start(queue.run)
+        # The queue and the dispatcher outlive the tree's stop (the RiskActor flushes denials on stop, an
+        # alert may be submitted last): they run shielded and are cancelled only after the tree stopped.
+        lasting = _LastingServices(services)
+        await lasting.start(queue.run)
         wiring = RiskWiring(
             metrics=metrics or new_metrics(),
-            alerts=await start_alerts(settings.webhooks, storage, services),
+            alerts=await start_alerts(settings.webhooks, storage, lasting),
         )
 
         resolver = RefResolver()
@@ -299,15 +302,8 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             history=opts.history_bars,
             research_mode=bool(settings.research_mode),
         )
-        token = trio.lowlevel.current_trio_token()
         root_failed = trio.Event()
-
-        def on_root_failure(failure: FailureInfo) -> None:
-            try:
-                token.run_sync_soon(root_failed.set)
-            except trio.RunFinishedError:
-                log.error("root failed after trio finished", failure=failure.as_json())  # noqa: TRY400 - no traceback
-
+        on_root_failure = _setter_from_any_thread(root_failed)
         risk, monitor = risk_children(settings, storage, work=work, resolve=resolver, wiring=wiring)
         root = SupervisorSpec("root", children=(risk, monitor, symbols_spec(symbols, pipeline, deps)))
         tree = SupervisionTree.start(root, on_root_failure=on_root_failure)
@@ -353,8 +349,45 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             with trio.CancelScope(shield=True):
                 log.info("engine stopping")
                 await bridge.stop_tree(tree, timeout=opts.stop_timeout_s)
+                lasting.cancel()
                 services.cancel_scope.cancel()
                 log.info("engine stopped")
+
+
+def _setter_from_any_thread(event: trio.Event) -> Callable[[FailureInfo], None]:
+    """Return a root-failure callback (runs in an actor thread) that sets ``event`` in the trio thread."""
+    token = trio.lowlevel.current_trio_token()
+
+    def on_root_failure(failure: FailureInfo) -> None:
+        try:
+            token.run_sync_soon(event.set)
+        except trio.RunFinishedError:
+            log.error("root failed after trio finished", failure=failure.as_json())  # noqa: TRY400 - no traceback
+
+    return on_root_failure
+
+
+class _LastingServices:
+    """Start trio services that ignore outside cancellation until ``cancel()`` (see ``_run``)."""
+
+    def __init__(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+        self._scopes: list[trio.CancelScope] = []
+
+    async def start(self, run: Callable[..., Awaitable[None]]) -> None:
+        """Start ``run(task_status=...)`` shielded in the nursery and wait until it reports started."""
+
+        async def shielded(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            with trio.CancelScope(shield=True) as scope:
+                self._scopes.append(scope)
+                await run(task_status=task_status)
+
+        await self._nursery.start(shielded)
+
+    def cancel(self) -> None:
+        """Cancel every service started here."""
+        for scope in self._scopes:
+            scope.cancel()
 
 
 class _RestSnapshots:

@@ -13,10 +13,10 @@ actors log their alerts only.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import trio
 from prometheus_client import CollectorRegistry
 
 from actors import LazySink, RefResolver, WorkQueue
@@ -35,7 +35,7 @@ from actors.risk import (
 )
 from supervision import ChildSpec
 
-__all__ = ["RISK_PATH", "RiskWiring", "new_metrics", "risk_children", "start_alerts"]
+__all__ = ["RISK_PATH", "RiskWiring", "ServiceStarter", "new_metrics", "risk_children", "start_alerts"]
 
 RISK_PATH = "root/risk"
 
@@ -48,17 +48,25 @@ class RiskWiring:
     alerts: WebhookDispatcher | None
 
 
+class ServiceStarter(Protocol):
+    """Where a trio service is started (a nursery-like ``start`` that waits for ``task_status``)."""
+
+    async def start(self, run: Callable[..., Awaitable[None]]) -> None:
+        """Start ``run`` and return once it reported started."""
+        ...
+
+
 async def start_alerts(
-    config: WebhookConfig, storage: Any, nursery: trio.Nursery
+    config: WebhookConfig, storage: Any, services: ServiceStarter
 ) -> WebhookDispatcher | None:
-    """Start the webhook dispatcher in ``nursery`` when ``config.urls`` is set (G-05), else return None.
+    """Start the webhook dispatcher in ``services`` when ``config.urls`` is set (G-05), else return None.
 
     The delivery log is ``RiskStore`` (table ``webhook_deliveries``).
     """
     if not config.urls:
         return None
     dispatcher = WebhookDispatcher(config, RiskStore(storage.db, storage.redis))
-    await nursery.start(dispatcher.run)
+    await services.start(dispatcher.run)
     return dispatcher
 
 

@@ -1,0 +1,156 @@
+"""The engine's risk wiring (issue 7): the RiskActor at ``root/risk`` decides every signal, in every mode.
+
+Real simulator, real PostgreSQL/Redis, the real supervision tree. The simulator runs faster than the default
+(a 5m bar every second) with its book step still inside AVI-5's ``max_book_age_s``, so signals come quickly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg2
+import pytest
+import trio
+
+from actors import SignalGenerated
+from actors.risk import (
+    ChangeSource,
+    RiskStore,
+    TradingState,
+    TradingStateRecord,
+    WebhookConfig,
+    WebhookDispatcher,
+)
+from algogrid.engine import Engine, EngineOptions, serve
+from algogrid.settings import Settings
+from exchange.simulator import SimulatorConfig
+from storage import ServerUrls, Storage, StorageConfig, open_storage
+from tests.support import eventually_async
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+
+
+def _settings(**extra: Any) -> Settings:
+    # 300 exchange s per real s with a 20 ms step: 6 exchange s between book updates (≤ max_book_age_s 10 s).
+    simulator = SimulatorConfig(seed=3, speed=300.0, book_interval_ms=20, history_bars=120)
+    return Settings(symbols=SYMBOLS, simulator=simulator, **extra)
+
+
+class Published:
+    """A ``SignalPublisher`` recording what the engine publishes (called from actor threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events: list[SignalGenerated] = []
+
+    def publish(self, event: object) -> None:
+        assert isinstance(event, SignalGenerated)
+        with self._lock:
+            self.events.append(event)
+
+
+@pytest.fixture
+def db_url(migrated_db_url: str) -> str:
+    """The module's database with signals, denials and the kill switch reset for this test."""
+    conn = psycopg2.connect(migrated_db_url)
+    with conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE signals, risk_denials CASCADE")
+        cur.execute(
+            "UPDATE kill_switch_state SET trading_state = 'ACTIVE', engaged = false, reason = NULL, "
+            "changed_by_label = 'system', changed_at = now()"
+        )
+    conn.close()
+    return migrated_db_url
+
+
+@pytest.fixture
+async def storage(db_url: str, redis_clean_url: str) -> AsyncIterator[Storage]:
+    config = StorageConfig(pool_min_size=1, pool_max_size=5)
+    async with open_storage(config, ServerUrls(db_url, redis_clean_url)) as opened:
+        yield opened
+
+
+async def _statuses(storage: Storage) -> dict[str, int]:
+    rows = await storage.db.fetch("SELECT status, count(*) AS n FROM signals GROUP BY status")
+    return {row["status"]: int(row["n"]) for row in rows}
+
+
+async def test_every_signal_is_decided_by_the_risk_actor_and_published_when_allowed(
+    storage: Storage,
+) -> None:
+    published = Published()
+    async with trio.open_nursery() as nursery:
+        engine: Engine = await nursery.start(
+            lambda task_status: serve(
+                _settings(), storage, publisher=published, options=EngineOptions(backfill_bars=100),
+                task_status=task_status,
+            )
+        )
+        tree = await engine.supervision_tree()
+        assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
+        assert [c["kind"] for c in tree["children"][:2]] == ["risk", "monitor"]
+        assert engine.alerts is None  # no webhook URLs configured
+
+        await eventually_async(lambda: len(published.events) >= 2, timeout=45)
+        assert {e.status for e in published.events} <= {"new", "queued"}
+        decided = engine.metrics.registry.get_sample_value(
+            "algogrid_risk_decisions_total", {"subject": "signal", "outcome": "allowed", "reason": ""}
+        )
+        by_outcome = {
+            sample.labels["outcome"]: sample.value
+            for metric in engine.metrics.registry.collect()
+            if metric.name == "algogrid_risk_decisions"
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels["subject"] == "signal"
+        }
+        assert sum(by_outcome.values()) >= len(published.events), (decided, by_outcome)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_halted_trading_state_denies_every_signal_and_publishes_none(storage: Storage) -> None:
+    halted = TradingStateRecord(
+        state=TradingState.HALTED,
+        kill_switch=True,
+        reason="integration test: kill switch engaged before start",
+        changed_by="tests",
+        source=ChangeSource.OPERATOR,
+        changed_at=dt.datetime.now(dt.UTC),
+    )
+    await RiskStore(storage.db, storage.redis).save_trading_state(halted)
+    published = Published()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(
+            lambda task_status: serve(
+                _settings(), storage, publisher=published, options=EngineOptions(backfill_bars=100),
+                task_status=task_status,
+            )
+        )
+
+        async def denied_signals() -> int:
+            return (await _statuses(storage)).get("denied", 0)
+
+        async def denials_recorded() -> int:
+            return int(await storage.db.fetchval("SELECT count(*) FROM risk_denials"))
+
+        await eventually_async(denied_signals, timeout=45)
+        denials = await eventually_async(denials_recorded, timeout=10)
+        nursery.cancel_scope.cancel()
+    assert published.events == []
+    assert set(await _statuses(storage)) == {"denied"}
+    assert int(denials) >= 1
+
+
+async def test_configured_webhooks_start_a_dispatcher_shared_by_the_risk_actors(storage: Storage) -> None:
+    webhooks = WebhookConfig(urls=("http://127.0.0.1:9/unused",), max_attempts=1)
+    async with trio.open_nursery() as nursery:
+        engine: Engine = await nursery.start(
+            lambda task_status: serve(
+                _settings(webhooks=webhooks), storage, options=EngineOptions(backfill_bars=20),
+                task_status=task_status,
+            )
+        )
+        assert isinstance(engine.alerts, WebhookDispatcher)
+        nursery.cancel_scope.cancel()
