@@ -108,7 +108,8 @@ def system_env(migrated_db_url: str, redis_clean_url: str, tmp_path: Path) -> di
 
 @pytest.fixture
 def started(system_env: dict[str, str], tmp_path: Path) -> Iterator[RunningSystem]:
-    system = RunningSystem(["--port", "0", "--dev", "--data-dir", str(tmp_path / "data")], system_env)
+    args = ["--host", "0.0.0.0", "--port", "0", "--dev", "--data-dir", str(tmp_path / "data")]
+    system = RunningSystem(args, system_env)
     try:
         yield system
     finally:
@@ -141,7 +142,10 @@ def test_run_serves_risk_checked_signals_survives_a_feed_crash_and_stops_cleanly
 ) -> None:
     ready = eventually(lambda: started.line("ready"), timeout=60, interval=0.1, message="ready line")
     base = ready["url"]
-    assert base.startswith("http://127.0.0.1:")
+    assert base.startswith("http://127.0.0.1:")  # asked for 0.0.0.0: loopback only until auth lands
+    warning = started.line("gateway binds 127.0.0.1 only until authentication lands")
+    assert warning is not None
+    assert warning["level"] == "warning"
     assert ready["ui"] == f"{base}/ui"
     assert ready["supervision"] == f"{base}/admin/supervision"
     assert ready["api"] == f"{base}/openapi.json"
@@ -213,3 +217,15 @@ def test_run_serves_risk_checked_signals_survives_a_feed_crash_and_stops_cleanly
         "AND details->>'signal' = %s",
         "SIGTERM",
     ) == 1
+
+
+def test_dev_flag_is_refused_in_live_mode_with_one_line(system_env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "algogrid.cli", "run", "--dev"],
+        cwd=ROOT, env={**system_env, "ALGOGRID_MODE": "live"}, capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "config error: settings = {...}: Value error, dev.fault_injection must be false in live mode"
+    ]
