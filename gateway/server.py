@@ -8,6 +8,7 @@ task is cancelled.
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from gateway.context import GatewayContext, RouteOptions
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.ports import EngineView, ReadinessProbe, SignalReader, StreamCommands
+from gateway.sse import ExposeRawSend
 
 __all__ = ["GatewayHandle", "ListenConfig", "serve", "wait_for_stop_signal"]
 
@@ -135,7 +137,7 @@ async def serve(
         async def run_http(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
             try:
                 await hypercorn_serve(
-                    app,  # type: ignore[arg-type]  # Starlette is ASGI 3; hypercorn's alias is narrower
+                    ExposeRawSend(app),  # type: ignore[arg-type]  # ASGI 3; hypercorn's alias is narrower
                     hconfig,
                     shutdown_trigger=trigger,
                     task_status=task_status,
@@ -144,6 +146,9 @@ async def serve(
                 nursery.cancel_scope.cancel()
 
         binds: list[str] = await nursery.start(run_http)
+        # Start-up objects (modules, routes, models, the actor tree) live for the whole run: move them out
+        # of the collector's generations so full collections stay short during fan-out bursts.
+        gc.freeze()
         url = binds[0]
         log.info("gateway listening", url=url)
         task_status.started(GatewayHandle(url=url, app=app))

@@ -11,7 +11,7 @@ import structlog
 import trio
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.context import ctx_of, error_response
 from gateway.endpoint import Endpoint
@@ -19,7 +19,7 @@ from gateway.errors import EventLogError
 from gateway.events import StreamEvent, parse_event_id
 from gateway.hub import Subscription
 
-__all__ = ["STREAM_ENDPOINT", "SseResponse"]
+__all__ = ["RAW_SEND", "STREAM_ENDPOINT", "ExposeRawSend", "SseResponse"]
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +28,28 @@ _HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+
+
+RAW_SEND = "algogrid.raw_send"
+"""Scope key holding the server's own ``send`` for ``/stream`` (set by ``ExposeRawSend``)."""
+
+
+class ExposeRawSend:
+    """Outermost ASGI wrapper: keep the server's ``send`` in the scope of ``GET /stream`` requests.
+
+    Fan-out cost is per client per event, and every middleware wraps ``send``. ``SseResponse`` sends its
+    ``http.response.start`` through the middleware chain (metrics, CORS headers and error handling see it)
+    and its body chunks through this raw ``send``: the wrappers only ever act on the start message.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add ``RAW_SEND`` to the scope of ``/stream`` and call the app."""
+        if scope["type"] == "http" and scope["path"] == "/stream":
+            scope[RAW_SEND] = send
+        await self.app(scope, receive, send)
 
 
 class SseResponse(Response):
@@ -53,7 +75,7 @@ class SseResponse(Response):
         with self._sub:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._watch_disconnect, receive, nursery.cancel_scope)
-                await self._pump(send)
+                await self._pump(send, scope.get(RAW_SEND, send))
                 nursery.cancel_scope.cancel()
 
     @staticmethod
@@ -62,8 +84,9 @@ class SseResponse(Response):
             pass
         scope.cancel()
 
-    async def _pump(self, send: Send) -> None:
+    async def _pump(self, send: Send, body_send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        send = body_send
         first = [f"retry: {self._retry_ms}\n\n".encode(), *(e.frame for e in self._replay)]
         await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
         after = self._replay[-1].key if self._replay else self._after

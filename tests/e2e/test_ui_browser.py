@@ -38,7 +38,7 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "L
 try:
     from playwright.sync_api import Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
+    sync_playwright = None  # type: ignore[assignment]
 
 pytestmark = [
     pytest.mark.browser,

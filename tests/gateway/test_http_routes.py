@@ -99,7 +99,7 @@ async def test_supervision_tree_is_live_json(client: httpx.AsyncClient) -> None:
 
 async def _feed_restarts(client: httpx.AsyncClient, path: str) -> int:
     tree = (await client.get("/admin/supervision")).json()
-    return next(f["restarts"] for f in feed_nodes(tree) if f["path"] == path)
+    return next(int(f["restarts"]) for f in feed_nodes(tree) if f["path"] == path)
 
 
 async def test_crash_fault_restarts_the_actor(client: httpx.AsyncClient) -> None:

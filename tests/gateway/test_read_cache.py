@@ -88,7 +88,7 @@ async def test_an_answer_loaded_across_an_invalidation_is_not_stored() -> None:
 async def test_a_published_signal_is_in_the_next_signals_answer(
     client: httpx.AsyncClient, stack: Stack
 ) -> None:
-    params = {"symbol": "BTCUSDT", "limit": 5}
+    params: dict[str, str | int] = {"symbol": "BTCUSDT", "limit": 5}
     before = (await client.get("/signals", params=params)).json()["items"]
     signal = make_signal("BTCUSDT")
     await stack.store(signal)

@@ -16,7 +16,12 @@ from tests.support import eventually_async
 def publish_from_a_thread(stack: Stack, symbols: list[str]) -> list[str]:
     """Publish one ``SignalGenerated`` per symbol from a non-trio thread, as the signal actor does."""
     signals = [make_signal(s) for s in symbols]
-    worker = threading.Thread(target=lambda: [stack.feed.publish(generated(s)) for s in signals])
+
+    def publish_all() -> None:
+        for signal in signals:
+            stack.feed.publish(generated(signal))
+
+    worker = threading.Thread(target=publish_all)
     worker.start()
     worker.join()
     return [str(s.id) for s in signals]

@@ -100,7 +100,7 @@ async def test_readiness_names_a_failed_supervision_root() -> None:
         async def failed() -> str | None:
             return (await view.readiness())["supervision"]
 
-        reason = await eventually_async(failed)
+        reason: str | None = await eventually_async(failed)
         assert reason is not None
         assert reason.startswith("root failed: ")
         with pytest.raises(UnknownActorPathError):
