@@ -75,6 +75,7 @@ class EngineOptions:
     work_concurrency: int = 16
     ask_timeout_s: float = 5.0
     stop_timeout_s: float = 30.0
+    risk_reservation_ttl_s: float = 900.0  # an approved signal counts as exposure this long
 
 
 class LoggingPublisher:
@@ -304,7 +305,14 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         )
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
-        risk, monitor = risk_children(settings, storage, work=work, resolve=resolver, wiring=wiring)
+        risk, monitor = risk_children(
+            settings,
+            storage,
+            work=work,
+            resolve=resolver,
+            wiring=wiring,
+            reservation_ttl_s=opts.risk_reservation_ttl_s,
+        )
         root = SupervisorSpec("root", children=(risk, monitor, symbols_spec(symbols, pipeline, deps)))
         tree = SupervisionTree.start(root, on_root_failure=on_root_failure)
         resolver.bind(tree.ref)

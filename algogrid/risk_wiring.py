@@ -82,6 +82,7 @@ def risk_children(
     work: WorkQueue,
     resolve: RefResolver,
     wiring: RiskWiring,
+    reservation_ttl_s: float = 900.0,
 ) -> tuple[ChildSpec, ChildSpec]:
     """Return the ``risk`` and ``monitor`` child specs of the root supervisor.
 
@@ -92,6 +93,7 @@ def risk_children(
         resolve: the engine's path resolver, bound to the tree once it is up (the monitor's sink of
             ``root/risk`` resolves through it on first use).
         wiring: metrics and the alert dispatcher shared by both actors.
+        reservation_ttl_s: how long an approved signal counts as exposure without a position (R-02).
     """
     risk_deps = RiskActorDeps(
         limits=risk_limits_from(settings.risk),
@@ -99,6 +101,7 @@ def risk_children(
         store=RiskStore(storage.db, storage.redis),
         metrics=wiring.metrics,
         alerts=wiring.alerts,
+        reservation_ttl_s=reservation_ttl_s,
     )
     monitor_deps = MonitorDeps(
         config=monitor_config_from(settings.risk),

@@ -29,6 +29,7 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors import GetSignalStats, SignalStats
+from actors.config import RiskConfig
 from algogrid.engine import Engine, EngineOptions, serve
 from algogrid.settings import WHITELIST, Settings
 from exchange.simulator import SimulatorConfig
@@ -60,6 +61,13 @@ async def _run(args: argparse.Namespace, db_url: str, redis_url: str) -> dict[st
         mode="simulation",
         symbols=WHITELIST,
         strategy=strategy,
+        # Limits that never bind: every signal passes the RiskActor (its verdict is part of the latency).
+        risk=RiskConfig(
+            max_concurrent_positions=100,
+            max_positions_per_base=20,
+            churn_block_sec=0,
+            max_total_risk_usd=Decimal(10_000_000),
+        ),
         simulator=SimulatorConfig(
             seed=args.seed, speed=args.speed, book_interval_ms=args.book_ms, history_bars=300
         ),
@@ -69,7 +77,9 @@ async def _run(args: argparse.Namespace, db_url: str, redis_url: str) -> dict[st
 
     async with open_storage(config, ServerUrls(db_url, redis_url)) as storage, trio.open_nursery() as nursery:
         engine: Engine = await nursery.start(
-            lambda task_status: serve(settings, storage, options=EngineOptions(), task_status=task_status)
+            lambda task_status: serve(
+                settings, storage, options=EngineOptions(risk_reservation_ttl_s=1.0), task_status=task_status
+            )
         )
         # Steady state only: the first seconds include every indicator's history reload (start-up).
         await trio.sleep(args.warmup)
