@@ -129,7 +129,7 @@ class WsSession:
         stats = self.stats
         handle = self._on_message
 
-        def counted(raw: bytes) -> None:
+        def counted(raw: str | bytes) -> None:
             stats.messages += 1
             handle(raw)
 

@@ -1,43 +1,52 @@
-"""A minimal RFC 6455 WebSocket client on trio streams, read inline by the session's reader (D-03).
+"""A client WebSocket on trio streams: wsproto does the protocol, the session reader drives it inline (D-03).
 
-Why not trio-websocket's connection object: it runs its own reader task and hands every message to the
-caller through a memory channel, i.e. one task switch and one scheduler checkpoint per message, plus
-wsproto's event objects per frame. At order-book rates that costs more than parsing and applying the
-update (bench/ws_ingest.py measures both). Here the session's reader calls ``pump(handler)``: one
-``receive_some`` fills a buffer with many frames, which are cut out and handed to ``handler`` as ``bytes``
-(orjson decodes bytes and validates their UTF-8) without leaving the task.
+``wsproto.WSConnection`` (python-hyper's sans-IO RFC 6455 implementation, also under trio-websocket) does all
+the protocol work: the upgrade request and the check of the answer, frame parsing and building, masking,
+fragments, UTF-8 validation of text, ping → pong, the close handshake and the close codes of violations.
+This module only moves bytes. Why not trio-websocket's connection object: it runs a reader task of its own
+and hands each message over a memory channel, one task switch and one scheduler checkpoint per message, which
+at order-book rates costs more than parsing and applying the update (bench/ws_ingest.py measures both). Here
+the session's reader calls ``pump(handler)``: one ``receive_some`` feeds ``receive_data``, the events are
+iterated at once and every complete message goes to ``handler`` (``str`` for text, ``bytes`` for binary)
+without leaving the task.
 
-Scope: the client side only; no extensions are offered, so a server may use none; text and binary messages,
-fragmented or not; ping → pong; the close handshake. An oversized message (close code 1009) or any protocol
-violation (1002) fails the connection with ``WsProtocolError``; a close from the peer or a broken socket
-raises ``WsClosedError``. Both are ``ExchangeTransportError`` s, so the session reconnects.
+No extensions are offered. A message over ``max_message_size`` (1009) or any violation wsproto reports
+(1002, 1007 for bad UTF-8) fails the connection with ``WsProtocolError``; a close from the peer or a broken
+socket raises ``WsClosedError``. Both are ``ExchangeTransportError`` s, so the session reconnects.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import cast
 from urllib.parse import urlsplit
 
 import trio
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from exchange.errors import ExchangeTransportError
 
 __all__ = ["WsClosedError", "WsConnection", "WsProtocolError", "open_ws"]
 
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_MAX_HANDSHAKE_BYTES = 16384
-OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-_FIN = 0x80
-_FAST_FIRST_BYTES = (_FIN | OP_TEXT, _FIN | OP_BINARY)  # a final text or binary frame, no RSV bits
+_HANDSHAKE_READ_BYTES = 4096
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+_OPEN = ConnectionState.OPEN
 
-Handler = Callable[[bytes], None]
+Handler = Callable[[str | bytes], None]
 
 
 class WsClosedError(ExchangeTransportError):
@@ -50,93 +59,50 @@ class WsClosedError(ExchangeTransportError):
 
 
 class WsProtocolError(WsClosedError):
-    """Raise when the peer broke RFC 6455 (bad handshake, masked or malformed frame, oversized message)."""
+    """Raise when the peer broke RFC 6455 (bad upgrade, malformed frame, bad UTF-8, oversized message)."""
 
 
-def _mask(payload: bytes, key: bytes) -> bytes:
-    """Return ``payload`` XOR-ed with the repeating 4-byte ``key`` (RFC 6455 §5.3), as one big-int XOR."""
-    n = len(payload)
-    if not n:
-        return b""
-    stream = (key * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
+async def _handshake(stream: trio.abc.Stream, host: str, target: str) -> WSConnection:
+    """Send wsproto's upgrade request and feed it the answer until it accepts or rejects.
 
-
-def encode_client_frame(opcode: int, payload: bytes, key: bytes | None = None) -> bytes:
-    """Return one final, masked client frame (clients must mask every frame, §5.1)."""
-    key = os.urandom(4) if key is None else key
-    n = len(payload)
-    if n < 126:
-        head = bytes((_FIN | opcode, 0x80 | n))
-    elif n < 65536:
-        head = bytes((_FIN | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
-    else:
-        head = bytes((_FIN | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
-    return head + key + _mask(payload, key)
-
-
-def _parse_response_head(head: bytes, key: bytes) -> None:
-    """Check the server's upgrade answer (§4.1): status 101, Upgrade, Connection and the accept token."""
-    lines = head.decode("latin-1").split("\r\n")
-    status = lines[0].split(" ", 2)
-    if len(status) < 2 or not status[0].startswith("HTTP/1.") or status[1] != "101":
-        raise WsProtocolError(f"expected HTTP 101 from the WebSocket upgrade, got {lines[0]!r}", code=1002)
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    accept = base64.b64encode(hashlib.sha1(key + _GUID).digest()).decode()  # noqa: S324 - mandated by RFC 6455
-    if headers.get("upgrade", "").lower() != "websocket":
-        raise WsProtocolError("expected 'Upgrade: websocket' in the upgrade answer", code=1002)
-    if "upgrade" not in {t.strip().lower() for t in headers.get("connection", "").split(",")}:
-        raise WsProtocolError("expected 'Connection: Upgrade' in the upgrade answer", code=1002)
-    if headers.get("sec-websocket-accept") != accept:
-        raise WsProtocolError("expected a matching Sec-WebSocket-Accept token", code=1002)
-    if headers.get("sec-websocket-extensions"):
-        raise WsProtocolError("expected no extensions (none were offered)", code=1002)
-
-
-async def _handshake(stream: trio.abc.Stream, host: str, target: str) -> bytes:
-    """Send the upgrade request, check the answer and return the bytes already read past it."""
-    key = base64.b64encode(os.urandom(16))
-    request = (
-        f"GET {target} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
-        "User-Agent: algogrid\r\n\r\n"
-    )
-    await stream.send_all(request.encode("latin-1"))
-    data = b""
-    while b"\r\n\r\n" not in data:
-        if len(data) > _MAX_HANDSHAKE_BYTES:
-            raise WsProtocolError("expected the upgrade answer within 16 KiB", code=1002)
-        chunk = await stream.receive_some(4096)
+    Frames that arrive with the answer stay inside wsproto (its trailing data) for the first ``events()``.
+    """
+    ws = WSConnection(ConnectionType.CLIENT)
+    request = Request(host=host, target=target, extra_headers=[(b"User-Agent", b"algogrid")])
+    await stream.send_all(ws.send(request))
+    while True:
+        chunk = await stream.receive_some(_HANDSHAKE_READ_BYTES)
         if not chunk:
             raise WsClosedError("the server closed the socket during the WebSocket upgrade")
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    _parse_response_head(head, key)
-    return rest
+        try:
+            ws.receive_data(bytes(chunk))
+        except RemoteProtocolError as exc:
+            raise WsProtocolError(f"expected a valid WebSocket upgrade answer: {exc}", code=1002) from exc
+        for event in ws.events():
+            if isinstance(event, AcceptConnection):
+                return ws  # leave the generator here: later events belong to the open connection
+            if isinstance(event, RejectConnection):
+                raise WsProtocolError(
+                    f"expected HTTP 101 from the WebSocket upgrade, got {event.status_code}", code=1002
+                )
 
 
 class WsConnection:
     """An open client WebSocket: read with ``pump`` (hot path) or ``receive_message``; write with ``send``."""
 
     def __init__(
-        self, stream: trio.abc.Stream, buffered: bytes, *, receive_buffer_size: int, max_message_size: int
+        self, stream: trio.abc.Stream, ws: WSConnection, *, receive_buffer_size: int, max_message_size: int
     ) -> None:
         self._stream = stream
-        self._buf = buffered
+        self._ws = ws
         self._receive_size = receive_buffer_size
         self._max_size = max_message_size
         self._send_lock = trio.StrictFIFOLock()
-        self._inbox: deque[bytes] = deque()
-        self._fragments: list[bytes] = []
-        self._fragment_size = 0
+        self._inbox: deque[str | bytes] = deque()
+        self._parts: list[str | bytes] = []
+        self._parts_size = 0
         self._outbox: list[bytes] = []
         self._failure: WsClosedError | None = None
-        self._close_sent = False
-        self.received = 0
 
     # ------------------------------------------------------------------ reading
     async def pump(self, handler: Handler) -> None:
@@ -149,6 +115,7 @@ class WsConnection:
         while inbox:
             handler(inbox.popleft())
         receive, size = self._stream.receive_some, self._receive_size
+        feed = self._ws.receive_data
         while True:
             self._drain(handler)
             if self._outbox:
@@ -161,9 +128,9 @@ class WsConnection:
                 raise self._lost(f"the WebSocket stream broke: {exc!r}") from exc
             if not data:
                 raise self._lost("the server closed the socket without a close frame")
-            self._buf = self._buf + data if self._buf else bytes(data)
+            feed(bytes(data))  # no copy: trio's socket streams return bytes
 
-    async def receive_message(self) -> bytes:
+    async def receive_message(self) -> str | bytes:
         """Return the next data message (used before the reader runs, e.g. for the auth reply)."""
         inbox = self._inbox
         while not inbox:
@@ -180,98 +147,59 @@ class WsConnection:
                 raise self._lost(f"the WebSocket stream broke: {exc!r}") from exc
             if not data:
                 raise self._lost("the server closed the socket without a close frame")
-            self._buf += bytes(data)
+            self._ws.receive_data(bytes(data))
         return inbox.popleft()
 
     def _drain(self, handler: Handler) -> None:
-        """Cut every complete frame out of the buffer; data messages go to ``handler``."""
-        buf = self._buf
-        n = len(buf)
-        pos = 0
+        """Iterate wsproto's pending events; complete messages go to ``handler``, the rest to ``_event``."""
         max_size = self._max_size
-        try:
-            while n - pos >= 2 and self._failure is None:
-                b0 = buf[pos]
-                b1 = buf[pos + 1]
-                size = b1 & 0x7F
-                start = pos + 2
-                if size == 126:
-                    if n - start < 2:
-                        break
-                    size = (buf[start] << 8) | buf[start + 1]
-                    start += 2
-                elif size == 127:
-                    if n - start < 8:
-                        break
-                    size = int.from_bytes(buf[start : start + 8], "big")
-                    start += 8
-                if b1 & 0x80:
-                    self._fail(1002, "expected unmasked frames from the server")
-                    break
-                if size > max_size:
-                    self._fail(1009, f"expected messages of at most {max_size} bytes, got {size}")
-                    break
-                end = start + size
-                if end > n:
-                    break
-                pos = end
-                self.received += 1
-                if b0 in _FAST_FIRST_BYTES and not self._fragments:
-                    handler(buf[start:end])
-                else:
-                    self._frame(b0, buf[start:end], handler)
-        finally:
-            self._buf = buf[pos:] if pos else buf
-
-    def _frame(self, b0: int, payload: bytes, handler: Handler) -> None:
-        """Handle a frame off the fast path: fragments, control frames and violations."""
-        opcode = b0 & 0x0F
-        fin = bool(b0 & _FIN)
-        if b0 & 0x70:
-            self._fail(1002, "expected no RSV bits (no extension was negotiated)")
-        elif opcode >= OP_CLOSE:
-            self._control(opcode, fin, payload)
-        elif opcode == OP_CONTINUATION:
-            if not self._fragments:
-                self._fail(1002, "expected a data frame before a continuation frame")
+        for event in self._ws.events():
+            if type(event) is TextMessage or type(event) is BytesMessage:
+                data = event.data
+                if event.message_finished and not self._parts and len(data) <= max_size:
+                    handler(data)  # type: ignore[arg-type]  # wsproto hands bytes; its type says bytearray too
+                    continue
+            self._event(event, handler)
+            if self._failure is not None:
                 return
-            self._add_fragment(payload, fin, handler)
-        elif opcode in (OP_TEXT, OP_BINARY):
-            if self._fragments:
-                self._fail(1002, "expected a continuation frame inside a fragmented message")
-                return
-            self._add_fragment(payload, fin, handler)
-        else:
-            self._fail(1002, f"expected a known opcode, got {opcode:#x}")
 
-    def _add_fragment(self, payload: bytes, fin: bool, handler: Handler) -> None:
-        self._fragment_size += len(payload)
-        if self._fragment_size > self._max_size:
+    def _event(self, event: object, handler: Handler) -> None:
+        """Handle what the fast path does not: fragments, oversized messages, ping, close, violations."""
+        if isinstance(event, TextMessage | BytesMessage):
+            self._add_part(event, handler)
+        elif isinstance(event, Ping):
+            if self._ws.state is _OPEN:
+                self._outbox.append(self._ws.send(event.response()))
+        elif isinstance(event, CloseConnection):
+            self._closed(event)
+        # a Pong needs nothing: any traffic feeds the session's silence watchdog
+
+    def _add_part(self, event: TextMessage | BytesMessage, handler: Handler) -> None:
+        data = event.data
+        self._parts_size += len(data)  # characters for text: never more than its UTF-8 bytes
+        if self._parts_size > self._max_size:
             self._fail(1009, f"expected messages of at most {self._max_size} bytes")
             return
-        self._fragments.append(payload)
-        if fin:
-            message = b"".join(self._fragments)
-            self._fragments.clear()
-            self._fragment_size = 0
-            handler(message)
+        self._parts.append(bytes(data) if isinstance(data, bytearray) else data)
+        if event.message_finished:
+            parts, self._parts, self._parts_size = self._parts, [], 0
+            if isinstance(data, str):
+                handler("".join(cast(list[str], parts)))
+            else:
+                handler(b"".join(cast(list[bytes], parts)))
 
-    def _control(self, opcode: int, fin: bool, payload: bytes) -> None:
-        if not fin or len(payload) > 125:
-            self._fail(1002, "expected control frames to be final and at most 125 bytes")
-        elif opcode == OP_PING:
-            self._outbox.append(encode_client_frame(OP_PONG, payload))
-        elif opcode == OP_CLOSE:
-            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
-            reason = payload[2:].decode("utf-8", "replace")
-            if not self._close_sent:
-                self._outbox.append(encode_client_frame(OP_CLOSE, payload[:2]))
-                self._close_sent = True
-            self._failure = WsClosedError(
-                f"the server closed the WebSocket ({code} {reason})".strip(), code=code, reason=reason
-            )
-        elif opcode != OP_PONG:
-            self._fail(1002, f"expected a known control opcode, got {opcode:#x}")
+    def _closed(self, event: CloseConnection) -> None:
+        """Answer the peer's close, or fail when wsproto reports a violation (its state is still open)."""
+        ws = self._ws
+        if ws.state is _OPEN:  # wsproto could not parse the stream: no close frame came from the peer
+            self._fail(event.code, f"expected a valid WebSocket stream: {event.reason}")
+            return
+        if ws.state is ConnectionState.REMOTE_CLOSING:
+            self._outbox.append(ws.send(CloseConnection(code=event.code)))
+        reason = event.reason or ""
+        self._failure = WsClosedError(
+            f"the server closed the WebSocket ({event.code} {reason})".strip(), code=event.code, reason=reason
+        )
 
     def _lost(self, message: str) -> WsClosedError:
         """Record that the socket is gone (code 1006) and return the error to raise."""
@@ -280,9 +208,8 @@ class WsConnection:
         return self._failure
 
     def _fail(self, code: int, message: str) -> None:
-        if not self._close_sent:
-            self._outbox.append(encode_client_frame(OP_CLOSE, code.to_bytes(2, "big")))
-            self._close_sent = True
+        if self._ws.state is _OPEN:
+            self._outbox.append(self._ws.send(CloseConnection(code=code)))
         self._failure = WsProtocolError(message, code=code)
 
     async def _flush_outbox(self) -> None:
@@ -296,30 +223,32 @@ class WsConnection:
 
     # ------------------------------------------------------------------ writing
     async def send(self, message: str | bytes) -> None:
-        """Send one text message.
+        """Send one text message (``bytes`` must be UTF-8, e.g. from orjson).
 
         Raises:
             WsClosedError: the connection is closing or the socket broke.
         """
         if self._failure is not None:
             raise WsClosedError(f"the WebSocket is closed: {self._failure}", code=self._failure.code)
-        if self._close_sent:
-            raise WsClosedError("the WebSocket is closing")
-        payload = message.encode() if isinstance(message, str) else message
+        text = message if isinstance(message, str) else message.decode()
+        try:
+            data = self._ws.send(TextMessage(data=text))  # built before the FIFO lock: frames keep order
+        except LocalProtocolError as exc:
+            raise WsClosedError("the WebSocket is closing") from exc
         try:
             async with self._send_lock:
-                await self._stream.send_all(encode_client_frame(OP_TEXT, payload))
+                await self._stream.send_all(data)
         except _STREAM_ERRORS as exc:
             raise self._lost(f"the WebSocket stream broke: {exc!r}") from exc
 
     async def aclose(self, code: int = 1000, timeout_s: float = 1.0) -> None:
         """Send a close frame (best effort, shielded, bounded by ``timeout_s``) and close the socket."""
         with trio.move_on_after(timeout_s, shield=True):
-            if not self._close_sent:
-                self._close_sent = True
+            if self._ws.state is _OPEN:
+                data = self._ws.send(CloseConnection(code=code))
                 try:
                     async with self._send_lock:
-                        await self._stream.send_all(encode_client_frame(OP_CLOSE, code.to_bytes(2, "big")))
+                        await self._stream.send_all(data)
                 except _STREAM_ERRORS:
                     pass
         await trio.aclose_forcefully(self._stream)
@@ -359,12 +288,12 @@ async def open_ws(
         else:
             stream = await trio.open_tcp_stream(host, port)
         try:
-            buffered = await _handshake(stream, host_header, target)
+            ws = await _handshake(stream, host_header, target)
         except BaseException:
             await trio.aclose_forcefully(stream)
             raise
     conn = WsConnection(
-        stream, buffered, receive_buffer_size=receive_buffer_size, max_message_size=max_message_size
+        stream, ws, receive_buffer_size=receive_buffer_size, max_message_size=max_message_size
     )
     try:
         yield conn

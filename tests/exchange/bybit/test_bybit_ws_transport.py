@@ -1,6 +1,8 @@
-"""The inline WebSocket client over real sockets: a scripted raw server for byte-exact cases (frames split at
-any byte, fragments with a ping between them, close, masked/oversized frames, bad upgrades) and
-trio-websocket's server, plain and over TLS with a self-signed certificate, for interoperability."""
+"""The wsproto-driven WebSocket client over real sockets: a scripted raw server for byte-exact cases (frames
+split at every byte, fragments with a ping between them, close, masked/oversized frames, bad UTF-8, bad
+upgrades) and trio-websocket's server, plain and over TLS with a self-signed certificate (interoperability).
+
+Text messages arrive as ``str`` (wsproto validated their UTF-8), binary ones as ``bytes``."""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ async def read_client_frame(stream: trio.SocketStream, buf: bytearray) -> tuple[
 
 
 async def accept_upgrade(
-    stream: trio.SocketStream, *, accept: bytes | None = None, status: int = 101
+    stream: trio.SocketStream, *, accept: bytes | None = None, status: int = 101, extra: bytes = b""
 ) -> None:
     data = b""
     while b"\r\n\r\n" not in data:
@@ -76,7 +78,9 @@ async def accept_upgrade(
         f"HTTP/1.1 {status} Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n".encode()
         + b"Sec-WebSocket-Accept: "
         + token
-        + b"\r\n\r\n"
+        + b"\r\n"
+        + extra
+        + b"\r\n"
     )
 
 
@@ -90,20 +94,20 @@ async def serve(nursery: trio.Nursery, script: Script) -> str:
     return f"ws://127.0.0.1:{port}/v5/public/linear"
 
 
-async def collect(conn: WsConnection) -> tuple[list[bytes], WsClosedError]:
-    got: list[bytes] = []
+async def collect(conn: WsConnection) -> tuple[list[str | bytes], WsClosedError]:
+    got: list[str | bytes] = []
     with pytest.raises(WsClosedError) as info:
         await conn.pump(got.append)
     return got, info.value
 
 
-async def test_messages_split_at_every_byte_are_reassembled_in_order() -> None:
+async def test_messages_of_every_length_class_split_across_reads_are_reassembled_in_order() -> None:
     sizes = [0, 5, 125, 126, 300, 65535, 70000]
-    payloads = [bytes([65 + i % 26]) * n for i, n in enumerate(sizes)]
+    payloads = [chr(65 + i % 26) * n for i, n in enumerate(sizes)]
 
     async def script(stream: trio.SocketStream) -> None:
         await accept_upgrade(stream)
-        await stream.send_all(b"".join(frame(0x1, p) for p in payloads) + frame(0x8, b"\x03\xe8"))
+        await stream.send_all(b"".join(frame(0x1, p.encode()) for p in payloads) + frame(0x8, b"\x03\xe8"))
         await read_client_frame(stream, bytearray())
 
     async with trio.open_nursery() as nursery:
@@ -113,6 +117,35 @@ async def test_messages_split_at_every_byte_are_reassembled_in_order() -> None:
             rest, closed = await collect(conn)
         nursery.cancel_scope.cancel()
     assert [first, *rest] == payloads
+    assert closed.code == 1000
+
+
+async def test_a_stream_fed_one_byte_per_read_yields_the_same_messages() -> None:
+    text = "caf\u00e9 \u20ac \U0001f600" * 9  # multi-byte UTF-8, cut inside characters by 1-byte reads
+    stream_bytes = (
+        frame(0x1, b"")
+        + frame(0x1, b'{"topic":"a"}')
+        + frame(0x1, text.encode())  # 16-bit length
+        + frame(0x2, bytes(range(200)))
+        + frame(0x1, text.encode()[:7], fin=False)  # fragment boundary inside a character
+        + frame(0x9, b"p")
+        + frame(0x0, text.encode()[7:])
+        + frame(0x8, b"\x03\xe8")
+    )
+
+    async def script(stream: trio.SocketStream) -> None:
+        await accept_upgrade(stream)
+        await stream.send_all(stream_bytes)
+        buf = bytearray()
+        assert await read_client_frame(stream, buf) == (0xA, b"p")
+        await read_client_frame(stream, buf)
+
+    async with trio.open_nursery() as nursery:
+        url = await serve(nursery, script)
+        async with open_ws(url, receive_buffer_size=1) as conn:  # every byte is a read of its own
+            got, closed = await collect(conn)
+        nursery.cancel_scope.cancel()
+    assert got == ["", '{"topic":"a"}', text, bytes(range(200)), text]
     assert closed.code == 1000
 
 
@@ -134,7 +167,7 @@ async def test_fragments_with_a_ping_between_them_and_the_pong_reply() -> None:
         async with open_ws(url) as conn:
             got, closed = await collect(conn)
         nursery.cancel_scope.cancel()
-    assert got == [b'{"a":1}', b"bin"]
+    assert got == ['{"a":1}', b"bin"]
     assert seen == [(0xA, b"hi"), (0x8, b"\x03\xe9")]
     assert (closed.code, closed.reason) == (1001, "bye")
 
@@ -149,6 +182,9 @@ async def test_fragments_with_a_ping_between_them_and_the_pong_reply() -> None:
         (frame(0x9, b"x" * 126), 1002),
         (frame(0x1, b"x" * 2000), 1009),
         (frame(0x1, b"x" * 600, fin=False) + frame(0x0, b"x" * 600), 1009),
+        (frame(0x1, b"\xc3\x28"), 1007),
+        (frame(0x1, b"\xe2\x82", fin=False) + frame(0x0, b"(", fin=True), 1007),
+        (frame(0x8, b"\x03"), 1002),
     ],
 )
 async def test_protocol_violations_fail_the_connection_with_a_close_code(bad: bytes, code: int) -> None:
@@ -164,13 +200,20 @@ async def test_protocol_violations_fail_the_connection_with_a_close_code(bad: by
         async with open_ws(url, max_message_size=1024) as conn:
             got, error = await collect(conn)
         nursery.cancel_scope.cancel()
-    assert got == [b"ok"]
+    assert got == ["ok"]
     assert isinstance(error, WsProtocolError)
     assert error.code == code
     assert replies == [(0x8, code.to_bytes(2, "big"))]
 
 
-@pytest.mark.parametrize("answer", [{"accept": b"d3Jvbmc="}, {"status": 403}])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"accept": b"d3Jvbmc="},
+        {"status": 403},
+        {"extra": b"Sec-WebSocket-Extensions: permessage-deflate\r\n"},  # none was offered
+    ],
+)
 async def test_a_bad_upgrade_answer_is_refused(answer: dict[str, object]) -> None:
     async def script(stream: trio.SocketStream) -> None:
         await accept_upgrade(stream, **answer)  # type: ignore[arg-type]
@@ -196,8 +239,28 @@ async def test_a_socket_closed_without_a_close_frame_raises_closed() -> None:
             with pytest.raises(WsClosedError):
                 await conn.send("{}")
         nursery.cancel_scope.cancel()
-    assert got == [b"last"]
+    assert got == ["last"]
     assert closed.code == 1006
+
+
+async def test_aclose_sends_a_close_frame_and_later_sends_are_refused() -> None:
+    seen: list[tuple[int, bytes]] = []
+
+    async def script(stream: trio.SocketStream) -> None:
+        await accept_upgrade(stream)
+        buf = bytearray()
+        seen.append(await read_client_frame(stream, buf))
+        seen.append(await read_client_frame(stream, buf))
+
+    async with trio.open_nursery() as nursery:
+        url = await serve(nursery, script)
+        async with open_ws(url) as conn:
+            await conn.send(b'{"op":"ping"}')
+            await conn.aclose(code=1001)
+            with pytest.raises(WsClosedError):
+                await conn.send("{}")
+        nursery.cancel_scope.cancel()
+    assert seen == [(0x1, b'{"op":"ping"}'), (0x8, b"\x03\xe9")]
 
 
 def _self_signed(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
@@ -248,6 +311,6 @@ async def test_interoperates_with_trio_websocket_server_plain_and_tls(secure: bo
         async with open_ws(f"{scheme}://localhost:{server.port}/x", ssl_context=client_ctx) as conn:
             for text in ("hello", '{"op":"ping"}'):
                 await conn.send(text)
-                assert await conn.receive_message() == text.encode()
+                assert await conn.receive_message() == text
                 assert await conn.receive_message() == b"x" * 100_000
         nursery.cancel_scope.cancel()
