@@ -102,11 +102,13 @@ class SseResponse(Response):
                 pass
             except (trio.EndOfChannel, trio.ClosedResourceError):
                 ended = True
+            taken = len(batch)
             if after is not None:
                 batch, after = _skip_replayed(batch, after)
             if batch:
                 body = batch[0].frame if len(batch) == 1 else b"".join(e.frame for e in batch)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
+            self._sub.written(taken)
             if ended:
                 break
         await send({"type": "http.response.body", "body": b"", "more_body": False})
