@@ -5,9 +5,10 @@ deltas (with a trade push every 5th message) and one closing ticker, as fast as 
 frames are pre-encoded, so the feed is never the bottleneck. Four consumers read the same stream, ROUNDS
 times each, interleaved (A B C D, B C D A, …) so that load from other processes hits them all alike:
 
-- ``adapter``: ``exchange.PublicSession`` as the engine runs it — its own WebSocket reader
-  (``exchange.bybit.ws_transport``), orjson parse, the book fast path with u/seq checks into the L50 book,
-  a typed ``BookDelta`` / ``PublicTrade`` published to a sink for every update, trade-id dedupe;
+- ``adapter``: ``exchange.PublicSession`` as the engine runs it — its reader task driving wsproto inline
+  (``exchange.bybit.ws_transport``: no extra task or channel hop per message), orjson parse, the book fast
+  path with u/seq checks into the L50 book, a typed ``BookDelta`` / ``PublicTrade`` published to a sink for
+  every update, trade-id dedupe;
 - ``adapter_book_only``: the same with ``publish_book_deltas=False`` (book kept, no delta events);
 - ``ccxt``: ccxt.pro's Bybit ``watch_order_book`` (markets loaded offline, linear WS URL pointed at the feed);
 - ``bare``: a bare trio-websocket + orjson receive loop with no book: the floor a trio-websocket user sees.
@@ -17,7 +18,9 @@ as the last line: ``msgs_per_s`` (median over rounds, adapter), ``ccxt_msgs_per_
 of the medians) and ``paired_ratio_median``/``_min`` (per interleaved round), ``cpu_share`` (consumer CPU s /
 wall s in the adapter rounds: near 1.0 means the consumer, not the feed or other load, is the limit),
 ``bare_msgs_per_s``, ``book_only_msgs_per_s``, p50/p99 of per-1000-event batch times of the adapter,
-``offline_msgs_per_s`` (decode + parse + book apply alone, no socket) and the 1-minute load average.
+``offline_msgs_per_s`` (decode + parse + book apply alone, no socket), ``wsproto_offline_msgs_per_s``
+(wsproto cutting the same frames out of receive-buffer-sized chunks, no socket, no parse) and the 1-minute
+load average.
 
 Run: ``.venv/bin/python bench/ws_ingest.py`` (needs the ``bench`` extra: ccxt). ``BENCH_MESSAGES`` (20000),
 ``BENCH_ROUNDS`` (7), ``BENCH_RECEIVE_BUFFER`` (65536 bytes per socket read, adapter and bare).
@@ -374,6 +377,29 @@ def offline_rate(messages: list[bytes]) -> float:
     return out["rate"]
 
 
+def wsproto_offline_rate(messages: list[bytes]) -> float:
+    """Return the median messages/s of wsproto alone: frames fed in receive-buffer chunks, events iterated."""
+    from wsproto.connection import Connection, ConnectionType
+    from wsproto.events import TextMessage
+
+    blob = encode_frames(messages)
+    chunks = [blob[i : i + RECEIVE_BUFFER] for i in range(0, len(blob), RECEIVE_BUFFER)]
+    rates = []
+    for _ in range(7):
+        conn = Connection(ConnectionType.CLIENT)
+        count = 0
+        t0 = time.perf_counter()
+        for chunk in chunks:
+            conn.receive_data(chunk)
+            for event in conn.events():
+                if type(event) is TextMessage and event.message_finished:
+                    count += 1
+        rates.append(count / (time.perf_counter() - t0))
+        if count != len(messages):
+            raise RuntimeError(f"expected {len(messages)} messages from wsproto, got {count}")
+    return statistics.median(rates)
+
+
 def _p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
@@ -413,6 +439,7 @@ def main() -> None:
     finally:
         feed.terminate()
     offline = offline_rate(messages)
+    wsproto_offline = wsproto_offline_rate(messages)
     med = {name: statistics.median(values) for name, values in rates.items()}
     paired = [a / c for a, c in zip(rates["adapter"], rates["ccxt"], strict=True)]
     for name, values in rates.items():
@@ -435,6 +462,7 @@ def main() -> None:
                 "batch_1000_ms_p50": round(statistics.median(batches) * 1000, 3) if batches else None,
                 "batch_1000_ms_p99": round(_p99(batches) * 1000, 3),
                 "offline_msgs_per_s": round(offline),
+                "wsproto_offline_msgs_per_s": round(wsproto_offline),
                 "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 "rounds_msgs_per_s": {name: [round(x) for x in values] for name, values in rates.items()},
             }
