@@ -7,7 +7,8 @@
 3. the actor → trio work queue, and the alert webhook dispatcher when ``webhooks.urls`` is set (G-05);
 4. the supervision tree ``root → risk, monitor, symbols → <SYM> → signal, indicator, feed``: ``root/risk``
    is the RiskActor in every mode (signals reach it as ``CheckSignal``), ``root/monitor`` the MonitorActor
-   (kill conditions, R-04);
+   (kill conditions, R-04); both decide on the *market clock* (``algogrid.market_clock``: the simulator's
+   exchange time in simulation mode, wall time otherwise), while the tree keeps the wall clock;
 5. the public WS session, whose sink is the ``SymbolRouter``.
 
 It reports an ``Engine`` (the facade the gateway consumes: tree snapshot, fault injection, ask by path,
@@ -43,6 +44,7 @@ from actors import (
     symbols_spec,
 )
 from actors.risk import RiskMetrics, WebhookDispatcher
+from algogrid.market_clock import market_clock_for
 from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PublicSession
@@ -51,6 +53,7 @@ from strategy_core import InstrumentRules
 from supervision import (
     ActorUnavailable,
     AskTimeout,
+    Clock,
     FailureInfo,
     SupervisionTree,
     SupervisorSpec,
@@ -114,6 +117,7 @@ class Engine:
     session: PublicSession | None = None
     options: EngineOptions = field(default_factory=EngineOptions)
     simulator: Any = None
+    market_clock: Clock | None = None  # what the risk side's decisions read (market time)
 
     def symbols(self) -> Sequence[str]:
         """Return the routed symbols in display order."""
@@ -305,12 +309,14 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         )
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
+        market_clock = market_clock_for(simulator.clock if simulator is not None else None)
         risk, monitor = risk_children(
             settings,
             storage,
             work=work,
             resolve=resolver,
             wiring=wiring,
+            market_clock=market_clock,
             reservation_ttl_s=opts.risk_reservation_ttl_s,
         )
         root = SupervisorSpec("root", children=(risk, monitor, symbols_spec(symbols, pipeline, deps)))
@@ -341,6 +347,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                 session=session,
                 options=opts,
                 simulator=simulator,
+                market_clock=market_clock,
             )
             async with trio.open_nursery() as feeds:
                 await feeds.start(session.run)

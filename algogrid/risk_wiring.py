@@ -9,6 +9,9 @@ work queue, so they are built here from the pieces the engine owns (queue, stora
 Alerts of both actors go to a ``WebhookDispatcher`` (G-05) when ``webhooks.urls`` is configured; the
 dispatcher is a trio service the engine runs in its own nursery. Without URLs no dispatcher exists and the
 actors log their alerts only.
+
+Both actors get the engine's *market clock* for their decisions (``algogrid.market_clock``: the simulator's
+exchange time in simulation mode, wall time in paper/live); their timers stay on the tree's wall clock.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from actors.risk import (
     monitor_config_from,
     risk_limits_from,
 )
-from supervision import ChildSpec
+from supervision import ChildSpec, Clock
 
 __all__ = ["RISK_PATH", "RiskWiring", "ServiceStarter", "new_metrics", "risk_children", "start_alerts"]
 
@@ -82,6 +85,7 @@ def risk_children(
     work: WorkQueue,
     resolve: RefResolver,
     wiring: RiskWiring,
+    market_clock: Clock,
     reservation_ttl_s: float = 900.0,
 ) -> tuple[ChildSpec, ChildSpec]:
     """Return the ``risk`` and ``monitor`` child specs of the root supervisor.
@@ -93,6 +97,7 @@ def risk_children(
         resolve: the engine's path resolver, bound to the tree once it is up (the monitor's sink of
             ``root/risk`` resolves through it on first use).
         wiring: metrics and the alert dispatcher shared by both actors.
+        market_clock: the time both actors' decisions read (reservation TTL, anti-churn, UTC day, funding).
         reservation_ttl_s: how long an approved signal counts as exposure without a position (R-02).
     """
     risk_deps = RiskActorDeps(
@@ -101,6 +106,7 @@ def risk_children(
         store=RiskStore(storage.db, storage.redis),
         metrics=wiring.metrics,
         alerts=wiring.alerts,
+        market_clock=market_clock,
         reservation_ttl_s=reservation_ttl_s,
     )
     monitor_deps = MonitorDeps(
@@ -111,6 +117,7 @@ def risk_children(
         positions=None,  # the position side (execution issue) subscribes when it exists
         alerts=wiring.alerts,
         metrics=wiring.metrics,
+        market_clock=market_clock,
     )
     return (
         ChildSpec("risk", lambda: RiskActor.start(risk_deps), kind="risk"),

@@ -23,6 +23,7 @@ from typing import Protocol
 from actors.ports import WorkQueue
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import ChurnBook, OpenPosition
+from supervision.clock import Clock
 
 from .behaviour import RiskBehaviour
 from .host import BehaviourActor
@@ -60,6 +61,12 @@ class RiskStatePort(Protocol):
 class RiskActorDeps:
     """What the RiskActor needs, given to its ``ChildSpec`` factory.
 
+    ``market_clock`` is the time every *decision* reads (reservation TTL, anti-churn, ``queued_until``, denial
+    and trading-state timestamps, the rebuild's horizon): the simulator's exchange time in simulation mode,
+    wall time otherwise (``algogrid.market_clock``). ``None`` means the actor's own (supervision) clock, for
+    single-clock tests. Timers (rebuild retry, state poll, denial flush) always run on the supervision clock,
+    so their load does not scale with the simulator's speed.
+
     ``state_poll_s`` is how often the persisted trading state is re-read to notice a change made by another
     process (``None`` disables polling: single-process tests and the bench). Denials are written in batches
     at most ``denial_flush_s`` after the first one (0 writes each at once): a denial storm (HALTED) then costs
@@ -71,6 +78,7 @@ class RiskActorDeps:
     store: RiskStatePort
     metrics: RiskMetrics
     alerts: AlertSink | None = None
+    market_clock: Clock | None = None
     reservation_ttl_s: float = 900.0
     rebuild_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
     state_poll_s: float | None = 2.0

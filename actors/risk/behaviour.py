@@ -1,7 +1,9 @@
 """``RiskBehaviour``: the RiskActor's state machine, free of pykka so tests can drive it message by message.
 
-See ``actors.risk.actor`` for the rules. Timers (rebuild retry, state poll) go through the injected clock and
-come back as messages to ``self_ref``; ``stop()`` cancels them.
+See ``actors.risk.actor`` for the rules. Two clocks: ``market`` (``deps.market_clock``, else ``clock``) is
+read by every decision and timestamp (R-02, R-03: reservation TTL, anti-churn, ``queued_until``, denials,
+trading state); ``clock`` (the tree's wall clock) runs the timers (rebuild retry, state poll, denial flush),
+which come back as messages to ``self_ref``; ``stop()`` cancels them.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class RiskBehaviour:
     def __init__(self, deps: RiskActorDeps, clock: Clock, self_ref: MessageSink, log: Any) -> None:
         self._deps = deps
         self.clock = clock
+        self.market: Clock = deps.market_clock or clock
         self.self_ref = self_ref
         self.log = log
         self._book = RiskBook(limits=deps.limits, reservation_ttl_s=deps.reservation_ttl_s)
@@ -103,7 +106,7 @@ class RiskBehaviour:
 
     def _submit_rebuild(self, attempt: int) -> None:
         store, limits, ttl = self._deps.store, self._deps.limits, self._deps.reservation_ttl_s
-        now = self.clock.now()
+        now = self.market.now()
 
         async def rebuild() -> RiskStateLoaded:
             record = await store.load_trading_state(now)
@@ -192,7 +195,7 @@ class RiskBehaviour:
     # -- decisions ---------------------------------------------------------------------------------------
 
     def _check_signal(self, message: CheckSignal) -> object:
-        signal, now = message.signal, self.clock.now()
+        signal, now = message.signal, self.market.now()
         candidate = RiskCandidate(
             symbol=signal.symbol, side=signal.side, risk_usd=signal.risk_usd, risk_r=signal.risk_r
         )
@@ -229,7 +232,7 @@ class RiskBehaviour:
         return verdict
 
     def _check_order(self, message: CheckOrder) -> object:
-        now = self.clock.now()
+        now = self.market.now()
         candidate = RiskCandidate(
             symbol=message.symbol,
             side=message.side,
@@ -299,7 +302,7 @@ class RiskBehaviour:
         self, state: TradingState, kill_switch: bool, reason: str, by: str, source: ChangeSource
     ) -> object:
         current = self._book.record
-        now = self.clock.now()
+        now = self.market.now()
         if current is None:
             # Still rebuilding: the change is kept pending and wins over the loaded state (see _restore).
             current = self._pending_record or TradingStateRecord.initial(now)
@@ -368,7 +371,7 @@ class RiskBehaviour:
             self._tell_later(poll_s, PollTradingState())
         if self._polling or self._book.rebuilding or self._pending_record is not None:
             return
-        store, generation, now = self._deps.store, self._writes, self.clock.now()
+        store, generation, now = self._deps.store, self._writes, self.market.now()
 
         async def read() -> TradingStateObserved:
             return TradingStateObserved(record=await store.load_trading_state(now), generation=generation)
@@ -422,7 +425,7 @@ class RiskBehaviour:
             self.log.error("risk work rejected", what=what, error=str(exc))  # noqa: TRY400 (expected, no trace)
 
     def _snapshot(self) -> RiskSnapshot:
-        now = self.clock.now()
+        now = self.market.now()
         book = self._book
         book.expire_reservations(now)
         return RiskSnapshot(

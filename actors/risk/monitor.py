@@ -11,6 +11,12 @@ makes the monitor:
    (``strategy_core.performance.assess_kill_conditions``): a halt finding tells ``KillConditionTriggered``
    to the RiskActor (HALTED, kill switch engaged); negative expectancy is an alert, WR/PF warnings.
 
+Two clocks (see "Market time vs wall time" in docs/architecture.md): the tick is scheduled on the actor's
+(supervision, wall) clock, so the poll load does not scale with the simulator's speed; every decision reads
+``deps.market_clock`` (else the actor's clock): the UTC day of R-04, funding time-to-go of R-06 (compared with
+the exchange's funding time), the timestamps of decisions and alerts. The last-tick gauge is liveness, so it
+is wall time.
+
 Each finding fires at most once per UTC day, so an operator who releases the kill switch is not overruled a
 minute later by the same day's condition (R-04: release is an explicit operator action).
 """
@@ -98,7 +104,10 @@ class MonitorDataPort(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MonitorDeps:
-    """What the MonitorActor needs: where to send halts (``risk``) and position decisions (``positions``)."""
+    """What the MonitorActor needs: where to send halts (``risk``) and position decisions (``positions``).
+
+    ``market_clock`` is the time decisions read (``None``: the actor's own clock, for single-clock tests).
+    """
 
     config: MonitorConfig
     work: WorkQueue
@@ -107,6 +116,7 @@ class MonitorDeps:
     positions: MessageSink | None = None
     alerts: AlertSink | None = None
     metrics: RiskMetrics | None = None
+    market_clock: Clock | None = None
 
 
 @dataclass
@@ -131,9 +141,14 @@ class MonitorBehaviour:
     _timer: TimerHandle | None = None
     _loading: bool = False
 
+    @property
+    def market(self) -> Clock:
+        """Return the clock decisions read (market time)."""
+        return self.deps.market_clock or self.clock
+
     def start(self) -> None:
         """Recall today's halts (a restart must not overrule an operator's release) and schedule a tick."""
-        store, now = self.deps.store, self.clock.now()
+        store, now = self.deps.store, self.market.now()
 
         def failed(exc: Exception) -> HaltsLoaded:
             self.log.warning("monitor could not read today's halts", error=repr(exc))
@@ -202,7 +217,7 @@ class MonitorBehaviour:
         return None
 
     def _tick(self) -> None:
-        now = self.clock.now()
+        now = self.market.now()
         self._schedule()
         for watched in list(self.watched.values()):
             self._position_rules(watched, now)
@@ -313,7 +328,7 @@ class MonitorBehaviour:
             loaded.trades, [max(e, floor) for e in equity], now, self.deps.config.thresholds, open_r
         )
         self.last_tick_at, self.last_assessment = now, assessment
-        self._gauges(assessment, now)
+        self._gauges(assessment)
         for finding in assessment.halt:
             if self._first_today(finding, now):
                 reason = self._halt_reason(finding, assessment)
@@ -381,13 +396,13 @@ class MonitorBehaviour:
             )
         )
 
-    def _gauges(self, assessment: KillAssessment, now: dt.datetime) -> None:
+    def _gauges(self, assessment: KillAssessment) -> None:
         metrics = self.deps.metrics
         if metrics is None:
             return
         metrics.daily_drawdown_r.set(float(assessment.daily_drawdown_r))
         metrics.daily_drawdown_limit_r.set(float(self.deps.config.thresholds.daily_drawdown_limit_r))
-        metrics.monitor_last_tick.set(now.timestamp())
+        metrics.monitor_last_tick.set(self.clock.now().timestamp())  # liveness: wall time
         stats = assessment.stats
         if stats is not None:
             metrics.performance.labels(stat="trades").set(stats.trades)

@@ -3,10 +3,16 @@
 Exchange-domain timestamps (kline ``start``, message ``ts``, ``execTime``, funding times) are read from this
 clock. Wall-clock time stays the reference for ``/v5/market/time``, the envelope ``time`` and the
 recv-window check of signed requests, so a client's clock-skew logic works at any speed.
+
+``now_ms`` may be read from any thread (the engine's actors read market time through an adapter,
+``algogrid.market_clock``): ``start`` captures trio's clock object, whose ``current_time`` is thread-safe,
+and a lock keeps the (base, anchor, paused) triple consistent against ``pause``/``resume``/``advance``, which
+run in the trio thread.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 import trio
@@ -34,6 +40,8 @@ class SimClock:
         self._speed = speed
         self._anchor: float | None = None
         self._paused_at: float | None = None
+        self._trio_clock: trio.abc.Clock | None = None
+        self._lock = threading.Lock()
 
     @property
     def speed(self) -> float:
@@ -47,31 +55,42 @@ class SimClock:
 
     def start(self) -> None:
         """Anchor exchange time to trio's current time (call from inside ``trio.run``)."""
-        self._anchor = trio.current_time()
+        clock = trio.lowlevel.current_clock()
+        with self._lock:
+            self._trio_clock = clock
+            self._anchor = clock.current_time()
 
     def now_ms(self) -> int:
-        """Return the current exchange time in epoch milliseconds."""
+        """Return the current exchange time in epoch milliseconds (any thread)."""
+        with self._lock:
+            return int(self._now_locked())
+
+    def _now_locked(self) -> float:
         if self._paused_at is not None:
-            return int(self._paused_at)
-        if self._anchor is None:
-            return int(self._base_ms)
-        return int(self._base_ms + (trio.current_time() - self._anchor) * self._speed * 1000.0)
+            return self._paused_at
+        if self._anchor is None or self._trio_clock is None:
+            return self._base_ms
+        return self._base_ms + (self._trio_clock.current_time() - self._anchor) * self._speed * 1000.0
 
     def pause(self) -> None:
         """Freeze exchange time: the market stops moving until :meth:`resume`."""
-        if self._paused_at is None:
-            self._paused_at = float(self.now_ms())
+        with self._lock:
+            if self._paused_at is None:
+                self._paused_at = float(int(self._now_locked()))
 
     def resume(self) -> None:
         """Let exchange time run again from where it was frozen."""
-        if self._paused_at is not None:
-            self._base_ms = self._paused_at
-            self._anchor = trio.current_time() if self._anchor is not None else None
-            self._paused_at = None
+        with self._lock:
+            if self._paused_at is not None:
+                self._base_ms = self._paused_at
+                if self._anchor is not None and self._trio_clock is not None:
+                    self._anchor = self._trio_clock.current_time()
+                self._paused_at = None
 
     def advance(self, ms: int) -> None:
         """Jump exchange time forward by ``ms`` (works paused or running)."""
-        if self._paused_at is not None:
-            self._paused_at += ms
-        else:
-            self._base_ms += ms
+        with self._lock:
+            if self._paused_at is not None:
+                self._paused_at += ms
+            else:
+                self._base_ms += ms

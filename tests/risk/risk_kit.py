@@ -153,6 +153,7 @@ class RiskRig:
     registry: CollectorRegistry
     positions: Collector
     alerts: AlertCollector
+    market: ManualClock | None = None  # the actors' market clock when apart from the tree's clock
 
     @property
     def monitor(self) -> ChildRef:
@@ -227,8 +228,11 @@ async def running_risk(
     intensity: Intensity = TOLERANT,
     monitor: MonitorConfig | None = None,
     webhooks: WebhookConfig | None = None,
+    market: ManualClock | None = None,
 ) -> AsyncIterator[RiskRig]:
     """Start ``root/risk`` (restart backoff 1 s of manual time) and stop the tree afterwards.
+
+    ``market`` is the actors' market clock (decisions); ``clock`` stays the tree's (timers, backoff).
 
     Alerts of both actors go to the rig's ``AlertCollector``, or to a real ``WebhookDispatcher`` (whose
     delivery log is ``RiskStore``) when ``webhooks`` is given.
@@ -252,6 +256,7 @@ async def running_risk(
             rebuild_backoff_s=(1.0,),
             state_poll_s=state_poll_s,
             alerts=sink,
+            market_clock=market,
         )
         children = [ChildSpec("risk", lambda: RiskActor.start(deps), kind="risk")]
         positions, risk_sink = Collector(), LateSink()
@@ -264,6 +269,7 @@ async def running_risk(
                 positions=positions,
                 alerts=sink,
                 metrics=deps.metrics,
+                market_clock=market,
             )
             children.append(ChildSpec("monitor", lambda: MonitorActor.start(monitor_deps), kind="monitor"))
         spec = SupervisorSpec(
@@ -277,7 +283,9 @@ async def running_risk(
         try:
             risk_sink.target = tree.ref("root/risk")
             await eventually_async(tree.settled, timeout=10)
-            yield RiskRig(tree, tree.ref("root/risk"), bridge, storage, clock, registry, positions, collector)
+            yield RiskRig(
+                tree, tree.ref("root/risk"), bridge, storage, clock, registry, positions, collector, market
+            )
         finally:
             tree.faults.clear()
             await bridge.stop_tree(tree, timeout=30)

@@ -1,0 +1,108 @@
+"""The engine's risk side lives in market time: at a high simulator speed it keeps approving (issues 5/7).
+
+``algogrid.engine.serve`` on the real simulator at speed 1800 (a 5m bar every 1/6 s, half a market hour per
+real second), real PostgreSQL/Redis, the real tree. At most two concurrent positions: reservations of approved
+signals (900 s TTL, no execution side yet) must expire in *market* time for approvals to continue over the
+simulated hours — on the wall clock the first two approvals would block everything for 15 real minutes.
+AVI-5's book/bar-age and funding gates are opened (as in bench/pipeline.py) so bars produce signals quickly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import psycopg2
+import pytest
+import trio
+
+from actors.config import RiskConfig
+from actors.risk import GetRiskSnapshot, RiskSnapshot
+from algogrid.engine import Engine, EngineOptions, serve
+from algogrid.market_clock import SimMarketClock
+from algogrid.settings import Settings
+from exchange.simulator import SimulatorConfig
+from storage import ServerUrls, Storage, StorageConfig, open_storage
+from strategy_core import AVI5Config
+from tests.support import eventually_async
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+MAX_CONCURRENT = 2
+TTL = dt.timedelta(seconds=900)
+
+
+def _settings() -> Settings:
+    strategy = AVI5Config(
+        max_book_age_s=86_400,
+        max_bar_age_s=86_400,
+        imbalance_min=Decimal(0),
+        min_time_to_funding_s=0,
+        max_spread_bps=Decimal(10_000),
+    )
+    return Settings(
+        symbols=SYMBOLS,
+        strategy=strategy,
+        risk=RiskConfig(max_concurrent_positions=MAX_CONCURRENT),
+        simulator=SimulatorConfig(seed=5, speed=1800.0, book_interval_ms=20, history_bars=120),
+    )
+
+
+@pytest.fixture
+def db_url(migrated_db_url: str) -> str:
+    conn = psycopg2.connect(migrated_db_url)
+    with conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE signals, risk_denials CASCADE")
+        cur.execute(
+            "UPDATE kill_switch_state SET trading_state = 'ACTIVE', engaged = false, reason = NULL, "
+            "changed_by_label = 'system', changed_at = now()"
+        )
+    conn.close()
+    return migrated_db_url
+
+
+@pytest.fixture
+async def storage(db_url: str, redis_clean_url: str) -> AsyncIterator[Storage]:
+    async with open_storage(
+        StorageConfig(pool_min_size=1, pool_max_size=5), ServerUrls(db_url, redis_clean_url)
+    ) as s:
+        yield s
+
+
+async def test_approvals_continue_over_simulated_hours_as_reservations_expire_in_market_time(
+    storage: Storage,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        engine: Engine = await nursery.start(
+            lambda task_status: serve(
+                _settings(), storage, options=EngineOptions(backfill_bars=100), task_status=task_status
+            )
+        )
+        assert isinstance(engine.market_clock, SimMarketClock)
+        exchange_now = engine.simulator.clock.now_ms()
+        assert abs(engine.market_clock.now().timestamp() * 1000 - exchange_now) < 1000
+
+        async def approvals_over_two_market_hours() -> bool:
+            row = await storage.db.fetchrow(
+                "SELECT count(*) AS n, max(created_at) - min(created_at) AS span FROM signals "
+                "WHERE status = 'new'"
+            )
+            assert row is not None
+            return bool(row["n"] >= 4 * MAX_CONCURRENT and row["span"] >= dt.timedelta(hours=2))
+
+        await eventually_async(approvals_over_two_market_hours, timeout=60)
+        snap: RiskSnapshot = await engine.ask("root/risk", GetRiskSnapshot())
+        nursery.cancel_scope.cancel()
+
+    assert len(snap.positions) <= MAX_CONCURRENT  # the limit still binds at every moment
+    approved = await storage.db.fetch(
+        "SELECT created_at FROM signals WHERE status = 'new' ORDER BY created_at"
+    )
+    times = [r["created_at"] for r in approved]
+    # Never more than MAX_CONCURRENT approvals inside one TTL window of market time.
+    for i, at in enumerate(times):
+        assert sum(1 for t in times[i:] if t < at + TTL) <= MAX_CONCURRENT, times
+    # A queued signal waits until a market time inside its churn block, after its own bar.
+    queued = await storage.db.fetch("SELECT created_at, queued_until FROM signals WHERE status = 'queued'")
+    for row in queued:
+        assert row["created_at"] < row["queued_until"] <= row["created_at"] + TTL, dict(row)
