@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 
 MIRROR_KEY = "algogrid:risk:trading_state"
 MIRROR_CHANNEL = "algogrid:risk:trading_state"
+_FUTURE_SLACK = dt.timedelta(seconds=60)  # see rebuild_exposure
 
 
 class SqlClient(Protocol):
@@ -319,6 +320,11 @@ def rebuild_exposure(
     Position rows: ``id, symbol, side, qty, entry, risk_usd, risk_r``. Signal rows: ``id, symbol, side, entry,
     qty, risk_usd, risk_r, created_at, has_position, last_close`` (the newest close on that symbol and side).
     Pure, so a test store can share it with ``RiskStore.load_exposure``.
+
+    ``now`` is market time. Signals created more than 60 s after it are skipped: they belong to
+    another timeline (a previous simulation run whose accelerated clock ran ahead of this one's start), and
+    counting them would block reservations and anti-churn for hours of market time. Live clock skew between
+    exchange timestamps and the local clock is far below the slack.
     """
     positions = tuple(
         OpenPosition(
@@ -337,6 +343,8 @@ def rebuild_exposure(
     ttl = dt.timedelta(seconds=reservation_ttl_s)
     for row in sorted(signal_rows, key=lambda r: r["created_at"]):
         at: dt.datetime = row["created_at"]
+        if at > now + _FUTURE_SLACK:
+            continue
         side = Side(row["side"])
         cleared = limits.clear_churn_on_close and row["last_close"] is not None and row["last_close"] > at
         if not cleared and at + dt.timedelta(seconds=limits.churn_block_s) > now:

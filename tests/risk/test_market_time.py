@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from actors import CheckSignal, SignalAllowed, SignalDenied, SignalQueued
+from actors import CheckSignal, SignalAllowed, SignalDenied, SignalQueued, SqlMarketStore
 from actors.risk import (
     FundingExitWarning,
     GetMonitorSnapshot,
@@ -24,7 +24,15 @@ from strategy_core.config import PositionRules, RiskLimits
 from strategy_core.models import Side
 from strategy_core.signal import Signal
 from supervision import ManualClock
-from tests.risk.risk_kit import T0, Collector, RiskRig, make_signal, position, running_risk
+from tests.risk.risk_kit import (
+    T0,
+    Collector,
+    RiskRig,
+    make_signal,
+    open_risk_storage,
+    position,
+    running_risk,
+)
 from tests.support import eventually_async
 
 WALL_START = T0
@@ -146,3 +154,27 @@ async def test_the_monitor_ticks_on_the_wall_clock_and_decides_on_the_market_day
         (warning,) = rig.positions.of(FundingExitWarning)
         assert warning.time_to_funding_s == 270.0  # funding time − market now, like with like
         assert warning.at == MARKET_START + dt.timedelta(seconds=30)
+
+
+async def test_the_rebuild_counts_recent_signals_in_market_time_and_skips_another_timelines(
+    risk_db_url: str, redis_clean_url: str
+) -> None:
+    wall, market = _clocks()
+    market.advance(10 * 86_400.0)  # a market day of its own in this module
+    now = market.now()
+    recent = make_signal("DOTUSDT", at=now - dt.timedelta(seconds=100))
+    expired = make_signal("LTCUSDT", at=now - dt.timedelta(seconds=1000))
+    # Stored by an earlier simulation whose accelerated clock ran hours ahead of this run's start.
+    ahead = make_signal("BNBUSDT", at=now + dt.timedelta(hours=3))
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
+        store = SqlMarketStore(storage.db, storage.signals)
+        for signal in (recent, expired, ahead):
+            assert await store.store_signal(signal, "new", None)
+    async with running_risk(risk_db_url, redis_clean_url, clock=wall, market=market) as rig:
+        snap = await rig.snapshot()
+        assert [p.symbol for p in snap.positions] == ["DOTUSDT"]
+        assert list(snap.churn) == [("DOTUSDT", "long", now - dt.timedelta(seconds=100))]
+        assert isinstance(await _check(rig, make_signal("BNBUSDT", at=now)), SignalAllowed)
+        market.advance(800.0)  # the recent reservation ends 900 market seconds after its signal
+        snap = await rig.snapshot()
+        assert [p.symbol for p in snap.positions] == ["BNBUSDT"]
