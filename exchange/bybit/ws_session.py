@@ -3,9 +3,10 @@
 One trio service per channel: connect, let the subclass authenticate and subscribe, then read until the
 socket closes or goes silent; reconnect with exponential backoff 200 ms → 3 s plus jitter. A ping goes out
 every ``ping_interval_s``; a watchdog declares the link dead (half-open) when nothing, not even a pong,
-arrived for the silence window. The socket is ``ws_transport.WsConnection``: the reader task itself cuts
-frames out of each receive buffer and calls ``_on_message`` inline (no task or channel hop per message);
-counting messages costs it one integer add; the watchdog polls.
+arrived for the silence window. The socket is ``ws_transport.WsConnection``: wsproto parses the frames, and
+the reader task drives it inline through ``WsConnection.pump``, which hands every complete message to
+``_on_message`` without leaving the task (no task or channel hop per message); counting messages costs the
+reader one integer add; the watchdog polls.
 """
 
 from __future__ import annotations
