@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from exchange.bybit.events import (
     BookDelta,
@@ -45,6 +45,7 @@ _BIG = Decimal("1e30")
 _RECOVERABLE = (KeyError, TypeError, ValueError, ArithmeticError, IndexError, AttributeError)
 
 Raw = Mapping[str, Any]
+EventT = TypeVar("EventT")
 
 
 def _dec(value: Any) -> Decimal:
@@ -296,11 +297,23 @@ def wallet_from_raw(row: Raw) -> WalletUpdate:
     )
 
 
-_PRIVATE: dict[str, Callable[[Raw], PrivateEvent]] = {
-    "order": order_from_raw,
-    "execution": execution_from_raw,
-    "position": position_from_raw,
-    "wallet": wallet_from_raw,
+def _rows(convert: Callable[[Raw], PrivateEvent]) -> Callable[[Raw, str], list[PrivateEvent]]:
+    """Return a topic parser that converts each row of a private push's ``data`` list."""
+
+    def parse(msg: Raw, topic: str) -> list[PrivateEvent]:
+        rows = msg["data"]
+        if not isinstance(rows, list):
+            raise TypeError("expected data to be a list")
+        return [convert(row) for row in rows]
+
+    return parse
+
+
+_PRIVATE: dict[str, Callable[[Raw, str], list[PrivateEvent]]] = {
+    "order": _rows(order_from_raw),
+    "execution": _rows(execution_from_raw),
+    "position": _rows(position_from_raw),
+    "wallet": _rows(wallet_from_raw),
 }
 
 
@@ -313,20 +326,27 @@ def _topic_of(msg: Any) -> str:
     return topic
 
 
+def _dispatch(
+    msg: Any, parsers: Mapping[str, Callable[[Raw, str], list[EventT]]], channel: str
+) -> list[EventT]:
+    """Route ``msg`` to the parser of its topic's first segment; translate parse failures (D-02)."""
+    topic = _topic_of(msg)
+    parser = parsers.get(topic.split(".", 1)[0])
+    if parser is None:
+        raise MessageParseError(f"unknown {channel} topic {topic!r}", topic=topic)
+    try:
+        return parser(msg, topic)
+    except _RECOVERABLE as exc:
+        raise MessageParseError(f"malformed {topic} message: {exc!r}", topic=topic) from exc
+
+
 def parse_public(msg: dict[str, Any]) -> list[PublicEvent]:
     """Return the typed events carried by one public-topic push.
 
     Raises:
         MessageParseError: the message has no known topic or a malformed payload.
     """
-    topic = _topic_of(msg)
-    parser = _PUBLIC.get(topic.split(".", 1)[0])
-    if parser is None:
-        raise MessageParseError(f"unknown public topic {topic!r}", topic=topic)
-    try:
-        return parser(msg, topic)
-    except _RECOVERABLE as exc:
-        raise MessageParseError(f"malformed {topic} message: {exc!r}", topic=topic) from exc
+    return _dispatch(msg, _PUBLIC, "public")
 
 
 def parse_private(msg: dict[str, Any]) -> list[PrivateEvent]:
@@ -335,14 +355,4 @@ def parse_private(msg: dict[str, Any]) -> list[PrivateEvent]:
     Raises:
         MessageParseError: the message has no known topic or a malformed payload.
     """
-    topic = _topic_of(msg)
-    convert = _PRIVATE.get(topic.split(".", 1)[0])
-    if convert is None:
-        raise MessageParseError(f"unknown private topic {topic!r}", topic=topic)
-    try:
-        rows = msg["data"]
-        if not isinstance(rows, list):
-            raise TypeError("expected data to be a list")
-        return [convert(row) for row in rows]
-    except _RECOVERABLE as exc:
-        raise MessageParseError(f"malformed {topic} message: {exc!r}", topic=topic) from exc
+    return _dispatch(msg, _PRIVATE, "private")
