@@ -36,6 +36,13 @@ class ApplyResult(enum.Enum):
     GAP = "gap"
 
 
+def _best_of(side: dict[Decimal, Decimal], higher_is_better: bool) -> Decimal | None:
+    """Return the best price of ``side`` by a full scan, or ``None`` when it is empty."""
+    if not side:
+        return None
+    return max(side) if higher_is_better else min(side)
+
+
 def _apply_side(
     side: dict[Decimal, Decimal], levels: tuple[Level, ...], best: Decimal | None, higher_is_better: bool
 ) -> Decimal | None:
@@ -48,11 +55,7 @@ def _apply_side(
                 best = p
         elif side.pop(p, None) is not None and p == best:
             dirty = True
-    if dirty:
-        if not side:
-            return None
-        return max(side) if higher_is_better else min(side)
-    return best
+    return _best_of(side, higher_is_better) if dirty else best
 
 
 _D = Decimal
@@ -86,11 +89,7 @@ def _apply_raw_side(
                 best = price
         elif side.pop(price, None) is not None and price == best:
             dirty = True
-    if dirty:
-        if not side:
-            return None
-        return max(side) if higher_is_better else min(side)
-    return best
+    return _best_of(side, higher_is_better) if dirty else best
 
 
 class OrderBookL50:
@@ -117,20 +116,12 @@ class OrderBookL50:
             return ApplyResult.RESET
         if not self.synced:
             return ApplyResult.GAP
-        u = update.u
-        if u <= self.u:
-            return ApplyResult.DUPLICATE
-        if u != self.u + 1 or (update.seq and update.seq < self.seq):
-            self.synced = False
-            return ApplyResult.GAP
+        refused = self._refuse(update.u, update.seq)
+        if refused is not None:
+            return refused
         self._bid = _apply_side(self._bids, update.bids, self._bid, True)
         self._ask = _apply_side(self._asks, update.asks, self._ask, False)
-        self.u = u
-        if update.seq:
-            self.seq = update.seq
-        self.ts = update.ts
-        if len(self._bids) > 2 * self.depth_limit or len(self._asks) > 2 * self.depth_limit:
-            self._trim()
+        self._advance(update.u, update.seq, update.ts)
         return ApplyResult.APPLIED
 
     def apply_raw_delta(
@@ -144,11 +135,9 @@ class OrderBookL50:
         Raises:
             ValueError, TypeError, ArithmeticError: a level is malformed; the book is then marked unsynced.
         """
-        if u <= self.u:
-            return ApplyResult.DUPLICATE, (), ()
-        if u != self.u + 1 or (seq and seq < self.seq):
-            self.synced = False
-            return ApplyResult.GAP, (), ()
+        refused = self._refuse(u, seq)
+        if refused is not None:
+            return refused, (), ()
         bids: list[Level] | None = [] if collect else None
         asks: list[Level] | None = [] if collect else None
         try:
@@ -157,15 +146,28 @@ class OrderBookL50:
         except BaseException:
             self.synced = False
             raise
+        self._advance(u, seq, ts)
+        if bids is None or asks is None:
+            return ApplyResult.APPLIED, (), ()
+        return ApplyResult.APPLIED, tuple(bids), tuple(asks)
+
+    def _refuse(self, u: int, seq: int) -> ApplyResult | None:
+        """Return ``DUPLICATE`` or ``GAP`` (then the book is unsynced) unless ``u``/``seq`` follow on."""
+        if u <= self.u:
+            return ApplyResult.DUPLICATE
+        if u != self.u + 1 or (seq and seq < self.seq):
+            self.synced = False
+            return ApplyResult.GAP
+        return None
+
+    def _advance(self, u: int, seq: int, ts: int) -> None:
+        """Record an applied delta's ids and time; trim the book when it grew past twice its depth."""
         self.u = u
         if seq:
             self.seq = seq
         self.ts = ts
         if len(self._bids) > 2 * self.depth_limit or len(self._asks) > 2 * self.depth_limit:
             self._trim()
-        if bids is None or asks is None:
-            return ApplyResult.APPLIED, (), ()
-        return ApplyResult.APPLIED, tuple(bids), tuple(asks)
 
     def invalidate(self) -> None:
         """Mark the book unsynced (e.g. after a disconnect) so deltas wait for a snapshot."""
@@ -174,8 +176,8 @@ class OrderBookL50:
     def _load(self, update: BookSnapshot | BookDelta) -> None:
         self._bids = {p: q for p, q in update.bids if q}
         self._asks = {p: q for p, q in update.asks if q}
-        self._bid = max(self._bids) if self._bids else None
-        self._ask = min(self._asks) if self._asks else None
+        self._bid = _best_of(self._bids, True)
+        self._ask = _best_of(self._asks, False)
         self.u = update.u
         self.seq = update.seq
         self.ts = update.ts
