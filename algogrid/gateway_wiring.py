@@ -5,8 +5,9 @@ The gateway talks only to ``gateway.ports``; this module is where those Protocol
 * ``StorageSignalReader`` — ``SignalReader`` over ``storage.signals`` (asyncpg through trio-asyncio);
 * ``RedisStreamCommands`` — ``StreamCommands`` over ``storage.redis`` (the SSE event log's XADD/XRANGE);
 * ``SupervisionEngineView`` — ``EngineView`` over the live ``SupervisionTree``: the tree snapshot, fault
-  injection by path (``tree.faults``) and feed asks through the ``TrioBridge`` (``GetFeedStatus`` to
-  ``root/symbols/<SYM>/feed``), with supervision errors translated to the gateway's at this one boundary;
+  injection by path (``tree.faults``), feed asks through the ``TrioBridge`` (``GetFeedStatus`` to
+  ``root/symbols/<SYM>/feed``), with supervision errors translated to the gateway's at this one boundary, and
+  the engine's market clock (``Engine.market_clock``: the simulator's accelerated time in simulation);
 * ``serve_gateway`` — builds the three and runs ``gateway.serve`` with the PostgreSQL and Redis probes.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 import trio
@@ -29,6 +30,7 @@ from gateway import (
     FaultRequest,
     FeedStatus,
     GatewayHandle,
+    MarketTime,
     ReadinessProbe,
     RouteOptions,
     SignalFeed,
@@ -43,6 +45,8 @@ from storage.signals import SignalRepository
 from supervision import (
     ActorUnavailable,
     AskTimeout,
+    Clock,
+    RealClock,
     SupervisionError,
     SupervisionTree,
     TrioBridge,
@@ -144,6 +148,16 @@ async def _require(check: Callable[[], Awaitable[bool]], what: str) -> None:
 # ------------------------------------------------------------------------------------------------ engine
 
 
+@runtime_checkable
+class _Accelerated(Protocol):
+    """A clock that runs faster than wall time (``algogrid.market_clock.SimMarketClock``)."""
+
+    @property
+    def speed(self) -> float:
+        """Return market seconds per wall second."""
+        ...
+
+
 def _message_types() -> dict[str, type[Any]]:
     return {name: t for name in actors.__all__ if isinstance(t := getattr(actors, name, None), type)}
 
@@ -163,6 +177,10 @@ class SupervisionEngineView:
             root has not failed) is always included.
         message_types: names accepted by ``crash_on_next`` faults (default: every message type exported
             by ``actors``).
+        market_clock: the engine's market clock (``Engine.market_clock``); its ``speed``, when it has one, is
+            reported with it (default: wall time at speed 1, as in paper/live).
+        wall_clock: the supervision tree's clock, the time base of feed ``last_event_at`` (default
+            ``RealClock``, as the tree's).
     """
 
     def __init__(
@@ -173,8 +191,12 @@ class SupervisionEngineView:
         *,
         checks: Mapping[str, EngineCheck] | None = None,
         message_types: Mapping[str, type[Any]] | None = None,
+        market_clock: Clock | None = None,
+        wall_clock: Clock | None = None,
     ) -> None:
         self._tree = tree
+        self._wall = wall_clock or RealClock()
+        self._market = market_clock or self._wall
         self._bridge = bridge
         self._symbols = symbols
         self._checks = dict(checks or {})
@@ -215,6 +237,12 @@ class SupervisionEngineView:
                 f"expected a FeedStatusReport from {path}, got {type(report).__name__}"
             )
         return FeedStatus(symbol=symbol, last_event_at=report.last_event_at)
+
+    def market_time(self) -> MarketTime:
+        """Return market now, wall now (read together) and the market clock's speed (1 without one)."""
+        market = self._market
+        speed = float(market.speed) if isinstance(market, _Accelerated) else 1.0
+        return MarketTime(market_time=market.now(), wall_time=self._wall.now(), speed=speed)
 
     async def inject_fault(self, request: FaultRequest) -> None:
         """Fire or arm the fault of ``request`` at ``request.path`` through ``tree.faults``.
@@ -272,6 +300,7 @@ async def serve_gateway(
     feed: SignalFeed,
     *,
     checks: Mapping[str, EngineCheck] | None = None,
+    market_clock: Clock | None = None,
     options: RouteOptions | None = None,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     graceful_timeout_s: float = 30.0,
@@ -285,9 +314,13 @@ async def serve_gateway(
         tree: the running supervision tree; ``bridge`` its trio bridge.
         feed: the ``SignalFeed`` the engine was given as its ``SignalPublisher``.
         checks: extra engine readiness checks (e.g. the exchange session), see ``SupervisionEngineView``.
+        market_clock: the engine's market clock (``Engine.market_clock``), served at ``GET /time`` and in
+            every SSE heartbeat; default wall time (paper/live).
         options: route tunables; default: production values with ``dev.fault_injection`` from settings.
     """
-    engine = SupervisionEngineView(tree, bridge, tuple(settings.symbols), checks=checks)
+    engine = SupervisionEngineView(
+        tree, bridge, tuple(settings.symbols), checks=checks, market_clock=market_clock
+    )
     opts = options or RouteOptions(fault_injection=bool(settings.dev.fault_injection))
     probes: dict[str, ReadinessProbe] = {
         "postgres": lambda: _require(storage.db.ping, "PostgreSQL"),

@@ -28,10 +28,18 @@ from gateway.models import (
     SignalQuery,
     SignalView,
     SupervisionNode,
+    TimeBody,
     format_levels,
 )
 from gateway.openapi import build_openapi
-from gateway.ports import EngineView, FeedStatus, ReadinessProbe, SignalReader, StreamCommands
+from gateway.ports import (
+    EngineView,
+    FeedStatus,
+    MarketTime,
+    ReadinessProbe,
+    SignalReader,
+    StreamCommands,
+)
 from gateway.server import GatewayHandle, ListenConfig, serve, wait_for_stop_signal
 
 __all__ = [
@@ -49,6 +57,7 @@ __all__ = [
     "GatewayError",
     "GatewayHandle",
     "ListenConfig",
+    "MarketTime",
     "ReadinessProbe",
     "RedisEventLog",
     "RouteOptions",
@@ -62,6 +71,7 @@ __all__ = [
     "StreamCommands",
     "StreamEvent",
     "SupervisionNode",
+    "TimeBody",
     "UnknownActorPathError",
     "build_openapi",
     "create_app",

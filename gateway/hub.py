@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from collections.abc import Callable
 from types import TracebackType
 
 import structlog
@@ -93,6 +94,16 @@ class Subscription:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _heartbeat_data(data: Callable[[], str] | None) -> str:
+    if data is not None:
+        try:
+            return data()
+        except Exception as exc:  # a failing clock read must not end the heartbeat task (and the gateway)
+            log.warning("heartbeat data failed", error=f"{type(exc).__name__}: {exc}")
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    return f'{{"at": "{at}"}}'
 
 
 class SignalHub:
@@ -180,12 +191,21 @@ class SignalHub:
                     self._end_pause()
 
     async def run_heartbeat(
-        self, interval_s: float, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+        self,
+        interval_s: float,
+        *,
+        data: Callable[[], str] | None = None,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Publish a ``heartbeat`` event (no id) to every client each ``interval_s`` until cancelled.
 
         One hub-wide timer instead of a timeout per client keeps the per-event cost of fan-out low. The same
         task bounds every garbage-collector pause of a fan-out to ``settle_s``; without it none is taken.
+
+        Args:
+            interval_s: seconds between heartbeats.
+            data: returns the heartbeat's JSON data (the gateway adds the engine's market time); default, and
+                whenever it fails, ``{"at": <wall time>}``.
         """
         self._guarded = True
         try:
@@ -194,8 +214,7 @@ class SignalHub:
                 task_status.started()
                 while not self._closed:
                     await trio.sleep(interval_s)
-                    at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-                    self.publish(StreamEvent(id=None, event="heartbeat", data=f'{{"at": "{at}"}}'))
+                    self.publish(StreamEvent(id=None, event="heartbeat", data=_heartbeat_data(data)))
                 nursery.cancel_scope.cancel()
         finally:
             self._guarded = False

@@ -27,6 +27,7 @@ __all__ = [
     "SignalQuery",
     "SignalView",
     "SupervisionNode",
+    "TimeBody",
     "format_levels",
 ]
 
@@ -142,16 +143,34 @@ class FaultRequest(BaseModel):
 
 
 class FeedStatusView(BaseModel):
-    """Liveness of one symbol's market-data feed, as its feed actor reports it."""
+    """Liveness of one symbol's market-data feed, as its feed actor reports it.
+
+    ``last_event_at`` and ``age_s`` are *wall* time (the feed actor stamps events on the supervision tree's
+    clock), so ``stale`` compares them with wall now, not market now.
+    """
 
     model_config = _FROZEN
 
     symbol: str
     available: bool
-    last_event_at: dt.datetime | None = None
-    age_s: float | None = None
+    last_event_at: dt.datetime | None = Field(default=None, description="wall time of the last market event")
+    age_s: float | None = Field(default=None, description="wall seconds since last_event_at")
     stale: bool
+    stale_after_s: float = Field(description="wall seconds of quiet after which the feed counts as stale")
     reason: str | None = None
+
+
+class TimeBody(BaseModel):
+    """Body of ``GET /time``: the engine's market clock, the wall clock read with it, and the market speed.
+
+    Clients extrapolate market now between reads as ``market_time + speed × (wall seconds elapsed)``.
+    """
+
+    model_config = _FROZEN
+
+    market_time: dt.datetime = Field(description="market now: the time base of created_at and bar times")
+    wall_time: dt.datetime = Field(description="wall now, read together with market_time")
+    speed: float = Field(ge=0.0, description="market seconds per wall second (60 in the default simulation)")
 
 
 class HealthBody(BaseModel):

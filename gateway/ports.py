@@ -3,7 +3,8 @@
 The gateway is thin ASGI: it never reaches into actors or repositories, it talks to these Protocols.
 
 * ``EngineView`` — what the engine lets the gateway see and do: the supervision tree, per-symbol feed
-  liveness (an actor ``ask`` with a timeout), fault injection and the engine's readiness checks. Adapters
+  liveness (an actor ``ask`` with a timeout), the engine's market clock (``MarketTime``), fault injection and
+  the engine's readiness checks. Adapters
   translate ``ActorUnavailable``/``AskTimeout`` into ``EngineUnavailableError``/``EngineTimeoutError``
   (``gateway.errors``).
 * ``SignalReader`` — read side of the ``signals`` table (PostgreSQL).
@@ -23,6 +24,7 @@ from gateway.models import FaultRequest, SignalQuery, SignalView
 __all__ = [
     "EngineView",
     "FeedStatus",
+    "MarketTime",
     "ReadinessProbe",
     "SignalReader",
     "StreamCommands",
@@ -33,10 +35,32 @@ ReadinessProbe = Callable[[], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class FeedStatus:
-    """What a feed actor answers about its market data: when the last event arrived (aware UTC)."""
+    """What a feed actor answers about its market data: when the last event arrived (aware UTC).
+
+    ``last_event_at`` is read on the supervision tree's clock, i.e. *wall* time (not market time):
+    staleness is judged against wall now.
+    """
 
     symbol: str
     last_event_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketTime:
+    """The engine's market clock read at one instant, with the wall clock read beside it.
+
+    Market time is the time of signals' ``created_at`` and bar times: the simulator's accelerated exchange
+    time in simulation, wall time in paper/live (see "Market time vs wall time" in docs/architecture.md).
+
+    Attributes:
+        market_time: market now (aware UTC).
+        wall_time: wall now (aware UTC), read together with ``market_time``.
+        speed: market seconds per wall second (60 in the default simulation, 1 in paper/live).
+    """
+
+    market_time: dt.datetime
+    wall_time: dt.datetime
+    speed: float
 
 
 class EngineView(Protocol):
@@ -56,6 +80,9 @@ class EngineView(Protocol):
             EngineUnavailableError: the feed actor is dead or restarting.
             EngineTimeoutError: no answer within ``timeout_s`` seconds.
         """
+
+    def market_time(self) -> MarketTime:
+        """Return market now, wall now and the market speed (a clock read: never blocks)."""
 
     async def inject_fault(self, request: FaultRequest) -> None:
         """Arm or fire the fault described by ``request`` at ``request.path``.

@@ -1,5 +1,10 @@
-"""Operational routes: ``/health``, ``/ready``, ``/metrics``, feed liveness per symbol, the supervision tree
-and (dev mode only) fault injection (G-01, G-06; DESIGN §4).
+"""Operational routes: ``/health``, ``/ready``, ``/metrics``, ``/time`` (the engine's market clock), feed
+liveness per symbol, the supervision tree and (dev mode only) fault injection (G-01, G-06; DESIGN §4).
+
+Two time bases meet here. Ages of signals are *market* time (``created_at`` is market time: accelerated in
+simulation), so ``/time`` and every SSE heartbeat carry market now and its speed for the UI to extrapolate.
+Feed liveness is *wall* time: feed actors stamp ``last_event_at`` on the supervision tree's wall clock, so
+``stale`` compares it with wall now (a feed quiet for 30 wall seconds is stale whatever the market speed).
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from gateway.models import (
     HealthBody,
     ReadyBody,
     SupervisionNode,
+    TimeBody,
 )
+from gateway.ports import EngineView
 
-__all__ = ["FAULT_ENDPOINT", "OPS_ENDPOINTS"]
+__all__ = ["FAULT_ENDPOINT", "OPS_ENDPOINTS", "heartbeat_data", "time_body"]
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +44,23 @@ _HEALTH = HealthBody().model_dump_json()
 async def health(request: Request) -> Response:
     """Answer 200 while the process serves HTTP (liveness; no I/O, G-02 < 100 ms)."""
     return Response(_HEALTH, media_type="application/json")
+
+
+def time_body(engine: EngineView) -> TimeBody:
+    """Return the engine's market time, wall time and speed as the ``/time`` body."""
+    now = engine.market_time()
+    return TimeBody(market_time=now.market_time, wall_time=now.wall_time, speed=now.speed)
+
+
+def heartbeat_data(engine: EngineView) -> str:
+    """Return the JSON data of an SSE heartbeat: ``at`` (wall, as before) and the ``/time`` fields."""
+    fields = time_body(engine).model_dump(mode="json")
+    return orjson.dumps({"at": fields["wall_time"], **fields}).decode()
+
+
+async def market_time(request: Request) -> Response:
+    """Answer the engine's market time, the wall time read with it and the market speed (no I/O)."""
+    return json_response(time_body(ctx_of(request).engine))
 
 
 async def _probe(ctx: GatewayContext, name: str, results: dict[str, CheckResult]) -> None:
@@ -107,20 +131,31 @@ async def _feed_view(ctx: GatewayContext, symbol: str) -> FeedStatusView:
         status = await ctx.engine.feed_status(symbol, ctx.options.ask_timeout_s)
     except EngineError as exc:
         ctx.metrics.engine_errors.labels(type(exc).__name__).inc()
-        return FeedStatusView(symbol=symbol, available=False, stale=True, reason=str(exc))
+        return FeedStatusView(
+            symbol=symbol,
+            available=False,
+            stale=True,
+            stale_after_s=ctx.options.stale_after_s,
+            reason=str(exc),
+        )
     return _feed_view_from(ctx, symbol, status.last_event_at)
 
 
 def _feed_view_from(ctx: GatewayContext, symbol: str, last: dt.datetime | None) -> FeedStatusView:
+    stale_after = ctx.options.stale_after_s
     if last is None:
-        return FeedStatusView(symbol=symbol, available=True, stale=True, reason="no market data yet")
-    age = max(0.0, (dt.datetime.now(dt.UTC) - last).total_seconds())
+        return FeedStatusView(
+            symbol=symbol, available=True, stale=True, stale_after_s=stale_after, reason="no market data yet"
+        )
+    # ``last`` is wall time (the tree's clock), so it is compared with wall now, not market now.
+    age = max(0.0, (ctx.engine.market_time().wall_time - last).total_seconds())
     return FeedStatusView(
         symbol=symbol,
         available=True,
         last_event_at=last,
         age_s=round(age, 3),
-        stale=age > ctx.options.stale_after_s,
+        stale=age > stale_after,
+        stale_after_s=stale_after,
     )
 
 
@@ -176,6 +211,14 @@ OPS_ENDPOINTS: tuple[Endpoint, ...] = (
         errors=(503,),
     ),
     Endpoint("/metrics", "GET", metrics, "Prometheus metrics", "ops", media_type=CONTENT_TYPE_LATEST),
+    Endpoint(
+        "/time",
+        "GET",
+        market_time,
+        "The engine's market time, the wall time and the market speed",
+        "ops",
+        response=TimeBody,
+    ),
     Endpoint(
         "/symbols",
         "GET",

@@ -26,6 +26,7 @@ from gateway.context import GatewayContext, RouteOptions
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.ports import EngineView, ReadinessProbe, SignalReader, StreamCommands
+from gateway.routes_ops import heartbeat_data
 from gateway.sse import ExposeRawSend
 
 __all__ = ["GatewayHandle", "ListenConfig", "serve", "wait_for_stop_signal"]
@@ -132,7 +133,9 @@ async def serve(
     async with trio.open_nursery() as nursery:
         ctx: GatewayContext = app.state.ctx
         await nursery.start(partial(feed.run, events, hub, on_event=ctx.signal_cache.invalidate))
-        await nursery.start(hub.run_heartbeat, app.state.ctx.options.heartbeat_s)
+        await nursery.start(
+            partial(hub.run_heartbeat, ctx.options.heartbeat_s, data=partial(heartbeat_data, engine))
+        )
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
             try:

@@ -1,4 +1,10 @@
 // algogrid UI — vanilla JS, no build step. Views: signal tiles (SSE-driven) and the live supervision tree.
+//
+// Two time bases. Signal ages are MARKET time: created_at is market time, and in simulation the market runs
+// `speed` times faster than the wall clock. The gateway reports {market_time, wall_time, speed} at GET /time
+// and in every SSE heartbeat; between reports market now is extrapolated with the browser's monotonic clock.
+// Feed staleness is WALL time: feeds stamp last_event_at on the engine's wall clock, so it is compared with
+// the server's wall now (extrapolated the same way, immune to a skewed browser clock).
 "use strict";
 
 const state = {
@@ -9,6 +15,31 @@ const state = {
   treeTimer: null,
   modalSignal: null,
 };
+
+// The last clock report from the gateway: market and wall epoch ms, speed, and performance.now() when read.
+const clock = { market: null, wall: null, speed: 1, readAt: 0 };
+
+function syncClock(report) {
+  if (!report || !report.market_time || !report.wall_time) return;
+  clock.market = Date.parse(report.market_time);
+  clock.wall = Date.parse(report.wall_time);
+  clock.speed = Number(report.speed);
+  clock.readAt = performance.now();
+}
+
+function marketNow() {  // ms; the browser's clock until the gateway has reported
+  if (clock.market === null) return Date.now();
+  return clock.market + (performance.now() - clock.readAt) * clock.speed;
+}
+
+function wallNow() {  // the server's wall clock, ms
+  if (clock.wall === null) return Date.now();
+  return clock.wall + (performance.now() - clock.readAt);
+}
+
+async function loadClock() {
+  try { syncClock(await getJSON("/time")); } catch (err) { console.warn("market time unavailable", err); }
+}
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,8 +65,8 @@ async function getJSON(path, init) {
   return response.status === 202 ? null : response.json();
 }
 
-function age(iso) {
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+function age(iso) {  // in market time
+  const s = Math.max(0, (marketNow() - Date.parse(iso)) / 1000);
   if (s < 60) return `${Math.floor(s)}s ago`;
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
@@ -47,13 +78,24 @@ function ensureSymbol(symbol) {
   if (!state.order.includes(symbol)) state.order.push(symbol);
 }
 
+function isStale(feed) {  // wall time: last_event_at is on the engine's wall clock
+  if (!feed) return false;
+  if (!feed.available || !feed.last_event_at) return feed.stale;
+  return (wallNow() - Date.parse(feed.last_event_at)) / 1000 > feed.stale_after_s;
+}
+
+function staleTitle(feed) {
+  if (!feed) return "";
+  if (feed.reason) return feed.reason;
+  const quiet = Math.round((wallNow() - Date.parse(feed.last_event_at)) / 1000);
+  return `no market data for ${quiet} s (wall time; stale after ${feed.stale_after_s} s)`;
+}
+
 function tile(symbol) {
   const signal = state.latest.get(symbol);
   const feed = state.feeds.get(symbol);
-  const stale = feed ? feed.stale : false;
-  const staleBadge = stale
-    ? el("span", { class: "badge stale", title: feed && feed.reason ? feed.reason : "feed quiet", text: "STALE DATA" })
-    : null;
+  const staleBadge = el("span", { class: "badge stale", title: staleTitle(feed), text: "STALE DATA" });
+  staleBadge.hidden = !isStale(feed);
   if (!signal) {
     return el("article", { class: "tile empty", "data-symbol": symbol },
       el("div", { class: "tile-head" }, el("span", { class: "sym", text: symbol }), staleBadge),
@@ -75,6 +117,17 @@ function tile(symbol) {
       ...row("TP3", signal.tp3, "tp"), ...row("SL", signal.sl, "sl")),
     el("div", { class: "tile-foot" },
       el("span", { class: "age", "data-at": signal.created_at, text: age(signal.created_at) }), queued, staleBadge));
+}
+
+function refreshTimes() {  // ages and stale marks in place, without rebuilding the tiles
+  for (const node of document.querySelectorAll(".age[data-at]")) node.textContent = age(node.dataset.at);
+  for (const node of document.querySelectorAll("#tiles [data-symbol]")) {
+    const feed = state.feeds.get(node.dataset.symbol);
+    const badge = node.querySelector(".badge.stale");
+    if (badge) { badge.hidden = !isStale(feed); badge.title = staleTitle(feed); }
+  }
+  const market = new Date(marketNow()).toISOString().slice(0, 19).replace("T", " ");
+  $("clock").textContent = `${market} UTC${clock.speed !== 1 ? ` · ×${clock.speed}` : ""}`;
 }
 
 function renderTiles(flashSymbol) {
@@ -118,7 +171,10 @@ function connectStream() {
   };
   source.addEventListener("open", () => live(true));
   source.addEventListener("error", () => live(false));
-  source.addEventListener("heartbeat", () => live(true));
+  source.addEventListener("heartbeat", (event) => {
+    live(true);
+    try { syncClock(JSON.parse(event.data)); } catch (_) { /* an old gateway: no market time */ }
+  });
   source.addEventListener("signal", (event) => {
     live(true);
     const signal = JSON.parse(event.data);
@@ -225,15 +281,14 @@ async function main() {
     state.faults = Boolean(doc.paths["/admin/faults"]);
   } catch (_) { state.faults = false; }
   route();
+  await loadClock();
   await loadFeeds();
   try { await loadSignals(); } catch (err) { console.warn("signals unavailable", err); }
   renderTiles();
   connectStream();
   setInterval(async () => { await loadFeeds(); renderTiles(); }, 5000);
-  setInterval(() => {
-    for (const node of document.querySelectorAll(".age[data-at]")) node.textContent = age(node.dataset.at);
-    $("clock").textContent = new Date().toISOString().slice(11, 19) + " UTC";
-  }, 1000);
+  refreshTimes();
+  setInterval(refreshTimes, 1000);
 }
 
 main();

@@ -1,19 +1,27 @@
 """Fixtures of the gateway tests: ``serve_gateway`` on a free port over the real supervision tree, real
 PostgreSQL (root fixture ``migrated_db_url``) and a real Redis Stream (``redis_clean_url``).
+
+The engine's market clock is the simulator's own ``SimClock`` at speed 60, left unstarted so it stands still
+until a test calls ``sim_clock.advance(ms)`` (a manual market clock made of the real parts).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from gw_kit import Stack, open_stack
 
+from algogrid.market_clock import SimMarketClock
+from exchange.simulator import SimClock
 from gateway import RouteOptions
 from gateway.config import GatewayConfig
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+MARKET_START = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
+MARKET_SPEED = 60.0
 
 
 @pytest.fixture
@@ -27,8 +35,17 @@ def gateway_config() -> GatewayConfig:
 
 
 @pytest.fixture
+def sim_clock() -> SimClock:
+    return SimClock(int(MARKET_START.timestamp() * 1000), MARKET_SPEED)
+
+
+@pytest.fixture
 async def stack(
-    migrated_db_url: str, redis_clean_url: str, route_options: RouteOptions, gateway_config: GatewayConfig
+    migrated_db_url: str,
+    redis_clean_url: str,
+    route_options: RouteOptions,
+    gateway_config: GatewayConfig,
+    sim_clock: SimClock,
 ) -> AsyncIterator[Stack]:
     async with open_stack(
         migrated_db_url,
@@ -37,6 +54,7 @@ async def stack(
         options=route_options,
         gateway=gateway_config,
         temporary=("SOLUSDT",),
+        market_clock=SimMarketClock(sim_clock),
     ) as st:
         yield st
 

@@ -33,6 +33,7 @@ from strategy_core import Signal
 from supervision import (
     Backoff,
     ChildSpec,
+    Clock,
     Intensity,
     Restart,
     SupervisedActor,
@@ -203,8 +204,12 @@ async def open_stack(
     options: RouteOptions,
     gateway: GatewayConfig | None = None,
     temporary: Sequence[str] = (),
+    market_clock: Clock | None = None,
 ) -> AsyncIterator[Stack]:
-    """Run the real tree, real storage and ``serve_gateway`` on a free port for the block."""
+    """Run the real tree, real storage and ``serve_gateway`` on a free port for the block.
+
+    ``market_clock`` is the engine's market clock the gateway reports (default wall time, as in paper/live).
+    """
     config = StorageConfig(
         database_url=SecretStr(db_url), redis_url=SecretStr(redis_url), pool_min_size=2, pool_max_size=10
     )
@@ -231,6 +236,7 @@ async def open_stack(
                     bridge,
                     feed,
                     checks=checks,
+                    market_clock=market_clock,
                     options=options,
                     shutdown_trigger=stop.wait,
                     graceful_timeout_s=5.0,
