@@ -146,6 +146,7 @@ async def _run_system(
                     engine.bridge,
                     feed,
                     checks=engine.checks(),
+                    market_clock=engine.market_clock,
                     shutdown_trigger=stop_gateway.wait,
                     graceful_timeout_s=GRACEFUL_TIMEOUT_S,
                 )
