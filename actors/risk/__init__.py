@@ -35,7 +35,8 @@ from actors.risk.messages import (
     TradingStateUnchanged,
 )
 from actors.risk.metrics import RiskMetrics
-from actors.risk.monitor import MonitorActor, MonitorBehaviour, MonitorConfig, MonitorDataPort, MonitorDeps
+from actors.risk.monitor import MonitorActor, MonitorConfig, MonitorDataPort, MonitorDeps
+from actors.risk.monitor_behaviour import MonitorBehaviour
 from actors.risk.monitor_messages import (
     BreakEvenReached,
     FundingExitWarning,
