@@ -15,7 +15,7 @@ from actors.errors import WorkRejectedError
 from actors.messages import CheckSignal, MessageSink, SignalAllowed, SignalDenied, SignalQueued
 from strategy_core.exposure import OpenPosition
 from strategy_core.risk_rules import RiskCandidate, TradingState
-from supervision.clock import Clock, TimerHandle
+from supervision.clock import Clock
 
 from .alerts import Alert, AlertKind, Severity
 from .book import RiskBook, reason_sentence
@@ -45,6 +45,7 @@ from .messages import (
 )
 from .state import ChangeSource, TradingStateRecord
 from .store import DenialRecord
+from .timers import MessageTimers
 
 if TYPE_CHECKING:
     from .actor import RiskActorDeps
@@ -65,9 +66,8 @@ class RiskBehaviour:
         self._pending_record: TradingStateRecord | None = None
         self._writes = 0  # trading-state writes submitted by this incarnation (guards stale poll results)
         self._polling = False
-        self._timers: dict[str, TimerHandle] = {}  # one live timer per internal message kind
+        self._timers = MessageTimers(clock, self_ref, log)  # internal messages, one live timer per kind
         self._denials: list[DenialRecord] = []  # recorded, not yet handed to the work queue
-        self._stopped = False
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -76,33 +76,12 @@ class RiskBehaviour:
         self._deps.metrics.show_state("REBUILDING", kill_switch=True)
         self._submit_rebuild(1)
         if self._deps.state_poll_s is not None:
-            self._tell_later(self._deps.state_poll_s, PollTradingState())
+            self._timers.tell_later(self._deps.state_poll_s, PollTradingState())
 
     def stop(self) -> None:
         """Hand buffered denials to the work queue and cancel every pending timer (the incarnation ends)."""
         self._flush_denials()
-        self._stopped = True
-        timers, self._timers = self._timers, {}
-        for timer in timers.values():
-            timer.cancel()
-
-    def _tell_later(self, delay: float, message: object) -> None:
-        if self._stopped:
-            return
-        ref, log = self.self_ref, self.log
-
-        def fire() -> None:
-            # Runs in a timer thread (or the test thread with a ManualClock): it must not raise.
-            try:
-                ref.tell(message)
-            except Exception as exc:  # boundary: the actor is gone; its successor schedules its own timers
-                log.debug("risk timer undeliverable", kind=type(message).__name__, error=repr(exc))
-
-        kind = type(message).__name__
-        previous = self._timers.pop(kind, None)
-        if previous is not None:
-            previous.cancel()  # one chain per kind, even when a dead incarnation's timer message lands here
-        self._timers[kind] = self.clock.call_later(delay, fire)
+        self._timers.close()
 
     def _submit_rebuild(self, attempt: int) -> None:
         store, limits, ttl = self._deps.store, self._deps.limits, self._deps.reservation_ttl_s
@@ -158,7 +137,7 @@ class RiskBehaviour:
                 self._restore(message)
         elif isinstance(message, RiskStateLoadFailed):
             self.log.warning("risk rebuild failed", error=message.error, attempt=message.attempt)
-            self._tell_later(self._backoff(message.attempt), RetryRebuild(message.attempt + 1))
+            self._timers.tell_later(self._backoff(message.attempt), RetryRebuild(message.attempt + 1))
         elif isinstance(message, TradingStateObserved):
             self._observe(message)
         elif isinstance(message, StoreFailed):
@@ -166,7 +145,7 @@ class RiskBehaviour:
             if message.what == "poll":
                 self._polling = False
             elif message.what == "trading_state" and self._pending_record is not None:
-                self._tell_later(self._backoff(1), RetryPersist())
+                self._timers.tell_later(self._backoff(1), RetryPersist())
         elif isinstance(message, StorePersisted):
             if message.what == "trading_state":
                 self._pending_record = None
@@ -278,7 +257,7 @@ class RiskBehaviour:
         if flush_s <= 0 or len(self._denials) >= self._deps.denial_batch_max:
             self._flush_denials()
         elif len(self._denials) == 1:
-            self._tell_later(flush_s, FlushDenials())
+            self._timers.tell_later(flush_s, FlushDenials())
 
     def _flush_denials(self) -> None:
         if not self._denials:
@@ -368,7 +347,7 @@ class RiskBehaviour:
     def _poll(self) -> None:
         poll_s = self._deps.state_poll_s
         if poll_s is not None:
-            self._tell_later(poll_s, PollTradingState())
+            self._timers.tell_later(poll_s, PollTradingState())
         if self._polling or self._book.rebuilding or self._pending_record is not None:
             return
         store, generation, now = self._deps.store, self._writes, self.market.now()

@@ -16,7 +16,7 @@ from actors.errors import WorkRejectedError
 from actors.messages import MessageSink
 from strategy_core.performance import KillAssessment, KillFinding, assess_kill_conditions
 from strategy_core.position_rules import check_break_even, check_funding_exit, upnl_r
-from supervision.clock import Clock, TimerHandle
+from supervision.clock import Clock
 
 from .alerts import Alert, AlertKind, Severity
 from .messages import KillConditionTriggered, PositionClosed
@@ -33,6 +33,7 @@ from .monitor_messages import (
     ReduceOnlyCloseRequested,
     Tick,
 )
+from .timers import MessageTimers
 
 if TYPE_CHECKING:
     from .monitor import MonitorDeps
@@ -67,8 +68,11 @@ class MonitorBehaviour:
     fired: dict[str, dt.date] = field(default_factory=dict)  # finding → UTC day it last fired
     last_tick_at: dt.datetime | None = None
     last_assessment: KillAssessment | None = None
-    _timer: TimerHandle | None = None
+    _timers: MessageTimers = field(init=False)
     _loading: bool = False
+
+    def __post_init__(self) -> None:
+        self._timers = MessageTimers(self.clock, self.self_ref, self.log)
 
     @property
     def market(self) -> Clock:
@@ -90,25 +94,14 @@ class MonitorBehaviour:
         self._schedule()
 
     def stop(self) -> None:
-        """Cancel the pending tick."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """Cancel the pending tick; this incarnation schedules none from now on."""
+        self._timers.close()
 
     def _schedule(self) -> None:
         config = self.deps.config
-        if not config.schedule_ticks:
-            return
-        self.stop()  # one tick chain, even when a dead incarnation's tick lands here
-        ref, log = self.self_ref, self.log
-
-        def fire() -> None:
-            try:
-                ref.tell(Tick())
-            except Exception as exc:  # boundary: timer thread; the next incarnation schedules its own tick
-                log.debug("monitor tick undeliverable", error=repr(exc))
-
-        self._timer = self.clock.call_later(config.poll_interval_s, fire)
+        # Replaces a pending tick: one chain, even when a dead incarnation's tick lands here.
+        if config.schedule_ticks:
+            self._timers.tell_later(config.poll_interval_s, Tick())
 
     # -- messages --------------------------------------------------------------------------------------
 
