@@ -63,7 +63,9 @@ class RiskBehaviour:
         self.self_ref = self_ref
         self.log = log
         self._book = RiskBook(limits=deps.limits, reservation_ttl_s=deps.reservation_ttl_s)
-        self._pending_record: TradingStateRecord | None = None
+        self._pending_record: TradingStateRecord | None = None  # written, not yet confirmed (retried)
+        # The newest change made while rebuilding: it wins over the loaded state, whichever reply lands first.
+        self._changed_while_rebuilding: TradingStateRecord | None = None
         self._writes = 0  # trading-state writes submitted by this incarnation (guards stale poll results)
         self._polling = False
         self._timers = MessageTimers(clock, self_ref, log)  # internal messages, one live timer per kind
@@ -283,8 +285,8 @@ class RiskBehaviour:
         current = self._book.record
         now = self.market.now()
         if current is None:
-            # Still rebuilding: the change is kept pending and wins over the loaded state (see _restore).
-            current = self._pending_record or TradingStateRecord.initial(now)
+            # Still rebuilding: the change wins over the loaded state (see _restore).
+            current = self._changed_while_rebuilding or TradingStateRecord.initial(now)
         halted = current.kill_switch and current.state is TradingState.HALTED
         if source is not ChangeSource.OPERATOR and halted:
             return TradingStateUnchanged(record=current, why="the kill switch is already engaged")
@@ -295,6 +297,8 @@ class RiskBehaviour:
         )
         if self._book.record is not None:
             self._book.record = record
+        else:
+            self._changed_while_rebuilding = record
         self._persist(record)
         self._deps.metrics.show_state(record.state.name, kill_switch=record.kill_switch)
         self.log.warning(
@@ -380,10 +384,10 @@ class RiskBehaviour:
         self._alert(record, current)
 
     def _restore(self, loaded: RiskStateLoaded) -> None:
-        record = loaded.record
-        pending = self._pending_record
-        if pending is not None:
-            record = pending  # a change made during the rebuild is newer (its write is queued after the load)
+        # A change made during the rebuild is newer than the load, even when its write was confirmed (and
+        # ``_pending_record`` cleared) before the load's reply arrived: the jobs run concurrently.
+        record = self._changed_while_rebuilding or loaded.record
+        self._changed_while_rebuilding = None
         self._book.restore(record, loaded.positions, loaded.reservations, loaded.churn)
         self._deps.metrics.show_state(record.state.name, kill_switch=record.kill_switch)
         self.log.info(

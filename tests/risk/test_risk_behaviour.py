@@ -257,3 +257,23 @@ async def test_a_stray_poll_from_a_dead_incarnation_does_not_start_a_second_chai
         assert clock.pending_timers() == 1
         h.behaviour.stop()
         assert clock.pending_timers() == 0
+
+
+async def test_a_halt_made_while_rebuilding_wins_even_when_its_write_is_confirmed_before_the_load(
+    risk_db_url: str, redis_clean_url: str
+) -> None:
+    # The work queue runs jobs concurrently: the halt's write may be confirmed before the rebuild's reply,
+    # which carries the state read before that write.
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
+        h = Harness(storage, LIMITS, ManualClock(T0))
+        h.behaviour.start()
+        changed = h.behaviour.handle(KillConditionTriggered(condition="daily_dd", reason="-4R", at=T0))
+        assert isinstance(changed, TradingStateChanged)
+        (load, _, _), (write, _, _) = h.jobs.queued
+        h.jobs.queued.clear()
+        loaded = await load()  # reads ACTIVE: the write has not run yet
+        h.behaviour.handle(await write())
+        h.behaviour.handle(loaded)
+        denied = h.check(signal())
+        assert isinstance(denied, SignalDenied)
+        assert denied.reason == "halted"
