@@ -138,6 +138,7 @@ function renderTiles(flashSymbol) {
     const node = grid.querySelector(`[data-symbol="${flashSymbol}"]`);
     if (node) node.classList.add("flash");
   }
+  refreshTimes();
 }
 
 function acceptSignal(signal) {

@@ -1,5 +1,10 @@
 """The UI in headless Debian Chromium driven by Playwright (issue 6): a tile appears from SSE, the modal's
-"Copy levels" puts the exact text on the clipboard, and the Supervision page shows a restart after a crash.
+"Copy levels" puts the exact text on the clipboard, the Supervision page shows a restart after a crash, and
+tiles count ages in market time and mark a quiet feed stale in wall time (item 5).
+
+The engine's market clock is the simulator's ``SimClock`` at speed 60, unstarted (it stands still unless the
+test advances it); the market-time check also freezes the browser's clock (Playwright's ``page.clock``), so
+the test alone decides how much wall time passes.
 
 The gateway runs for real (``serve_gateway`` on a free port over the real supervision tree, PostgreSQL and
 Redis) in the test's trio loop; Playwright's sync API drives the browser from a worker thread so the loop
@@ -9,6 +14,7 @@ keeps serving.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import shutil
@@ -24,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # the 
 
 from gw_kit import Stack, generated, make_signal, open_stack
 
+from algogrid.market_clock import SimMarketClock
+from exchange.simulator import SimClock
 from gateway import RouteOptions
 from strategy_core import Signal
 
@@ -34,9 +42,11 @@ IMAGES = (
     DOC_IMAGES if os.environ.get("UPDATE_SCREENSHOTS") else Path(tempfile.gettempdir()) / "algogrid-ui-shots"
 )
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "LINKUSDT", "AVAXUSDT")
+MARKET_START = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
+SPEED = 60.0
 
 try:
-    from playwright.sync_api import Page, expect, sync_playwright
+    from playwright.sync_api import Locator, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None  # type: ignore[assignment]
 
@@ -50,25 +60,41 @@ pytestmark = [
 
 
 @pytest.fixture
-async def stack(migrated_db_url: str, redis_clean_url: str) -> AsyncIterator[Stack]:
-    options = RouteOptions(fault_injection=True, ask_timeout_s=1.0)
-    async with open_stack(migrated_db_url, redis_clean_url, SYMBOLS, options=options) as st:
+def sim_clock() -> SimClock:
+    return SimClock(int(MARKET_START.timestamp() * 1000), SPEED)
+
+
+@pytest.fixture
+async def stack(migrated_db_url: str, redis_clean_url: str, sim_clock: SimClock) -> AsyncIterator[Stack]:
+    # No heartbeat during the test: each one re-syncs the UI's market clock, and the market-time check wants
+    # the UI's own extrapolation alone to move it (heartbeats with market time: tests/gateway).
+    options = RouteOptions(fault_injection=True, ask_timeout_s=1.0, heartbeat_s=3600.0)
+    market = SimMarketClock(sim_clock)
+    async with open_stack(
+        migrated_db_url, redis_clean_url, SYMBOLS, options=options, market_clock=market
+    ) as st:
         yield st
 
 
 published: dict[str, Signal] = {}
 
 
-def store_and_publish(stack: Stack, symbol: str, side: str, probability: float) -> str:
+def market_now(sim_clock: SimClock) -> dt.datetime:
+    return dt.datetime.fromtimestamp(sim_clock.now_ms() / 1000, dt.UTC)
+
+
+def store_and_publish(
+    stack: Stack, symbol: str, side: str, probability: float, created_at: dt.datetime
+) -> str:
     """Do what the engine does with a new signal: store it, then publish it (from this non-trio thread)."""
-    signal = make_signal(symbol, side, probability)
+    signal = make_signal(symbol, side, probability, at=created_at)
     trio.from_thread.run(stack.store, signal)
     stack.feed.publish(generated(signal))
     published[str(signal.id)] = signal
     return str(signal.id)
 
 
-def drive_browser(stack: Stack) -> None:
+def drive_browser(stack: Stack, sim_clock: SimClock) -> None:
     assert sync_playwright is not None
     # trio_asyncio (imported by storage) swaps the asyncio policy; Playwright needs a plain loop here.
     asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
@@ -88,23 +114,27 @@ def drive_browser(stack: Stack) -> None:
             context = browser.new_context(viewport={"width": 1280, "height": 760})
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
             page = context.new_page()
-            check_tiles_and_copy(page, stack)
+            check_tiles_and_copy(page, stack, sim_clock)
             check_supervision(page, stack)
+            check_market_time_ages_and_wall_time_staleness(context.new_page(), stack, sim_clock)
         finally:
             browser.close()
 
 
-def check_tiles_and_copy(page: Page, stack: Stack) -> None:
+def check_tiles_and_copy(page: Page, stack: Stack, sim_clock: SimClock) -> None:
+    stack.tick("BTCUSDT")  # only BTCUSDT's feed has spoken: every other tile is marked stale
     page.goto(f"{stack.url}/ui/")
     expect(page.locator("#stream-state")).to_have_text("stream: live", timeout=10_000)
+    now = market_now(sim_clock)
     for symbol, side, p in [("ETHUSDT", "short", 0.58), ("SOLUSDT", "long", 0.71), ("XRPUSDT", "long", 0.64)]:
-        store_and_publish(stack, symbol, side, p)
-    signal_id = store_and_publish(stack, "BTCUSDT", "long", 0.67)
-    stack.tick("BTCUSDT")
+        store_and_publish(stack, symbol, side, p, now)
+    signal_id = store_and_publish(stack, "BTCUSDT", "long", 0.67, now)
     tile = page.locator(f'[data-signal-id="{signal_id}"]')
     expect(tile).to_be_visible(timeout=10_000)  # arrived over SSE, no reload
     expect(tile.locator(".arrow")).to_have_text("▲")
     expect(tile.locator(".prob")).to_have_text("67%")
+    expect(tile.locator(".badge.stale")).to_be_hidden()
+    expect(page.locator('[data-symbol="ETHUSDT"] .badge.stale')).to_be_visible()  # "no market data yet"
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / "ui_signals.png"), full_page=True)
 
@@ -130,5 +160,38 @@ def check_supervision(page: Page, stack: Stack) -> None:
     page.screenshot(path=str(IMAGES / "ui_supervision.png"), full_page=True)
 
 
-async def test_ui_tiles_modal_copy_and_live_supervision(stack: Stack) -> None:
-    await trio.to_thread.run_sync(drive_browser, stack)
+def check_market_time_ages_and_wall_time_staleness(page: Page, stack: Stack, sim_clock: SimClock) -> None:
+    wall = dt.datetime.now(dt.UTC)
+    stack.tick("BTCUSDT", wall)
+    stack.tick("ETHUSDT", wall - dt.timedelta(seconds=5))  # 5 wall s = 300 market s: fresh all the same
+    stack.tick("XRPUSDT", wall - dt.timedelta(seconds=120))  # quiet for two wall minutes: stale
+    page.clock.install(time=wall)
+    page.clock.pause_at(wall + dt.timedelta(seconds=1))  # the browser's wall clock stands still from here
+    page.goto(f"{stack.url}/ui/")
+    expect(page.locator("#stream-state")).to_have_text("stream: live", timeout=10_000)
+    expect(page.locator("#clock")).to_have_text("2024-03-01 12:00:00 UTC · ×60")
+
+    ten_market_minutes_ago = market_now(sim_clock) - dt.timedelta(minutes=10)
+    signal_id = store_and_publish(stack, "LINKUSDT", "short", 0.61, ten_market_minutes_ago)
+    tile = page.locator(f'[data-signal-id="{signal_id}"]')
+    expect(tile).to_be_visible(timeout=10_000)
+    expect(tile.locator(".age")).to_have_text("10m ago")  # wall time has not moved
+
+    def stale(symbol: str) -> Locator:
+        return page.locator(f'[data-symbol="{symbol}"] .badge.stale')
+
+    expect(stale("XRPUSDT")).to_be_visible()
+    expect(stale("ETHUSDT")).to_be_hidden()
+    expect(stale("BTCUSDT")).to_be_hidden()
+
+    page.clock.run_for(10_000)  # ten wall seconds = ten market minutes at speed 60
+    expect(page.locator("#clock")).to_have_text("2024-03-01 12:10:00 UTC · ×60")
+    expect(tile.locator(".age")).to_have_text("20m ago")
+    expect(stale("ETHUSDT")).to_be_hidden()  # 15 wall s quiet: judged in wall time, not 900 market s
+
+    page.clock.run_for(20_000)  # ETHUSDT now quiet for > 30 wall s, with no poll needed to notice
+    expect(stale("ETHUSDT")).to_be_visible()
+
+
+async def test_ui_tiles_modal_copy_and_live_supervision(stack: Stack, sim_clock: SimClock) -> None:
+    await trio.to_thread.run_sync(drive_browser, stack, sim_clock)
