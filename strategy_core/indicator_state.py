@@ -9,10 +9,18 @@ field.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from strategy_core.config import AVI5Config
 from strategy_core.errors import InsufficientDataError, ZeroVolumeError
-from strategy_core.indicators import calculate_atr_ema, calculate_ema, calculate_vwap_band, donchian_channel
+from strategy_core.indicators import (
+    Donchian,
+    VwapBand,
+    calculate_atr_ema,
+    calculate_ema,
+    calculate_vwap_band,
+    donchian_channel,
+)
 from strategy_core.models import ConfirmedCandle, IndicatorSet
 from strategy_core.resample import Resampler15m
 from strategy_core.streaming import StreamingATR, StreamingDonchian, StreamingEMA, StreamingVWAP
@@ -42,7 +50,30 @@ def compute_indicator_set(
     atr = calculate_atr_ema(candles_5m, config.atr_period)
     channel = donchian_channel(candles_5m, config.donchian_window)
     closes_15m = [c.close for c in candles_15m]
-    last = candles_5m[-1]
+    return _indicator_set(
+        candles_5m[-1],
+        band=band,
+        atr=atr,
+        channel=channel,
+        ema_fast=calculate_ema(closes_15m, config.ema_fast_15m),
+        ema_slow=calculate_ema(closes_15m, config.ema_slow_15m),
+        bars_5m=len(candles_5m),
+        bars_15m=len(candles_15m),
+    )
+
+
+def _indicator_set(
+    last: ConfirmedCandle,
+    *,
+    band: VwapBand,
+    atr: Decimal,
+    channel: Donchian,
+    ema_fast: Decimal,
+    ema_slow: Decimal,
+    bars_5m: int,
+    bars_15m: int,
+) -> IndicatorSet:
+    """Return the snapshot after ``last``: the one field mapping of the batch and the streaming twin."""
     return IndicatorSet(
         symbol=last.symbol,
         bar_start=last.start,
@@ -53,10 +84,10 @@ def compute_indicator_set(
         atr=atr,
         donchian_high=channel.high,
         donchian_low=channel.low,
-        ema_fast_15m=calculate_ema(closes_15m, config.ema_fast_15m),
-        ema_slow_15m=calculate_ema(closes_15m, config.ema_slow_15m),
-        bars_5m=len(candles_5m),
-        bars_15m=len(candles_15m),
+        ema_fast_15m=ema_fast,
+        ema_slow_15m=ema_slow,
+        bars_5m=bars_5m,
+        bars_15m=bars_15m,
     )
 
 
@@ -113,18 +144,13 @@ class IndicatorState:
         fast, slow = self._ema_fast.value, self._ema_slow.value
         if band is None or atr is None or channel is None or fast is None or slow is None:
             return None
-        return IndicatorSet(
-            symbol=self.symbol,
-            bar_start=candle.start,
-            bar_end=candle.end,
-            close=candle.close,
-            vwap=band.vwap,
-            vwap_sigma=band.sigma,
+        return _indicator_set(
+            candle,
+            band=band,
             atr=atr,
-            donchian_high=channel.high,
-            donchian_low=channel.low,
-            ema_fast_15m=fast,
-            ema_slow_15m=slow,
+            channel=channel,
+            ema_fast=fast,
+            ema_slow=slow,
             bars_5m=self.bars_5m,
             bars_15m=self.bars_15m,
         )
