@@ -30,7 +30,7 @@ from exchange.bybit.sink import EventSink
 from exchange.bybit.ws_session import WsSession
 from exchange.bybit.ws_transport import WsConnection
 from exchange.config import Credentials, ExchangeConfig
-from exchange.errors import ExchangeError, MessageParseError
+from exchange.errors import ExchangeError
 
 __all__ = ["PRIVATE_TOPICS", "PrivateAuthError", "PrivateSession"]
 
@@ -210,13 +210,7 @@ class PrivateSession(WsSession):
                 return
             self._control(msg)
             return
-        try:
-            events = parse_private(msg)
-        except MessageParseError as exc:
-            self.stats.parse_errors += 1
-            log.warning("ws message unparsable", channel=self.channel, topic=exc.topic, error=str(exc))
-            return
-        for event in events:
+        for event in self._events(msg, parse_private):
             if isinstance(event, ExecutionReport):
                 self._accept_execution(event)
             elif isinstance(event, OrderUpdate):

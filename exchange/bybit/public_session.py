@@ -31,7 +31,7 @@ from exchange.bybit.sink import EventSink
 from exchange.bybit.ws_session import WsSession
 from exchange.bybit.ws_transport import WsClosedError, WsConnection
 from exchange.config import ExchangeConfig
-from exchange.errors import ExchangeError, MessageParseError
+from exchange.errors import ExchangeError
 
 __all__ = ["PublicSession"]
 
@@ -185,13 +185,7 @@ class PublicSession(WsSession):
 
     def _on_public(self, msg: dict[str, Any]) -> None:
         """Parse ``msg`` into typed events and route each (the generic path)."""
-        try:
-            events = parse_public(msg)
-        except MessageParseError as exc:
-            self.stats.parse_errors += 1
-            log.warning("ws message unparsable", channel=self.channel, topic=exc.topic, error=str(exc))
-            return
-        for event in events:
+        for event in self._events(msg, parse_public):
             if type(event) is BookDelta or type(event) is BookSnapshot:
                 self._on_book(event)
             elif type(event) is PublicTrade:

@@ -12,7 +12,8 @@ reader one integer add; the watchdog polls.
 from __future__ import annotations
 
 import random
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 import structlog
@@ -22,11 +23,13 @@ from exchange.bybit.events import Event
 from exchange.bybit.sink import EventSink, SessionStats
 from exchange.bybit.ws_transport import WsConnection, open_ws
 from exchange.config import ExchangeConfig
-from exchange.errors import ExchangeError
+from exchange.errors import ExchangeError, MessageParseError
 
 __all__ = ["SessionSilentError", "WsSession"]
 
 log = structlog.get_logger(__name__)
+
+EventT = TypeVar("EventT", bound=Event)
 
 
 class SessionSilentError(ExchangeError):
@@ -194,6 +197,15 @@ class WsSession:
             log.warning("ws message not an object", channel=self.channel)
             return None
         return msg
+
+    def _events(self, msg: dict[str, Any], parse: Callable[[dict[str, Any]], list[EventT]]) -> list[EventT]:
+        """Return the typed events of a topic push, or none when it does not parse (counted and logged)."""
+        try:
+            return parse(msg)
+        except MessageParseError as exc:
+            self.stats.parse_errors += 1
+            log.warning("ws message unparsable", channel=self.channel, topic=exc.topic, error=str(exc))
+            return []
 
     # ------------------------------------------------------------ subclass
     async def _on_open(self, ws: WsConnection, nursery: trio.Nursery) -> None:
