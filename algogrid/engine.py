@@ -2,7 +2,9 @@
 
 ``serve(settings, storage, task_status=...)`` starts, in order (issue 5 item 9, issue 7):
 
-1. in simulation mode, the exchange simulator on loopback (speed from ``settings.simulator``);
+1. in simulation mode, the exchange simulator on loopback (speed from ``settings.simulator``), started after
+   the newest stored bar when a previous run left bars ahead of wall time (``_resume_after_stored``) and
+   paused until the public session is subscribed (``_resume_market``);
 2. the REST client (instrument rules) and the REST warm-up of the last N 5m candles per symbol;
 3. the actor → trio work queue, and the alert webhook dispatcher when ``webhooks.urls`` is set (G-05);
 4. the supervision tree ``root → risk, monitor, symbols → <SYM> → signal, indicator, feed``: ``root/risk``
@@ -20,6 +22,8 @@ simulator. A failing root ends ``serve`` with ``EngineError`` (the process exits
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,6 +250,7 @@ async def serve(
     symbols: tuple[str, ...] = tuple(settings.symbols)
     if settings.mode == "simulation":
         sim_config = settings.simulator.model_copy(update={"symbols": symbols})
+        sim_config = await _resume_after_stored(sim_config, storage.db, symbols)
         book_step_s = sim_config.speed * sim_config.book_interval_ms / 1000
         if book_step_s > settings.strategy.max_book_age_s:
             # Book updates arrive further apart in simulated time than AVI-5's book_fresh allows.
@@ -255,12 +260,70 @@ async def serve(
                 max_book_age_s=settings.strategy.max_book_age_s,
             )
         async with open_simulator(sim_config) as sim:
+            sim.clock.pause()  # until the live stream is subscribed: see _resume_market
             exchange_config = settings.exchange.model_copy(
                 update={"rest_url": sim.rest_url, "ws_public_url": sim.ws_public_url}
             )
             await _run(settings, storage, exchange_config, publisher, metrics, opts, sim, task_status)
     else:
         await _run(settings, storage, settings.exchange, publisher, metrics, opts, None, task_status)
+
+
+_LATEST_BAR = "SELECT max(open_time) FROM klines_5m WHERE symbol = ANY($1::text[])"
+_BAR_MS = 300_000
+
+
+def _resume_start_ms(latest_open: dt.datetime | None, now_ms: int) -> int | None:
+    """Return where simulated time must start so it never runs behind storage, or None to start at now.
+
+    ``latest_open`` is the open time of the newest stored 5m bar. When that bar ends after ``now_ms`` (a
+    previous accelerated run ran ahead of wall time), return its end rounded up to a 5-minute boundary: the
+    new run's first live bar then opens exactly where storage stops.
+    """
+    if latest_open is None:
+        return None
+    end_ms = int(latest_open.timestamp() * 1000) + _BAR_MS
+    if end_ms <= now_ms:
+        return None
+    return -(-end_ms // _BAR_MS) * _BAR_MS
+
+
+async def _resume_after_stored(config: Any, db: Any, symbols: Sequence[str]) -> Any:
+    """Start the simulator after the newest stored bar of ``symbols`` when that bar lies ahead of wall time.
+
+    A previous run at speed 60 leaves bars (and signals keyed by bar) hours ahead of wall time; replaying
+    those bar times would make the IndicatorActor skip every new bar as older than its reloaded window and
+    the per-bar signal ids collide. An explicit ``start_time_ms`` or a CSV replay keeps its own timeline.
+    """
+    if config.start_time_ms is not None or config.kline_csv:
+        return config
+    latest: dt.datetime | None = await db.fetchval(_LATEST_BAR, list(symbols))
+    now_ms = time.time_ns() // 1_000_000
+    start_ms = _resume_start_ms(latest, now_ms)
+    if start_ms is None:
+        return config
+    log.info(
+        "simulation resumes after stored data",
+        latest_bar=latest.isoformat() if latest is not None else None,
+        start=dt.datetime.fromtimestamp(start_ms / 1000, tz=dt.UTC).isoformat(),
+        gap_s=round((start_ms - now_ms) / 1000),  # how far ahead of wall time the market starts
+    )
+    return config.model_copy(update={"start_time_ms": start_ms})
+
+
+async def _resume_market(simulator: Any, session: PublicSession, timeout_s: float) -> None:
+    """Let simulated time run once every symbol's topics are subscribed (every book synced).
+
+    The market is paused from the simulator's start: no bar closes between the REST warm-up and the
+    subscription, so the stored window (what each IndicatorActor reloads) ends exactly where the live stream
+    begins. At high speeds (a bar every 1/6 s at 1800) the start-up would otherwise lose bars for good.
+    """
+    with trio.move_on_after(timeout_s) as waited:
+        while not (session.stats.connected and all(b.synced for b in session.books.values())):  # noqa: ASYNC110
+            await trio.sleep(0.01)
+    if waited.cancelled_caught:
+        log.warning("simulation resumed before subscription", timeout_s=timeout_s)
+    simulator.clock.resume()
 
 
 async def _run(  # noqa: PLR0917 - private, called from serve only
@@ -351,6 +414,8 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             )
             async with trio.open_nursery() as feeds:
                 await feeds.start(session.run)
+                if simulator is not None:
+                    await _resume_market(simulator, session, opts.stop_timeout_s)
                 log.info(
                     "engine started", mode=mode, symbols=len(symbols), webhooks=wiring.alerts is not None
                 )
