@@ -6,9 +6,12 @@ import datetime as dt
 import enum
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Alert", "AlertKind", "Severity"]
+if TYPE_CHECKING:
+    from .state import TradingStateRecord
+
+__all__ = ["Alert", "AlertKind", "Severity", "trading_state_alert"]
 
 
 class Severity(enum.StrEnum):
@@ -67,3 +70,24 @@ class Alert:
         for key, value in self.details:
             body.setdefault(key, value)
         return body
+
+
+def trading_state_alert(record: TradingStateRecord, previous: TradingStateRecord) -> Alert:
+    """Return the alert of a trading-state change: engaging the kill switch is critical (R-04, G-05)."""
+    if record.kill_switch and not previous.kill_switch:
+        kind, severity = AlertKind.KILL_SWITCH_ENGAGED, Severity.CRITICAL
+    elif previous.kill_switch and not record.kill_switch:
+        kind, severity = AlertKind.KILL_SWITCH_RELEASED, Severity.WARNING
+    else:
+        kind, severity = AlertKind.TRADING_STATE_CHANGED, Severity.WARNING
+    return Alert(
+        event=kind,
+        severity=severity,
+        at=record.changed_at,
+        details=(
+            ("trading_state", record.state.name),
+            ("reason", record.reason),
+            ("changed_by", record.changed_by),
+            ("source", record.source.value),
+        ),
+    )

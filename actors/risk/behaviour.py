@@ -17,8 +17,9 @@ from strategy_core.exposure import OpenPosition
 from strategy_core.risk_rules import RiskCandidate, TradingState
 from supervision.clock import Clock
 
-from .alerts import Alert, AlertKind, Severity
+from .alerts import trading_state_alert
 from .book import RiskBook, reason_sentence
+from .denials import DenialBatch
 from .messages import (
     CheckOrder,
     CriticalDiscrepancy,
@@ -69,7 +70,12 @@ class RiskBehaviour:
         self._writes = 0  # trading-state writes submitted by this incarnation (guards stale poll results)
         self._polling = False
         self._timers = MessageTimers(clock, self_ref, log)  # internal messages, one live timer per kind
-        self._denials: list[DenialRecord] = []  # recorded, not yet handed to the work queue
+        self._denials = DenialBatch(
+            flush_s=deps.denial_flush_s,
+            batch_max=deps.denial_batch_max,
+            timers=self._timers,
+            write=self._write,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -82,7 +88,7 @@ class RiskBehaviour:
 
     def stop(self) -> None:
         """Hand buffered denials to the work queue and cancel every pending timer (the incarnation ends)."""
-        self._flush_denials()
+        self._denials.flush()
         self._timers.close()
 
     def _submit_rebuild(self, attempt: int) -> None:
@@ -163,7 +169,7 @@ class RiskBehaviour:
             if self._pending_record is not None:
                 self._persist(self._pending_record)
         elif isinstance(message, FlushDenials):
-            self._flush_denials()
+            self._denials.flush()
         elif isinstance(message, PollTradingState):
             self._poll()
         else:
@@ -254,17 +260,9 @@ class RiskBehaviour:
             trading_state=record.state if record is not None else TradingState.HALTED,
             at=now,
         )
-        self._denials.append(denial)
-        flush_s = self._deps.denial_flush_s
-        if flush_s <= 0 or len(self._denials) >= self._deps.denial_batch_max:
-            self._flush_denials()
-        elif len(self._denials) == 1:
-            self._timers.tell_later(flush_s, FlushDenials())
+        self._denials.add(denial)
 
-    def _flush_denials(self) -> None:
-        if not self._denials:
-            return
-        batch, self._denials = tuple(self._denials), []
+    def _write(self, batch: tuple[DenialRecord, ...]) -> None:
         store = self._deps.store
 
         async def write() -> StorePersisted:
@@ -325,26 +323,9 @@ class RiskBehaviour:
     def _alert(self, record: TradingStateRecord, previous: TradingStateRecord) -> None:
         if self._deps.alerts is None:
             return
-        if record.kill_switch and not previous.kill_switch:
-            kind, severity = AlertKind.KILL_SWITCH_ENGAGED, Severity.CRITICAL
-        elif previous.kill_switch and not record.kill_switch:
-            kind, severity = AlertKind.KILL_SWITCH_RELEASED, Severity.WARNING
-        else:
-            kind, severity = AlertKind.TRADING_STATE_CHANGED, Severity.WARNING
-        self._deps.metrics.alerts.labels(event=kind.value, severity=severity.value).inc()
-        self._deps.alerts.submit(
-            Alert(
-                event=kind,
-                severity=severity,
-                at=record.changed_at,
-                details=(
-                    ("trading_state", record.state.name),
-                    ("reason", record.reason),
-                    ("changed_by", record.changed_by),
-                    ("source", record.source.value),
-                ),
-            )
-        )
+        alert = trading_state_alert(record, previous)
+        self._deps.metrics.alerts.labels(event=alert.event.value, severity=alert.severity.value).inc()
+        self._deps.alerts.submit(alert)
 
     # -- changes made by other processes (the CLI) ------------------------------------------------------
 
