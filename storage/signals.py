@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from storage.database import Connection, Database
+from storage.database import Database
 
 __all__ = ["SignalFilters", "SignalLike", "SignalRepository", "StoredSignal"]
 
@@ -115,24 +115,8 @@ class SignalRepository:
         self._db = db
 
     async def insert(self, signal: SignalLike) -> bool:
-        """Store ``signal``; return False (and change nothing) when a signal with that id already exists.
-
-        The commit does not wait for the WAL flush (``synchronous_commit = off`` for this transaction only):
-        it is atomic and ordered like any commit, and survives a crash of this process or of PostgreSQL;
-        only an operating-system crash within ~3 × ``wal_writer_delay`` can lose the row. A signal is
-        derived data (its candles are stored durably and its id is deterministic), and placing an order
-        from a signal that is missing answers 404 — no risk is taken. Orders, fills and positions keep
-        fully synchronous commits (DESIGN §5). This removes the fsync (~20 ms on this machine) from the
-        close → signal path (S-04).
-        """
-        async with self._db.transaction() as conn:
-            await conn.execute("SET LOCAL synchronous_commit = off")
-            tag = await self._insert(conn, signal)
-        return tag == "INSERT 0 1"
-
-    @staticmethod
-    async def _insert(conn: Connection, signal: SignalLike) -> str:
-        return await conn.execute(
+        """Store ``signal``; return False (and change nothing) when a signal with that id already exists."""
+        tag = await self._db.execute(
             f"INSERT INTO signals ({_COLUMNS}) VALUES "  # noqa: S608
             "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) "
             "ON CONFLICT (id) DO NOTHING",
@@ -141,6 +125,7 @@ class SignalRepository:
             signal.strategy_version, str(signal.status), signal.bar_start, signal.created_at,
             signal.queued_until, signal.error_code, signal.error_message,
         )
+        return tag == "INSERT 0 1"
 
     async def get(self, signal_id: uuid.UUID) -> StoredSignal | None:
         """Return the signal with ``signal_id`` or None."""
