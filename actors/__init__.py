@@ -15,7 +15,6 @@ from actors.deps import (
 from actors.errors import (
     ActorsError,
     EngineError,
-    GateModeError,
     RoutingError,
     WorkRejectedError,
 )
@@ -55,7 +54,6 @@ from actors.messages import (
     SnapshotRequested,
 )
 from actors.ports import (
-    AllowAllRiskGate,
     Job,
     MarketStore,
     RiskGate,
@@ -94,7 +92,6 @@ from actors.warmup import BackfillReport, CandleBatchStore, KlineSource, backfil
 __all__ = [
     "SYMBOLS_PATH",
     "ActorsError",
-    "AllowAllRiskGate",
     "BackfillReport",
     "BookLogged",
     "CandleBatchStore",
@@ -108,7 +105,6 @@ __all__ = [
     "FeedConfig",
     "FeedStats",
     "FeedStatusReport",
-    "GateModeError",
     "GetFeedStatus",
     "GetSignalStats",
     "HistoryLoadFailed",

@@ -3,7 +3,6 @@
 ::
 
     ActorsError
-    ├── GateModeError        a placeholder gate was built outside simulation mode
     ├── WorkRejectedError         the trio work queue refused a job (full or closed)
     ├── RoutingError         an exchange event names a symbol that has no tree
     └── EngineError          the composition root could not start or is not ready
@@ -11,15 +10,11 @@
 
 from __future__ import annotations
 
-__all__ = ["ActorsError", "EngineError", "GateModeError", "RoutingError", "WorkRejectedError"]
+__all__ = ["ActorsError", "EngineError", "RoutingError", "WorkRejectedError"]
 
 
 class ActorsError(Exception):
     """Base of every error raised by the ``actors`` room."""
-
-
-class GateModeError(ActorsError):
-    """A simulation-only component was requested in another mode."""
 
 
 class WorkRejectedError(ActorsError):

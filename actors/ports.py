@@ -3,8 +3,7 @@
 * ``RiskGate`` — the signal pre-check, **by message**: the signal actor tells
   ``CheckSignal(signal, reply_to)`` and receives ``SignalAllowed`` / ``SignalDenied`` / ``SignalQueued``
   as a message. The RiskActor (issue 7) implements it at ``root/risk`` in every mode (its ``ChildRef`` is a
-  ``RiskGate``). ``AllowAllRiskGate`` remains only as a test double for the behaviour tests; the engine never
-  uses it, and it refuses any mode but simulation at construction.
+  ``RiskGate``); the behaviour tests use a test double of their own (``tests/actors/actors_kit.py``).
 * ``SignalPublisher`` — the gateway's non-blocking sink for ``SignalGenerated`` events.
 * ``WorkQueue`` — actor → trio hand-off: the actor submits an async job and gets its result back as a message.
 * ``MarketStore`` / ``SnapshotSource`` — the async operations the jobs run on the trio side (storage, REST).
@@ -15,17 +14,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-import structlog
-
-from actors.errors import GateModeError
-from actors.messages import CheckSignal, MessageSink, SignalAllowed
+from actors.messages import MessageSink
 
 if TYPE_CHECKING:
     from exchange.bybit import BookSnapshot
     from strategy_core import ConfirmedCandle, Signal
 
 __all__ = [
-    "AllowAllRiskGate",
     "Job",
     "MarketStore",
     "RiskGate",
@@ -35,7 +30,6 @@ __all__ = [
     "WorkQueue",
 ]
 
-log = structlog.get_logger(__name__)
 
 SignalStatus = Literal["new", "queued", "denied"]
 
@@ -91,23 +85,3 @@ class SnapshotSource(Protocol):
     async def fetch_snapshot(self, symbol: str) -> BookSnapshot:
         """Return a fresh L50 book snapshot of ``symbol``."""
 
-
-class AllowAllRiskGate:
-    """Placeholder ``RiskGate`` allowing every signal — **simulation mode only**, until the RiskActor lands.
-
-    It answers synchronously in the caller's thread with ``SignalAllowed``; it applies no limits, no
-    anti-churn and no kill switch, so constructing it in ``paper`` or ``live`` mode raises ``GateModeError``.
-    """
-
-    def __init__(self, mode: str) -> None:
-        if mode != "simulation":
-            raise GateModeError(f"expected mode 'simulation' for the allow-all risk gate, got {mode!r}")
-        self.checked = 0
-
-    def tell(self, message: object) -> None:
-        """Answer a ``CheckSignal`` with ``SignalAllowed``; ignore anything else."""
-        if not isinstance(message, CheckSignal):
-            log.warning("risk gate ignored message", kind=type(message).__name__)
-            return
-        self.checked += 1
-        message.reply_to.tell(SignalAllowed(signal_id=message.signal.id))

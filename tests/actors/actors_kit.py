@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from actors import AllowAllRiskGate
+from actors import CheckSignal, SignalAllowed
 from actors.deps import RefResolver, SymbolDeps, TrioWorkPort
 from actors.routing import SymbolRouter
 from actors.store import SqlMarketStore
@@ -99,6 +99,22 @@ async def open_test_storage(db_url: str, redis_url: str) -> AsyncIterator[Any]:
         StorageConfig(pool_min_size=1, pool_max_size=5), ServerUrls(db_url, redis_url)
     ) as s:
         yield s
+
+
+class AllowingRiskGate:
+    """Test double of the ``RiskGate`` port: answers every ``CheckSignal`` with ``SignalAllowed``.
+
+    The behaviour tests exercise the pipeline without risk limits; the RiskActor has its own tests
+    (tests/risk), and the engine always runs the real one.
+    """
+
+    def __init__(self) -> None:
+        self.checked = 0
+
+    def tell(self, message: object) -> None:
+        if isinstance(message, CheckSignal):
+            self.checked += 1
+            message.reply_to.tell(SignalAllowed(signal_id=message.signal.id))
 
 
 @dataclass
@@ -213,7 +229,7 @@ async def running_pipeline(db_url: str, redis_url: str, symbols: list[str]) -> A
             store=SqlMarketStore(storage.db, storage.signals),
             snapshots=_NoSnapshots(),
             publisher=published,
-            risk=AllowAllRiskGate("simulation"),
+            risk=AllowingRiskGate(),
         )
         config = PipelineConfig(instruments=dict.fromkeys(symbols, INSTRUMENT))
         tree = SupervisionTree.start(SupervisorSpec("root", children=(symbols_spec(symbols, config, deps),)))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-import pytest
 from actors_kit import (
     INSTRUMENT,
+    AllowingRiskGate,
     Collector,
     Mailbox,
     PumpQueue,
@@ -17,7 +17,7 @@ from actors_kit import (
     pump,
 )
 
-from actors import AllowAllRiskGate, GateModeError, IndicatorsComputed, SignalGenerated
+from actors import IndicatorsComputed, SignalGenerated
 from actors.feed import FeedBehaviour, FeedConfig
 from actors.indicator import IndicatorBehaviour, IndicatorConfig, IndicatorPhase
 from actors.signal import SignalBehaviour, SignalConfig
@@ -34,7 +34,7 @@ class Pipeline:
         self.store = store
         self.work = PumpQueue()
         self.published = Collector()
-        self.gate = AllowAllRiskGate("simulation")
+        self.gate = AllowingRiskGate()
         self.feed_box, self.ind_box, self.sig_box = Mailbox(), Mailbox(), Mailbox()
         self.feed = FeedBehaviour(
             FeedConfig(symbol=symbol, research_mode=True),
@@ -223,9 +223,3 @@ class _Dropper:
             return
         self.target.handle(message)
 
-
-def test_allow_all_gate_exists_only_in_simulation() -> None:
-    with pytest.raises(GateModeError):
-        AllowAllRiskGate("live")
-    with pytest.raises(GateModeError):
-        AllowAllRiskGate("paper")
