@@ -166,7 +166,8 @@ class FeedBehaviour:
     # ------------------------------------------------------------------ candles
 
     def _on_kline(self, update: KlineUpdate) -> None:
-        received_ns = time.perf_counter_ns()
+        # latency starts where the exchange message was parsed (trio thread), else here
+        received_ns = update.received_ns or time.perf_counter_ns()
         if update.interval != self.config.interval:
             return
         if not update.confirm:

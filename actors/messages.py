@@ -66,7 +66,8 @@ class MessageSink(Protocol):
 class CandleConfirmed:
     """Event: a validated, confirmed 5m candle closed (D-01); sent feed → indicator.
 
-    ``received_ns`` is the ``time.perf_counter_ns()`` at which the feed received the closing update; it is
+    ``received_ns`` is the ``time.perf_counter_ns()`` at which the closing update was parsed off the WebSocket
+    (``KlineUpdate.received_ns``; the feed's own receipt when unstamped); it is
     carried along so the signal actor can measure close → signal latency (S-04). ``now`` is the exchange's
     timestamp of that update: the strategy's notion of "now" (simulated time in simulation mode).
     """

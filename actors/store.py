@@ -2,7 +2,8 @@
 
 Runs in the trio thread (the work queue's jobs call it). Every write is idempotent:
 
-* candles: ``ON CONFLICT (symbol, open_time) DO NOTHING`` — the primary key of ``klines_5m``;
+* candles: ``ON CONFLICT (symbol, open_time) DO NOTHING`` — the primary key of ``klines_5m``
+  (``storage.KlineRepository.insert_new``);
 * signals: ``ON CONFLICT (id) DO NOTHING`` — the id is a UUIDv5 of (strategy, symbol, side, bar start)
   (``strategy_core.signal_id_for``), so one bar can never hold two signals of one strategy, across restarts.
   stored through ``storage.SignalRepository.insert``. A risk denial is stored as status ``denied`` with
@@ -22,18 +23,11 @@ from exchange.bybit import BookSnapshot
 from strategy_core import ConfirmedCandle, InvalidCandleError, Signal
 from strategy_core import SignalStatus as SignalStatusDb
 
-__all__ = ["SignalInserter", "SqlExecutor", "SqlMarketStore"]
+__all__ = ["CandleInserter", "SignalInserter", "SqlExecutor", "SqlMarketStore"]
 
 log = structlog.get_logger(__name__)
 
 _BAR = dt.timedelta(minutes=5)
-
-_INSERT_CANDLE = """
-INSERT INTO klines_5m (symbol, open_time, open, high, low, close, volume, turnover, confirmed, source)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9)
-ON CONFLICT (symbol, open_time) DO NOTHING
-RETURNING 1
-"""
 
 _LAST_CANDLES = """
 SELECT open_time, open, high, low, close, volume, turnover
@@ -67,36 +61,34 @@ class SignalInserter(Protocol):
         """Store ``signal`` unless its id exists; return True when it was new."""
 
 
+class CandleInserter(Protocol):
+    """The subset of ``storage.KlineRepository`` used here."""
+
+    async def insert_new(self, candle: Any, *, source: str = "ws") -> bool:
+        """Insert ``candle`` unless (symbol, start) is stored; return True when it was new."""
+
+    async def insert_new_many(self, items: Sequence[tuple[Any, str]]) -> list[bool]:
+        """Insert each ``(candle, source)`` not stored yet in one statement; per item, True when new."""
+
+
 class SqlMarketStore:
     """``MarketStore`` over a ``storage.Database`` and its ``SignalRepository``."""
 
-    def __init__(self, db: SqlExecutor, signals: SignalInserter, *, source: str = "ws") -> None:
+    def __init__(
+        self, db: SqlExecutor, signals: SignalInserter, klines: CandleInserter, *, source: str = "ws"
+    ) -> None:
         self._db = db
         self._signals = signals
+        self._klines = klines
         self._source = source
 
     async def store_candle(self, candle: ConfirmedCandle) -> bool:
         """Insert the candle unless (symbol, start) exists; return True when it was new."""
-        row = await self._db.fetchval(
-            _INSERT_CANDLE,
-            candle.symbol,
-            candle.start,
-            candle.open,
-            candle.high,
-            candle.low,
-            candle.close,
-            candle.volume,
-            candle.turnover,
-            self._source,
-        )
-        return row is not None
+        return await self._klines.insert_new(candle, source=self._source)
 
     async def store_candles(self, candles: Sequence[ConfirmedCandle]) -> int:
-        """Insert every candle not stored yet (warm-up back-fill); return how many were new."""
-        new = 0
-        for candle in candles:
-            new += await self.store_candle(candle)
-        return new
+        """Insert the candles not stored yet (warm-up back-fill) in one statement; return the new count."""
+        return sum(await self._klines.insert_new_many([(c, self._source) for c in candles]))
 
     async def last_candles(self, symbol: str, n: int) -> Sequence[ConfirmedCandle]:
         """Return up to ``n`` newest stored 5m candles of ``symbol``, oldest first."""

@@ -338,7 +338,8 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
 ) -> None:
     mode: str = settings.mode
     symbols: tuple[str, ...] = tuple(settings.symbols)
-    store = SqlMarketStore(storage.db, storage.signals, source="simulator" if mode == "simulation" else "ws")
+    source = "simulator" if mode == "simulation" else "ws"
+    store = SqlMarketStore(storage.db, storage.signals, storage.klines, source=source)
     async with BybitRestClient(exchange_config) as rest, trio.open_nursery() as services:
         instruments = await _instrument_rules(rest, symbols)
         log.info("backfill started", symbols=len(symbols), bars=opts.backfill_bars)

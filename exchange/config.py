@@ -59,6 +59,8 @@ class ExchangeConfig(BaseModel):
     ws_auth_expiry_ms: int = Field(default=10000, gt=0)
     orderbook_depth: int = Field(default=50, gt=0)
     ws_receive_buffer_bytes: int = Field(default=65536, ge=4096)
+    # longest run of message handling in the trio thread before the reader yields to other tasks
+    ws_slice_ms: float = Field(default=1.0, gt=0)
     ws_max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     kline_interval: str = "5"
     outcome_query_attempts: int = Field(default=3, ge=1)

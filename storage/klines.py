@@ -1,13 +1,20 @@
-"""Repository of confirmed 5m candles (P-06, D-01): idempotent upsert, exact ``Decimal`` round trip."""
+"""Repository of confirmed 5m candles (P-06, D-01): idempotent upsert or insert-once, exact ``Decimal``.
+
+Two write semantics: ``upsert`` overwrites a stored bar (back-fill, import: the newest copy wins);
+``insert_new`` keeps the first copy (the live feed: a re-delivered bar changes nothing) and tells which rows
+were new. ``insert_new`` goes through a :class:`storage.batching.GroupWriter`: the candles every symbol closes
+at the same moment share one statement and one commit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from storage.batching import GroupWriter
 from storage.database import Database
 
 __all__ = ["CandleLike", "KlineRepository", "StoredKline"]
@@ -58,17 +65,72 @@ _UPSERT = """
         ingested_at = now()
 """
 
+# Insert-once (the live feed): one row, or a batch through unnest; RETURNING says which rows were new.
+_INSERT_ONE = """
+    INSERT INTO klines_5m (symbol, open_time, open, high, low, close, volume, turnover, confirmed, source)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9)
+    ON CONFLICT (symbol, open_time) DO NOTHING
+    RETURNING 1
+"""
+_INSERT_MANY = """
+    INSERT INTO klines_5m (symbol, open_time, open, high, low, close, volume, turnover, confirmed, source)
+    SELECT s, t, o, h, l, c, v, tv, true, src
+    FROM unnest($1::text[], $2::timestamptz[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[],
+                $7::numeric[], $8::numeric[], $9::text[]) AS x(s, t, o, h, l, c, v, tv, src)
+    ON CONFLICT (symbol, open_time) DO NOTHING
+    RETURNING symbol, open_time
+"""
+
 _LAST_N = """
     SELECT symbol, open_time, open, high, low, close, volume, turnover
     FROM klines_5m WHERE symbol = $1 ORDER BY open_time DESC LIMIT $2
 """
 
 
+SourcedCandle = tuple[CandleLike, str]
+
+
+def _row(item: SourcedCandle) -> tuple[object, ...]:
+    c, source = item
+    return (c.symbol, c.start, c.open, c.high, c.low, c.close, c.volume, c.turnover, source)
+
+
 class KlineRepository:
-    """Explicit SQL over ``klines_5m``; statements are prepared and cached by asyncpg."""
+    """Explicit SQL over ``klines_5m``; statements are prepared and cached by asyncpg.
+
+    ``writer`` batches concurrent ``insert_new`` calls while its ``run`` task is up (``open_storage``
+    starts it).
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.writer: GroupWriter[SourcedCandle, bool] = GroupWriter(
+            "klines", self.insert_new_many, self._insert_one
+        )
+
+    async def insert_new(self, candle: CandleLike, *, source: str = "ws") -> bool:
+        """Insert ``candle`` unless ``(symbol, start)`` is stored; return True when it was new."""
+        return await self.writer.write((candle, source))
+
+    async def insert_new_many(self, items: Sequence[SourcedCandle]) -> list[bool]:
+        """Insert each ``(candle, source)`` not stored yet, in one statement; per item, True when new.
+
+        A candle repeated within ``items`` is new at most once (the first time).
+        """
+        if not items:
+            return []
+        columns = list(zip(*(_row(item) for item in items), strict=True))
+        records = await self._db.fetch(_INSERT_MANY, *columns)
+        new = {(r["symbol"], r["open_time"]) for r in records}
+        results: list[bool] = []
+        for candle, _ in items:
+            key = (candle.symbol, candle.start)
+            results.append(key in new)
+            new.discard(key)
+        return results
+
+    async def _insert_one(self, item: SourcedCandle) -> bool:
+        return await self._db.fetchval(_INSERT_ONE, *_row(item)) is not None
 
     async def upsert(self, candles: Iterable[CandleLike], *, source: str = "ws") -> int:
         """Insert or overwrite ``candles`` (idempotent on ``(symbol, start)``); return how many were given."""

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import structlog
+import trio
 
 from storage.aio import AioBridge, open_bridge
 from storage.config import StorageConfig
@@ -108,8 +109,12 @@ async def open_storage(
         ) as db,
         connect_redis(bridge, urls.redis_url, socket_timeout=config.connect_timeout_seconds) as redis,
     ):
-        log.info("storage opened", pool_min=config.pool_min_size, pool_max=config.pool_max_size)
-        yield Storage(
-            db=db, redis=redis, klines=KlineRepository(db), signals=SignalRepository(db), bridge=bridge
-        )
+        klines, signals = KlineRepository(db), SignalRepository(db)
+        async with trio.open_nursery() as writers:
+            # group commit of the live feed's candles and of signals (storage/batching.py)
+            await writers.start(klines.writer.run)
+            await writers.start(signals.writer.run)
+            log.info("storage opened", pool_min=config.pool_min_size, pool_max=config.pool_max_size)
+            yield Storage(db=db, redis=redis, klines=klines, signals=signals, bridge=bridge)
+            writers.cancel_scope.cancel()
     log.info("storage closed")

@@ -1,8 +1,13 @@
-"""Repository of trading signals (S-03, G-01): insert once per id, get, filtered listing, status changes."""
+"""Repository of trading signals (S-03, G-01): insert once per id, get, filtered listing, status changes.
+
+``insert`` goes through a :class:`storage.batching.GroupWriter`: signals stored at the same moment (every
+symbol's bar closes together) share one ``INSERT … SELECT FROM unnest(…)`` statement and one commit.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +15,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from storage.batching import GroupWriter
 from storage.database import Database
 
 __all__ = ["SignalFilters", "SignalLike", "SignalRepository", "StoredSignal"]
@@ -108,23 +114,69 @@ class SignalFilters:
     since: datetime | None = None
 
 
+# The 20 columns of _COLUMNS, as array types for the batched ``unnest`` insert (same order).
+_ARRAY_TYPES = (
+    "uuid[]", "text[]", "text[]",  # id, symbol, side
+    *["numeric[]"] * 9,  # entry, tp1, tp2, tp3, sl, qty, risk_usd, risk_r, p_win
+    "text[]", "text[]", "text[]",  # strategy, strategy_version, status
+    "timestamptz[]", "timestamptz[]", "timestamptz[]",  # bar_start, created_at, queued_until
+    "text[]", "text[]",  # error_code, error_message
+)
+_INSERT_ONE = (
+    f"INSERT INTO signals ({_COLUMNS}) VALUES "  # noqa: S608
+    "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+_INSERT_MANY = (
+    f"INSERT INTO signals ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
+    + ", ".join(f"${i}::{t}" for i, t in enumerate(_ARRAY_TYPES, start=1))
+    + ") ON CONFLICT (id) DO NOTHING RETURNING id"
+)
+
+
+def _row(signal: SignalLike) -> tuple[object, ...]:
+    return (
+        signal.id, signal.symbol, str(signal.side), signal.entry, signal.tp1, signal.tp2, signal.tp3,
+        signal.sl, signal.qty, signal.risk_usd, signal.risk_r, signal.p_win, signal.strategy,
+        signal.strategy_version, str(signal.status), signal.bar_start, signal.created_at,
+        signal.queued_until, signal.error_code, signal.error_message,
+    )
+
+
 class SignalRepository:
-    """Explicit SQL over ``signals``; statements are prepared and cached by asyncpg."""
+    """Explicit SQL over ``signals``; statements are prepared and cached by asyncpg.
+
+    ``writer`` batches concurrent inserts while its ``run`` task is up (``open_storage`` starts it).
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.writer: GroupWriter[SignalLike, bool] = GroupWriter(
+            "signals", self.insert_many, self._insert_one
+        )
 
     async def insert(self, signal: SignalLike) -> bool:
         """Store ``signal``; return False (and change nothing) when a signal with that id already exists."""
-        tag = await self._db.execute(
-            f"INSERT INTO signals ({_COLUMNS}) VALUES "  # noqa: S608
-            "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) "
-            "ON CONFLICT (id) DO NOTHING",
-            signal.id, signal.symbol, str(signal.side), signal.entry, signal.tp1, signal.tp2, signal.tp3,
-            signal.sl, signal.qty, signal.risk_usd, signal.risk_r, signal.p_win, signal.strategy,
-            signal.strategy_version, str(signal.status), signal.bar_start, signal.created_at,
-            signal.queued_until, signal.error_code, signal.error_message,
-        )
+        return await self.writer.write(signal)
+
+    async def insert_many(self, signals: Sequence[SignalLike]) -> list[bool]:
+        """Store ``signals`` in one statement; per signal, True when it was new.
+
+        A signal whose id exists already — in the table or earlier in ``signals`` — gets False.
+        """
+        if not signals:
+            return []
+        columns = list(zip(*(_row(s) for s in signals), strict=True))
+        records = await self._db.fetch(_INSERT_MANY, *columns)
+        new = {r["id"] for r in records}
+        results: list[bool] = []
+        for signal in signals:
+            results.append(signal.id in new)
+            new.discard(signal.id)  # a repeated id in the same batch was not inserted twice
+        return results
+
+    async def _insert_one(self, signal: SignalLike) -> bool:
+        tag = await self._db.execute(_INSERT_ONE, *_row(signal))
         return tag == "INSERT 0 1"
 
     async def get(self, signal_id: uuid.UUID) -> StoredSignal | None:

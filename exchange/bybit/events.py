@@ -6,7 +6,7 @@ deletes the level. Times are epoch milliseconds as Bybit sends them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeAlias
 
@@ -46,6 +46,8 @@ class KlineUpdate:
     turnover: Decimal
     confirm: bool
     ts: int
+    # perf_counter_ns() when the message was parsed in this process (latency accounting; 0 = not stamped)
+    received_ns: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ The row converters (``order_from_raw`` …) are shared with the REST client, who
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -136,6 +137,7 @@ def _kline(msg: Raw, topic: str) -> list[PublicEvent]:
     symbol = topic.rsplit(".", 1)[1]
     if not symbol:
         raise ValueError("expected kline.{interval}.{symbol}")
+    received_ns = time.perf_counter_ns()  # where close → signal latency starts (bench/pipeline.py)
     return [
         KlineUpdate(
             symbol=symbol,
@@ -150,6 +152,7 @@ def _kline(msg: Raw, topic: str) -> list[PublicEvent]:
             turnover=_dec(row["turnover"]),
             confirm=_bool(row["confirm"]),
             ts=_int(row.get("timestamp", msg["ts"])),
+            received_ns=received_ns,
         )
         for row in msg["data"]
     ]

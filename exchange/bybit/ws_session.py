@@ -116,6 +116,7 @@ class WsSession:
             connect_timeout_s=cfg.connect_timeout_s,
             receive_buffer_size=cfg.ws_receive_buffer_bytes,
             max_message_size=cfg.ws_max_message_bytes,
+            slice_ms=cfg.ws_slice_ms,
         ) as ws:
             self._ws = ws
             async with trio.open_nursery() as nursery:

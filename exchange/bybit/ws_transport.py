@@ -10,6 +10,13 @@ the session's reader calls ``pump(handler)``: one ``receive_some`` feeds ``recei
 iterated at once and every complete message goes to ``handler`` (``str`` for text, ``bytes`` for binary)
 without leaving the task.
 
+Time slices: the trio thread is shared (storage round trips, work-queue jobs, the gateway), and one
+``receive_some`` of 64 KiB can hold a hundred order-book deltas — several milliseconds of parsing during
+which nothing else in the thread runs. ``pump`` therefore stops iterating after ``slice_ms`` of work and
+yields to the scheduler (``trio.lowlevel.checkpoint``) before going on with the events still buffered in
+wsproto, so every other task waits at most one slice behind a burst (a bar close of every symbol waiting
+behind a book burst was part of the close → signal tail in bench/pipeline.py).
+
 No extensions are offered. A message over ``max_message_size`` (1009) or any violation wsproto reports
 (1002, 1007 for bad UTF-8) fails the connection with ``WsProtocolError``; a close from the peer or a broken
 socket raises ``WsClosedError``. Both are ``ExchangeTransportError`` s, so the session reconnects.
@@ -18,6 +25,7 @@ socket raises ``WsClosedError``. Both are ``ExchangeTransportError`` s, so the s
 from __future__ import annotations
 
 import ssl
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -91,9 +99,18 @@ class WsConnection:
     """An open client WebSocket: read with ``pump`` (hot path) or ``receive_message``; write with ``send``."""
 
     def __init__(
-        self, stream: trio.abc.Stream, ws: WSConnection, *, receive_buffer_size: int, max_message_size: int
+        self,
+        stream: trio.abc.Stream,
+        ws: WSConnection,
+        *,
+        receive_buffer_size: int,
+        max_message_size: int,
+        slice_ms: float = 1.0,
     ) -> None:
+        if slice_ms <= 0:
+            raise ValueError(f"expected a positive slice_ms, got {slice_ms}")
         self._stream = stream
+        self._slice_ns = int(slice_ms * 1_000_000)
         self._ws = ws
         self._receive_size = receive_buffer_size
         self._max_size = max_message_size
@@ -117,7 +134,8 @@ class WsConnection:
         receive, size = self._stream.receive_some, self._receive_size
         feed = self._ws.receive_data
         while True:
-            self._drain(handler)
+            while self._drain(handler, time.perf_counter_ns() + self._slice_ns):
+                await trio.lowlevel.checkpoint()  # the slice is spent: let the thread's other tasks run
             if self._outbox:
                 await self._flush_outbox()
             if self._failure is not None:
@@ -134,7 +152,7 @@ class WsConnection:
         """Return the next data message (used before the reader runs, e.g. for the auth reply)."""
         inbox = self._inbox
         while not inbox:
-            self._drain(inbox.append)
+            self._drain(inbox.append, None)
             if self._outbox:
                 await self._flush_outbox()
             if inbox:
@@ -150,18 +168,26 @@ class WsConnection:
             self._ws.receive_data(bytes(data))
         return inbox.popleft()
 
-    def _drain(self, handler: Handler) -> None:
-        """Iterate wsproto's pending events; complete messages go to ``handler``, the rest to ``_event``."""
+    def _drain(self, handler: Handler, deadline_ns: int | None) -> bool:
+        """Iterate wsproto's pending events; complete messages go to ``handler``, the rest to ``_event``.
+
+        Returns True when ``deadline_ns`` (``perf_counter_ns``) passed with events possibly left: wsproto
+        parses frames lazily from its buffer, so leaving the iteration loses nothing.
+        """
         max_size = self._max_size
+        clock = time.perf_counter_ns
         for event in self._ws.events():
             if type(event) is TextMessage or type(event) is BytesMessage:
                 data = event.data
                 if event.message_finished and not self._parts and len(data) <= max_size:
                     handler(data)  # type: ignore[arg-type]  # wsproto hands bytes; its type says bytearray too
+                    if deadline_ns is not None and clock() >= deadline_ns:
+                        return True
                     continue
             self._event(event, handler)
             if self._failure is not None:
-                return
+                return False
+        return False
 
     def _event(self, event: object, handler: Handler) -> None:
         """Handle what the fast path does not: fragments, oversized messages, ping, close, violations."""
@@ -262,6 +288,7 @@ async def open_ws(
     receive_buffer_size: int = 65536,
     max_message_size: int = 4 * 1024 * 1024,
     ssl_context: ssl.SSLContext | None = None,
+    slice_ms: float = 1.0,
 ) -> AsyncIterator[WsConnection]:
     """Connect to ``ws://`` or ``wss://`` ``url``, upgrade, yield the connection and close it on exit.
 
@@ -293,7 +320,11 @@ async def open_ws(
             await trio.aclose_forcefully(stream)
             raise
     conn = WsConnection(
-        stream, ws, receive_buffer_size=receive_buffer_size, max_message_size=max_message_size
+        stream,
+        ws,
+        receive_buffer_size=receive_buffer_size,
+        max_message_size=max_message_size,
+        slice_ms=slice_ms,
     )
     try:
         yield conn

@@ -226,7 +226,7 @@ async def running_pipeline(db_url: str, redis_url: str, symbols: list[str]) -> A
         deps = SymbolDeps(
             resolve=resolver,
             work=TrioWorkPort(queue),
-            store=SqlMarketStore(storage.db, storage.signals),
+            store=SqlMarketStore(storage.db, storage.signals, storage.klines),
             snapshots=_NoSnapshots(),
             publisher=published,
             risk=AllowingRiskGate(),

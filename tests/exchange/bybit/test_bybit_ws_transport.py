@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import ssl
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -314,3 +315,53 @@ async def test_interoperates_with_trio_websocket_server_plain_and_tls(secure: bo
                 assert await conn.receive_message() == text
                 assert await conn.receive_message() == b"x" * 100_000
         nursery.cancel_scope.cancel()
+
+
+async def _ticks_seen_during_one_burst(slice_ms: float) -> tuple[list[str | bytes], set[int]]:
+    """Send 200 messages in one write; a busy handler records how often another task ran meanwhile."""
+    messages = [f'{{"n":{i}}}' for i in range(200)]
+    ticks = 0
+    seen_ticks: set[int] = set()
+    got: list[str | bytes] = []
+
+    async def script(stream: trio.SocketStream) -> None:
+        await accept_upgrade(stream)
+        await stream.send_all(b"".join(frame(0x1, m.encode()) for m in messages) + frame(0x8, b"\x03\xe8"))
+        await read_client_frame(stream, bytearray())
+
+    def busy_handler(message: str | bytes) -> None:
+        deadline = time.perf_counter_ns() + 50_000  # 50 µs of work per message: 10 ms for the burst
+        while time.perf_counter_ns() < deadline:
+            pass
+        got.append(message)
+        seen_ticks.add(ticks)
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        url = await serve(nursery, script)
+        async with open_ws(url, slice_ms=slice_ms) as conn:
+            nursery.start_soon(other_task)
+            with pytest.raises(WsClosedError):
+                await conn.pump(busy_handler)
+        nursery.cancel_scope.cancel()
+    assert got == messages  # slicing never drops, duplicates or reorders a message
+    return got, seen_ticks
+
+
+async def test_the_reader_yields_to_other_tasks_after_each_time_slice_of_a_burst() -> None:
+    # 10 ms of handling in 0.5 ms slices: other tasks run between slices (about 20 times during the burst)
+    _, sliced = await _ticks_seen_during_one_burst(0.5)
+    # one slice as long as the burst: the burst runs in one scheduler step, nobody else runs meanwhile
+    _, unsliced = await _ticks_seen_during_one_burst(60_000)
+    assert len(sliced) >= 8
+    assert len(unsliced) <= 2
+
+
+def test_a_non_positive_slice_is_refused() -> None:
+    with pytest.raises(ValueError, match="slice_ms"):
+        WsConnection(None, None, receive_buffer_size=4096, max_message_size=1024, slice_ms=0)  # type: ignore[arg-type]
