@@ -14,6 +14,7 @@ or for storage. The steps, all by message (no blocking, DESIGN §3):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -76,6 +77,11 @@ class SignalStats:
     store_failures: int = 0
     compute_ns: list[int] = field(default_factory=list)
     close_to_signal_ns: list[int] = field(default_factory=list)
+    # close → signal in three legs (published signals only): received → this actor, the risk verdict's round
+    # trip, the store (work queue + INSERT + reply)
+    to_signal_ns: list[int] = field(default_factory=list)
+    risk_ns: list[int] = field(default_factory=list)
+    store_ns: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +92,9 @@ class PendingSignal:
     received_ns: int
     status: SignalStatus = "new"
     queued_until: dt.datetime | None = None
+    arrived_ns: int = 0  # IndicatorsComputed reached this actor
+    checked_ns: int = 0  # CheckSignal sent to the RiskGate
+    verdict_ns: int = 0  # the verdict came back
 
 
 class SignalBehaviour:
@@ -146,7 +155,7 @@ class SignalBehaviour:
         if message.book is None or message.ticker is None:
             self.stats.incomplete_context += 1
             return
-        started = time.perf_counter_ns()
+        started = arrived = time.perf_counter_ns()
         decision = apply_avi5(
             message.indicators,
             book=message.book,
@@ -163,9 +172,13 @@ class SignalBehaviour:
         if signal is None:
             return
         self.stats.generated += 1
-        self.pending[signal.id] = PendingSignal(signal=signal, received_ns=message.received_ns)
-        self._log.info("signal generated", side=signal.side.value, bar=str(bar), entry=str(signal.entry))
+        checked = time.perf_counter_ns()
+        self.pending[signal.id] = PendingSignal(
+            signal=signal, received_ns=message.received_ns, arrived_ns=arrived, checked_ns=checked
+        )
         self._risk.tell(CheckSignal(signal=signal, reply_to=self._self))
+        # logged after the ask is on its way: the line's cost overlaps the risk check
+        self._log.info("signal generated", side=signal.side.value, bar=str(bar), entry=str(signal.entry))
 
     def _on_verdict(
         self, signal_id: uuid.UUID, status: SignalStatus, queued_until: dt.datetime | None, reason: str | None
@@ -174,8 +187,8 @@ class SignalBehaviour:
         if pending is None:
             self._log.warning("verdict for unknown signal", signal_id=str(signal_id))
             return
-        pending = PendingSignal(
-            signal=pending.signal, received_ns=pending.received_ns, status=status, queued_until=queued_until
+        pending = dataclasses.replace(
+            pending, status=status, queued_until=queued_until, verdict_ns=time.perf_counter_ns()
         )
         self.pending[signal_id] = pending
         if reason is not None:
@@ -209,8 +222,12 @@ class SignalBehaviour:
         self.stats.stored += 1
         if pending.status == "denied":
             return
-        elapsed_ns = time.perf_counter_ns() - pending.received_ns
+        now_ns = time.perf_counter_ns()
+        elapsed_ns = now_ns - pending.received_ns
         self._sample(self.stats.close_to_signal_ns, elapsed_ns)
+        self._sample(self.stats.to_signal_ns, pending.arrived_ns - pending.received_ns)
+        self._sample(self.stats.risk_ns, pending.verdict_ns - pending.checked_ns)
+        self._sample(self.stats.store_ns, now_ns - pending.verdict_ns)
         status: SignalStatus = pending.status
         event = SignalGenerated(
             signal=pending.signal,

@@ -94,12 +94,21 @@ async def _run(args: argparse.Namespace, db_url: str, redis_url: str) -> dict[st
     pairs = list(zip(marks, stats, strict=True))
     compute = [ns / 1e6 for m, s in pairs for ns in s.compute_ns[len(m.compute_ns) :]]
     close = [ns / 1e6 for m, s in pairs for ns in s.close_to_signal_ns[len(m.close_to_signal_ns) :]]
+
+    def leg(name: str) -> dict[str, float]:
+        values = [ns / 1e6 for m, s in pairs for ns in getattr(s, name)[len(getattr(m, name)) :]]
+        if not values:
+            return {}
+        return {"p50": round(statistics.median(values), 3), "p99": round(_pct(values, 0.99), 3)}
+
     return {
         "signal_compute_p50_ms": round(statistics.median(compute), 4) if compute else None,
         "signal_compute_p99_ms": round(_pct(compute, 0.99), 4),
         "close_to_signal_p50_ms": round(statistics.median(close), 3) if close else None,
         "close_to_signal_p99_ms": round(_pct(close, 0.99), 3),
         "feed_msgs_per_s": round(routed / elapsed, 1),
+        # where close → signal goes: WS parse → SignalActor, risk verdict round trip, store + reply
+        "legs_ms": {"to_signal": leg("to_signal_ns"), "risk": leg("risk_ns"), "store": leg("store_ns")},
         "bars_evaluated": len(compute),
         "signals_published": len(close),
         "symbols": len(WHITELIST),

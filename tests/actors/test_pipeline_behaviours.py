@@ -119,6 +119,13 @@ async def test_pipeline_stores_each_candle_once_and_signals_each_bar_once(
         assert all(isinstance(e, SignalGenerated) and e.status == "new" for e in published)
         bars = [e.bar_start_ms for e in published]
         assert len(bars) == len(set(bars))
+        # one latency sample per published signal, split into legs that fit inside it (bench/pipeline.py)
+        stats = line.signal.stats
+        assert len(stats.close_to_signal_ns) == len(published)
+        legs = zip(stats.close_to_signal_ns, stats.to_signal_ns, stats.risk_ns, stats.store_ns, strict=True)
+        for total, to_signal, risk, store in legs:
+            assert min(to_signal, risk, store) >= 0
+            assert to_signal + risk + store <= total
         assert await _count(storage, "SELECT count(*) FROM signals WHERE symbol = $1", line.symbol) == len(
             published
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +43,14 @@ def test_kline_push_becomes_a_kline_update() -> None:
     assert k.turnover == Decimal("34666.4005")
     assert k.confirm is False
     assert k.ts == 1672324988882
+
+
+def test_a_parsed_kline_carries_its_receipt_time_which_equality_ignores() -> None:
+    before = time.perf_counter_ns()
+    [k] = parse_public(shared_fixture("ws_public/kline_5_BTCUSDT_confirm_false.json"))
+    [again] = parse_public(shared_fixture("ws_public/kline_5_BTCUSDT_confirm_false.json"))
+    assert before <= k.received_ns <= again.received_ns <= time.perf_counter_ns()
+    assert k == dataclasses.replace(again, received_ns=0)  # the same candle, whenever it was received
 
 
 def test_orderbook_snapshot_and_delta_carry_decimal_levels_and_sequence() -> None:
