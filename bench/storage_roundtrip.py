@@ -1,5 +1,9 @@
 """Storage round trips from trio through trio-asyncio: PostgreSQL select, kline upsert, Redis SET, lock cycle.
 
+Also a bar close's burst: 15 candles (one per symbol) inserted at the same moment, with group commit (the
+repository's writer running: storage/batching.py) and, side by side in the same run, as 15 single-row
+statements (a repository whose writer is not running) — time until the last row of the burst is stored.
+
 Run standalone: ``.venv/bin/python bench/storage_roundtrip.py``. Uses DATABASE_URL/REDIS_URL when set,
 else embedded servers in a temp dir. Prints one JSON object (medians and p99 in µs) as the last line.
 """
@@ -20,9 +24,20 @@ from pathlib import Path
 import trio
 from pydantic import SecretStr
 
-from storage import RedisLock, StorageConfig, StoredKline, open_storage, start_servers, upgrade
+from storage import (
+    KlineRepository,
+    RedisLock,
+    StorageConfig,
+    StoredKline,
+    open_storage,
+    start_servers,
+    upgrade,
+)
 
 SAMPLES = 2000
+BURSTS = 300
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "TONUSDT", "LINKUSDT",
+           "LTCUSDT", "TRXUSDT", "ADAUSDT", "AVAXUSDT", "OPUSDT", "ARBUSDT", "MATICUSDT")
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
@@ -68,11 +83,31 @@ async def _run(config: StorageConfig, db_url: str, redis_url: str) -> dict[str, 
             lease = await lock.acquire()
             return await lock.release(lease)
 
+        def burst(repo: KlineRepository, base: datetime) -> Callable[[int], Awaitable[object]]:
+            async def run(i: int) -> object:
+                start = base + timedelta(minutes=5 * i)
+                price = Decimal("100") + Decimal(i % 100) / 100
+                async with trio.open_nursery() as nursery:
+                    for symbol in SYMBOLS:
+                        kline = StoredKline(symbol, start, price, price + 1, price - 1, price, Decimal("1.5"),
+                                            Decimal("150"))
+                        nursery.start_soon(repo.insert_new, kline)
+                return None
+
+            return run
+
+        unbatched = KlineRepository(storage.db)  # no writer task: one statement per row
+        grouped = await _measure(burst(storage.klines, t0 + timedelta(days=400)), BURSTS)
+        single = await _measure(burst(unbatched, t0 + timedelta(days=800)), BURSTS)
+        grouped["statements_per_burst"] = round(storage.klines.writer.stats.batches / (BURSTS + 50), 2)
+
         return {
             "pg_select_1": await _measure(select),
             "kline_upsert": await _measure(upsert),
             "redis_set": await _measure(redis_set),
             "lock_acquire_release": await _measure(lock_cycle, 1000),
+            "candle_burst_15_group_commit": grouped,
+            "candle_burst_15_single_rows": single,
         }
 
 
