@@ -5,7 +5,9 @@ Starts embedded PostgreSQL/Redis (or uses DATABASE_URL/REDIS_URL), migrates a fr
 then asks every SignalActor for its samples. Prints, as the last line, one JSON object:
 
 * ``signal_compute_p99_ms`` — indicators (IndicatorActor fold) + AVI-5 (SignalActor) per bar (target ≤ 2);
-* ``close_to_signal_p99_ms`` — candle close received by the feed → signal stored and published (target ≤ 50);
+* ``close_to_signal_p99_ms`` — the closing kline push parsed off the WebSocket (trio thread) → signal stored
+  and published (target ≤ 50), with ``legs_ms``: parse → SignalActor, the risk verdict's round trip, and
+  store + reply;
 * ``feed_msgs_per_s`` — exchange events routed to the feeds per second of the run.
 
 To measure close → signal latency the run needs signals, so AVI-5's *market-context* gates that depend on
@@ -119,7 +121,7 @@ async def _run(args: argparse.Namespace, db_url: str, redis_url: str) -> dict[st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--speed", type=float, default=600.0, help="exchange seconds per real second")
     parser.add_argument("--book-ms", type=int, default=50, help="real ms between simulator market steps")
     parser.add_argument("--seed", type=int, default=11)
