@@ -24,6 +24,7 @@ from pathlib import Path
 import trio
 from pydantic import SecretStr
 
+from algogrid.settings import WHITELIST
 from storage import (
     KlineRepository,
     RedisLock,
@@ -36,8 +37,7 @@ from storage import (
 
 SAMPLES = 2000
 BURSTS = 300
-SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "TONUSDT", "LINKUSDT",
-           "LTCUSDT", "TRXUSDT", "ADAUSDT", "AVAXUSDT", "OPUSDT", "ARBUSDT", "MATICUSDT")
+SYMBOLS = WHITELIST  # the 15 symbols of P-08
 
 
 def _stats(samples: list[float]) -> dict[str, float]:

@@ -17,11 +17,11 @@ import trio
 import trio.testing
 from test_storage_repositories import T0, Sig, candle
 
+from algogrid.settings import WHITELIST
 from storage import IntegrityViolationError, SignalRepository, Storage, StorageError, StoredKline
 from storage.batching import GroupWriter
 
-SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "TONUSDT", "LINKUSDT",
-           "LTCUSDT", "TRXUSDT", "ADAUSDT", "AVAXUSDT", "OPUSDT", "ARBUSDT", "MATICUSDT")
+SYMBOLS = WHITELIST  # the 15 symbols of P-08
 
 
 async def _burst(fn: object, items: list[object]) -> list[object]:
