@@ -72,7 +72,7 @@ class CandleInserter(Protocol):
 
 
 class SqlMarketStore:
-    """``MarketStore`` over a ``storage.Database`` and its ``SignalRepository``."""
+    """``MarketStore`` over a ``storage.Database`` and its ``SignalRepository`` and ``KlineRepository``."""
 
     def __init__(
         self, db: SqlExecutor, signals: SignalInserter, klines: CandleInserter, *, source: str = "ws"
