@@ -40,6 +40,7 @@ from storage import (
 )
 
 SAMPLES = 2000
+WARMUP = 50
 BURSTS = 300
 SYMBOLS = WHITELIST  # the 15 symbols of P-08
 
@@ -54,7 +55,7 @@ def _stats(samples: list[float]) -> dict[str, float]:
 
 
 async def _measure(fn: Callable[[int], Awaitable[object]], n: int = SAMPLES) -> dict[str, float]:
-    for i in range(50):  # warm-up: prepared statements, connections, script cache
+    for i in range(WARMUP):  # warm-up: prepared statements, connections, script cache
         await fn(i)
     samples = []
     for i in range(n):
@@ -103,7 +104,7 @@ async def _run(config: StorageConfig, db_url: str, redis_url: str) -> dict[str, 
         unbatched = KlineRepository(storage.db)  # no writer task: one statement per row
         grouped = await _measure(burst(storage.klines, t0 + timedelta(days=400)), BURSTS)
         single = await _measure(burst(unbatched, t0 + timedelta(days=800)), BURSTS)
-        grouped["statements_per_burst"] = round(storage.klines.writer.stats.batches / (BURSTS + 50), 2)
+        grouped["statements_per_burst"] = round(storage.klines.writer.stats.batches / (BURSTS + WARMUP), 2)
 
         return {
             "pg_select_1": await _measure(select),

@@ -21,7 +21,7 @@ INSERT cancelled in flight). Every write here is idempotent, so the caller's ret
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -30,12 +30,31 @@ import trio
 
 from storage.errors import StorageError, StorageUnavailableError
 
-__all__ = ["GroupWriter", "GroupWriterStats"]
+__all__ = ["GroupWriter", "GroupWriterStats", "as_columns", "first_new"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
 
 log = structlog.get_logger(__name__)
+
+
+def as_columns(rows: Iterable[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """Turn rows into one sequence per column: the arguments of ``INSERT … SELECT FROM unnest($1, $2, …)``."""
+    return list(zip(*rows, strict=True))
+
+
+def first_new(keys: Sequence[K], inserted: set[K]) -> list[bool]:
+    """Per key, True when ``inserted`` (keys a statement's RETURNING gave back) holds it and it came first.
+
+    A key repeated in one statement is inserted once, so only its first occurrence counts as new.
+    """
+    left = set(inserted)
+    flags: list[bool] = []
+    for key in keys:
+        flags.append(key in left)
+        left.discard(key)
+    return flags
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from storage.batching import GroupWriter
+from storage.batching import GroupWriter, as_columns, first_new
 from storage.database import Database
 
 __all__ = ["CandleLike", "KlineRepository", "StoredKline"]
@@ -119,15 +119,9 @@ class KlineRepository:
         """
         if not items:
             return []
-        columns = list(zip(*(_row(item) for item in items), strict=True))
-        records = await self._db.fetch(_INSERT_MANY, *columns)
-        new = {(r["symbol"], r["open_time"]) for r in records}
-        results: list[bool] = []
-        for candle, _ in items:
-            key = (candle.symbol, candle.start)
-            results.append(key in new)
-            new.discard(key)
-        return results
+        records = await self._db.fetch(_INSERT_MANY, *as_columns(_row(item) for item in items))
+        keys = [(candle.symbol, candle.start) for candle, _ in items]
+        return first_new(keys, {(r["symbol"], r["open_time"]) for r in records})
 
     async def _insert_one(self, item: SourcedCandle) -> bool:
         return await self._db.fetchval(_INSERT_ONE, *_row(item)) is not None

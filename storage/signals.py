@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from storage.batching import GroupWriter
+from storage.batching import GroupWriter, as_columns, first_new
 from storage.database import Database
 
 __all__ = ["SignalFilters", "SignalLike", "SignalRepository", "StoredSignal"]
@@ -166,14 +166,8 @@ class SignalRepository:
         """
         if not signals:
             return []
-        columns = list(zip(*(_row(s) for s in signals), strict=True))
-        records = await self._db.fetch(_INSERT_MANY, *columns)
-        new = {r["id"] for r in records}
-        results: list[bool] = []
-        for signal in signals:
-            results.append(signal.id in new)
-            new.discard(signal.id)  # a repeated id in the same batch was not inserted twice
-        return results
+        records = await self._db.fetch(_INSERT_MANY, *as_columns(_row(s) for s in signals))
+        return first_new([s.id for s in signals], {r["id"] for r in records})
 
     async def _insert_one(self, signal: SignalLike) -> bool:
         tag = await self._db.execute(_INSERT_ONE, *_row(signal))
