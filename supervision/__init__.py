@@ -23,6 +23,7 @@ Generic library (imports nothing of algogrid). Public API:
 from __future__ import annotations
 
 from supervision.actor import SupervisedActor
+from supervision.asks import Ask
 from supervision.bridge import TrioBridge
 from supervision.clock import Clock, ManualClock, RealClock, TimerHandle
 from supervision.errors import (
@@ -62,6 +63,7 @@ __all__ = [
     "ESCALATIONS",
     "RESTARTS",
     "ActorUnavailable",
+    "Ask",
     "AskTimeout",
     "Backoff",
     "ChildRef",

@@ -8,12 +8,13 @@ stops waiting: the late reply is dropped on the floor of a dead `trio.Event`.
 # ruff: noqa: ASYNC109 -- `timeout=` is the bridge API of issue 3; it maps to trio.move_on_after inside
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pykka
 import structlog
 import trio
 
+from supervision.asks import Ask
 from supervision.errors import ActorUnavailable, AskTimeout
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from supervision.tree import SupervisionTree
 
 __all__ = ["TrioBridge"]
+
+T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +41,11 @@ class TrioBridge:
         """Return the captured trio token."""
         return self._token
 
-    async def ask(self, ref: ChildRef, message: Any, *, timeout: float) -> Any:
+    @overload
+    async def ask(self, ref: ChildRef, message: Ask[T], *, timeout: float) -> T: ...
+    @overload
+    async def ask(self, ref: ChildRef, message: object, *, timeout: float) -> Any: ...
+    async def ask(self, ref: ChildRef, message: object, *, timeout: float) -> Any:
         """Ask a child and await its reply.
 
         Raises:

@@ -11,10 +11,11 @@ raises `ActorUnavailable` at once, and anything still held is rejected: held ask
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pykka
 
+from supervision.asks import Ask
 from supervision.errors import ActorUnavailable, AskTimeout
 from supervision.future import ReplyFuture
 from supervision.node import Envelope
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from supervision.runtime import Runtime
 
 __all__ = ["ChildRef"]
+
+T = TypeVar("T")
 
 
 class ChildRef:
@@ -58,7 +61,11 @@ class ChildRef:
         """
         self._deliver(Envelope(message))
 
-    def ask_future(self, message: Any) -> ReplyFuture[Any]:
+    @overload
+    def ask_future(self, message: Ask[T]) -> ReplyFuture[T]: ...
+    @overload
+    def ask_future(self, message: object) -> ReplyFuture[Any]: ...
+    def ask_future(self, message: object) -> ReplyFuture[Any]:
         """Send and return a future of the reply (non-blocking; supports `add_done_callback`).
 
         Raises:
@@ -68,7 +75,11 @@ class ChildRef:
         self._deliver(Envelope(message, reply_to=future))
         return future
 
-    def ask(self, message: Any, timeout: float = 5.0) -> Any:
+    @overload
+    def ask(self, message: Ask[T], timeout: float = 5.0) -> T: ...
+    @overload
+    def ask(self, message: object, timeout: float = 5.0) -> Any: ...
+    def ask(self, message: object, timeout: float = 5.0) -> Any:
         """Send and block for the reply; never call it from the trio thread (use `TrioBridge.ask`).
 
         Raises:

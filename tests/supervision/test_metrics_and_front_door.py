@@ -43,6 +43,7 @@ def test_front_door_exports_exactly_the_public_api() -> None:
             "ESCALATIONS",
             "RESTARTS",
             "ActorUnavailable",
+            "Ask",
             "AskTimeout",
             "Backoff",
             "ChildRef",
