@@ -59,6 +59,7 @@ from supervision import (
     AskTimeout,
     Clock,
     FailureInfo,
+    SupervisionMetrics,
     SupervisionTree,
     SupervisorSpec,
     TrioBridge,
@@ -384,7 +385,9 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             reservation_ttl_s=opts.risk_reservation_ttl_s,
         )
         root = SupervisorSpec("root", children=(risk, monitor, symbols_spec(symbols, pipeline, deps)))
-        tree = SupervisionTree.start(root, on_root_failure=on_root_failure)
+        # Supervision counters go on the risk registry, which the gateway serves on /metrics.
+        supervision_metrics = SupervisionMetrics(wiring.metrics.registry)
+        tree = SupervisionTree.start(root, on_root_failure=on_root_failure, metrics=supervision_metrics)
         resolver.bind(tree.ref)
         bridge = TrioBridge()
         try:
@@ -393,9 +396,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                 lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
             )
             controller = SymbolsController(tree, bridge, pipeline, deps, router)
-            with trio.move_on_after(opts.stop_timeout_s):
-                while not tree.settled():  # noqa: ASYNC110 - the tree exposes no "settled" event to wait on
-                    await trio.sleep(0.01)
+            await bridge.wait_settled(tree, timeout=opts.stop_timeout_s)
             for symbol in symbols:
                 router.add(symbol)
             session = PublicSession(exchange_config, symbols, router, rest)
