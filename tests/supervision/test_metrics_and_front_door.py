@@ -29,9 +29,10 @@ def test_events_reach_listeners_counters_and_prometheus() -> None:
     assert (EventType.RESTART, "root/w") in kinds
     assert metrics.crashes.labels(kind="metered", reason="crash")._value.get() == crashes_before + 1
     assert metrics.restarts.labels(kind="metered")._value.get() == restarts_before + 1
-    assert metrics.registry.get_sample_value(
-        "supervision_crashes_total", {"kind": "metered", "reason": "crash"}
-    ) == crashes_before + 1
+    assert (
+        metrics.registry.get_sample_value("supervision_crashes_total", {"kind": "metered", "reason": "crash"})
+        == crashes_before + 1
+    )
 
 
 def test_the_library_registers_nothing_on_the_global_registry() -> None:

@@ -68,7 +68,7 @@ async def test_a_typed_ask_from_trio_returns_the_reply() -> None:
         assert await bridge.ask(tree.ref("root/calc"), Describe(), timeout=5) == "root/calc"
 
 
-CALLER = '''
+CALLER = """
     from __future__ import annotations
 
     from dataclasses import dataclass
@@ -92,7 +92,7 @@ CALLER = '''
         reveal_type(count)  # line 21
         wrong: str = count  # line 22
         reveal_type(await bridge.ask(ref, "untyped", timeout=1.0))  # line 23
-'''
+"""
 
 
 def test_mypy_types_the_reply_of_an_ask_message(tmp_path: Path) -> None:
