@@ -108,7 +108,7 @@ class Runtime:
         with self._lock:
             return list(self._nodes.values())
 
-    # -- settling --------------------------------------------------------------------------------------------
+    # -- settling ----------------------------------------------------------------------------------------
 
     def settled(self) -> bool:
         """Return True when no child is starting, restarting, stopping, or has an unhandled exit."""

@@ -11,7 +11,7 @@ import pykka
 import structlog
 
 from supervision.actor import StartContext, starting
-from supervision.clock import Clock, RealClock
+from supervision.clock import Clock, RealClock, TimerHandle
 from supervision.errors import SupervisionError
 from supervision.faults import FaultInjector
 from supervision.future import ReplyFuture
@@ -19,7 +19,7 @@ from supervision.messages import AddChild, RemoveChild
 from supervision.metrics import EventType, Metrics, SupervisionEvent, SupervisionEvents, SupervisionMetrics
 from supervision.node import Node
 from supervision.ref import ChildRef
-from supervision.runtime import Runtime, SettledWaiter
+from supervision.runtime import Runtime
 from supervision.spec import Spec, SupervisorSpec
 from supervision.status import Exit, FailureInfo, Status
 from supervision.supervisor import Supervisor
@@ -148,11 +148,11 @@ class SupervisionTree:
         """Return True when no child is starting, restarting, stopping, or has an unhandled exit."""
         return self._runtime.settled()
 
-    def on_settled(self, callback: Callable[[], None]) -> SettledWaiter:
+    def on_settled(self, callback: Callable[[], None]) -> TimerHandle:
         """Run `callback` once as soon as the tree is settled (at once, in this thread, if it already is).
 
         It runs in the thread whose change settled the tree (an actor thread), so it must be quick, must
-        not block and should not raise (a raise is logged). `cancel()` the returned waiter to stop waiting.
+        not block and should not raise (a raise is logged). `cancel()` the returned handle to stop waiting.
         From trio use `await TrioBridge.wait_settled(tree, timeout=...)`.
         """
         return self._runtime.on_settled(callback)
