@@ -57,7 +57,7 @@ class Node:
         spec: Spec,
         parent: str | None,
         hold_limit: int,
-        on_change: Callable[[], None] = lambda: None,
+        on_change: Callable[[], None],
     ) -> None:
         self.path = path
         # Called after a lifecycle change, with the lock released (the tree re-checks "settled").
