@@ -8,7 +8,7 @@ from actors.risk.behaviour import RiskBehaviour
 from actors.risk.book import REBUILDING, Decision, RiskBook, reason_sentence, reservation_id
 from actors.risk.client import RISK_UNAVAILABLE, RiskAsker, ask_order_verdict
 from actors.risk.config import RiskSettings, monitor_config_from, risk_limits_from
-from actors.risk.errors import KillSwitchCommandError, RiskError, RiskStoreError, WebhookDeliveryError
+from actors.risk.errors import KillSwitchCommandError, RiskError, WebhookDeliveryError
 from actors.risk.messages import (
     CheckOrder,
     CriticalDiscrepancy,
@@ -120,7 +120,6 @@ __all__ = [
     "RiskStateLoadFailed",
     "RiskStateLoaded",
     "RiskStatePort",
-    "RiskStoreError",
     "SetTradingState",
     "Severity",
     "StoreFailed",
