@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
+
+from test_storage_repositories import Sig
 
 from storage import ChangeSource, DenialRecord, Storage, TradingStateRecord
 from strategy_core import Side, TradingState
@@ -15,33 +16,10 @@ from strategy_core.exposure import OpenPosition
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
-class _Signal:
-    """The columns ``SignalRepository.insert`` reads (a long AVI-5 signal)."""
-
-    id: uuid.UUID
-    symbol: str
-    created_at: dt.datetime
-    side: str = "long"
-    entry: Decimal = Decimal("100.5")
-    tp1: Decimal = Decimal("101.25")
-    tp2: Decimal = Decimal("102")
-    tp3: Decimal = Decimal("103")
-    sl: Decimal = Decimal("99.75")
-    qty: Decimal = Decimal("33.333333")
-    risk_usd: Decimal = Decimal("25")
-    risk_r: Decimal = Decimal("1")
-    p_win: Decimal = Decimal("0.61")
-    strategy: str = "avi5"
-    strategy_version: str = "1.0.0"
-    status: str = "new"
-    queued_until: dt.datetime | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-
-    @property
-    def bar_start(self) -> dt.datetime:
-        return self.created_at - dt.timedelta(minutes=5)
+def _signal(symbol: str, created_at: dt.datetime) -> Sig:
+    """A long signal (status ``new``: it counts as exposure) created at ``created_at``."""
+    bar_start = created_at - dt.timedelta(minutes=5)
+    return Sig(uuid.uuid4(), symbol=symbol, created_at=created_at, bar_start=bar_start)
 
 
 async def test_denials_are_logged_with_code_and_sentence(risk_storage: Storage) -> None:
@@ -102,10 +80,10 @@ async def test_the_trading_state_goes_through_the_kill_switch_row(risk_storage: 
 
 async def test_exposure_is_rebuilt_from_open_positions_and_recent_signals(risk_storage: Storage) -> None:
     now = T0 + dt.timedelta(minutes=10)
-    reserved = _Signal(uuid.uuid4(), "ETHUSDT", created_at=T0 + dt.timedelta(minutes=5))
-    filled = _Signal(uuid.uuid4(), "BTCUSDT", created_at=T0 + dt.timedelta(minutes=5))
-    too_old = _Signal(uuid.uuid4(), "SOLUSDT", created_at=T0 - dt.timedelta(hours=2))
-    other_timeline = _Signal(uuid.uuid4(), "ADAUSDT", created_at=now + dt.timedelta(hours=2))
+    reserved = _signal("ETHUSDT", T0 + dt.timedelta(minutes=5))
+    filled = _signal("BTCUSDT", T0 + dt.timedelta(minutes=5))
+    too_old = _signal("SOLUSDT", T0 - dt.timedelta(hours=2))
+    other_timeline = _signal("ADAUSDT", now + dt.timedelta(hours=2))
     for signal in (reserved, filled, too_old, other_timeline):
         assert await risk_storage.signals.insert(signal)
     position_id = await risk_storage.db.fetchval(
