@@ -11,7 +11,9 @@ from storage import (
     ChangeSource,
     KillSwitchRepository,
     Storage,
+    StorageConfig,
     TradingStateRecord,
+    open_storage,
 )
 from strategy_core import TradingState
 
@@ -58,7 +60,9 @@ async def test_each_change_is_persisted_audited_and_mirrored(risk_storage: Stora
     assert await store.read_mirror() == reducing.to_mirror()
 
 
-async def test_the_source_of_an_automatic_change_survives_a_reload(risk_storage: Storage) -> None:
+async def test_the_source_of_an_automatic_change_survives_a_reload(
+    risk_storage: Storage, storage_config: StorageConfig
+) -> None:
     halted = TradingStateRecord(
         state=TradingState.HALTED,
         kill_switch=True,
@@ -68,8 +72,8 @@ async def test_the_source_of_an_automatic_change_survives_a_reload(risk_storage:
         changed_at=T0,
     )
     await risk_storage.kill_switch.save_trading_state(halted)
-    other_process = KillSwitchRepository(risk_storage.db, risk_storage.redis)
-    assert await other_process.load_trading_state(T0) == halted
+    async with open_storage(storage_config) as reopened:  # another process: its own pool
+        assert await reopened.kill_switch.load_trading_state(T0) == halted
 
 
 async def test_without_redis_a_change_is_stored_and_nothing_is_mirrored(risk_storage: Storage) -> None:
