@@ -72,9 +72,6 @@ from actors.signal import (
     SignalConfig,
     SignalStats,
 )
-from actors.store import (
-    SqlMarketStore,
-)
 from actors.supervised import (
     FeedActor,
     IndicatorActor,
@@ -143,7 +140,6 @@ __all__ = [
     "SnapshotFetched",
     "SnapshotRequested",
     "SnapshotSource",
-    "SqlMarketStore",
     "SymbolDeps",
     "SymbolRouter",
     "SymbolsController",

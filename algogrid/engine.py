@@ -39,7 +39,6 @@ from actors import (
     PipelineConfig,
     RefResolver,
     SignalPublisher,
-    SqlMarketStore,
     SymbolDeps,
     SymbolRouter,
     SymbolsController,
@@ -53,6 +52,7 @@ from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_a
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PublicSession
 from exchange.simulator import open_simulator
+from storage import KlineRepository
 from strategy_core import InstrumentRules
 from supervision import (
     ActorUnavailable,
@@ -251,7 +251,7 @@ async def serve(
     symbols: tuple[str, ...] = tuple(settings.symbols)
     if settings.mode == "simulation":
         sim_config = settings.simulator.model_copy(update={"symbols": symbols})
-        sim_config = await _resume_after_stored(sim_config, storage.db, symbols)
+        sim_config = await _resume_after_stored(sim_config, storage.klines, symbols)
         book_step_s = sim_config.speed * sim_config.book_interval_ms / 1000
         if book_step_s > settings.strategy.max_book_age_s:
             # Book updates arrive further apart in simulated time than AVI-5's book_fresh allows.
@@ -270,7 +270,6 @@ async def serve(
         await _run(settings, storage, settings.exchange, publisher, metrics, opts, None, task_status)
 
 
-_LATEST_BAR = "SELECT max(open_time) FROM klines_5m WHERE symbol = ANY($1::text[])"
 _BAR_MS = 300_000
 
 
@@ -289,7 +288,7 @@ def _resume_start_ms(latest_open: dt.datetime | None, now_ms: int) -> int | None
     return -(-end_ms // _BAR_MS) * _BAR_MS
 
 
-async def _resume_after_stored(config: Any, db: Any, symbols: Sequence[str]) -> Any:
+async def _resume_after_stored(config: Any, klines: KlineRepository, symbols: Sequence[str]) -> Any:
     """Start the simulator after the newest stored bar of ``symbols`` when that bar lies ahead of wall time.
 
     A previous run at speed 60 leaves bars (and signals keyed by bar) hours ahead of wall time; replaying
@@ -298,7 +297,7 @@ async def _resume_after_stored(config: Any, db: Any, symbols: Sequence[str]) -> 
     """
     if config.start_time_ms is not None or config.kline_csv:
         return config
-    latest: dt.datetime | None = await db.fetchval(_LATEST_BAR, list(symbols))
+    latest = await klines.latest_open(symbols)
     now_ms = time.time_ns() // 1_000_000
     start_ms = _resume_start_ms(latest, now_ms)
     if start_ms is None:
@@ -340,7 +339,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
     mode: str = settings.mode
     symbols: tuple[str, ...] = tuple(settings.symbols)
     source = "simulator" if mode == "simulation" else "ws"
-    store = SqlMarketStore(storage.db, storage.signals, storage.klines, source=source)
+    store = storage.market(source=source)
     async with BybitRestClient(exchange_config) as rest, trio.open_nursery() as services:
         instruments = await _instrument_rules(rest, symbols)
         log.info("backfill started", symbols=len(symbols), bars=opts.backfill_bars)

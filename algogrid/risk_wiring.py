@@ -30,7 +30,6 @@ from actors.risk import (
     RiskActor,
     RiskActorDeps,
     RiskMetrics,
-    RiskStore,
     WebhookConfig,
     WebhookDispatcher,
     monitor_config_from,
@@ -64,11 +63,11 @@ async def start_alerts(
 ) -> WebhookDispatcher | None:
     """Start the webhook dispatcher in ``services`` when ``config.urls`` is set (G-05), else return None.
 
-    The delivery log is ``RiskStore`` (table ``webhook_deliveries``).
+    The delivery log is ``storage.WebhookDeliveryRepository`` (table ``webhook_deliveries``).
     """
     if not config.urls:
         return None
-    dispatcher = WebhookDispatcher(config, RiskStore(storage.db, storage.redis))
+    dispatcher = WebhookDispatcher(config, storage.webhook_deliveries)
     await services.start(dispatcher.run)
     return dispatcher
 
@@ -92,7 +91,7 @@ def risk_children(
 
     Args:
         settings: ``algogrid.settings.Settings`` (reads the ``risk:`` section).
-        storage: an open ``storage.Storage`` (RiskStore, MonitorStore).
+        storage: an open ``storage.Storage`` (``risk_state``, ``monitor``).
         work: the engine's actor → trio work queue.
         resolve: the engine's path resolver, bound to the tree once it is up (the monitor's sink of
             ``root/risk`` resolves through it on first use).
@@ -103,7 +102,7 @@ def risk_children(
     risk_deps = RiskActorDeps(
         limits=risk_limits_from(settings.risk),
         work=work,
-        store=RiskStore(storage.db, storage.redis),
+        store=storage.risk_state,
         metrics=wiring.metrics,
         alerts=wiring.alerts,
         market_clock=market_clock,
@@ -112,7 +111,7 @@ def risk_children(
     monitor_deps = MonitorDeps(
         config=monitor_config_from(settings.risk),
         work=work,
-        store=MonitorStore(storage.db),
+        store=MonitorStore(storage.monitor),
         risk=LazySink(resolve, RISK_PATH),
         positions=None,  # the position side (execution issue) subscribes when it exists
         alerts=wiring.alerts,

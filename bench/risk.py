@@ -33,15 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from actors import WorkRejectedError
 from actors.risk import (
     CheckOrder,
-    DenialRecord,
     GetRiskSnapshot,
     OrderAllowed,
     OrderDenied,
     RiskActor,
     RiskActorDeps,
     RiskMetrics,
-    TradingStateRecord,
 )
+from storage import DenialRecord, TradingStateRecord
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import ChurnBook, OpenPosition
 from strategy_core.models import Side

@@ -8,7 +8,7 @@ from actors.risk.behaviour import RiskBehaviour
 from actors.risk.book import REBUILDING, Decision, RiskBook, reason_sentence, reservation_id
 from actors.risk.client import RISK_UNAVAILABLE, RiskAsker, ask_order_verdict
 from actors.risk.config import RiskSettings, monitor_config_from, risk_limits_from
-from actors.risk.errors import KillSwitchCommandError, RiskError, RiskStoreError, WebhookDeliveryError
+from actors.risk.errors import KillSwitchCommandError, RiskError, WebhookDeliveryError
 from actors.risk.messages import (
     CheckOrder,
     CriticalDiscrepancy,
@@ -51,16 +51,7 @@ from actors.risk.monitor_messages import (
     Tick,
 )
 from actors.risk.monitor_store import MonitorStore
-from actors.risk.state import ChangeSource, TradingState, TradingStateRecord, is_tightening
-from actors.risk.store import (
-    MIRROR_CHANNEL,
-    MIRROR_KEY,
-    DenialRecord,
-    MirrorClient,
-    RiskStore,
-    SqlClient,
-    rebuild_exposure,
-)
+from actors.risk.state import TradingState, is_tightening
 from actors.risk.webhooks import (
     EVENT_HEADER,
     SIGNATURE_HEADER,
@@ -76,8 +67,6 @@ from actors.risk.webhooks import (
 
 __all__ = [
     "EVENT_HEADER",
-    "MIRROR_CHANNEL",
-    "MIRROR_KEY",
     "REBUILDING",
     "RISK_UNAVAILABLE",
     "SIGNATURE_HEADER",
@@ -86,13 +75,11 @@ __all__ = [
     "AlertKind",
     "AlertSink",
     "BreakEvenReached",
-    "ChangeSource",
     "CheckOrder",
     "CriticalDiscrepancy",
     "Decision",
     "DeliveryAttempt",
     "DeliveryLog",
-    "DenialRecord",
     "FlushDenials",
     "FundingExitWarning",
     "GetMonitorSnapshot",
@@ -100,7 +87,6 @@ __all__ = [
     "HaltsLoaded",
     "KillConditionTriggered",
     "KillSwitchCommandError",
-    "MirrorClient",
     "MonitorActor",
     "MonitorBehaviour",
     "MonitorConfig",
@@ -134,18 +120,14 @@ __all__ = [
     "RiskStateLoadFailed",
     "RiskStateLoaded",
     "RiskStatePort",
-    "RiskStore",
-    "RiskStoreError",
     "SetTradingState",
     "Severity",
-    "SqlClient",
     "StoreFailed",
     "StorePersisted",
     "Tick",
     "TradingState",
     "TradingStateChanged",
     "TradingStateObserved",
-    "TradingStateRecord",
     "TradingStateUnchanged",
     "WebhookConfig",
     "WebhookDeliveryError",
@@ -154,7 +136,6 @@ __all__ = [
     "is_tightening",
     "monitor_config_from",
     "reason_sentence",
-    "rebuild_exposure",
     "reservation_id",
     "risk_limits_from",
     "sign_payload",

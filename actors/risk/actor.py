@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actors.ports import WorkQueue
+from storage import DenialRecord, TradingStateRecord
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import ChurnBook, OpenPosition
 from supervision.clock import Clock
@@ -28,15 +29,13 @@ from supervision.clock import Clock
 from .behaviour import RiskBehaviour
 from .host import BehaviourActor
 from .metrics import RiskMetrics
-from .state import TradingStateRecord
-from .store import DenialRecord
 from .webhooks import AlertSink
 
 __all__ = ["RiskActor", "RiskActorDeps", "RiskStatePort"]
 
 
 class RiskStatePort(Protocol):
-    """The store operations the RiskActor's jobs run on the trio side (``RiskStore`` satisfies it)."""
+    """The store operations the RiskActor's jobs run on the trio side (``storage.RiskStateRepository``)."""
 
     async def load_trading_state(self, now: dt.datetime) -> TradingStateRecord:
         """Return the persisted trading state."""

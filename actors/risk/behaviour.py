@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from actors.errors import WorkRejectedError
 from actors.messages import CheckSignal, MessageSink, SignalAllowed, SignalDenied, SignalQueued
+from storage import ChangeSource, DenialRecord, TradingStateRecord
 from strategy_core.exposure import OpenPosition
 from strategy_core.risk_rules import RiskCandidate, TradingState
 from supervision.clock import Clock
@@ -44,8 +45,6 @@ from .messages import (
     TradingStateObserved,
     TradingStateUnchanged,
 )
-from .state import ChangeSource, TradingStateRecord
-from .store import DenialRecord
 from .timers import MessageTimers
 
 if TYPE_CHECKING:

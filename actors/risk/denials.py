@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from storage import DenialRecord
+
 from .messages import FlushDenials
-from .store import DenialRecord
 from .timers import MessageTimers
 
 __all__ = ["DenialBatch"]

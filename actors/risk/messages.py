@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .state import ChangeSource, TradingState, TradingStateRecord
+from storage import ChangeSource, TradingStateRecord
+
+from .state import TradingState
 
 if TYPE_CHECKING:
     from actors.messages import MessageSink

@@ -20,7 +20,6 @@ import trio
 from actors import CheckSignal, SignalAllowed
 from actors.deps import RefResolver, SymbolDeps, TrioWorkPort
 from actors.routing import SymbolRouter
-from actors.store import SqlMarketStore
 from actors.symbols import PipelineConfig, symbols_spec
 from exchange.bybit import BookSnapshot, KlineUpdate, TickerUpdate
 from storage import ServerUrls, StorageConfig, open_storage
@@ -226,7 +225,7 @@ async def running_pipeline(db_url: str, redis_url: str, symbols: list[str]) -> A
         deps = SymbolDeps(
             resolve=resolver,
             work=TrioWorkPort(queue),
-            store=SqlMarketStore(storage.db, storage.signals, storage.klines),
+            store=storage.market(),
             snapshots=_NoSnapshots(),
             publisher=published,
             risk=AllowingRiskGate(),

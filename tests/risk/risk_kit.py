@@ -27,7 +27,6 @@ from actors.risk import (
     RiskActorDeps,
     RiskMetrics,
     RiskSnapshot,
-    RiskStore,
     WebhookConfig,
     WebhookDispatcher,
 )
@@ -235,7 +234,7 @@ async def running_risk(
     ``market`` is the actors' market clock (decisions); ``clock`` stays the tree's (timers, backoff).
 
     Alerts of both actors go to the rig's ``AlertCollector``, or to a real ``WebhookDispatcher`` (whose
-    delivery log is ``RiskStore``) when ``webhooks`` is given.
+    delivery log is ``storage.WebhookDeliveryRepository``) when ``webhooks`` is given.
     """
     clock = clock or ManualClock(T0)
     registry = CollectorRegistry()
@@ -245,13 +244,13 @@ async def running_risk(
         collector = AlertCollector()
         sink: AlertSink = collector
         if webhooks is not None:
-            dispatcher = WebhookDispatcher(webhooks, RiskStore(storage.db, storage.redis))
+            dispatcher = WebhookDispatcher(webhooks, storage.webhook_deliveries)
             await nursery.start(dispatcher.run)
             sink = dispatcher
         deps = RiskActorDeps(
             limits=limits or RiskLimits(),
             work=WorkPort(queue),
-            store=RiskStore(storage.db, storage.redis),
+            store=storage.risk_state,
             metrics=RiskMetrics(registry),
             rebuild_backoff_s=(1.0,),
             state_poll_s=state_poll_s,
@@ -264,7 +263,7 @@ async def running_risk(
             monitor_deps = MonitorDeps(
                 config=monitor,
                 work=deps.work,
-                store=MonitorStore(storage.db),
+                store=MonitorStore(storage.monitor),
                 risk=risk_sink,
                 positions=positions,
                 alerts=sink,

@@ -12,7 +12,6 @@ from typing import Any
 from actors.risk import (
     AlertKind,
     BreakEvenReached,
-    ChangeSource,
     FundingExitWarning,
     GetMonitorSnapshot,
     MonitorConfig,
@@ -25,6 +24,7 @@ from actors.risk import (
     TradingState,
     TradingStateChanged,
 )
+from storage import ChangeSource
 from strategy_core.config import BreakEvenMode, PositionRules
 from supervision import ManualClock, Status
 from tests.risk.risk_kit import T0, RiskRig, position, running_risk

@@ -21,7 +21,6 @@ from actors.risk import (
     RiskActorDeps,
     RiskBehaviour,
     RiskMetrics,
-    RiskStore,
     SetTradingState,
     TradingState,
     TradingStateChanged,
@@ -81,7 +80,7 @@ class Harness:
         deps = RiskActorDeps(
             limits=limits,
             work=self.jobs,
-            store=RiskStore(storage.db, storage.redis),
+            store=storage.risk_state,
             metrics=RiskMetrics(self.registry),
             state_poll_s=state_poll_s,
             denial_flush_s=0,
