@@ -76,7 +76,9 @@ async def test_reduce_only_take_profit_fills_partially_then_fully_as_maker(
 
     market.book.bids[tp_ticks] = 4  # a buyer for 0.004 arrives at our price
     partial = await wait_order(bybit, "tp1", "PartiallyFilled")
-    assert Decimal(partial["cumExecQty"]) == Decimal("0.004") and Decimal(partial["leavesQty"]) == Decimal("0.006")
+    assert Decimal(partial["cumExecQty"]) == Decimal("0.004") and Decimal(partial["leavesQty"]) == Decimal(
+        "0.006"
+    )
     market.book.bids[tp_ticks] = 100
     done = await wait_order(bybit, "tp1", "Filled")
     assert Decimal(done["cumExecQty"]) == Decimal("0.010")
@@ -110,7 +112,9 @@ async def test_funding_settles_at_the_funding_time_and_everything_reconciles(
 ) -> None:
     await freeze(sim)
     start = await _wallet(bybit)
-    assert (await bybit.order(side="Sell", orderType="Market", qty="0.100", orderLinkId="short"))["retCode"] == 0
+    assert (await bybit.order(side="Sell", orderType="Market", qty="0.100", orderLinkId="short"))[
+        "retCode"
+    ] == 0
     market = sim.market(SYMBOL)
     funding_at = market.next_funding_ms
     sim.clock.advance(funding_at - sim.clock.now_ms() + 1_000)
@@ -119,7 +123,9 @@ async def test_funding_settles_at_the_funding_time_and_everything_reconciles(
     rate, mark = Decimal(funded["feeRate"]), Decimal(funded["execPrice"])
     assert Decimal(funded["execFee"]) == -Decimal("0.100") * mark * rate  # a short receives a positive rate
     await freeze(sim)
-    assert (await bybit.order(side="Buy", orderType="Market", qty="0.100", orderLinkId="cover"))["retCode"] == 0
+    assert (await bybit.order(side="Buy", orderType="Market", qty="0.100", orderLinkId="cover"))[
+        "retCode"
+    ] == 0
     trades = await _list(bybit, "/v5/execution/list", symbol=SYMBOL, execType="Trade")
     fundings = await _list(bybit, "/v5/execution/list", symbol=SYMBOL, execType="Funding")
     [record] = await _list(bybit, "/v5/position/closed-pnl", symbol=SYMBOL)
