@@ -18,6 +18,7 @@ from exchange.simulator.config import SimulatorConfig
 from exchange.simulator.errors import BybitRejection
 from exchange.simulator.funding import settle_position_funding
 from exchange.simulator.market import Market
+from exchange.simulator.reduce_only import fit_reduce_only, refit_reduce_only
 
 __all__ = ["MatchingEngine", "PrivatePush", "decimal_param"]
 
@@ -230,7 +231,7 @@ class MatchingEngine:
 
     def take(self, account: Account, order: Order, market: Market) -> None:
         """Match ``order`` as a taker against the book, then rest, cancel (IOC/FOK) or finish it."""
-        if order.reduces_only and not self._fit_reduce_only(account, order):
+        if order.reduces_only and not fit_reduce_only(self, account, order):
             return
         spec = market.spec
         buy = order.side == "Buy"
@@ -253,7 +254,7 @@ class MatchingEngine:
         else:
             self._after_fills(account, order, market, bool(fills))
         if closing.size:
-            self._refit_reduce_only(account, order.symbol)
+            refit_reduce_only(self, account, order.symbol)
 
     # ----------------------------------------------------------------------------- fills
     def _fill(  # noqa: PLR0917 - private helper
@@ -397,33 +398,6 @@ class MatchingEngine:
         """Queue the ``wallet`` topic push of ``account``."""
         self.outbox.append(PrivatePush(account, "wallet", account.wallet_wire(self.marks())))
 
-    # ----------------------------------------------------------------------------- reduce-only
-    def _fit_reduce_only(self, account: Account, order: Order) -> bool:
-        """Cap a reduce-only order's rest to the position; cancel it when nothing is left to reduce."""
-        pos = account.position(order.symbol)
-        if not pos.size or pos.side == order.side:
-            order.cancel_type = "CancelByReduceOnly"
-            self.finish(account, order, "Cancelled", "EC_NoError")
-            return False
-        if order.leaves_qty > pos.size:
-            order.leaves_qty = pos.size
-            order.qty = order.cum_exec_qty + pos.size
-        return True
-
-    def _refit_reduce_only(self, account: Account, symbol: str) -> None:
-        """Fit resting reduce-only orders to a position that shrank (Bybit never lets them flip it)."""
-        for other in list(account.orders.values()):
-            if (
-                other.symbol != symbol
-                or other.status not in ("New", "PartiallyFilled")
-                or not other.reduces_only
-            ):
-                continue
-            before = other.leaves_qty
-            if self._fit_reduce_only(account, other) and other.leaves_qty != before:
-                other.updated_ms = self._now(symbol)
-                self.push_order(account, other)
-
     # ----------------------------------------------------------------------------- cancel
     def cancel_order(self, account: Account, params: dict[str, Any]) -> Order:
         """Cancel an open order by ``orderId`` or ``orderLinkId`` (a conditional one becomes Deactivated).
@@ -478,7 +452,7 @@ class MatchingEngine:
         limit = int(order.price / spec.tick_size)
         if not market.book.available(buy, limit):
             return
-        if order.reduces_only and not self._fit_reduce_only(account, order):
+        if order.reduces_only and not fit_reduce_only(self, account, order):
             return
         got = sum(s for _, s in market.book.take(buy, limit, int(order.leaves_qty / spec.qty_step)))
         if got:
@@ -487,7 +461,7 @@ class MatchingEngine:
             self._record_close(account, order, market, closing)
             self._after_fills(account, order, market, True)
             if closing.size:
-                self._refit_reduce_only(account, order.symbol)
+                refit_reduce_only(self, account, order.symbol)
 
     def next_exec(self) -> tuple[str, int]:
         """Return a fresh ``execId`` and the next sequence number (shared by fills and funding)."""
