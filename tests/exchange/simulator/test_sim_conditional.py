@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sim_helpers import Bybit, eventually, freeze, private_ws, recv_topic, wait_order
+from sim_helpers import Bybit, eventually, freeze, private_ws, recv_json, wait_order
 
 from exchange.simulator import Simulator
 
@@ -45,7 +45,7 @@ async def test_stop_loss_waits_untriggered_then_closes_the_position_reduce_only(
     sim: Simulator, bybit: Bybit
 ) -> None:
     await freeze(sim)
-    async with private_ws(sim, ("order",)) as ws:
+    async with private_ws(sim, ("order", "execution")) as ws:
         await _open_long(bybit)
         sl_price = _last(sim) - Decimal("100.00")
         body = await _stop_loss(bybit, sl_price, "sl-1", qty="0.050")
@@ -60,11 +60,17 @@ async def test_stop_loss_waits_untriggered_then_closes_the_position_reduce_only(
         closed = await wait_order(bybit, "sl-1", "Filled")
         assert Decimal(closed["cumExecQty"]) == Decimal("0.010")
         assert (await _position(bybit))["size"] == "0"
-        seen: list[str] = []
-        while "Filled" not in seen:
-            msg = await recv_topic(ws, "order")
-            seen += [o["orderStatus"] for o in msg["data"] if o["orderLinkId"] == "sl-1"]
-        assert seen == ["Untriggered", "Triggered", "Filled"]
+        rows: list[dict[str, Any]] = []
+        pushed: list[dict[str, Any]] = []
+        while not rows or rows[-1]["orderStatus"] != "Filled":
+            msg = await recv_json(ws)
+            mine = [o for o in msg.get("data", []) if o.get("orderLinkId") == "sl-1"]
+            (rows if msg.get("topic") == "order" else pushed).extend(mine)
+        assert [o["orderStatus"] for o in rows] == ["Untriggered", "Triggered", "Filled"]
+        assert all(o["stopOrderType"] == "Stop" and Decimal(o["triggerPrice"]) == sl_price for o in rows)
+        assert rows[0]["lastPriceOnCreated"] and rows[-1]["reduceOnly"] is True
+        assert pushed and all(e["execType"] == "Trade" and e["stopOrderType"] == "Stop" for e in pushed)
+        assert all(e["createType"] == "CreateByStopOrder" for e in pushed)
     fills = (await bybit.get("/v5/execution/list", category="linear", orderLinkId="sl-1")).json()
     assert all(f["stopOrderType"] == "Stop" for f in fills["result"]["list"])
     assert sum(Decimal(f["closedSize"]) for f in fills["result"]["list"]) == Decimal("0.010")

@@ -168,3 +168,24 @@ async def test_order_history_lists_finished_orders_newest_first_with_filters_and
     ).json()["result"]
     assert [r["orderLinkId"] for r in second["list"]] == ["h-0"] and second["nextPageCursor"] == ""
     assert await _list(bybit, "/v5/order/history", orderStatus="Cancelled") == []
+
+
+async def test_execution_list_filters_by_order_and_time_and_pages_with_a_cursor(
+    sim: Simulator, bybit: Bybit
+) -> None:
+    await freeze(sim)
+    for i in range(3):
+        assert (await bybit.order(side="Buy", orderType="Market", qty="0.001", orderLinkId=f"x-{i}"))[
+            "retCode"
+        ] == 0
+    every = await _list(bybit, "/v5/execution/list", symbol=SYMBOL)
+    assert [e["orderLinkId"] for e in every] == ["x-2", "x-1", "x-0"]  # one level each, newest first
+    by_id = await _list(bybit, "/v5/execution/list", orderId=every[1]["orderId"])
+    assert [e["execId"] for e in by_id] == [every[1]["execId"]]
+    assert await _list(bybit, "/v5/execution/list", startTime=str(int(every[0]["execTime"]) + 1)) == []
+    first = (await bybit.get("/v5/execution/list", category="linear", limit="2")).json()["result"]
+    second = (
+        await bybit.get("/v5/execution/list", category="linear", limit="2", cursor=first["nextPageCursor"])
+    ).json()["result"]
+    assert [e["execId"] for e in first["list"] + second["list"]] == [e["execId"] for e in every]
+    assert second["nextPageCursor"] == ""
