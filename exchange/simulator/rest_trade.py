@@ -106,7 +106,8 @@ class TradeApi:
         return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
 
     def realtime(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
-        """``GET /v5/order/realtime``: open orders; closed ones too by id or with ``openOnly=1``."""
+        """``GET /v5/order/realtime``: open orders (``Untriggered`` included); closed ones too by id or with
+        ``openOnly=1``; ``orderFilter`` Order or StopOrder narrows to plain or conditional orders."""
         require_linear(params)
         acct = self._account(account)
         symbol = params.get("symbol")
@@ -117,7 +118,12 @@ class TradeApi:
         else:
             closed_too = params.get("openOnly") == "1"
             orders = [o for o in reversed(acct.orders.values()) if o.is_open or closed_too]
-        orders = [o for o in orders if not symbol or o.symbol == symbol]
+        wanted = params.get("orderFilter")
+        orders = [
+            o
+            for o in orders
+            if (not symbol or o.symbol == symbol) and (not wanted or (wanted == "StopOrder") == o.conditional)
+        ]
         page, cursor = _page([o.to_wire() for o in orders], params, 20, 50)
         return {"category": "linear", "list": page, "nextPageCursor": cursor}
 

@@ -266,3 +266,33 @@ async def test_funding_arrives_as_executions_and_the_wallet_reconciles_to_the_ce
     assert change.quantize(CENT) == (gross - fees - (funding.exec_fee or 0)).quantize(CENT)
     [record] = (await client.get_closed_pnl_page(SYMBOL)).items
     assert record.closed_pnl.quantize(CENT) == (gross - fees).quantize(CENT)
+
+
+async def test_a_lost_stop_loss_create_response_still_leaves_exactly_one_stop(
+    sim: Simulator, client: BybitRestClient
+) -> None:
+    await _freeze(sim)
+    await client.create_order(_market("Buy", "0.010", "long"))
+    last = sim.market(SYMBOL).last_price()
+    sim.faults.drop_order_create_responses = 1
+    stop = _market(
+        "Sell", "0.010", "sl-lost", reduce_only=True, trigger_price=last - 100, trigger_direction=2
+    )
+    ack = await client.create_order(stop)
+    assert client.stats.unknown_outcomes == 1
+    stops = await client.get_open_orders(SYMBOL)
+    assert [(o.order_id, o.status) for o in stops] == [(ack.order_id, "Untriggered")]
+
+
+async def test_delayed_fills_arrive_after_the_acknowledgement(
+    sim: Simulator, client: BybitRestClient
+) -> None:
+    await _freeze(sim)
+    sim.faults.fill_delay_ms = 200
+    ack = await client.create_order(_market("Buy", "0.010", "slow"))
+    acked = await client.get_order(SYMBOL, order_id=ack.order_id)
+    assert acked is not None
+    assert (acked.status, acked.cum_exec_qty) == ("New", 0)
+    await _status(client, "slow", "Filled")
+    fills = (await client.get_executions(order_id=ack.order_id)).items
+    assert sum(f.exec_qty for f in fills) == Decimal("0.010")

@@ -185,6 +185,10 @@ async def test_cancelling_an_untriggered_order_deactivates_it_and_cancel_all_fil
     last = _last(sim)
     await _stop_loss(bybit, last - 100, "sl-c")
     await bybit.order(side="Sell", orderType="Limit", qty="0.005", price=str(last + 300), orderLinkId="tp-c")
+    open_stops = (await bybit.get("/v5/order/realtime", category="linear", orderFilter="StopOrder")).json()
+    assert [o["orderLinkId"] for o in open_stops["result"]["list"]] == ["sl-c"]
+    plain = (await bybit.get("/v5/order/realtime", category="linear", orderFilter="Order")).json()
+    assert [o["orderLinkId"] for o in plain["result"]["list"]] == ["tp-c"]
     stops = (
         await bybit.post(
             "/v5/order/cancel-all", {"category": "linear", "symbol": SYMBOL, "orderFilter": "StopOrder"}
