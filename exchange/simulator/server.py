@@ -103,6 +103,14 @@ class Simulator:
             api_key, api_secret, self.config.default_balance if balance is None else balance
         )
 
+    def account(self, api_key: str) -> Account:
+        """Return the account of ``api_key`` for inspection (its ``orders`` hold every accepted order).
+
+        Raises:
+            KeyError: no account has this key.
+        """
+        return self._engine.accounts[api_key]
+
     def market(self, symbol: str) -> Market:
         """Return the live market of ``symbol`` for inspection.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sim_helpers import Bybit, eventually, freeze, private_ws, recv_json, wait_order
+from sim_helpers import Bybit, freeze, private_ws, recv_json, wait_order
 
 from exchange.simulator import Simulator
 
@@ -200,6 +200,5 @@ async def test_cancelling_an_untriggered_order_deactivates_it_and_cancel_all_fil
     assert history["result"]["list"][0]["orderStatus"] == "Deactivated"
     rest = (await bybit.post("/v5/order/cancel-all", {"category": "linear", "symbol": SYMBOL})).json()
     assert [o["orderLinkId"] for o in rest["result"]["list"]] == ["tp-c"]
-    await eventually(lambda: True)
     open_orders = (await bybit.get("/v5/order/realtime", category="linear", symbol=SYMBOL)).json()
     assert open_orders["result"]["list"] == []

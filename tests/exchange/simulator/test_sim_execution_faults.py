@@ -8,7 +8,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from sim_helpers import Bybit, freeze, private_ws, recv_topic, wait_order
+from sim_helpers import API_KEY, Bybit, freeze, private_ws, recv_topic, wait_order
 from trio_websocket import WebSocketConnection
 
 from exchange.simulator import Simulator
@@ -43,6 +43,7 @@ async def test_fill_delay_acknowledges_new_and_fills_later(sim: Simulator, bybit
     assert fills["result"]["list"] == []
     filled = await wait_order(bybit, "slow", "Filled")
     assert time.perf_counter() - began >= 0.3 and Decimal(filled["cumExecQty"]) == Decimal("0.002")
+    assert [o.order_link_id for o in sim.account(API_KEY).orders.values()] == ["slow"]
     await _set(bybit, fill_delay_ms=0)
     quick = await bybit.order(side="Buy", orderType="Market", qty="0.002", orderLinkId="quick")
     assert quick["retCode"] == 0
