@@ -224,7 +224,9 @@ async def open_stack(
                 await trio.sleep(0.005)
             feed = SignalFeed()
             stop = trio.Event()
-            view = SupervisionEngineView(tree, bridge, tuple(symbols), checks=checks, market_clock=market_clock)
+            view = SupervisionEngineView(
+                tree, bridge, tuple(symbols), checks=checks, market_clock=market_clock
+            )
             handle: GatewayHandle = await nursery.start(
                 lambda task_status: serve_gateway(
                     settings, storage, view, feed, shutdown_trigger=stop.wait, task_status=task_status
