@@ -1,41 +1,47 @@
 """The engine's composition root: exchange, work queue and supervision tree, started by ``algogrid run``.
 
-``serve(settings, storage, task_status=...)`` starts, in order (issue 5 item 9, issue 7):
+``serve(settings, storage, task_status=...)`` starts, in order:
 
 1. in simulation mode, the exchange simulator on loopback (speed from ``settings.simulator``), started after
    the newest stored bar when a previous run left bars ahead of wall time (``_resume_after_stored``) and
-   paused until the public session is subscribed (``_resume_market``);
+   paused until the public session is subscribed (``_resume_market``: ``PublicSession.wait_subscribed``);
 2. the REST client (instrument rules) and the REST warm-up of the last N 5m candles per symbol;
-3. the actor → trio work queue, and the alert webhook dispatcher when ``webhooks.urls`` is set (G-05);
+3. the actor → trio work queue, and the alert webhook dispatcher when ``webhooks.urls`` is set (G-05), in
+   the *services* nursery;
 4. the supervision tree ``root → risk, monitor, symbols → <SYM> → signal, indicator, feed``: ``root/risk``
    is the RiskActor in every mode (signals reach it as ``CheckSignal``), ``root/monitor`` the MonitorActor
    (kill conditions, R-04); both decide on the *market clock* (``algogrid.market_clock``: the simulator's
    exchange time in simulation mode, wall time otherwise), while the tree keeps the wall clock;
-5. the public WS session, whose sink is the ``SymbolRouter``.
+5. the public WS session, whose sink is the ``SymbolRouter``, in the *feeds* nursery nested inside.
 
-It reports an ``Engine`` (the facade the gateway consumes: tree snapshot, fault injection, ask by path,
-feed status, readiness) through ``task_status`` and runs until cancelled. Shutdown runs in reverse: the
-session stops (no more events), the tree stops in a worker thread (the trio thread never blocks on pykka;
-children stop in reverse start order: symbols, monitor, risk), then the work queue, the dispatcher and the
-simulator. A failing root ends ``serve`` with ``EngineError`` (the process exits non-zero).
+It reports an ``Engine`` (the handle: tree, bridge, session, metrics and ``view``, the gateway's
+``EngineView``) through ``task_status`` once the session is subscribed, as ``gateway.serve`` reports its
+``GatewayHandle``, and runs until ``shutdown_trigger`` returns (or until cancelled).
+
+Shutdown follows the nesting, innermost first (O-03): the feeds nursery is cancelled (no more events), the
+tree stops in a worker thread (the trio thread never blocks on pykka; children stop in reverse start order:
+symbols, monitor, risk) while the services still run (the RiskActor flushes denials on stop through the work
+queue), then the services nursery is cancelled and the simulator closes. A failing root ends ``serve`` the
+same way, then raises ``EngineError`` (the process exits non-zero). Cancelled from outside instead (a test, a
+crash elsewhere), ``serve`` still stops the tree within ``engine.stop_timeout_s`` — actor threads must not
+outlive the run — but the services are cancelled with it: jobs submitted while stopping get
+``WorkQueueClosed``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
 
 import structlog
 import trio
 
-import actors
 from actors import (
     BackfillReport,
     EngineError,
-    GetFeedStatus,
     PipelineConfig,
     RefResolver,
     SignalPublisher,
@@ -47,16 +53,18 @@ from actors import (
     symbols_spec,
 )
 from actors.risk import RiskMetrics, WebhookDispatcher
+from algogrid.engine_config import EngineConfig
+from algogrid.engine_view import EngineCheck, SupervisionEngineView
 from algogrid.market_clock import market_clock_for
 from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PublicSession
-from exchange.simulator import open_simulator
+from exchange.simulator import Simulator, open_simulator
 from storage import KlineRepository
 from strategy_core import InstrumentRules
 from supervision import (
     ActorUnavailable,
-    AskTimeout,
+    Ask,
     Clock,
     FailureInfo,
     SupervisionMetrics,
@@ -71,18 +79,15 @@ __all__ = ["Engine", "EngineOptions", "LoggingPublisher", "serve"]
 
 log = structlog.get_logger(__name__)
 
+R = TypeVar("R")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngineOptions:
-    """Engine knobs not in ``Settings`` (every default visible)."""
+    """Engine knobs not yet in ``Settings`` (every default visible); the engine's own are ``EngineConfig``."""
 
     history_bars: int = 200
     backfill_bars: int = 200
-    backfill_interval_s: float = 0.05
-    work_queue_size: int = 10_000
-    work_concurrency: int = 16
-    ask_timeout_s: float = 5.0
-    stop_timeout_s: float = 30.0
     risk_reservation_ttl_s: float = 900.0  # an approved signal counts as exposure this long (R-02)
 
 
@@ -101,15 +106,9 @@ class LoggingPublisher:
         )
 
 
-def _message_types() -> dict[str, type[Any]]:
-    names = [*actors.__all__, *bybit.__all__]
-    found = {n: getattr(actors, n, None) or getattr(bybit, n, None) for n in names}
-    return {n: t for n, t in found.items() if isinstance(t, type)}
-
-
 @dataclass
 class Engine:
-    """The running engine as other rooms see it (implements ``gateway.ports.EngineView``)."""
+    """The running engine, as ``serve`` reports it: its parts, and ``view``, what the gateway sees of it."""
 
     tree: SupervisionTree
     router: SymbolRouter
@@ -118,97 +117,39 @@ class Engine:
     mode: str
     warmup: BackfillReport
     metrics: RiskMetrics
+    view: SupervisionEngineView
     alerts: WebhookDispatcher | None = None
     session: PublicSession | None = None
-    options: EngineOptions = field(default_factory=EngineOptions)
-    simulator: Any = None
+    simulator: Simulator | None = None
     market_clock: Clock | None = None  # what the risk side's decisions read (market time)
 
-    def symbols(self) -> Sequence[str]:
-        """Return the routed symbols in display order."""
-        return sorted(self.router.symbols)
-
-    async def supervision_tree(self) -> Mapping[str, Any]:
-        """Return the live supervision tree snapshot."""
-        return self.tree.snapshot()
-
-    async def ask(self, path: str, message: object, timeout_s: float | None = None) -> Any:
-        """Ask the actor at ``path`` without blocking the trio thread.
+    @overload
+    async def ask(self, path: str, message: Ask[R], *, timeout_s: float) -> R: ...
+    @overload
+    async def ask(self, path: str, message: object, *, timeout_s: float) -> Any: ...
+    async def ask(self, path: str, message: object, *, timeout_s: float) -> Any:
+        """Ask the actor at ``path`` without blocking the trio thread (ops, tests and benches).
 
         Raises:
             UnknownPath / ActorUnavailable / AskTimeout: from the supervision library, unchanged.
         """
-        ref = self.tree.ref(path)
-        return await self.bridge.ask(ref, message, timeout=timeout_s or self.options.ask_timeout_s)
+        return await self.bridge.ask(self.tree.ref(path), message, timeout=timeout_s)
 
-    async def feed_status(self, symbol: str, timeout_s: float) -> Any:
-        """Ask ``root/symbols/<symbol>/feed`` for its liveness (``gateway.ports.FeedStatus``)."""
-        from gateway.errors import EngineTimeoutError, EngineUnavailableError, UnknownActorPathError
-        from gateway.ports import FeedStatus
 
-        try:
-            report = await self.ask(f"root/symbols/{symbol}/feed", GetFeedStatus(), timeout_s)
-        except UnknownPath as exc:
-            raise UnknownActorPathError(f"expected a feed for {symbol}, got none") from exc
-        except ActorUnavailable as exc:
-            raise EngineUnavailableError(f"the feed of {symbol} is not available: {exc}") from exc
-        except AskTimeout as exc:
-            raise EngineTimeoutError(f"the feed of {symbol} did not answer within {timeout_s}s") from exc
-        return FeedStatus(symbol=symbol, last_event_at=report.last_event_at)
+def _readiness_checks(session: PublicSession, warmup: BackfillReport) -> dict[str, EngineCheck]:
+    """Return the engine's synchronous readiness checks (None when ready, else the reason).
 
-    async def inject_fault(self, request: Any) -> None:
-        """Arm or fire the fault of a ``gateway.models.FaultRequest`` (DESIGN §4)."""
-        from gateway.errors import FaultRejectedError, UnknownActorPathError
+    These never block: they read flags only, so the gateway may call them on the trio thread.
+    """
 
-        faults = self.tree.faults
-        try:
-            if request.kind == "crash":
-                faults.crash_now(request.path)
-            elif request.kind == "crash_on_next":
-                message_type = None
-                if request.message_type is not None:
-                    message_type = _message_types().get(request.message_type)
-                    if message_type is None:
-                        raise FaultRejectedError(
-                            f"expected a known message type, got {request.message_type!r}"
-                        )
-                faults.crash_on_next(request.path, message_type)
-            elif request.kind == "fail_on_start":
-                faults.fail_on_start(request.path, request.times)
-            elif request.kind == "delay_next":
-                faults.delay_next(request.path, request.delay_s)
-            else:
-                raise FaultRejectedError(f"expected a known fault kind, got {request.kind!r}")
-        except UnknownPath as exc:
-            raise UnknownActorPathError(f"expected an actor at {request.path}, got none") from exc
+    def exchange_public() -> str | None:
+        return None if session.stats.connected else "public session not connected"
 
-    def checks(self) -> dict[str, Callable[[], str | None]]:
-        """Return the engine's synchronous readiness checks (None when ready, else the reason).
+    def warmed_up() -> str | None:
+        failed = warmup.failed
+        return None if not failed else f"backfill failed for {', '.join(sorted(failed))}"
 
-        These never block: they read flags only, so the gateway may call them on the trio thread.
-        """
-        checks: dict[str, Callable[[], str | None]] = {}
-        session = self.session
-        if session is not None:
-            checks["exchange_public"] = lambda: (
-                None if session.stats.connected else "public session not connected"
-            )
-
-        def warmup() -> str | None:
-            failed = self.warmup.failed
-            return None if not failed else f"backfill failed for {', '.join(sorted(failed))}"
-
-        checks["warmup"] = warmup
-        return checks
-
-    async def readiness(self) -> Mapping[str, str | None]:
-        """Return readiness checks: supervision root, public session, warm-up."""
-        failure = self.tree.failure
-        results: dict[str, str | None] = {
-            "supervision": None if failure is None else f"root failed: {failure.as_json()}"
-        }
-        results.update({name: check() for name, check in self.checks().items()})
-        return results
+    return {"exchange_public": exchange_public, "warmup": warmed_up}
 
 
 async def _instrument_rules(rest: BybitRestClient, symbols: Sequence[str]) -> dict[str, InstrumentRules]:
@@ -232,23 +173,27 @@ async def serve(
     publisher: SignalPublisher | None = None,
     options: EngineOptions | None = None,
     metrics: RiskMetrics | None = None,
+    shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     task_status: trio.TaskStatus[Engine] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run the engine until cancelled; report the ``Engine`` facade once events flow.
+    """Run the engine until ``shutdown_trigger`` returns (or forever); report the ``Engine`` once events flow.
 
     Args:
-        settings: ``algogrid.settings.Settings`` (mode, symbols, research_mode, exchange, simulator,
+        settings: ``algogrid.settings.Settings`` (mode, symbols, research_mode, engine, exchange, simulator,
             strategy, risk, webhooks).
         storage: an open ``storage.Storage``.
         publisher: the gateway's ``SignalPublisher`` (default: log the signals).
-        options: engine knobs (warm-up size, queue size, timeouts).
+        options: engine knobs not yet in ``Settings`` (warm-up size, history, reservation TTL).
         metrics: the risk room's metrics (default: on a registry of their own, ``Engine.metrics``).
+        shutdown_trigger: returns when the engine must stop in order (``algogrid run``: after the gateway
+            drained); default never.
 
     Raises:
         EngineError: the supervision root failed.
     """
     opts = options or EngineOptions()
     symbols: tuple[str, ...] = tuple(settings.symbols)
+    trigger = shutdown_trigger or trio.sleep_forever
     if settings.mode == "simulation":
         sim_config = settings.simulator.model_copy(update={"symbols": symbols})
         sim_config = await _resume_after_stored(sim_config, storage.klines, symbols)
@@ -265,9 +210,11 @@ async def serve(
             exchange_config = settings.exchange.model_copy(
                 update={"rest_url": sim.rest_url, "ws_public_url": sim.ws_public_url}
             )
-            await _run(settings, storage, exchange_config, publisher, metrics, opts, sim, task_status)
+            await _run(
+                settings, storage, exchange_config, publisher, metrics, opts, sim, trigger, task_status
+            )
     else:
-        await _run(settings, storage, settings.exchange, publisher, metrics, opts, None, task_status)
+        await _run(settings, storage, settings.exchange, publisher, metrics, opts, None, trigger, task_status)
 
 
 _BAR_MS = 300_000
@@ -311,7 +258,7 @@ async def _resume_after_stored(config: Any, klines: KlineRepository, symbols: Se
     return config.model_copy(update={"start_time_ms": start_ms})
 
 
-async def _resume_market(simulator: Any, session: PublicSession, timeout_s: float) -> None:
+async def _resume_market(simulator: Simulator, session: PublicSession, timeout_s: float) -> None:
     """Let simulated time run once every symbol's topics are subscribed (every book synced).
 
     The market is paused from the simulator's start: no bar closes between the REST warm-up and the
@@ -319,11 +266,22 @@ async def _resume_market(simulator: Any, session: PublicSession, timeout_s: floa
     begins. At high speeds (a bar every 1/6 s at 1800) the start-up would otherwise lose bars for good.
     """
     with trio.move_on_after(timeout_s) as waited:
-        while not (session.stats.connected and all(b.synced for b in session.books.values())):  # noqa: ASYNC110
-            await trio.sleep(0.01)
+        await session.wait_subscribed()
     if waited.cancelled_caught:
         log.warning("simulation resumed before subscription", timeout_s=timeout_s)
     simulator.clock.resume()
+
+
+async def _until_stopped(trigger: Callable[[], Awaitable[None]], root_failed: trio.Event) -> None:
+    """Return when ``trigger`` returns or the supervision root failed, whichever comes first."""
+    async with trio.open_nursery() as waiters:
+
+        async def wait_for(event: Callable[[], Awaitable[None]]) -> None:
+            await event()
+            waiters.cancel_scope.cancel()
+
+        waiters.start_soon(wait_for, trigger)
+        waiters.start_soon(wait_for, root_failed.wait)
 
 
 async def _run(  # noqa: PLR0917 - private, called from serve only
@@ -333,27 +291,30 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
     publisher: SignalPublisher | None,
     metrics: RiskMetrics | None,
     opts: EngineOptions,
-    simulator: Any,
+    simulator: Simulator | None,
+    trigger: Callable[[], Awaitable[None]],
     task_status: trio.TaskStatus[Engine],
 ) -> None:
     mode: str = settings.mode
     symbols: tuple[str, ...] = tuple(settings.symbols)
+    config: EngineConfig = settings.engine
     source = "simulator" if mode == "simulation" else "ws"
     store = storage.market(source=source)
     async with BybitRestClient(exchange_config) as rest, trio.open_nursery() as services:
         instruments = await _instrument_rules(rest, symbols)
         log.info("backfill started", symbols=len(symbols), bars=opts.backfill_bars)
         report = await backfill(
-            rest, store, symbols, bars=opts.backfill_bars, min_interval_s=opts.backfill_interval_s
+            rest, store, symbols, bars=opts.backfill_bars, min_interval_s=config.backfill_interval_s
         )
-        queue = TrioWorkQueue(maxsize=opts.work_queue_size, concurrency=opts.work_concurrency, name="engine")
-        # The queue and the dispatcher outlive the tree's stop (the RiskActor flushes denials on stop, an
-        # alert may be submitted last): they run shielded and are cancelled only after the tree stopped.
-        lasting = _LastingServices(services)
-        await lasting.start(queue.run)
+        queue = TrioWorkQueue(
+            maxsize=config.work_queue_size, concurrency=config.work_concurrency, name="engine"
+        )
+        # The queue and the dispatcher live in the outer nursery: they outlive the tree's stop (the RiskActor
+        # flushes denials on stop, an alert may be submitted last) and are cancelled only after it.
+        await services.start(queue.run)
         wiring = RiskWiring(
             metrics=metrics or new_metrics(),
-            alerts=await start_alerts(settings.webhooks, storage, lasting),
+            alerts=await start_alerts(settings.webhooks, storage, services),
         )
 
         resolver = RefResolver()
@@ -390,49 +351,63 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         resolver.bind(tree.ref)
         bridge = TrioBridge()
         try:
-            router = SymbolRouter(
-                lambda s: tree.ref(f"root/symbols/{s}/feed"),
-                lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
-            )
-            controller = SymbolsController(tree, bridge, pipeline, deps, router)
-            await bridge.wait_settled(tree, timeout=opts.stop_timeout_s)
-            for symbol in symbols:
-                router.add(symbol)
-            session = PublicSession(exchange_config, symbols, router, rest)
-            engine = Engine(
-                tree=tree,
-                router=router,
-                controller=controller,
-                bridge=bridge,
-                mode=mode,
-                warmup=report,
-                metrics=wiring.metrics,
-                alerts=wiring.alerts,
-                session=session,
-                options=opts,
-                simulator=simulator,
-                market_clock=market_clock,
-            )
             async with trio.open_nursery() as feeds:
+                router = SymbolRouter(
+                    lambda s: tree.ref(f"root/symbols/{s}/feed"),
+                    lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
+                )
+                controller = SymbolsController(tree, bridge, pipeline, deps, router)
+                await bridge.wait_settled(tree, timeout=config.stop_timeout_s)
+                for symbol in symbols:
+                    router.add(symbol)
+                session = PublicSession(exchange_config, symbols, router, rest)
                 await feeds.start(session.run)
                 if simulator is not None:
-                    await _resume_market(simulator, session, opts.stop_timeout_s)
+                    await _resume_market(simulator, session, config.stop_timeout_s)
+                engine = Engine(
+                    tree=tree,
+                    router=router,
+                    controller=controller,
+                    bridge=bridge,
+                    mode=mode,
+                    warmup=report,
+                    metrics=wiring.metrics,
+                    view=SupervisionEngineView(
+                        tree,
+                        bridge,
+                        lambda: sorted(router.symbols),
+                        checks=_readiness_checks(session, report),
+                        market_clock=market_clock,
+                    ),
+                    alerts=wiring.alerts,
+                    session=session,
+                    simulator=simulator,
+                    market_clock=market_clock,
+                )
                 log.info(
                     "engine started", mode=mode, symbols=len(symbols), webhooks=wiring.alerts is not None
                 )
                 task_status.started(engine)
-                await root_failed.wait()
+                await _until_stopped(trigger, root_failed)
                 feeds.cancel_scope.cancel()
-            raise EngineError(
-                f"the supervision root failed: {tree.failure.as_json() if tree.failure else '?'}"
-            )
         finally:
-            with trio.CancelScope(shield=True):
-                log.info("engine stopping")
-                await bridge.stop_tree(tree, timeout=opts.stop_timeout_s)
-                lasting.cancel()
-                services.cancel_scope.cancel()
-                log.info("engine stopped")
+            await _stop_tree(bridge, tree, config.stop_timeout_s)
+        services.cancel_scope.cancel()
+    if root_failed.is_set():
+        raise EngineError(f"the supervision root failed: {tree.failure.as_json() if tree.failure else '?'}")
+
+
+async def _stop_tree(bridge: TrioBridge, tree: SupervisionTree, timeout_s: float) -> None:
+    """Stop ``tree`` from trio, in order (reverse start order), within ``timeout_s``.
+
+    On the ordered path nothing is cancelled and this is a plain await. Cancelled from outside, the actor
+    threads must still be stopped before the run ends: the stop is then shielded as a bounded cleanup (the
+    order of the shutdown is not at stake any more — the services are being cancelled with it).
+    """
+    log.info("engine stopping")
+    with trio.CancelScope(shield=True):  # cleanup of threads, bounded by timeout_s; not an ordering device
+        await bridge.stop_tree(tree, timeout=timeout_s)
+    log.info("engine stopped")
 
 
 def _setter_from_any_thread(event: trio.Event) -> Callable[[FailureInfo], None]:
@@ -446,29 +421,6 @@ def _setter_from_any_thread(event: trio.Event) -> Callable[[FailureInfo], None]:
             log.error("root failed after trio finished", failure=failure.as_json())  # noqa: TRY400 - no traceback
 
     return on_root_failure
-
-
-class _LastingServices:
-    """Start trio services that ignore outside cancellation until ``cancel()`` (see ``_run``)."""
-
-    def __init__(self, nursery: trio.Nursery) -> None:
-        self._nursery = nursery
-        self._scopes: list[trio.CancelScope] = []
-
-    async def start(self, run: Callable[..., Awaitable[None]]) -> None:
-        """Start ``run(task_status=...)`` shielded in the nursery and wait until it reports started."""
-
-        async def shielded(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-            with trio.CancelScope(shield=True) as scope:
-                self._scopes.append(scope)
-                await run(task_status=task_status)
-
-        await self._nursery.start(shielded)
-
-    def cancel(self) -> None:
-        """Cancel every service started here."""
-        for scope in self._scopes:
-            scope.cancel()
 
 
 class _RestSnapshots:

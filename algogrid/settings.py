@@ -29,6 +29,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from actors.config import DevConfig, ExecutionConfig, RiskConfig
 from actors.risk import WebhookConfig
+from algogrid.engine_config import EngineConfig
 from exchange.config import ExchangeConfig
 from exchange.simulator.config import SimulatorConfig
 from gateway.config import GatewayConfig
@@ -150,6 +151,7 @@ class Settings(BaseSettings):
     research_mode: bool = False
     storage: StorageConfig = StorageConfig()
     gateway: GatewayConfig = GatewayConfig()
+    engine: EngineConfig = EngineConfig()
     execution: ExecutionConfig = ExecutionConfig()
     risk: RiskConfig = RiskConfig()
     dev: DevConfig = DevConfig()

@@ -40,7 +40,7 @@ from strategy_core import AVI5Config
 
 
 async def _stats(engine: Engine, symbol: str) -> SignalStats:
-    stats: SignalStats = await engine.ask(f"root/symbols/{symbol}/signal", GetSignalStats(), 10)
+    stats: SignalStats = await engine.ask(f"root/symbols/{symbol}/signal", GetSignalStats(), timeout_s=10)
     return stats
 
 

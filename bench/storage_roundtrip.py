@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -24,9 +23,6 @@ from pathlib import Path
 
 import trio
 from pydantic import SecretStr
-
-# the repository root first: bench/ holds a supervision.py that would shadow the package
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from algogrid.settings import WHITELIST
 from storage import (

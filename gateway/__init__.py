@@ -6,7 +6,8 @@ Front door (STYLE §1): other rooms import only the names below.
 from __future__ import annotations
 
 from gateway.app import create_app, endpoints_for
-from gateway.context import GatewayContext, RouteOptions
+from gateway.config import GatewayConfig
+from gateway.context import GatewayContext
 from gateway.errors import (
     EngineError,
     EngineTimeoutError,
@@ -40,7 +41,7 @@ from gateway.ports import (
     SignalReader,
     StreamCommands,
 )
-from gateway.server import GatewayHandle, ListenConfig, serve, wait_for_stop_signal
+from gateway.server import GatewayHandle, serve, wait_for_stop_signal
 
 __all__ = [
     "EngineError",
@@ -53,14 +54,13 @@ __all__ = [
     "FaultRequest",
     "FeedStatus",
     "FeedStatusView",
+    "GatewayConfig",
     "GatewayContext",
     "GatewayError",
     "GatewayHandle",
-    "ListenConfig",
     "MarketTime",
     "ReadinessProbe",
     "RedisEventLog",
-    "RouteOptions",
     "SignalFeed",
     "SignalHub",
     "SignalLevels",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
@@ -19,9 +19,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway.cache import ReadCache
-from gateway.context import GatewayContext, RouteOptions, error_response
+from gateway.config import GatewayConfig
+from gateway.context import GatewayContext, error_response
 from gateway.endpoint import Endpoint
-from gateway.errors import EngineError, EventLogError, FaultRejectedError, UnknownActorPathError
+from gateway.errors import EngineError, GatewayError
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
@@ -40,10 +41,10 @@ log = structlog.get_logger(__name__)
 UI_DIR = Path(__file__).with_name("ui")
 
 
-def endpoints_for(options: RouteOptions) -> tuple[Endpoint, ...]:
+def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
     """Return the route table; ``POST /admin/faults`` exists only with ``fault_injection`` (dev mode)."""
     table = (*OPS_ENDPOINTS, *SIGNAL_ENDPOINTS, STREAM_ENDPOINT)
-    return (*table, FAULT_ENDPOINT) if options.fault_injection else table
+    return (*table, FAULT_ENDPOINT) if fault_injection else table
 
 
 def _version() -> str:
@@ -53,23 +54,14 @@ def _version() -> str:
         return "0.0.0"
 
 
-async def _engine_error(request: Request, exc: Exception) -> Response:
-    ctx: GatewayContext = request.app.state.ctx
-    ctx.metrics.engine_errors.labels(type(exc).__name__).inc()
-    log.warning("engine unavailable", path=request.url.path, reason=str(exc))
-    return error_response(503, "engine_unavailable", str(exc))
-
-
-async def _event_log_error(request: Request, exc: Exception) -> Response:
-    return error_response(503, "event_log_unavailable", str(exc))
-
-
-async def _unknown_path(request: Request, exc: Exception) -> Response:
-    return error_response(404, "unknown_actor_path", str(exc))
-
-
-async def _fault_rejected(request: Request, exc: Exception) -> Response:
-    return error_response(400, "fault_rejected", str(exc))
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    """Answer a ``GatewayError`` with its own status and code (the table in ``gateway.errors``)."""
+    assert isinstance(exc, GatewayError)
+    if isinstance(exc, EngineError):
+        ctx: GatewayContext = request.app.state.ctx
+        ctx.metrics.engine_errors.labels(type(exc).__name__).inc()
+        log.warning("engine unavailable", path=request.url.path, reason=str(exc))
+    return error_response(exc.status_code, exc.error, str(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -79,30 +71,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
+    config: GatewayConfig,
     engine: EngineView,
     signals: SignalReader,
     events: RedisEventLog,
     feed: SignalFeed,
     *,
-    options: RouteOptions | None = None,
+    fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
-    allowed_origins: Sequence[str] = (),
-    ip_rate_limit_per_min: int = 100,
 ) -> Starlette:
     """Build the gateway ASGI app (G-01..G-04).
 
     Args:
+        config: the room's config (CORS origins, per-IP limit, ask timeout, SSE and cache tunables).
         engine: the engine seam (supervision tree, feed asks, faults, exchange readiness).
         signals: read side of the ``signals`` table.
         events: the Redis Stream log SSE replays from.
         feed: the engine's signal sink; ``gateway.serve`` runs its drain task.
-        options: route tunables (fault injection, timeouts, heartbeat, staleness).
+        fault_injection: serve ``POST /admin/faults`` (``dev.fault_injection``).
         probes: readiness checks by name (e.g. ``postgres``, ``redis``).
-        allowed_origins: CORS origins (``ui.allowed_origins``).
-        ip_rate_limit_per_min: per-address request limit; 0 disables it.
     """
-    opts = options or RouteOptions()
-    hub = SignalHub(client_buffer=opts.sse_client_buffer)
+    hub = SignalHub(client_buffer=config.sse_client_buffer)
     metrics = GatewayMetrics(hub, feed)
     ctx = GatewayContext(
         engine=engine,
@@ -111,11 +100,11 @@ def create_app(
         feed=feed,
         hub=hub,
         metrics=metrics,
-        options=opts,
+        config=config,
         probes=dict(probes or {}),
-        signal_cache=ReadCache(opts.signals_cache_ttl_s),
+        signal_cache=ReadCache(config.signals_cache_ttl_s),
     )
-    table = endpoints_for(opts)
+    table = endpoints_for(fault_injection=fault_injection)
     openapi_body = json.dumps(build_openapi(table, _version()))
 
     async def openapi(request: Request) -> Response:
@@ -133,7 +122,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        log.info("gateway started", routes=len(table), fault_injection=opts.fault_injection)
+        log.info("gateway started", routes=len(table), fault_injection=fault_injection)
         try:
             yield
         finally:
@@ -142,25 +131,21 @@ def create_app(
 
     # Each middleware wraps every request (and every SSE chunk's send): add only the ones that do work.
     middleware = [Middleware(LatencyMiddleware, metrics=metrics)]
-    if allowed_origins:
+    if config.allowed_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
-                allow_origins=list(allowed_origins),
+                allow_origins=list(config.allowed_origins),
                 allow_methods=["GET", "POST"],
                 allow_headers=["Content-Type", "Last-Event-ID", "Authorization"],
             )
         )
-    if ip_rate_limit_per_min > 0:
-        middleware.append(Middleware(IpRateLimitMiddleware, per_minute=ip_rate_limit_per_min))
+    middleware.append(Middleware(IpRateLimitMiddleware, per_minute=config.ip_rate_limit_per_min))
     app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={
-            EngineError: _engine_error,
-            EventLogError: _event_log_error,
-            UnknownActorPathError: _unknown_path,
-            FaultRejectedError: _fault_rejected,
+            GatewayError: _gateway_error,
             HTTPException: _http_error,
         },
         lifespan=lifespan,

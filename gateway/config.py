@@ -1,4 +1,9 @@
-"""Gateway configuration (G-02): bind address, CORS origins, per-IP rate limit."""
+"""Gateway configuration (G-02, O-03): bind address, CORS, per-IP limit, and the route tunables.
+
+One frozen model for the room (STYLE §9), reachable as ``Settings.gateway``; every default is visible here.
+``ask_timeout_s`` is the one timeout of every gateway → engine ask (DESIGN §3): a feed status ask, the
+supervision tree snapshot. An ask that outlives it answers 503 with the reason (see ``gateway.errors``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,22 @@ __all__ = ["GatewayConfig"]
 
 
 class GatewayConfig(BaseModel):
-    """Where the gateway listens and how it guards itself (G-02)."""
+    """Where the gateway listens, how it guards itself and how long it waits for the engine (G-02).
+
+    Attributes:
+        host: requested bind address (only 127.0.0.1 is bound until authentication lands).
+        port: TCP port; 0 picks a free one.
+        allowed_origins: CORS origins; empty adds no CORS middleware.
+        ip_rate_limit_per_min: requests per minute per client address (probes are exempt).
+        ask_timeout_s: the one timeout of every gateway → engine ask; past it the route answers 503.
+        probe_timeout_s: how long ``/ready`` waits for each storage probe and the engine's checks.
+        heartbeat_s: SSE heartbeat period (each carries the market clock).
+        stale_after_s: a feed quiet for longer (wall seconds) is reported stale.
+        sse_client_buffer: events buffered per SSE client before it is dropped as too slow.
+        sse_retry_ms: the ``retry:`` hint sent to SSE clients.
+        signals_cache_ttl_s: how long a rendered ``/signals`` page is reused; 0 disables the cache.
+        graceful_timeout_s: how long in-flight requests may finish after the stop signal (O-03).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -16,3 +36,11 @@ class GatewayConfig(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
     allowed_origins: tuple[str, ...] = ()
     ip_rate_limit_per_min: int = Field(default=100, ge=1, le=100_000)
+    ask_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    probe_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    heartbeat_s: float = Field(default=15.0, gt=0, le=3600)
+    stale_after_s: float = Field(default=30.0, gt=0)
+    sse_client_buffer: int = Field(default=256, ge=1, le=100_000)
+    sse_retry_ms: int = Field(default=2000, ge=0, le=600_000)
+    signals_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
+    graceful_timeout_s: float = Field(default=30.0, gt=0, le=600)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.cache import ReadCache
+from gateway.config import GatewayConfig
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
@@ -17,26 +18,12 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import ErrorBody
 from gateway.ports import EngineView, ReadinessProbe, SignalReader
 
-__all__ = ["GatewayContext", "RouteOptions", "error_response", "json_body", "json_response"]
-
-
-@dataclass(frozen=True, slots=True)
-class RouteOptions:
-    """Tunables of the routes; defaults are the production values."""
-
-    fault_injection: bool = False
-    ask_timeout_s: float = 2.0
-    probe_timeout_s: float = 2.0
-    heartbeat_s: float = 15.0
-    stale_after_s: float = 30.0
-    sse_client_buffer: int = 256
-    sse_retry_ms: int = 2000
-    signals_cache_ttl_s: float = 1.0
+__all__ = ["GatewayContext", "error_response", "json_body", "json_response"]
 
 
 @dataclass(slots=True)
 class GatewayContext:
-    """Everything a handler may touch: ports, the SSE hub and log, metrics and options."""
+    """Everything a handler may touch: ports, the SSE hub and log, metrics and the room's config."""
 
     engine: EngineView
     signals: SignalReader
@@ -44,7 +31,7 @@ class GatewayContext:
     feed: SignalFeed
     hub: SignalHub
     metrics: GatewayMetrics
-    options: RouteOptions
+    config: GatewayConfig
     probes: Mapping[str, ReadinessProbe] = field(default_factory=dict)
     signal_cache: ReadCache = field(default_factory=lambda: ReadCache(0.0))
 

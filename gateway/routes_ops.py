@@ -65,20 +65,20 @@ async def market_time(request: Request) -> Response:
 
 async def _probe(ctx: GatewayContext, name: str, results: dict[str, CheckResult]) -> None:
     probe = ctx.probes[name]
-    with trio.move_on_after(ctx.options.probe_timeout_s) as scope:
+    with trio.move_on_after(ctx.config.probe_timeout_s) as scope:
         try:
             await probe()
         except Exception as exc:  # readiness boundary: any failure means "not ready", with its reason
             results[name] = CheckResult(ok=False, reason=f"{type(exc).__name__}: {exc}")
             return
     if scope.cancelled_caught:
-        results[name] = CheckResult(ok=False, reason=f"no answer within {ctx.options.probe_timeout_s:g} s")
+        results[name] = CheckResult(ok=False, reason=f"no answer within {ctx.config.probe_timeout_s:g} s")
     else:
         results[name] = CheckResult(ok=True)
 
 
 async def _engine_checks(ctx: GatewayContext, results: dict[str, CheckResult]) -> None:
-    with trio.move_on_after(ctx.options.probe_timeout_s) as scope:
+    with trio.move_on_after(ctx.config.probe_timeout_s) as scope:
         try:
             checks = await ctx.engine.readiness()
         except Exception as exc:  # readiness boundary, as above
@@ -105,9 +105,9 @@ async def ready(request: Request) -> Response:
 
 
 async def _tree(ctx: GatewayContext) -> dict[str, object]:
-    with trio.move_on_after(ctx.options.ask_timeout_s):
+    with trio.move_on_after(ctx.config.ask_timeout_s):
         return dict(await ctx.engine.supervision_tree())
-    raise EngineTimeoutError(f"supervision tree did not answer within {ctx.options.ask_timeout_s:g} s")
+    raise EngineTimeoutError(f"supervision tree did not answer within {ctx.config.ask_timeout_s:g} s")
 
 
 async def metrics(request: Request) -> Response:
@@ -128,21 +128,21 @@ async def supervision(request: Request) -> Response:
 
 async def _feed_view(ctx: GatewayContext, symbol: str) -> FeedStatusView:
     try:
-        status = await ctx.engine.feed_status(symbol, ctx.options.ask_timeout_s)
+        status = await ctx.engine.feed_status(symbol, ctx.config.ask_timeout_s)
     except EngineError as exc:
         ctx.metrics.engine_errors.labels(type(exc).__name__).inc()
         return FeedStatusView(
             symbol=symbol,
             available=False,
             stale=True,
-            stale_after_s=ctx.options.stale_after_s,
+            stale_after_s=ctx.config.stale_after_s,
             reason=str(exc),
         )
     return _feed_view_from(ctx, symbol, status.last_event_at)
 
 
 def _feed_view_from(ctx: GatewayContext, symbol: str, last: dt.datetime | None) -> FeedStatusView:
-    stale_after = ctx.options.stale_after_s
+    stale_after = ctx.config.stale_after_s
     if last is None:
         return FeedStatusView(
             symbol=symbol, available=True, stale=True, stale_after_s=stale_after, reason="no market data yet"
@@ -180,7 +180,7 @@ async def get_feed(request: Request) -> Response:
     symbol = str(request.path_params["symbol"])
     if symbol not in ctx.engine.symbols():
         return error_response(404, "not_found", f"symbol {symbol!r} is not traded here")
-    status = await ctx.engine.feed_status(symbol, ctx.options.ask_timeout_s)  # EngineError → 503 handler
+    status = await ctx.engine.feed_status(symbol, ctx.config.ask_timeout_s)  # EngineError → 503 handler
     return json_response(_feed_view_from(ctx, symbol, status.last_event_at))
 
 

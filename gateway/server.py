@@ -2,18 +2,17 @@
 
 Shutdown is graceful: when ``shutdown_trigger`` returns, hypercorn stops accepting, the SSE hub ends every
 stream (so long-lived ``/stream`` responses do not hold the shutdown), in-flight requests get up to
-``graceful_timeout_s`` (30 s) to finish, the lifespan shutdown runs, and only then the signal feed's drain
-task is cancelled.
+``GatewayConfig.graceful_timeout_s`` (30 s) to finish, the lifespan shutdown runs, and only then the signal
+feed's drain task is cancelled.
 """
 
 from __future__ import annotations
 
 import gc
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
 
 import structlog
 import trio
@@ -22,34 +21,19 @@ from hypercorn.trio import serve as hypercorn_serve
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.context import GatewayContext, RouteOptions
+from gateway.config import GatewayConfig
+from gateway.context import GatewayContext
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.ports import EngineView, ReadinessProbe, SignalReader, StreamCommands
 from gateway.routes_ops import heartbeat_data
 from gateway.sse import ExposeRawSend
 
-__all__ = ["GatewayHandle", "ListenConfig", "serve", "wait_for_stop_signal"]
+__all__ = ["GatewayHandle", "serve", "wait_for_stop_signal"]
 
 log = structlog.get_logger(__name__)
 
 LOOPBACK = "127.0.0.1"
-
-
-class ListenConfig(Protocol):
-    """The fields of ``GatewayConfig`` that ``serve`` reads."""
-
-    @property
-    def host(self) -> str: ...
-
-    @property
-    def port(self) -> int: ...
-
-    @property
-    def allowed_origins(self) -> Sequence[str]: ...
-
-    @property
-    def ip_rate_limit_per_min(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +69,16 @@ def _bind_host(requested: str) -> str:
 
 
 async def serve(
-    config: ListenConfig,
+    config: GatewayConfig,
     engine: EngineView,
     signals: SignalReader,
     stream_client: StreamCommands,
     feed: SignalFeed,
     *,
-    options: RouteOptions | None = None,
+    fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     stream_key: str = "algogrid:events",
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
-    graceful_timeout_s: float = 30.0,
     task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the gateway until ``shutdown_trigger`` returns (or forever), then shut down gracefully.
@@ -104,20 +87,11 @@ async def serve(
     127.0.0.1 until auth lands (a warning is logged when ``config.host`` asks for another).
     """
     events = RedisEventLog(stream_client, stream=stream_key)
-    app = create_app(
-        engine,
-        signals,
-        events,
-        feed,
-        options=options,
-        probes=probes,
-        allowed_origins=config.allowed_origins,
-        ip_rate_limit_per_min=config.ip_rate_limit_per_min,
-    )
+    app = create_app(config, engine, signals, events, feed, fault_injection=fault_injection, probes=probes)
     hub = app.state.ctx.hub
     hconfig = HypercornConfig()
     hconfig.bind = [f"{_bind_host(config.host)}:{config.port}"]
-    hconfig.graceful_timeout = graceful_timeout_s
+    hconfig.graceful_timeout = config.graceful_timeout_s
     hconfig.backlog = 4096
     hconfig.accesslog = None
     hconfig.errorlog = None
@@ -127,14 +101,16 @@ async def serve(
             await trio.sleep_forever()
         else:
             await shutdown_trigger()
-        log.info("gateway shutting down", sse_clients=hub.clients, graceful_timeout_s=graceful_timeout_s)
+        log.info(
+            "gateway shutting down", sse_clients=hub.clients, graceful_timeout_s=config.graceful_timeout_s
+        )
         hub.close()
 
     async with trio.open_nursery() as nursery:
         ctx: GatewayContext = app.state.ctx
         await nursery.start(partial(feed.run, events, hub, on_event=ctx.signal_cache.invalidate))
         await nursery.start(
-            partial(hub.run_heartbeat, ctx.options.heartbeat_s, data=partial(heartbeat_data, engine))
+            partial(hub.run_heartbeat, config.heartbeat_s, data=partial(heartbeat_data, engine))
         )
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:

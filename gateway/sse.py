@@ -150,7 +150,7 @@ async def stream(request: Request) -> Response:
             sub.close()
             return error_response(503, "event_log_unavailable", str(exc))
     log.debug("sse client connected", replay=len(replay), clients=ctx.hub.clients)
-    return SseResponse(sub, replay, after, ctx.options.sse_retry_ms)
+    return SseResponse(sub, replay, after, ctx.config.sse_retry_ms)
 
 
 STREAM_ENDPOINT = Endpoint(

@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from storage.aio import AioBridge
 from storage.errors import StorageUnavailableError
@@ -151,7 +151,7 @@ async def connect_redis(
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
             health_check_interval=30,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),  # the asyncio Retry, as the client wants
             retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
         )
 

@@ -6,9 +6,10 @@ other source) → logging → PostgreSQL/Redis (embedded under the data dir unle
 ``SignalFeed`` as its publisher) → the gateway (``serve_gateway``: hypercorn on trio, same trio run) → one
 JSON ``ready`` line naming the UI, API and supervision URLs.
 
-Shutdown (O-03) on the first SIGINT or SIGTERM: the gateway stops accepting and finishes in-flight requests
-(≤ 30 s; SSE streams are closed), then the engine stops (session, actor tree in reverse start order without
-blocking the trio thread, work queue, simulator), a final ``audit_trail`` row is written, storage closes and
+Shutdown (O-03) on the first SIGINT or SIGTERM, by triggers, innermost first: the gateway stops accepting
+and finishes in-flight requests (≤ ``gateway.graceful_timeout_s``, 30 s; SSE streams are closed), then the
+engine stops (session, actor tree in reverse start order without blocking the trio thread, work queue,
+simulator), a final ``audit_trail`` row is written, storage closes and
 ``stopped`` is the last log line; the exit code is 0. A failed supervision root exits 1.
 
 ``--no-engine`` starts storage only (ops checks): no actors, no exchange, no gateway.
@@ -40,7 +41,6 @@ __all__ = ["EXIT_ENGINE_FAILED", "register", "run"]
 log = structlog.get_logger(__name__)
 
 EXIT_ENGINE_FAILED = 1
-GRACEFUL_TIMEOUT_S = 30.0  # O-03: in-flight requests get at most this long
 
 EngineServe = Callable[..., Awaitable[None]]
 
@@ -52,8 +52,8 @@ def register(subparsers: Any) -> None:
     )
     add_config_argument(parser)
     parser.add_argument(
-        "--host", help="gateway address (only 127.0.0.1 is bound until authentication lands; default: "
-        "gateway.host)"
+        "--host",
+        help="gateway address (only 127.0.0.1 is bound until authentication lands; default: gateway.host)",
     )
     parser.add_argument("--port", type=int, help="gateway port (0 picks a free one; default: gateway.port)")
     parser.add_argument(
@@ -124,27 +124,24 @@ def _urls(base: str) -> dict[str, str]:
 async def _run_system(
     settings: Settings, storage: Storage, serve: EngineServe, signals: AsyncIterator[int], started: float
 ) -> str:
-    """Run engine and gateway until the first stop signal; return its name after an orderly stop."""
+    """Run engine and gateway until the first stop signal; return its name after an orderly stop.
+
+    The engine's nursery owns the gateway's: the gateway drains first (its trigger), then the engine stops
+    (its trigger), each in its own order; nothing is shielded and nothing is cancelled from outside.
+    """
     from algogrid.gateway_wiring import serve_gateway  # the gateway stack is only needed with an engine
     from gateway import SignalFeed
 
     feed = SignalFeed()
-    stop_gateway = trio.Event()
+    stop_engine, stop_gateway = trio.Event(), trio.Event()
     async with trio.open_nursery() as engine_scope:
-        engine = await engine_scope.start(partial(serve, settings, storage, publisher=feed))
+        engine = await engine_scope.start(
+            partial(serve, settings, storage, publisher=feed, shutdown_trigger=stop_engine.wait)
+        )
         async with trio.open_nursery() as gateway_scope:
             handle = await gateway_scope.start(
                 partial(
-                    serve_gateway,
-                    settings,
-                    storage,
-                    engine.tree,
-                    engine.bridge,
-                    feed,
-                    checks=engine.checks(),
-                    market_clock=engine.market_clock,
-                    shutdown_trigger=stop_gateway.wait,
-                    graceful_timeout_s=GRACEFUL_TIMEOUT_S,
+                    serve_gateway, settings, storage, engine.view, feed, shutdown_trigger=stop_gateway.wait
                 )
             )
             handle.context.metrics.registry.register(_RegistryView(engine.metrics.registry))
@@ -162,9 +159,9 @@ async def _run_system(
             )
             received = await _first_stop_signal(signals)
             log.info("stopping", signal=received)
-            stop_gateway.set()  # stop accepting; in-flight requests finish within GRACEFUL_TIMEOUT_S
+            stop_gateway.set()  # stop accepting; in-flight requests finish within gateway.graceful_timeout_s
         log.info("gateway drained")
-        engine_scope.cancel_scope.cancel()  # the engine stops its tree in order, off the trio thread
+        stop_engine.set()  # the engine stops its session, then its tree in order, off the trio thread
     return received
 
 
@@ -198,8 +195,7 @@ async def _main(settings: Settings, urls: ServerUrls, serve: EngineServe | None,
             except* EngineError as failed:
                 received = "engine_failed"
                 log.error("engine failed", error=str(failed.exceptions[0]))  # noqa: TRY400 - reason is enough
-            with trio.CancelScope(shield=True):
-                await _audit(storage, "system_stopped", {"signal": received})
+            await _audit(storage, "system_stopped", {"signal": received})  # nothing outside cancels this run
     return received
 
 

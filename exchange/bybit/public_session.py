@@ -86,6 +86,7 @@ class PublicSession(WsSession):
         self._last_resync: dict[str, float] = {}
         self._last_traffic = 0.0
         self._last_count = -1
+        self._subscribed = trio.Event()
 
     def topics(self) -> list[str]:
         """Return every topic this session subscribes, symbol by symbol."""
@@ -99,6 +100,32 @@ class PublicSession(WsSession):
                 f"tickers.{s}",
             ]
         return out
+
+    @property
+    def subscribed(self) -> bool:
+        """Return whether the socket is up and every symbol's book is synced since it (re)opened."""
+        return self._subscribed.is_set()
+
+    async def wait_subscribed(self) -> None:
+        """Wait until the socket is up and every symbol's book has been synced since it (re)opened.
+
+        The first snapshot of each ``orderbook`` topic (or its REST resync) syncs a book, so this is the
+        moment every subscribed topic delivers. A reconnect starts the wait over.
+        """
+        await self._subscribed.wait()
+
+    def _note_synced(self) -> None:
+        if (
+            not self._subscribed.is_set()
+            and self.stats.connected
+            and all(b.synced for b in self.books.values())
+        ):
+            self._subscribed.set()
+
+    def _mark_down(self) -> None:
+        super()._mark_down()
+        if self._subscribed.is_set():
+            self._subscribed = trio.Event()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve forever; holds ``len(topics())`` tokens of the shared ``ws`` bucket while running (E-08)."""
@@ -119,6 +146,8 @@ class PublicSession(WsSession):
 
     # ------------------------------------------------------------- connect
     async def _on_open(self, ws: WsConnection, nursery: trio.Nursery) -> None:
+        if self._subscribed.is_set():
+            self._subscribed = trio.Event()
         for book in self.books.values():
             book.invalidate()
         self._awaiting_snapshot = set(self.symbols)
@@ -205,6 +234,7 @@ class PublicSession(WsSession):
         elif result is ApplyResult.RESET:
             self._awaiting_snapshot.discard(event.symbol)
             self.publish(event)
+            self._note_synced()
         elif result is ApplyResult.DUPLICATE:
             self.stats.duplicates += 1
         elif event.symbol not in self._awaiting_snapshot:
@@ -286,6 +316,7 @@ class PublicSession(WsSession):
             return False
         self.books[symbol].apply(snap)
         self.publish(snap)
+        self._note_synced()
         return True
 
     async def _fallback_loop(self) -> None:

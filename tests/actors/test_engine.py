@@ -33,11 +33,12 @@ async def test_engine_backfills_runs_the_tree_and_stops_cleanly(
                 _settings(), storage, options=EngineOptions(backfill_bars=100), task_status=task_status
             )
         )
-        assert list(engine.symbols()) == sorted(SYMBOLS)
+        view = engine.view  # what the gateway sees of the engine
+        assert list(view.symbols()) == sorted(SYMBOLS)
         assert engine.warmup.fetched == dict.fromkeys(SYMBOLS, 100)
         assert engine.warmup.stored == dict.fromkeys(SYMBOLS, 100)
         assert engine.warmup.failed == {}
-        tree = await engine.supervision_tree()
+        tree = await view.supervision_tree()
         assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
 
         async def live_bars_stored() -> bool:
@@ -46,18 +47,17 @@ async def test_engine_backfills_runs_the_tree_and_stops_cleanly(
 
         await eventually_async(live_bars_stored, timeout=20)
 
-        status = await engine.feed_status(SYMBOLS[0], timeout_s=5)
+        status = await view.feed_status(SYMBOLS[0], timeout_s=5)
         assert status.last_event_at is not None
-        assert (await engine.readiness())["supervision"] is None
+        assert (await view.readiness())["supervision"] is None
         await eventually_async(
             lambda: engine.session is not None and engine.session.stats.connected, timeout=10
         )
 
-        await engine.inject_fault(FaultRequest(path=f"root/symbols/{SYMBOLS[0]}/feed", kind="crash"))
+        await view.inject_fault(FaultRequest(path=f"root/symbols/{SYMBOLS[0]}/feed", kind="crash"))
         await eventually_async(lambda: engine.tree.ref(f"root/symbols/{SYMBOLS[0]}/feed").incarnation == 2)
         await eventually_async(engine.tree.settled)
         with pytest.raises(UnknownActorPathError):
-            await engine.inject_fault(FaultRequest(path="root/symbols/NOPEUSDT/feed", kind="crash"))
+            await view.inject_fault(FaultRequest(path="root/symbols/NOPEUSDT/feed", kind="crash"))
         nursery.cancel_scope.cancel()
     assert engine.tree.ref("root").status.value == "stopped"
-

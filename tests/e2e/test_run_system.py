@@ -67,6 +67,16 @@ class RunningSystem:
         self._reader.join(timeout=10)
         return code
 
+    def close(self) -> None:
+        """Kill the process if it still runs, then close its pipes (no file is left to the collector)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout=10)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
 
 class SseRecorder:
     """Record the events of one ``GET /stream`` connection from a thread."""
@@ -113,9 +123,7 @@ def started(system_env: dict[str, str], tmp_path: Path) -> Iterator[RunningSyste
     try:
         yield system
     finally:
-        if system.proc.poll() is None:
-            system.proc.kill()
-            system.proc.wait()
+        system.close()
 
 
 def _nodes(tree: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -32,7 +32,7 @@ from gw_kit import Stack, generated, make_signal, open_stack
 
 from algogrid.market_clock import SimMarketClock
 from exchange.simulator import SimClock
-from gateway import RouteOptions
+from gateway import GatewayConfig
 from strategy_core import Signal
 
 CHROMIUM = "/usr/bin/chromium"
@@ -68,10 +68,12 @@ def sim_clock() -> SimClock:
 async def stack(migrated_db_url: str, redis_clean_url: str, sim_clock: SimClock) -> AsyncIterator[Stack]:
     # No heartbeat during the test: each one re-syncs the UI's market clock, and the market-time check wants
     # the UI's own extrapolation alone to move it (heartbeats with market time: tests/gateway).
-    options = RouteOptions(fault_injection=True, ask_timeout_s=1.0, heartbeat_s=3600.0)
+    config = GatewayConfig(
+        port=0, ip_rate_limit_per_min=100_000, ask_timeout_s=1.0, heartbeat_s=3600.0, graceful_timeout_s=5.0
+    )
     market = SimMarketClock(sim_clock)
     async with open_stack(
-        migrated_db_url, redis_clean_url, SYMBOLS, options=options, market_clock=market
+        migrated_db_url, redis_clean_url, SYMBOLS, gateway=config, fault_injection=True, market_clock=market
     ) as st:
         yield st
 

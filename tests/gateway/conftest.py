@@ -16,8 +16,7 @@ from gw_kit import Stack, open_stack
 
 from algogrid.market_clock import SimMarketClock
 from exchange.simulator import SimClock
-from gateway import RouteOptions
-from gateway.config import GatewayConfig
+from gateway import GatewayConfig
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 MARKET_START = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -25,13 +24,20 @@ MARKET_SPEED = 60.0
 
 
 @pytest.fixture
-def route_options() -> RouteOptions:
-    return RouteOptions(fault_injection=True, ask_timeout_s=0.5, probe_timeout_s=1.0, heartbeat_s=0.3)
+def fault_injection() -> bool:
+    return True
 
 
 @pytest.fixture
 def gateway_config() -> GatewayConfig:
-    return GatewayConfig(port=0, ip_rate_limit_per_min=100_000)
+    return GatewayConfig(
+        port=0,
+        ip_rate_limit_per_min=100_000,
+        ask_timeout_s=0.5,
+        probe_timeout_s=1.0,
+        heartbeat_s=0.3,
+        graceful_timeout_s=5.0,
+    )
 
 
 @pytest.fixture
@@ -43,7 +49,7 @@ def sim_clock() -> SimClock:
 async def stack(
     migrated_db_url: str,
     redis_clean_url: str,
-    route_options: RouteOptions,
+    fault_injection: bool,
     gateway_config: GatewayConfig,
     sim_clock: SimClock,
 ) -> AsyncIterator[Stack]:
@@ -51,8 +57,8 @@ async def stack(
         migrated_db_url,
         redis_clean_url,
         SYMBOLS,
-        options=route_options,
         gateway=gateway_config,
+        fault_injection=fault_injection,
         temporary=("SOLUSDT",),
         market_clock=SimMarketClock(sim_clock),
     ) as st:

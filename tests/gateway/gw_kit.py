@@ -1,6 +1,7 @@
 """Real parts for the gateway tests: the real supervision tree, real storage, the real gateway wiring.
 
-``open_stack`` runs ``algogrid.gateway_wiring.serve_gateway`` on a free port over
+``open_stack`` runs ``algogrid.gateway_wiring.serve_gateway`` on a free port over the production engine view
+(``algogrid.engine_view.SupervisionEngineView``) of
 
 * a real ``SupervisionTree`` (``root → symbols → <SYM> → feed``) of small real actors (``TickFeed``,
   subclassing ``supervision.SupervisedActor`` and answering the actors room's ``GetFeedStatus``),
@@ -25,9 +26,9 @@ import trio
 from pydantic import SecretStr
 
 from actors import FeedStatusReport, GetFeedStatus, SignalGenerated
-from algogrid.gateway_wiring import feed_path, serve_gateway
-from gateway import GatewayHandle, RouteOptions, SignalFeed
-from gateway.config import GatewayConfig
+from algogrid.engine_view import SupervisionEngineView, feed_path
+from algogrid.gateway_wiring import serve_gateway
+from gateway import GatewayConfig, GatewayHandle, SignalFeed
 from storage import Storage, StorageConfig, open_storage
 from strategy_core import Signal
 from supervision import (
@@ -164,7 +165,6 @@ def generated(signal: Signal) -> SignalGenerated:
 class WiringSettings:
     """The fields of ``algogrid.settings.Settings`` that ``serve_gateway`` reads."""
 
-    symbols: tuple[str, ...]
     gateway: GatewayConfig
     dev: Any
 
@@ -201,8 +201,8 @@ async def open_stack(
     redis_url: str,
     symbols: Sequence[str],
     *,
-    options: RouteOptions,
-    gateway: GatewayConfig | None = None,
+    gateway: GatewayConfig,
+    fault_injection: bool,
     temporary: Sequence[str] = (),
     market_clock: Clock | None = None,
 ) -> AsyncIterator[Stack]:
@@ -213,13 +213,9 @@ async def open_stack(
     config = StorageConfig(
         database_url=SecretStr(db_url), redis_url=SecretStr(redis_url), pool_min_size=2, pool_max_size=10
     )
-    settings = WiringSettings(
-        symbols=tuple(symbols),
-        gateway=gateway or GatewayConfig(port=0, ip_rate_limit_per_min=100_000),
-        dev=DevSwitches(fault_injection=options.fault_injection),
-    )
-    checks_state: dict[str, str | None] = {"exchange.public": None}
-    checks: dict[str, Callable[[], str | None]] = {"exchange.public": lambda: checks_state["exchange.public"]}
+    settings = WiringSettings(gateway=gateway, dev=DevSwitches(fault_injection=fault_injection))
+    checks_state: dict[str, str | None] = {"exchange_public": None}
+    checks: dict[str, Callable[[], str | None]] = {"exchange_public": lambda: checks_state["exchange_public"]}
     tree = SupervisionTree.start(tree_spec(symbols, temporary), watchdog_interval=None)
     bridge = TrioBridge()
     try:
@@ -228,19 +224,12 @@ async def open_stack(
                 await trio.sleep(0.005)
             feed = SignalFeed()
             stop = trio.Event()
+            view = SupervisionEngineView(
+                tree, bridge, tuple(symbols), checks=checks, market_clock=market_clock
+            )
             handle: GatewayHandle = await nursery.start(
                 lambda task_status: serve_gateway(
-                    settings,
-                    storage,
-                    tree,
-                    bridge,
-                    feed,
-                    checks=checks,
-                    market_clock=market_clock,
-                    options=options,
-                    shutdown_trigger=stop.wait,
-                    graceful_timeout_s=5.0,
-                    task_status=task_status,
+                    settings, storage, view, feed, shutdown_trigger=stop.wait, task_status=task_status
                 )
             )
             yield Stack(handle.url, handle, tree, storage, feed, stop, checks_state)

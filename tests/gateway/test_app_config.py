@@ -7,19 +7,23 @@ import pytest
 import structlog
 from gw_kit import Stack
 
-from gateway import RouteOptions
-from gateway.config import GatewayConfig
+from gateway import GatewayConfig
 
 
 @pytest.fixture
-def route_options() -> RouteOptions:
-    return RouteOptions(fault_injection=False, ask_timeout_s=0.5)
+def fault_injection() -> bool:
+    return False
 
 
 @pytest.fixture
 def gateway_config() -> GatewayConfig:
     return GatewayConfig(
-        host="0.0.0.0", port=0, ip_rate_limit_per_min=5, allowed_origins=("http://ui.example",)
+        host="0.0.0.0",
+        port=0,
+        ip_rate_limit_per_min=5,
+        allowed_origins=("http://ui.example",),
+        ask_timeout_s=0.5,
+        graceful_timeout_s=5.0,
     )
 
 

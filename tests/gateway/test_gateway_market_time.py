@@ -15,7 +15,7 @@ import pytest
 import trio
 from gw_kit import Stack, TickFeed, read_sse
 
-from algogrid.gateway_wiring import SupervisionEngineView
+from algogrid.engine_view import SupervisionEngineView
 from exchange.simulator import SimClock
 from gateway import SignalHub
 from supervision import ChildSpec, ManualClock, SupervisionTree, SupervisorSpec, TrioBridge

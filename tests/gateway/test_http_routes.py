@@ -25,16 +25,16 @@ async def test_ready_when_postgres_redis_and_exchange_are_up(client: httpx.Async
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["ready"] is True
-    assert set(body["checks"]) == {"postgres", "redis", "supervision", "exchange.public"}
+    assert set(body["checks"]) == {"postgres", "redis", "supervision", "exchange_public"}
 
 
 async def test_ready_names_what_is_not_ready(client: httpx.AsyncClient, stack: Stack) -> None:
-    stack.engine_checks["exchange.public"] = "public session not connected"
+    stack.engine_checks["exchange_public"] = "public session not connected"
     response = await client.get("/ready")
     assert response.status_code == 503
     body = response.json()
-    assert body["not_ready"] == ["exchange.public"]
-    assert body["checks"]["exchange.public"]["reason"] == "public session not connected"
+    assert body["not_ready"] == ["exchange_public"]
+    assert body["checks"]["exchange_public"]["reason"] == "public session not connected"
 
 
 async def test_signals_filters_and_pages_from_postgres(client: httpx.AsyncClient, stack: Stack) -> None:

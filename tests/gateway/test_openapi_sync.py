@@ -10,7 +10,7 @@ import httpx
 from gw_kit import Stack
 from starlette.routing import Route
 
-from gateway import RouteOptions, build_openapi, endpoints_for
+from gateway import build_openapi, endpoints_for
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 _INTERNAL = {"/openapi.json", "/"}
@@ -32,7 +32,7 @@ async def test_served_document_matches_the_route_table(client: httpx.AsyncClient
 
 
 def test_every_reference_resolves_and_the_document_is_openapi_3_1() -> None:
-    doc = build_openapi(endpoints_for(RouteOptions(fault_injection=True)), "test")
+    doc = build_openapi(endpoints_for(fault_injection=True), "test")
     assert doc["openapi"] == "3.1.0"
     refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(doc)))
     assert refs
@@ -43,7 +43,7 @@ def test_every_reference_resolves_and_the_document_is_openapi_3_1() -> None:
 
 def test_docs_api_md_lists_every_route() -> None:
     text = API_MD.read_text()
-    for endpoint in endpoints_for(RouteOptions(fault_injection=True)):
+    for endpoint in endpoints_for(fault_injection=True):
         assert f"`{endpoint.method} {endpoint.path}`" in text, (
             f"{endpoint.method} {endpoint.path} missing in docs/api.md"
         )

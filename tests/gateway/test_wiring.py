@@ -12,14 +12,9 @@ import trio
 from gw_kit import DevSwitches, Stack, TickFeed, WiringSettings, make_signal
 from pydantic import SecretStr
 
-from algogrid.gateway_wiring import (
-    RedisStreamCommands,
-    StorageSignalReader,
-    SupervisionEngineView,
-    serve_gateway,
-)
-from gateway import GatewayHandle, SignalFeed, SignalQuery, UnknownActorPathError
-from gateway.config import GatewayConfig
+from algogrid.engine_view import SupervisionEngineView
+from algogrid.gateway_wiring import RedisStreamCommands, StorageSignalReader, serve_gateway
+from gateway import GatewayConfig, GatewayHandle, SignalFeed, SignalQuery, UnknownActorPathError
 from storage import Storage, StorageConfig, open_storage
 from supervision import ChildSpec, Intensity, SupervisionTree, SupervisorSpec, TrioBridge
 from tests.support import eventually_async
@@ -92,9 +87,9 @@ async def test_readiness_names_a_failed_supervision_root() -> None:
     tree = SupervisionTree.start(spec, watchdog_interval=None)
     bridge = TrioBridge()
     try:
-        view = SupervisionEngineView(tree, bridge, ("BTCUSDT",), checks={"exchange.public": lambda: None})
+        view = SupervisionEngineView(tree, bridge, ("BTCUSDT",), checks={"exchange_public": lambda: None})
         await eventually_async(tree.settled)
-        assert await view.readiness() == {"supervision": None, "exchange.public": None}
+        assert await view.readiness() == {"supervision": None, "exchange_public": None}
         tree.faults.crash_now("root/feed")  # intensity 0: the root gives up at once
 
         async def failed() -> str | None:
@@ -136,7 +131,7 @@ async def test_serve_gateway_takes_fault_injection_from_settings(storage: Storag
     spec = SupervisorSpec("root", children=(SupervisorSpec("symbols"),))
     tree = SupervisionTree.start(spec, watchdog_interval=None)
     bridge = TrioBridge()
-    settings = WiringSettings(("BTCUSDT",), GatewayConfig(port=0), DevSwitches(fault_injection=False))
+    settings = WiringSettings(GatewayConfig(port=0), DevSwitches(fault_injection=False))
     stop = trio.Event()
     try:
         async with trio.open_nursery() as nursery:
@@ -144,8 +139,7 @@ async def test_serve_gateway_takes_fault_injection_from_settings(storage: Storag
                 lambda task_status: serve_gateway(
                     settings,
                     storage,
-                    tree,
-                    bridge,
+                    SupervisionEngineView(tree, bridge, ("BTCUSDT",)),
                     SignalFeed(),
                     shutdown_trigger=stop.wait,
                     task_status=task_status,

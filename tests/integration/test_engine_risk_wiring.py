@@ -7,27 +7,24 @@ Real simulator, real PostgreSQL/Redis, the real supervision tree. The simulator 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import psycopg2
-import pytest
-import trio
-
-from actors import SignalGenerated
 from actors.risk import (
     TradingState,
     WebhookConfig,
     WebhookDispatcher,
 )
-from algogrid.engine import Engine, EngineOptions, serve
+from algogrid.engine import Engine, EngineOptions
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
-from storage import ChangeSource, ServerUrls, Storage, StorageConfig, TradingStateRecord, open_storage
+from storage import ChangeSource, Storage, TradingStateRecord
 from tests.support import eventually_async
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+
+RunEngine = Callable[..., AbstractAsyncContextManager[Engine]]  # the ``run_engine`` fixture (conftest)
 
 
 def _settings(**extra: Any) -> Settings:
@@ -36,57 +33,18 @@ def _settings(**extra: Any) -> Settings:
     return Settings(symbols=SYMBOLS, simulator=simulator, **extra)
 
 
-class Published:
-    """A ``SignalPublisher`` recording what the engine publishes (called from actor threads)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.events: list[SignalGenerated] = []
-
-    def publish(self, event: object) -> None:
-        assert isinstance(event, SignalGenerated)
-        with self._lock:
-            self.events.append(event)
-
-
-@pytest.fixture
-def db_url(migrated_db_url: str) -> str:
-    """The module's database with signals, denials and the kill switch reset for this test."""
-    conn = psycopg2.connect(migrated_db_url)
-    with conn, conn.cursor() as cur:
-        cur.execute("TRUNCATE signals, risk_denials CASCADE")
-        cur.execute(
-            "UPDATE kill_switch_state SET trading_state = 'ACTIVE', engaged = false, reason = NULL, "
-            "changed_by_label = 'system', changed_at = now()"
-        )
-    conn.close()
-    return migrated_db_url
-
-
-@pytest.fixture
-async def storage(db_url: str, redis_clean_url: str) -> AsyncIterator[Storage]:
-    config = StorageConfig(pool_min_size=1, pool_max_size=5)
-    async with open_storage(config, ServerUrls(db_url, redis_clean_url)) as opened:
-        yield opened
-
-
 async def _statuses(storage: Storage) -> dict[str, int]:
     rows = await storage.db.fetch("SELECT status, count(*) AS n FROM signals GROUP BY status")
     return {row["status"]: int(row["n"]) for row in rows}
 
 
 async def test_every_signal_is_decided_by_the_risk_actor_and_published_when_allowed(
-    storage: Storage,
+    run_engine: RunEngine, published: Any
 ) -> None:
-    published = Published()
-    async with trio.open_nursery() as nursery:
-        engine: Engine = await nursery.start(
-            lambda task_status: serve(
-                _settings(), storage, publisher=published, options=EngineOptions(backfill_bars=100),
-                task_status=task_status,
-            )
-        )
-        tree = await engine.supervision_tree()
+    async with run_engine(
+        _settings(), publisher=published, options=EngineOptions(backfill_bars=100)
+    ) as engine:
+        tree = await engine.view.supervision_tree()
         assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
         assert [c["kind"] for c in tree["children"][:2]] == ["risk", "monitor"]
         assert engine.alerts is None  # no webhook URLs configured
@@ -104,10 +62,11 @@ async def test_every_signal_is_decided_by_the_risk_actor_and_published_when_allo
             if sample.name.endswith("_total") and sample.labels["subject"] == "signal"
         }
         assert sum(by_outcome.values()) >= len(published.events), (decided, by_outcome)
-        nursery.cancel_scope.cancel()
 
 
-async def test_a_halted_trading_state_denies_every_signal_and_publishes_none(storage: Storage) -> None:
+async def test_a_halted_trading_state_denies_every_signal_and_publishes_none(
+    storage: Storage, run_engine: RunEngine, published: Any
+) -> None:
     halted = TradingStateRecord(
         state=TradingState.HALTED,
         kill_switch=True,
@@ -117,14 +76,7 @@ async def test_a_halted_trading_state_denies_every_signal_and_publishes_none(sto
         changed_at=dt.datetime.now(dt.UTC),
     )
     await storage.kill_switch.save_trading_state(halted)
-    published = Published()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(
-            lambda task_status: serve(
-                _settings(), storage, publisher=published, options=EngineOptions(backfill_bars=100),
-                task_status=task_status,
-            )
-        )
+    async with run_engine(_settings(), publisher=published, options=EngineOptions(backfill_bars=100)):
 
         async def denied_signals() -> int:
             return (await _statuses(storage)).get("denied", 0)
@@ -134,20 +86,14 @@ async def test_a_halted_trading_state_denies_every_signal_and_publishes_none(sto
 
         await eventually_async(denied_signals, timeout=45)
         denials = await eventually_async(denials_recorded, timeout=10)
-        nursery.cancel_scope.cancel()
     assert published.events == []
     assert set(await _statuses(storage)) == {"denied"}
     assert int(denials) >= 1
 
 
-async def test_configured_webhooks_start_a_dispatcher_shared_by_the_risk_actors(storage: Storage) -> None:
+async def test_configured_webhooks_start_a_dispatcher_shared_by_the_risk_actors(
+    run_engine: RunEngine,
+) -> None:
     webhooks = WebhookConfig(urls=("http://127.0.0.1:9/unused",), max_attempts=1)
-    async with trio.open_nursery() as nursery:
-        engine: Engine = await nursery.start(
-            lambda task_status: serve(
-                _settings(webhooks=webhooks), storage, options=EngineOptions(backfill_bars=20),
-                task_status=task_status,
-            )
-        )
+    async with run_engine(_settings(webhooks=webhooks), options=EngineOptions(backfill_bars=20)) as engine:
         assert isinstance(engine.alerts, WebhookDispatcher)
-        nursery.cancel_scope.cancel()

@@ -10,26 +10,25 @@ AVI-5's book/bar-age and funding gates are opened (as in bench/pipeline.py) so b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
-
-import psycopg2
-import pytest
-import trio
 
 from actors.config import RiskConfig
 from actors.risk import GetRiskSnapshot, RiskSnapshot
-from algogrid.engine import Engine, EngineOptions, serve
+from algogrid.engine import Engine, EngineOptions
 from algogrid.market_clock import SimMarketClock
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
-from storage import ServerUrls, Storage, StorageConfig, open_storage
+from storage import Storage
 from strategy_core import AVI5Config
 from tests.support import eventually_async
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
 MAX_CONCURRENT = 2
 TTL = dt.timedelta(seconds=900)
+
+RunEngine = Callable[..., AbstractAsyncContextManager[Engine]]  # the ``run_engine`` fixture (conftest)
 
 
 def _settings() -> Settings:
@@ -48,36 +47,11 @@ def _settings() -> Settings:
     )
 
 
-@pytest.fixture
-def db_url(migrated_db_url: str) -> str:
-    conn = psycopg2.connect(migrated_db_url)
-    with conn, conn.cursor() as cur:
-        cur.execute("TRUNCATE signals, risk_denials CASCADE")
-        cur.execute(
-            "UPDATE kill_switch_state SET trading_state = 'ACTIVE', engaged = false, reason = NULL, "
-            "changed_by_label = 'system', changed_at = now()"
-        )
-    conn.close()
-    return migrated_db_url
-
-
-@pytest.fixture
-async def storage(db_url: str, redis_clean_url: str) -> AsyncIterator[Storage]:
-    async with open_storage(
-        StorageConfig(pool_min_size=1, pool_max_size=5), ServerUrls(db_url, redis_clean_url)
-    ) as s:
-        yield s
-
-
 async def test_approvals_continue_over_simulated_hours_as_reservations_expire_in_market_time(
-    storage: Storage,
+    storage: Storage, run_engine: RunEngine
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        engine: Engine = await nursery.start(
-            lambda task_status: serve(
-                _settings(), storage, options=EngineOptions(backfill_bars=100), task_status=task_status
-            )
-        )
+    async with run_engine(_settings(), options=EngineOptions(backfill_bars=100)) as engine:
+        assert engine.simulator is not None
         assert isinstance(engine.market_clock, SimMarketClock)
         exchange_now = engine.simulator.clock.now_ms()
         assert abs(engine.market_clock.now().timestamp() * 1000 - exchange_now) < 1000
@@ -86,7 +60,7 @@ async def test_approvals_continue_over_simulated_hours_as_reservations_expire_in
 
         async def approvals_over_two_market_hours() -> bool:
             nonlocal peak
-            sample: RiskSnapshot = await engine.ask("root/risk", GetRiskSnapshot())
+            sample: RiskSnapshot = await engine.ask("root/risk", GetRiskSnapshot(), timeout_s=5)
             peak = max(peak, len(sample.positions))
             row = await storage.db.fetchrow(
                 "SELECT count(*) AS n, max(created_at) - min(created_at) AS span FROM signals "
@@ -96,8 +70,7 @@ async def test_approvals_continue_over_simulated_hours_as_reservations_expire_in
             return bool(row["n"] >= 4 * MAX_CONCURRENT and row["span"] >= dt.timedelta(hours=2))
 
         await eventually_async(approvals_over_two_market_hours, timeout=60)
-        snap: RiskSnapshot = await engine.ask("root/risk", GetRiskSnapshot())
-        nursery.cancel_scope.cancel()
+        snap: RiskSnapshot = await engine.ask("root/risk", GetRiskSnapshot(), timeout_s=5)
 
     assert len(snap.positions) <= MAX_CONCURRENT  # the limit still binds at every moment
     approved = await storage.db.fetch(

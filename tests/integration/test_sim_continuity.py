@@ -11,17 +11,16 @@ and imbalance gates are opened (as in bench/pipeline.py) so bars produce signals
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 
-import pytest
-import trio
 from structlog.testing import capture_logs
 
-from algogrid.engine import Engine, EngineOptions, _resume_start_ms, serve
+from algogrid.engine import Engine, EngineOptions, _resume_start_ms
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
-from storage import ServerUrls, Storage, StorageConfig, open_storage
+from storage import Storage
 from strategy_core import AVI5Config
 from tests.support import eventually_async
 
@@ -29,6 +28,8 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT")
 BAR = dt.timedelta(minutes=5)
 BAR_MS = 300_000
 AHEAD = dt.timedelta(hours=4)  # how far the first run runs ahead of wall time (8 real seconds at speed 1800)
+
+RunEngine = Callable[..., AbstractAsyncContextManager[Engine]]  # the ``run_engine`` fixture (conftest)
 
 
 def _settings() -> Settings:
@@ -44,19 +45,6 @@ def _settings() -> Settings:
         strategy=strategy,
         simulator=SimulatorConfig(seed=11, speed=1800.0, book_interval_ms=20, history_bars=120),
     )
-
-
-@pytest.fixture
-async def storage(migrated_db_url: str, redis_clean_url: str) -> AsyncIterator[Storage]:
-    async with open_storage(
-        StorageConfig(pool_min_size=1, pool_max_size=5), ServerUrls(migrated_db_url, redis_clean_url)
-    ) as s:
-        await s.db.execute("TRUNCATE klines_5m, signals, risk_denials CASCADE")
-        await s.db.execute(
-            "UPDATE kill_switch_state SET trading_state = 'ACTIVE', engaged = false, reason = NULL, "
-            "changed_by_label = 'system', changed_at = now()"
-        )
-        yield s
 
 
 async def _latest_bar(storage: Storage) -> dt.datetime:
@@ -98,15 +86,13 @@ def test_resume_start_is_the_end_of_a_future_bar_on_a_five_minute_boundary() -> 
 
 
 async def test_second_run_resumes_after_the_first_runs_future_bars_and_signals_again(
-    storage: Storage,
+    storage: Storage, run_engine: RunEngine
 ) -> None:
     options = EngineOptions(backfill_bars=100, history_bars=120)
 
     # First run: until the market has stored bars four hours ahead of wall time, with signals.
-    async with trio.open_nursery() as nursery:
-        engine: Engine = await nursery.start(
-            lambda task_status: serve(_settings(), storage, options=options, task_status=task_status)
-        )
+    async with run_engine(_settings(), options=options) as engine:
+        assert engine.simulator is not None
         assert engine.simulator.config.start_time_ms is None  # fresh storage: the market starts at now
 
         async def far_ahead_with_signals() -> bool:
@@ -114,7 +100,6 @@ async def test_second_run_resumes_after_the_first_runs_future_bars_and_signals_a
             return ahead > AHEAD and await _signals_after(storage, dt.datetime.now(dt.UTC)) > 0
 
         await eventually_async(far_ahead_with_signals, timeout=60)
-        nursery.cancel_scope.cancel()
 
     last_first = await _latest_bar(storage)
     bars_first = await _bar_count(storage)
@@ -124,10 +109,8 @@ async def test_second_run_resumes_after_the_first_runs_future_bars_and_signals_a
 
     # Second run on the same database: market time starts where storage stops.
     with capture_logs() as logs:
-        async with trio.open_nursery() as nursery:
-            engine = await nursery.start(
-                lambda task_status: serve(_settings(), storage, options=options, task_status=task_status)
-            )
+        async with run_engine(_settings(), options=options) as engine:
+            assert engine.simulator is not None
             resumed_at = last_first + BAR
             assert engine.simulator.config.start_time_ms == int(resumed_at.timestamp() * 1000)
             assert engine.simulator.clock.now_ms() >= resumed_at.timestamp() * 1000
@@ -148,7 +131,6 @@ async def test_second_run_resumes_after_the_first_runs_future_bars_and_signals_a
             # not suppressed by the per-bar id.
             elapsed = dt.timedelta(milliseconds=engine.simulator.clock.now_ms() - started_ms)
             assert elapsed < resumed_at - dt.datetime.now(dt.UTC), elapsed
-            nursery.cancel_scope.cancel()
 
     resumed = [e for e in logs if e["event"] == "simulation resumes after stored data"]
     assert len(resumed) == 1, [e["event"] for e in logs]

@@ -69,6 +69,9 @@ def test_servers_die_with_a_sigkilled_parent_and_the_data_dir_is_reused(data_dir
     conn.close()
     child.kill()
     child.wait()
+    assert child.stdin is not None
+    child.stdin.close()  # the pipes are ours to close, not the garbage collector's
+    child.stdout.close()
     eventually(lambda: not pid_alive(pg_pid) and not pid_alive(redis_pid), timeout=15,
                message="servers stopped after parent SIGKILL")
     # next start: same data dir, same port, the data is still there

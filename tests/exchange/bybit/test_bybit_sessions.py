@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import trio
+import trio.testing
 from bybit_fakes import FakeRest, FakeWs, ListSink, ok, running_rest, running_ws, shared_fixture
 
 from exchange.bybit.events import (
@@ -183,6 +184,46 @@ async def test_dropped_connection_reconnects_and_resubscribes() -> None:
         await eventually_async(lambda: session.books["BTCUSDT"].u == 60)
         assert session.stats.resyncs == 0
         assert not rest.requests
+        nursery.cancel_scope.cancel()
+
+
+async def test_wait_subscribed_returns_once_every_book_is_synced_and_again_after_a_reconnect() -> None:
+    ws, rest, sink = FakeWs(), FakeRest(), ListSink()
+    ws.on_message = ack_pongs
+    async with running_ws(ws), running_rest(rest), trio.open_nursery() as nursery:
+        session = PublicSession(
+            fast_config(rest.url, ws.url),
+            ["BTCUSDT", "ETHUSDT"],
+            sink,
+            BybitRestClient(fast_config(rest.url)),
+        )
+        subscribed = trio.Event()
+
+        async def waiter() -> None:
+            await session.wait_subscribed()
+            subscribed.set()
+
+        await nursery.start(session.run)
+        nursery.start_soon(waiter)
+        await session.wait_ready()
+        await ws.push(book_msg("BTCUSDT", "snapshot", 10, [["100", "1"]], [["101", "1"]]))
+        await eventually_async(lambda: session.books["BTCUSDT"].synced)
+        await trio.testing.wait_all_tasks_blocked()
+        assert not subscribed.is_set()  # ETHUSDT's book is not synced yet
+        assert not session.subscribed
+        await ws.push(book_msg("ETHUSDT", "snapshot", 5, [["10", "1"]], [["11", "1"]]))
+        with trio.fail_after(5):
+            await subscribed.wait()
+        assert session.subscribed
+        assert all(book.synced for book in session.books.values())
+
+        await ws.cut()
+        await eventually_async(lambda: len(ws.connections) == 2 and len(ws.subscribed_args(1)) == 8)
+        assert not session.subscribed  # a reconnect starts the wait over
+        await ws.push(book_msg("BTCUSDT", "snapshot", 60, [["100", "1"]], [["101", "1"]]), connection=1)
+        await ws.push(book_msg("ETHUSDT", "snapshot", 61, [["10", "1"]], [["11", "1"]]), connection=1)
+        with trio.fail_after(5):
+            await session.wait_subscribed()
         nursery.cancel_scope.cancel()
 
 

@@ -1,7 +1,7 @@
 """Benchmark the supervision library: restart latency, ask round trip, tell throughput, trio-bridge ask.
 
-Run: ``.venv/bin/python bench/supervision.py [--crashes 1000] [--asks 5000]``. Measured with 80 actors alive
-and again with a lone actor (keys suffixed ``_1``). Prints ONE JSON object as the last line.
+Run: ``.venv/bin/python bench/supervision_restart.py [--crashes 1000] [--asks 5000]``. Measured with 80 actors
+alive and again with a lone actor (keys suffixed ``_1``). Prints ONE JSON object as the last line.
 """
 
 from __future__ import annotations
@@ -10,20 +10,14 @@ import argparse
 import json
 import logging
 import statistics
-import sys
 import time
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
-# This file is named like the package it measures: run as a script, its own folder would shadow the
-# `supervision` package, so put the repository root first on the path.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
+import structlog
+import trio
 
-import structlog  # noqa: E402
-import trio  # noqa: E402
-
-from supervision import (  # noqa: E402
+from supervision import (
     Backoff,
     ChildRef,
     ChildSpec,

@@ -1,8 +1,9 @@
 """Gateway benchmark (issue 6): ``GET /signals`` at 200 concurrent clients, SSE fan-out to 500 and 2,000.
 
 Server: a child process runs the production wiring, ``algogrid.gateway_wiring.serve_gateway`` (hypercorn +
-Starlette on trio) over real storage (asyncpg through trio-asyncio on PostgreSQL, Redis Stream) and a real
-supervision tree. 300 signals over 3 symbols are stored first.
+Starlette on trio) over real storage (asyncpg through trio-asyncio on PostgreSQL, Redis Stream) and the
+production engine view over a real (empty) supervision tree: neither load model asks an actor. 300 signals
+over 3 symbols are stored first.
 
 Load: this (parent) process, over raw keep-alive HTTP/1.1 trio sockets with minimal parsing, so the client
 costs little CPU. Both share this machine's cores (2 here): the figures include that contention.
@@ -45,10 +46,6 @@ from typing import Any
 import trio
 import trio.lowlevel
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "gateway"))  # the gateway tests' real-parts kit (tree, signals)
-
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 SIGNAL_CLIENTS = 200
 THINK_S = 1.0
@@ -70,18 +67,52 @@ def pct(samples: list[float], q: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------- child: server
+def _signal(symbol: str, side: str, probability: float) -> Any:
+    """Return a valid ``strategy_core.Signal`` with consistent levels (S-03), created now."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from strategy_core import Signal
+
+    base = Decimal(65000) + random.randrange(1_000_000) / Decimal(100)
+    step = Decimal("250.5")
+    sign = 1 if side == "long" else -1
+    now = dt.datetime.now(dt.UTC)
+    return Signal.model_validate(
+        {
+            "id": uuid.uuid4(),
+            "symbol": symbol,
+            "side": side,
+            "entry": base,
+            "tp1": base + sign * step,
+            "tp2": base + sign * 2 * step,
+            "tp3": base + sign * 3 * step,
+            "sl": base - sign * step,
+            "qty": Decimal("0.01"),
+            "risk_usd": Decimal("2.505"),
+            "risk_r": Decimal(1),
+            "p_win": Decimal(str(probability)),
+            "strategy": "avi5",
+            "strategy_version": "1",
+            "created_at": now,
+            "bar_start": now.replace(microsecond=0),
+        }
+    )
+
+
 def serve_child(db_url: str, redis_url: str, cache_ttl_s: float) -> None:
     import logging
 
     import structlog
-    from gw_kit import DevSwitches, WiringSettings, generated, make_signal, tree_spec
     from pydantic import SecretStr
 
+    from actors import SignalGenerated
+    from algogrid.engine_view import SupervisionEngineView
     from algogrid.gateway_wiring import serve_gateway
-    from gateway import RouteOptions, SignalFeed
-    from gateway.config import GatewayConfig
+    from algogrid.settings import Settings
+    from gateway import GatewayConfig, SignalFeed
     from storage import StorageConfig, open_storage
-    from supervision import SupervisionTree, TrioBridge
+    from supervision import SupervisionTree, SupervisorSpec, TrioBridge
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     feed = SignalFeed()
@@ -89,27 +120,40 @@ def serve_child(db_url: str, redis_url: str, cache_ttl_s: float) -> None:
     def stdin_publisher() -> None:  # an "actor thread": publish one signal per line read
         for line in sys.stdin:
             if line.strip() == "publish":
-                feed.publish(generated(make_signal("BTCUSDT")))
+                signal = _signal("BTCUSDT", "long", 0.62)
+                bar_ms = int(signal.bar_start.timestamp() * 1000)
+                feed.publish(
+                    SignalGenerated(
+                        signal=signal,
+                        status="new",
+                        queued_until=None,
+                        bar_start_ms=bar_ms,
+                        close_to_signal_ms=1.0,
+                    )
+                )
 
     async def main() -> None:
         config = StorageConfig(database_url=SecretStr(db_url), redis_url=SecretStr(redis_url))
-        tree = SupervisionTree.start(tree_spec(SYMBOLS))
+        tree = SupervisionTree.start(SupervisorSpec("root", children=(SupervisorSpec("symbols"),)))
         bridge = TrioBridge()
-        settings = WiringSettings(
-            SYMBOLS, GatewayConfig(port=0, ip_rate_limit_per_min=100_000), DevSwitches(False)
+        gateway = GatewayConfig(
+            port=0,
+            ip_rate_limit_per_min=100_000,
+            heartbeat_s=60.0,
+            sse_client_buffer=64,
+            signals_cache_ttl_s=cache_ttl_s,
         )
-        options = RouteOptions(heartbeat_s=60.0, sse_client_buffer=64, signals_cache_ttl_s=cache_ttl_s)
+        settings = Settings(symbols=SYMBOLS, gateway=gateway)
         try:
             async with open_storage(config) as storage, trio.open_nursery() as nursery:
                 if not await storage.db.fetchval("SELECT count(*) FROM signals"):
                     for n in range(300):
                         p = 0.3 + (n % 7) / 10
                         side = "long" if n % 2 else "short"
-                        await storage.signals.insert(make_signal(SYMBOLS[n % 3], side, p))
+                        await storage.signals.insert(_signal(SYMBOLS[n % 3], side, p))
+                view = SupervisionEngineView(tree, bridge, SYMBOLS)
                 handle = await nursery.start(
-                    lambda task_status: serve_gateway(
-                        settings, storage, tree, bridge, feed, options=options, task_status=task_status
-                    )
+                    lambda task_status: serve_gateway(settings, storage, view, feed, task_status=task_status)
                 )
                 print(f"\n{handle.url}", flush=True)
                 threading.Thread(target=stdin_publisher, daemon=True).start()

@@ -1,0 +1,201 @@
+"""``SupervisionEngineView``: the one ``gateway.EngineView`` over a running supervision tree (DESIGN §3, §4).
+
+``algogrid run`` builds it from the running engine (``Engine.view``); the gateway tests build it over a small
+real tree. Every method runs in the trio thread and never blocks it: the snapshot only takes the nodes' short
+locks, asks go through ``TrioBridge`` (a future callback wakes trio), faults only arm flags or enqueue.
+
+This module is the one boundary where supervision errors become the gateway's (``gateway.errors`` gives each
+its HTTP answer):
+
+==================================  ==============================================  ======
+supervision error                   gateway error                                   status
+==================================  ==============================================  ======
+``AskTimeout``                      ``EngineTimeoutError`` ("did not answer …")     503
+``ActorUnavailable``                ``EngineUnavailableError``                      503
+other ``SupervisionError`` (crash)  ``EngineUnavailableError`` ("failed to answer")  503
+``UnknownPath``, path from client   ``UnknownActorPathError``                       404
+``UnknownPath``, a traded symbol    ``EngineUnavailableError`` ("not running")      503
+==================================  ==============================================  ======
+
+A symbol that is not traded here is a 404 (``UnknownActorPathError``) before any ask. A traded symbol whose
+feed actor is gone (a temporary child that crashed) is a resource that exists with its actor down: 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import actors
+from actors import FeedStatusReport, GetFeedStatus
+from exchange import bybit
+from gateway import (
+    EngineTimeoutError,
+    EngineUnavailableError,
+    FaultRejectedError,
+    FaultRequest,
+    FeedStatus,
+    MarketTime,
+    UnknownActorPathError,
+)
+from supervision import (
+    ActorUnavailable,
+    AskTimeout,
+    Clock,
+    RealClock,
+    SupervisionError,
+    SupervisionTree,
+    TrioBridge,
+    UnknownPath,
+)
+
+__all__ = ["EngineCheck", "SupervisionEngineView", "fault_message_types", "feed_path"]
+
+EngineCheck = Callable[[], str | None]
+"""A synchronous readiness check of the engine: None when ready, else the reason (must not block)."""
+
+
+def feed_path(symbol: str) -> str:
+    """Return the supervision path of the feed actor of ``symbol``."""
+    return f"root/symbols/{symbol}/feed"
+
+
+def fault_message_types() -> dict[str, type[Any]]:
+    """Return the message types a ``crash_on_next`` fault may name (exported by ``actors`` and ``bybit``)."""
+    names = [*actors.__all__, *bybit.__all__]
+    found = {n: getattr(actors, n, None) or getattr(bybit, n, None) for n in names}
+    return {n: t for n, t in found.items() if isinstance(t, type)}
+
+
+@runtime_checkable
+class _Accelerated(Protocol):
+    """A clock that runs faster than wall time (``algogrid.market_clock.SimMarketClock``)."""
+
+    @property
+    def speed(self) -> float:
+        """Return market seconds per wall second."""
+        ...
+
+
+class SupervisionEngineView:
+    """``gateway.EngineView`` over a running ``SupervisionTree``.
+
+    Args:
+        tree: the running supervision tree.
+        bridge: the trio bridge of this trio run.
+        symbols: the traded symbols in display order, or a callable returning them (symbols added at run
+            time).
+        checks: extra engine readiness checks by name (e.g. ``exchange_public``); ``supervision`` (the
+            root has not failed) is always included.
+        message_types: names accepted by ``crash_on_next`` faults (default ``fault_message_types()``).
+        market_clock: the engine's market clock; its ``speed``, when it has one, is reported with it
+            (default: wall time at speed 1, as in paper/live).
+        wall_clock: the supervision tree's clock, the time base of feed ``last_event_at`` (default
+            ``RealClock``, as the tree's).
+    """
+
+    def __init__(
+        self,
+        tree: SupervisionTree,
+        bridge: TrioBridge,
+        symbols: Sequence[str] | Callable[[], Sequence[str]],
+        *,
+        checks: Mapping[str, EngineCheck] | None = None,
+        message_types: Mapping[str, type[Any]] | None = None,
+        market_clock: Clock | None = None,
+        wall_clock: Clock | None = None,
+    ) -> None:
+        self._tree = tree
+        self._wall = wall_clock or RealClock()
+        self._market = market_clock or self._wall
+        self._bridge = bridge
+        self._symbols = symbols
+        self._checks = dict(checks or {})
+        self._message_types = dict(message_types) if message_types is not None else fault_message_types()
+
+    def symbols(self) -> Sequence[str]:
+        """Return the traded symbols, in display order."""
+        return list(self._symbols() if callable(self._symbols) else self._symbols)
+
+    async def supervision_tree(self) -> Mapping[str, Any]:
+        """Return the live tree snapshot (path, kind, status, restarts, last failure, …, children)."""
+        return self._tree.snapshot()
+
+    async def feed_status(self, symbol: str, timeout_s: float) -> FeedStatus:
+        """Ask ``root/symbols/<symbol>/feed`` with ``GetFeedStatus``.
+
+        Raises:
+            UnknownActorPathError: ``symbol`` is not traded here.
+            EngineUnavailableError: the feed actor is not running (crashed, removed) or failed while
+                answering.
+            EngineTimeoutError: no answer within ``timeout_s`` seconds (``GatewayConfig.ask_timeout_s``).
+        """
+        if symbol not in self.symbols():
+            raise UnknownActorPathError(f"expected a traded symbol, got {symbol!r}")
+        path = feed_path(symbol)
+        subject = f"the feed of {symbol}"
+        try:
+            report = await self._bridge.ask(self._tree.ref(path), GetFeedStatus(), timeout=timeout_s)
+        except UnknownPath as exc:
+            raise EngineUnavailableError(f"{subject} is not running (no actor at {path})") from exc
+        except ActorUnavailable as exc:
+            raise EngineUnavailableError(f"{subject} is not available: {exc}") from exc
+        except AskTimeout as exc:
+            raise EngineTimeoutError(f"{subject} did not answer within {timeout_s:g} s") from exc
+        except SupervisionError as exc:  # e.g. an injected crash while answering
+            raise EngineUnavailableError(f"{subject} failed to answer: {exc}") from exc
+        if not isinstance(report, FeedStatusReport):  # until GetFeedStatus is an Ask[FeedStatusReport]
+            raise EngineUnavailableError(
+                f"expected a FeedStatusReport from {path}, got {type(report).__name__}"
+            )
+        return FeedStatus(symbol=symbol, last_event_at=report.last_event_at)
+
+    def market_time(self) -> MarketTime:
+        """Return market now, wall now (read together) and the market clock's speed (1 without one)."""
+        market = self._market
+        speed = float(market.speed) if isinstance(market, _Accelerated) else 1.0
+        return MarketTime(market_time=market.now(), wall_time=self._wall.now(), speed=speed)
+
+    async def inject_fault(self, request: FaultRequest) -> None:
+        """Fire or arm the fault of ``request`` at ``request.path`` through ``tree.faults``.
+
+        Raises:
+            UnknownActorPathError: no actor is registered at ``request.path``.
+            FaultRejectedError: an unknown ``message_type`` for ``crash_on_next``, or the actor refused.
+        """
+        try:
+            self._tree.ref(request.path)
+        except UnknownPath as exc:
+            raise UnknownActorPathError(f"expected an actor at {request.path}, got none") from exc
+        faults = self._tree.faults
+        try:
+            if request.kind == "crash":
+                faults.crash_now(request.path)
+            elif request.kind == "crash_on_next":
+                faults.crash_on_next(request.path, self._message_type(request.message_type))
+            elif request.kind == "fail_on_start":
+                faults.fail_on_start(request.path, request.times)
+            else:
+                faults.delay_next(request.path, request.delay_s)
+        except UnknownPath as exc:  # removed between the check and the fault
+            raise UnknownActorPathError(f"expected an actor at {request.path}, got none") from exc
+        except (ActorUnavailable, ValueError) as exc:
+            raise FaultRejectedError(f"the fault at {request.path} was refused: {exc}") from exc
+
+    def _message_type(self, name: str | None) -> type[Any] | None:
+        if name is None:
+            return None
+        found = self._message_types.get(name)
+        if found is None:
+            raise FaultRejectedError(f"expected a known message type, got {name!r}")
+        return found
+
+    async def readiness(self) -> Mapping[str, str | None]:
+        """Return ``supervision`` (None unless the root failed) and the extra checks."""
+        failure = self._tree.failure
+        results: dict[str, str | None] = {
+            "supervision": None if failure is None else f"root failed: {failure.type}: {failure.message}"
+        }
+        for name, check in self._checks.items():
+            results[name] = check()
+        return results
