@@ -33,6 +33,7 @@ import trio
 
 import actors
 from actors import (
+    ROOT,
     BackfillReport,
     EngineError,
     GetFeedStatus,
@@ -43,8 +44,10 @@ from actors import (
     SymbolDeps,
     SymbolRouter,
     SymbolsController,
+    TradingInputs,
     TrioWorkPort,
     backfill,
+    feed_path,
     symbols_spec,
 )
 from actors.risk import RiskMetrics, WebhookDispatcher
@@ -75,14 +78,11 @@ log = structlog.get_logger(__name__)
 class EngineOptions:
     """Engine knobs not in ``Settings`` (every default visible)."""
 
-    history_bars: int = 200
-    backfill_bars: int = 200
     backfill_interval_s: float = 0.05
     work_queue_size: int = 10_000
     work_concurrency: int = 16
     ask_timeout_s: float = 5.0
     stop_timeout_s: float = 30.0
-    risk_reservation_ttl_s: float = 900.0  # an approved signal counts as exposure this long (R-02)
 
 
 class LoggingPublisher:
@@ -146,7 +146,7 @@ class Engine:
         from gateway.ports import FeedStatus
 
         try:
-            report = await self.ask(f"root/symbols/{symbol}/feed", GetFeedStatus(), timeout_s)
+            report = await self.ask(feed_path(symbol), GetFeedStatus(), timeout_s)
         except UnknownPath as exc:
             raise UnknownActorPathError(f"expected a feed for {symbol}, got none") from exc
         except ActorUnavailable as exc:
@@ -326,7 +326,7 @@ async def _resume_market(simulator: Any, session: PublicSession, timeout_s: floa
     simulator.clock.resume()
 
 
-async def _run(  # noqa: PLR0917 - private, called from serve only
+async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only
     settings: Any,
     storage: Any,
     exchange_config: Any,
@@ -342,9 +342,10 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
     store = SqlMarketStore(storage.db, storage.signals, storage.klines, source=source)
     async with BybitRestClient(exchange_config) as rest, trio.open_nursery() as services:
         instruments = await _instrument_rules(rest, symbols)
-        log.info("backfill started", symbols=len(symbols), bars=opts.backfill_bars)
+        pipeline: PipelineConfig = settings.pipeline
+        log.info("backfill started", symbols=len(symbols), bars=pipeline.backfill_bars)
         report = await backfill(
-            rest, store, symbols, bars=opts.backfill_bars, min_interval_s=opts.backfill_interval_s
+            rest, store, symbols, bars=pipeline.backfill_bars, min_interval_s=opts.backfill_interval_s
         )
         queue = TrioWorkQueue(maxsize=opts.work_queue_size, concurrency=opts.work_concurrency, name="engine")
         # The queue and the dispatcher outlive the tree's stop (the RiskActor flushes denials on stop, an
@@ -365,11 +366,11 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             snapshots=_RestSnapshots(rest),
             publisher=publisher or LoggingPublisher(),
         )
-        pipeline = PipelineConfig(
+        inputs = TradingInputs(
+            risk_per_trade_usd=settings.risk.risk_per_trade_usd,  # 1R, the signals' size unit (R-01)
             strategy=settings.strategy,
-            instruments=instruments,
-            history=opts.history_bars,
             research_mode=bool(settings.research_mode),
+            instruments=instruments,
         )
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
@@ -381,18 +382,22 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             resolve=resolver,
             wiring=wiring,
             market_clock=market_clock,
-            reservation_ttl_s=opts.risk_reservation_ttl_s,
         )
-        root = SupervisorSpec("root", children=(risk, monitor, symbols_spec(symbols, pipeline, deps)))
+        root = SupervisorSpec(
+            ROOT,
+            children=(risk, monitor, symbols_spec(symbols, pipeline, inputs, deps)),
+            intensity=pipeline.root_supervisor.intensity,
+            backoff=pipeline.root_supervisor.backoff,
+        )
         tree = SupervisionTree.start(root, on_root_failure=on_root_failure)
         resolver.bind(tree.ref)
         bridge = TrioBridge()
         try:
             router = SymbolRouter(
-                lambda s: tree.ref(f"root/symbols/{s}/feed"),
+                lambda s: tree.ref(feed_path(s)),
                 lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
             )
-            controller = SymbolsController(tree, bridge, pipeline, deps, router)
+            controller = SymbolsController(tree, bridge, pipeline, inputs, deps, router)
             with trio.move_on_after(opts.stop_timeout_s):
                 while not tree.settled():  # noqa: ASYNC110 - the tree exposes no "settled" event to wait on
                     await trio.sleep(0.01)

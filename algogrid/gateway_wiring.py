@@ -22,7 +22,7 @@ import structlog
 import trio
 
 import actors
-from actors import FeedStatusReport, GetFeedStatus
+from actors import GetFeedStatus, feed_path
 from gateway import (
     EngineTimeoutError,
     EngineUnavailableError,
@@ -58,7 +58,6 @@ __all__ = [
     "RedisStreamCommands",
     "StorageSignalReader",
     "SupervisionEngineView",
-    "feed_path",
     "serve_gateway",
     "signal_view_of",
 ]
@@ -67,11 +66,6 @@ log = structlog.get_logger(__name__)
 
 EngineCheck = Callable[[], str | None]
 """A synchronous readiness check of the engine: None when ready, else the reason (must not block)."""
-
-
-def feed_path(symbol: str) -> str:
-    """Return the supervision path of the feed actor of ``symbol``."""
-    return f"root/symbols/{symbol}/feed"
 
 
 # ------------------------------------------------------------------------------------------------ signals
@@ -232,10 +226,6 @@ class SupervisionEngineView:
             raise EngineTimeoutError(f"the feed of {symbol} did not answer within {timeout_s:g} s") from exc
         except SupervisionError as exc:  # e.g. an injected crash while answering
             raise EngineUnavailableError(f"the feed of {symbol} failed to answer: {exc}") from exc
-        if not isinstance(report, FeedStatusReport):
-            raise EngineUnavailableError(
-                f"expected a FeedStatusReport from {path}, got {type(report).__name__}"
-            )
         return FeedStatus(symbol=symbol, last_event_at=report.last_event_at)
 
     def market_time(self) -> MarketTime:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from actors.timers import MessageTimers
+
 from .messages import FlushDenials
 from .store import DenialRecord
-from .timers import MessageTimers
 
 __all__ = ["DenialBatch"]
 

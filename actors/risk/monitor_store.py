@@ -17,10 +17,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from actors.monitor.messages import HaltsLoaded, PerformanceLoaded
 from strategy_core.performance import ClosedTrade, utc_day_start
 
 from .errors import RiskStoreError
-from .monitor_messages import HaltsLoaded, PerformanceLoaded
 from .store import SqlClient
 
 __all__ = ["MonitorStore"]

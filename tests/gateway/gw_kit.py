@@ -24,8 +24,8 @@ from typing import Any
 import trio
 from pydantic import SecretStr
 
-from actors import FeedStatusReport, GetFeedStatus, SignalGenerated
-from algogrid.gateway_wiring import feed_path, serve_gateway
+from actors import FeedStatusReport, GetFeedStatus, SignalGenerated, feed_path
+from algogrid.gateway_wiring import serve_gateway
 from gateway import GatewayHandle, RouteOptions, SignalFeed
 from gateway.config import GatewayConfig
 from storage import Storage, StorageConfig, open_storage

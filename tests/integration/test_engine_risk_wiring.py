@@ -15,7 +15,7 @@ import psycopg2
 import pytest
 import trio
 
-from actors import SignalGenerated
+from actors import PipelineConfig, SignalGenerated
 from actors.risk import (
     ChangeSource,
     RiskStore,
@@ -24,7 +24,7 @@ from actors.risk import (
     WebhookConfig,
     WebhookDispatcher,
 )
-from algogrid.engine import Engine, EngineOptions, serve
+from algogrid.engine import Engine, serve
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
 from storage import ServerUrls, Storage, StorageConfig, open_storage
@@ -36,6 +36,7 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
 def _settings(**extra: Any) -> Settings:
     # 300 exchange s per real s with a 20 ms step: 6 exchange s between book updates (≤ max_book_age_s 10 s).
     simulator = SimulatorConfig(seed=3, speed=300.0, book_interval_ms=20, history_bars=120)
+    extra.setdefault("pipeline", PipelineConfig(backfill_bars=100))
     return Settings(symbols=SYMBOLS, simulator=simulator, **extra)
 
 
@@ -85,7 +86,7 @@ async def test_every_signal_is_decided_by_the_risk_actor_and_published_when_allo
     async with trio.open_nursery() as nursery:
         engine: Engine = await nursery.start(
             lambda task_status: serve(
-                _settings(), storage, publisher=published, options=EngineOptions(backfill_bars=100),
+                _settings(), storage, publisher=published,
                 task_status=task_status,
             )
         )
@@ -124,7 +125,7 @@ async def test_a_halted_trading_state_denies_every_signal_and_publishes_none(sto
     async with trio.open_nursery() as nursery:
         await nursery.start(
             lambda task_status: serve(
-                _settings(), storage, publisher=published, options=EngineOptions(backfill_bars=100),
+                _settings(), storage, publisher=published,
                 task_status=task_status,
             )
         )
@@ -148,7 +149,7 @@ async def test_configured_webhooks_start_a_dispatcher_shared_by_the_risk_actors(
     async with trio.open_nursery() as nursery:
         engine: Engine = await nursery.start(
             lambda task_status: serve(
-                _settings(webhooks=webhooks), storage, options=EngineOptions(backfill_bars=20),
+                _settings(webhooks=webhooks, pipeline=PipelineConfig(backfill_bars=20)), storage,
                 task_status=task_status,
             )
         )

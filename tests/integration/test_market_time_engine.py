@@ -17,9 +17,9 @@ import psycopg2
 import pytest
 import trio
 
-from actors.config import RiskConfig
-from actors.risk import GetRiskSnapshot, RiskSnapshot
-from algogrid.engine import Engine, EngineOptions, serve
+from actors import PipelineConfig
+from actors.risk import GetRiskSnapshot, RiskConfig, RiskSnapshot
+from algogrid.engine import Engine, serve
 from algogrid.market_clock import SimMarketClock
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
@@ -45,6 +45,7 @@ def _settings() -> Settings:
         strategy=strategy,
         risk=RiskConfig(max_concurrent_positions=MAX_CONCURRENT),
         simulator=SimulatorConfig(seed=5, speed=1800.0, book_interval_ms=20, history_bars=120),
+        pipeline=PipelineConfig(backfill_bars=100),
     )
 
 
@@ -75,7 +76,7 @@ async def test_approvals_continue_over_simulated_hours_as_reservations_expire_in
     async with trio.open_nursery() as nursery:
         engine: Engine = await nursery.start(
             lambda task_status: serve(
-                _settings(), storage, options=EngineOptions(backfill_bars=100), task_status=task_status
+                _settings(), storage, task_status=task_status
             )
         )
         assert isinstance(engine.market_clock, SimMarketClock)

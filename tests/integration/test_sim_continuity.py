@@ -18,7 +18,8 @@ import pytest
 import trio
 from structlog.testing import capture_logs
 
-from algogrid.engine import Engine, EngineOptions, _resume_start_ms, serve
+from actors import IndicatorConfig, PipelineConfig
+from algogrid.engine import Engine, _resume_start_ms, serve
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
 from storage import ServerUrls, Storage, StorageConfig, open_storage
@@ -43,6 +44,7 @@ def _settings() -> Settings:
         symbols=SYMBOLS,
         strategy=strategy,
         simulator=SimulatorConfig(seed=11, speed=1800.0, book_interval_ms=20, history_bars=120),
+        pipeline=PipelineConfig(backfill_bars=100, indicator=IndicatorConfig(history_bars=120)),
     )
 
 
@@ -100,12 +102,11 @@ def test_resume_start_is_the_end_of_a_future_bar_on_a_five_minute_boundary() -> 
 async def test_second_run_resumes_after_the_first_runs_future_bars_and_signals_again(
     storage: Storage,
 ) -> None:
-    options = EngineOptions(backfill_bars=100, history_bars=120)
 
     # First run: until the market has stored bars four hours ahead of wall time, with signals.
     async with trio.open_nursery() as nursery:
         engine: Engine = await nursery.start(
-            lambda task_status: serve(_settings(), storage, options=options, task_status=task_status)
+            lambda task_status: serve(_settings(), storage, task_status=task_status)
         )
         assert engine.simulator.config.start_time_ms is None  # fresh storage: the market starts at now
 
@@ -126,7 +127,7 @@ async def test_second_run_resumes_after_the_first_runs_future_bars_and_signals_a
     with capture_logs() as logs:
         async with trio.open_nursery() as nursery:
             engine = await nursery.start(
-                lambda task_status: serve(_settings(), storage, options=options, task_status=task_status)
+                lambda task_status: serve(_settings(), storage, task_status=task_status)
             )
             resumed_at = last_first + BAR
             assert engine.simulator.config.start_time_ms == int(resumed_at.timestamp() * 1000)

@@ -12,7 +12,7 @@ from actors.risk.denials import DenialBatch
 from actors.risk.messages import FlushDenials
 from actors.risk.state import ChangeSource, TradingStateRecord
 from actors.risk.store import DenialRecord
-from actors.risk.timers import MessageTimers
+from actors.timers import MessageTimers
 from strategy_core.risk_rules import TradingState
 from supervision.clock import ManualClock
 

@@ -9,10 +9,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from actors.risk import (
-    AlertKind,
+from actors.monitor import (
     BreakEvenReached,
-    ChangeSource,
     FundingExitWarning,
     GetMonitorSnapshot,
     MonitorConfig,
@@ -20,11 +18,8 @@ from actors.risk import (
     MoveStopToEntry,
     PositionMarked,
     ReduceOnlyCloseRequested,
-    SetTradingState,
-    Severity,
-    TradingState,
-    TradingStateChanged,
 )
+from actors.risk import AlertKind, ChangeSource, SetTradingState, Severity, TradingState, TradingStateChanged
 from strategy_core.config import BreakEvenMode, PositionRules
 from supervision import ManualClock, Status
 from tests.risk.risk_kit import T0, RiskRig, position, running_risk
