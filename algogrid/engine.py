@@ -69,7 +69,7 @@ from supervision import (
     UnknownPath,
 )
 
-__all__ = ["Engine", "EngineOptions", "LoggingPublisher", "serve"]
+__all__ = ["Engine", "EngineOptions", "LoggingPublisher", "serve", "trading_inputs"]
 
 log = structlog.get_logger(__name__)
 
@@ -208,6 +208,19 @@ class Engine:
         }
         results.update({name: check() for name, check in self.checks().items()})
         return results
+
+
+def trading_inputs(settings: Any, instruments: Mapping[str, InstrumentRules]) -> TradingInputs:
+    """Return what the symbol trees trade with: the strategy and 1R from ``settings`` (R-01), ``instruments``.
+
+    1R is ``risk.risk_per_trade_usd``: the signals are sized with the unit the RiskActor counts in.
+    """
+    return TradingInputs(
+        risk_per_trade_usd=settings.risk.risk_per_trade_usd,
+        strategy=settings.strategy,
+        research_mode=bool(settings.research_mode),
+        instruments=instruments,
+    )
 
 
 async def _instrument_rules(rest: BybitRestClient, symbols: Sequence[str]) -> dict[str, InstrumentRules]:
@@ -366,12 +379,7 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only
             snapshots=_RestSnapshots(rest),
             publisher=publisher or LoggingPublisher(),
         )
-        inputs = TradingInputs(
-            risk_per_trade_usd=settings.risk.risk_per_trade_usd,  # 1R, the signals' size unit (R-01)
-            strategy=settings.strategy,
-            research_mode=bool(settings.research_mode),
-            instruments=instruments,
-        )
+        inputs = trading_inputs(settings, instruments)
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
         market_clock = market_clock_for(simulator.clock if simulator is not None else None)

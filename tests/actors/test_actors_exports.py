@@ -1,0 +1,24 @@
+"""The ``actors`` front door exports exactly what other rooms use, and every name resolves (STYLE §1)."""
+
+from __future__ import annotations
+
+import actors
+from tests.support.exports import assert_front_door
+
+EXPECTED = [
+    "ActorsError", "BackfillReport", "Behaviour", "BehaviourActor", "BookLogged", "CandleConfirmed",
+    "CandleStoreFailed", "CandleStored", "CheckSignal", "DevConfig", "EngineError", "ExecutionConfig",
+    "FeedBehaviour", "FeedConfig", "FeedMessage", "FeedStatusReport", "GetFeedStatus", "GetSignalStats",
+    "HistoryLoadFailed", "HistoryLoaded", "IndicatorBehaviour", "IndicatorConfig", "IndicatorMessage",
+    "IndicatorsComputed", "LazySink", "MONITOR", "MONITOR_NAME", "MessageSink", "PipelineConfig", "RISK",
+    "RISK_NAME", "ROOT", "RefResolver", "RiskVerdict", "RoutingError", "SYMBOLS", "SignalAllowed",
+    "SignalBehaviour", "SignalConfig", "SignalDenied", "SignalGenerated", "SignalMessage",
+    "SignalPublisher", "SignalQueued", "SignalStats", "SignalStoreFailed", "SignalStored", "SnapshotFailed",
+    "SnapshotFetched", "SnapshotRequested", "SqlMarketStore", "SupervisorConfig", "SymbolDeps",
+    "SymbolRouter", "SymbolsController", "TradingInputs", "TrioWorkPort", "WorkQueue", "WorkRejectedError",
+    "backfill", "feed_path", "signal_path", "symbol_path", "symbols_spec",
+]  # fmt: skip
+
+
+def test_the_front_door_exports_exactly_the_pinned_names() -> None:
+    assert_front_door(actors, EXPECTED)

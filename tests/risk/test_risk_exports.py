@@ -1,0 +1,23 @@
+"""The ``actors.risk`` front door exports exactly what other rooms use, and every name resolves (STYLE §1)."""
+
+from __future__ import annotations
+
+import actors.risk
+from tests.support.exports import assert_front_door
+
+EXPECTED = [
+    "Alert", "AlertKind", "AlertSink", "ChangeSource", "CheckOrder", "CriticalDiscrepancy",
+    "DeliveryAttempt", "DenialRecord", "GetRiskSnapshot", "KillConditionTriggered",
+    "KillSwitchCommandError", "MIRROR_KEY", "OrderAllowed", "OrderDenied", "OrderVerdict",
+    "PollTradingState", "PositionClosed", "PositionOpened", "RISK_UNAVAILABLE", "ReleaseReservation",
+    "RiskActor", "RiskActorDeps", "RiskBehaviour", "RiskConfig", "RiskError", "RiskMessage", "RiskMetrics",
+    "RiskSnapshot", "RiskStatePort", "RiskStore", "RiskStoreError", "SIGNATURE_HEADER", "SetTradingState",
+    "Severity", "TIMESTAMP_HEADER", "TradingState", "TradingStateChanged", "TradingStateRecord",
+    "TradingStateReply", "TradingStateUnchanged", "WebhookConfig", "WebhookDeliveryError",
+    "WebhookDispatcher", "ask_order_verdict", "reason_sentence", "rebuild_exposure", "risk_limits_from",
+    "verify_signature",
+]  # fmt: skip
+
+
+def test_the_front_door_exports_exactly_the_pinned_names() -> None:
+    assert_front_door(actors.risk, EXPECTED)
