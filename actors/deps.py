@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from actors.errors import EngineError, WorkRejectedError
 from actors.messages import MessageSink
@@ -62,7 +61,7 @@ class LazySink:
         sink.tell(message)
 
 
-def _same(value: Any) -> Any:
+def _same(value: object) -> object:
     return value
 
 
@@ -76,7 +75,7 @@ class TrioWorkPort:
     def __init__(self, queue: TrioWorkQueue) -> None:
         self.queue = queue
 
-    def submit(self, job: Job, reply_to: MessageSink, on_error: Any) -> None:
+    def submit(self, job: Job, reply_to: MessageSink, on_error: Callable[[Exception], object]) -> None:
         """Queue ``job``; its result (a message) is told to ``reply_to``."""
         try:
             self.queue.submit(job, reply_to=reply_to, on_result=_same, on_error=on_error)  # type: ignore[arg-type]
