@@ -21,9 +21,8 @@ from actors.config import (
 )
 from actors.deps import LazySink, RefResolver, SymbolDeps, TrioWorkPort
 from actors.errors import ActorsError, EngineError, RoutingError, WorkRejectedError
-from actors.feed import FeedBehaviour, FeedMessage
-from actors.host import Behaviour, BehaviourActor
-from actors.indicator import IndicatorBehaviour, IndicatorMessage
+from actors.feed import FeedBehaviour
+from actors.host import BehaviourActor
 from actors.messages import (
     BookLogged,
     CandleConfirmed,
@@ -37,7 +36,6 @@ from actors.messages import (
     HistoryLoadFailed,
     IndicatorsComputed,
     MessageSink,
-    RiskVerdict,
     SignalAllowed,
     SignalDenied,
     SignalGenerated,
@@ -62,7 +60,6 @@ from actors.paths import (
 )
 from actors.ports import SignalPublisher, WorkQueue
 from actors.routing import SymbolRouter
-from actors.signal import SignalBehaviour, SignalMessage
 from actors.store import SqlMarketStore
 from actors.symbols import SymbolsController, symbols_spec
 from actors.warmup import BackfillReport, backfill
@@ -76,7 +73,6 @@ __all__ = [
     "SYMBOLS",
     "ActorsError",
     "BackfillReport",
-    "Behaviour",
     "BehaviourActor",
     "BookLogged",
     "CandleConfirmed",
@@ -88,28 +84,22 @@ __all__ = [
     "ExecutionConfig",
     "FeedBehaviour",
     "FeedConfig",
-    "FeedMessage",
     "FeedStatusReport",
     "GetFeedStatus",
     "GetSignalStats",
     "HistoryLoadFailed",
     "HistoryLoaded",
-    "IndicatorBehaviour",
     "IndicatorConfig",
-    "IndicatorMessage",
     "IndicatorsComputed",
     "LazySink",
     "MessageSink",
     "PipelineConfig",
     "RefResolver",
-    "RiskVerdict",
     "RoutingError",
     "SignalAllowed",
-    "SignalBehaviour",
     "SignalConfig",
     "SignalDenied",
     "SignalGenerated",
-    "SignalMessage",
     "SignalPublisher",
     "SignalQueued",
     "SignalStats",

@@ -8,9 +8,8 @@ switch on its ``KillConditionTriggered``, and its alerts and gauges are the risk
 from __future__ import annotations
 
 from actors.monitor.actor import MonitorActor
-from actors.monitor.behaviour import MonitorBehaviour, MonitorMessage
 from actors.monitor.config import MonitorConfig, monitor_config_from
-from actors.monitor.deps import MonitorDataPort, MonitorDeps
+from actors.monitor.deps import MonitorDeps
 from actors.monitor.messages import (
     BreakEvenReached,
     FundingExitWarning,
@@ -32,11 +31,8 @@ __all__ = [
     "GetMonitorSnapshot",
     "HaltsLoaded",
     "MonitorActor",
-    "MonitorBehaviour",
     "MonitorConfig",
-    "MonitorDataPort",
     "MonitorDeps",
-    "MonitorMessage",
     "MonitorSnapshot",
     "MonitorStore",
     "MoveStopToEntry",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from actors.risk.actor import RiskActor
 from actors.risk.alerts import Alert, AlertKind, Severity
-from actors.risk.behaviour import RiskBehaviour, RiskMessage
+from actors.risk.behaviour import RiskBehaviour
 from actors.risk.book import reason_sentence
 from actors.risk.client import RISK_UNAVAILABLE, ask_order_verdict
 from actors.risk.config import RiskConfig, risk_limits_from
@@ -26,15 +26,12 @@ from actors.risk.messages import (
     KillConditionTriggered,
     OrderAllowed,
     OrderDenied,
-    OrderVerdict,
     PollTradingState,
     PositionClosed,
     PositionOpened,
-    ReleaseReservation,
     RiskSnapshot,
     SetTradingState,
     TradingStateChanged,
-    TradingStateReply,
     TradingStateUnchanged,
 )
 from actors.risk.metrics import RiskMetrics
@@ -68,17 +65,14 @@ __all__ = [
     "KillSwitchCommandError",
     "OrderAllowed",
     "OrderDenied",
-    "OrderVerdict",
     "PollTradingState",
     "PositionClosed",
     "PositionOpened",
-    "ReleaseReservation",
     "RiskActor",
     "RiskActorDeps",
     "RiskBehaviour",
     "RiskConfig",
     "RiskError",
-    "RiskMessage",
     "RiskMetrics",
     "RiskSnapshot",
     "RiskStatePort",
@@ -89,7 +83,6 @@ __all__ = [
     "TradingState",
     "TradingStateChanged",
     "TradingStateRecord",
-    "TradingStateReply",
     "TradingStateUnchanged",
     "WebhookConfig",
     "WebhookDeliveryError",

@@ -7,9 +7,9 @@ from tests.support.exports import assert_front_door
 
 EXPECTED = [
     "BreakEvenReached", "FundingExitWarning", "GetMonitorSnapshot", "HaltsLoaded", "MonitorActor",
-    "MonitorBehaviour", "MonitorConfig", "MonitorDataPort", "MonitorDeps", "MonitorMessage",
-    "MonitorSnapshot", "MonitorStore", "MoveStopToEntry", "PerformanceLoadFailed", "PerformanceLoaded",
-    "PositionMarked", "ReduceOnlyCloseRequested", "Tick", "monitor_config_from",
+    "MonitorConfig", "MonitorDeps", "MonitorSnapshot", "MonitorStore", "MoveStopToEntry",
+    "PerformanceLoadFailed", "PerformanceLoaded", "PositionMarked", "ReduceOnlyCloseRequested", "Tick",
+    "monitor_config_from",
 ]  # fmt: skip
 
 
