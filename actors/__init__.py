@@ -58,11 +58,10 @@ from actors.paths import (
     signal_path,
     symbol_path,
 )
-from actors.ports import SignalPublisher, WorkQueue
+from actors.ports import MarketStore, SignalPublisher, WorkQueue
 from actors.routing import SymbolRouter
-from actors.store import SqlMarketStore
 from actors.symbols import SymbolsController, symbols_spec
-from actors.warmup import BackfillReport, backfill
+from actors.warmup import BackfillReport, CandleBatchStore, backfill
 
 __all__ = [
     "MONITOR",
@@ -75,6 +74,7 @@ __all__ = [
     "BackfillReport",
     "BehaviourActor",
     "BookLogged",
+    "CandleBatchStore",
     "CandleConfirmed",
     "CandleStoreFailed",
     "CandleStored",
@@ -92,6 +92,7 @@ __all__ = [
     "IndicatorConfig",
     "IndicatorsComputed",
     "LazySink",
+    "MarketStore",
     "MessageSink",
     "PipelineConfig",
     "RefResolver",
@@ -108,7 +109,6 @@ __all__ = [
     "SnapshotFailed",
     "SnapshotFetched",
     "SnapshotRequested",
-    "SqlMarketStore",
     "SupervisorConfig",
     "SymbolDeps",
     "SymbolRouter",

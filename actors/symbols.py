@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import structlog
-import trio
 
 from actors.config import PipelineConfig, TradingInputs
 from actors.deps import SymbolDeps
@@ -101,9 +100,7 @@ class SymbolsController:
         spec = symbol_spec(symbol, self._config, self._inputs, self._deps)
         await self._bridge.add_child(self._tree, SYMBOLS, spec, timeout=self._timeout)
         # The symbol supervisor starts its children asynchronously: route once they are up.
-        with trio.move_on_after(self._timeout):
-            while not self._tree.settled():  # noqa: ASYNC110 - the tree exposes no "settled" event to wait on
-                await trio.sleep(0.01)
+        await self._bridge.wait_settled(self._tree, timeout=self._timeout)
         self._router.add(symbol)
         log.info("symbol added", symbol=symbol)
 

@@ -54,7 +54,7 @@ class KlineSource(Protocol):
 
 
 class CandleBatchStore(Protocol):
-    """Idempotent batch insert of candles (``actors.SqlMarketStore.store_candles``)."""
+    """Idempotent batch insert of candles (``storage.MarketRepository.store_candles``)."""
 
     async def store_candles(self, candles: Sequence[ConfirmedCandle]) -> int:
         """Insert the candles not stored yet; return how many were new."""

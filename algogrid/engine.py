@@ -40,7 +40,6 @@ from actors import (
     PipelineConfig,
     RefResolver,
     SignalPublisher,
-    SqlMarketStore,
     SymbolDeps,
     SymbolRouter,
     SymbolsController,
@@ -56,12 +55,14 @@ from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_a
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PublicSession
 from exchange.simulator import open_simulator
+from storage import KlineRepository
 from strategy_core import InstrumentRules
 from supervision import (
     ActorUnavailable,
     AskTimeout,
     Clock,
     FailureInfo,
+    SupervisionMetrics,
     SupervisionTree,
     SupervisorSpec,
     TrioBridge,
@@ -263,7 +264,7 @@ async def serve(
     symbols: tuple[str, ...] = tuple(settings.symbols)
     if settings.mode == "simulation":
         sim_config = settings.simulator.model_copy(update={"symbols": symbols})
-        sim_config = await _resume_after_stored(sim_config, storage.db, symbols)
+        sim_config = await _resume_after_stored(sim_config, storage.klines, symbols)
         book_step_s = sim_config.speed * sim_config.book_interval_ms / 1000
         if book_step_s > settings.strategy.max_book_age_s:
             # Book updates arrive further apart in simulated time than AVI-5's book_fresh allows.
@@ -282,7 +283,6 @@ async def serve(
         await _run(settings, storage, settings.exchange, publisher, metrics, opts, None, task_status)
 
 
-_LATEST_BAR = "SELECT max(open_time) FROM klines_5m WHERE symbol = ANY($1::text[])"
 _BAR_MS = 300_000
 
 
@@ -301,7 +301,7 @@ def _resume_start_ms(latest_open: dt.datetime | None, now_ms: int) -> int | None
     return -(-end_ms // _BAR_MS) * _BAR_MS
 
 
-async def _resume_after_stored(config: Any, db: Any, symbols: Sequence[str]) -> Any:
+async def _resume_after_stored(config: Any, klines: KlineRepository, symbols: Sequence[str]) -> Any:
     """Start the simulator after the newest stored bar of ``symbols`` when that bar lies ahead of wall time.
 
     A previous run at speed 60 leaves bars (and signals keyed by bar) hours ahead of wall time; replaying
@@ -310,7 +310,7 @@ async def _resume_after_stored(config: Any, db: Any, symbols: Sequence[str]) -> 
     """
     if config.start_time_ms is not None or config.kline_csv:
         return config
-    latest: dt.datetime | None = await db.fetchval(_LATEST_BAR, list(symbols))
+    latest = await klines.latest_open(symbols)
     now_ms = time.time_ns() // 1_000_000
     start_ms = _resume_start_ms(latest, now_ms)
     if start_ms is None:
@@ -339,7 +339,7 @@ async def _resume_market(simulator: Any, session: PublicSession, timeout_s: floa
     simulator.clock.resume()
 
 
-async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only
+async def _run(  # noqa: PLR0917 - private, called from serve only
     settings: Any,
     storage: Any,
     exchange_config: Any,
@@ -352,7 +352,7 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only
     mode: str = settings.mode
     symbols: tuple[str, ...] = tuple(settings.symbols)
     source = "simulator" if mode == "simulation" else "ws"
-    store = SqlMarketStore(storage.db, storage.signals, storage.klines, source=source)
+    store = storage.market(source=source)
     async with BybitRestClient(exchange_config) as rest, trio.open_nursery() as services:
         instruments = await _instrument_rules(rest, symbols)
         pipeline: PipelineConfig = settings.pipeline
@@ -397,7 +397,9 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only
             intensity=pipeline.root_supervisor.intensity,
             backoff=pipeline.root_supervisor.backoff,
         )
-        tree = SupervisionTree.start(root, on_root_failure=on_root_failure)
+        # Supervision counters go on the risk registry, which the gateway serves on /metrics.
+        supervision_metrics = SupervisionMetrics(wiring.metrics.registry)
+        tree = SupervisionTree.start(root, on_root_failure=on_root_failure, metrics=supervision_metrics)
         resolver.bind(tree.ref)
         bridge = TrioBridge()
         try:
@@ -406,9 +408,7 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only
                 lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
             )
             controller = SymbolsController(tree, bridge, pipeline, inputs, deps, router)
-            with trio.move_on_after(opts.stop_timeout_s):
-                while not tree.settled():  # noqa: ASYNC110 - the tree exposes no "settled" event to wait on
-                    await trio.sleep(0.01)
+            await bridge.wait_settled(tree, timeout=opts.stop_timeout_s)
             for symbol in symbols:
                 router.add(symbol)
             session = PublicSession(exchange_config, symbols, router, rest)

@@ -28,7 +28,6 @@ from actors.risk import (
     RiskActor,
     RiskActorDeps,
     RiskMetrics,
-    RiskStore,
     WebhookConfig,
     WebhookDispatcher,
     risk_limits_from,
@@ -59,11 +58,11 @@ async def start_alerts(
 ) -> WebhookDispatcher | None:
     """Start the webhook dispatcher in ``services`` when ``config.urls`` is set (G-05), else return None.
 
-    The delivery log is ``RiskStore`` (table ``webhook_deliveries``).
+    The delivery log is ``storage.WebhookDeliveryRepository`` (table ``webhook_deliveries``).
     """
     if not config.urls:
         return None
-    dispatcher = WebhookDispatcher(config, RiskStore(storage.db, storage.redis))
+    dispatcher = WebhookDispatcher(config, storage.webhook_deliveries)
     await services.start(dispatcher.run)
     return dispatcher
 
@@ -86,7 +85,7 @@ def risk_children(
 
     Args:
         settings: ``algogrid.settings.Settings`` (reads the ``risk:`` and ``monitor:`` sections).
-        storage: an open ``storage.Storage`` (RiskStore, MonitorStore).
+        storage: an open ``storage.Storage`` (``risk_state``, ``monitor``).
         work: the engine's actor → trio work queue.
         resolve: the engine's path resolver, bound to the tree once it is up (the monitor's sink of
             ``root/risk`` resolves through it on first use).
@@ -98,14 +97,14 @@ def risk_children(
     monitor_config = monitor_config_from(risk_config, settings.monitor)
     risk_deps = RiskActorDeps(
         work=work,
-        store=RiskStore(storage.db, storage.redis),
+        store=storage.risk_state,
         metrics=wiring.metrics,
         alerts=wiring.alerts,
         market_clock=market_clock,
     )
     monitor_deps = MonitorDeps(
         work=work,
-        store=MonitorStore(storage.db),
+        store=MonitorStore(storage.monitor),
         risk=LazySink(resolve, RISK),
         positions=None,  # the position side (execution issue) subscribes when it exists
         alerts=wiring.alerts,

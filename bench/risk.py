@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from actors import RISK, RISK_NAME, ROOT, WorkRejectedError
 from actors.risk import (
     CheckOrder,
-    DenialRecord,
     GetRiskSnapshot,
     OrderAllowed,
     OrderDenied,
@@ -41,8 +40,8 @@ from actors.risk import (
     RiskActorDeps,
     RiskConfig,
     RiskMetrics,
-    TradingStateRecord,
 )
+from storage import DenialRecord, TradingStateRecord
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import ChurnBook, OpenPosition
 from strategy_core.models import Side

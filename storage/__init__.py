@@ -11,21 +11,31 @@ itself unless the caller already opened one with ``trio_asyncio.open_loop()``)::
         await storage.redis.set("k", "v", ex=10)
         await storage.klines.upsert(candles)                   # idempotent on (symbol, start)
         await storage.signals.insert(signal)                   # once per deterministic id
+        await storage.kill_switch.save_trading_state(record)   # + audit row, + Redis mirror (R-04)
         lock = RedisLock(storage.redis, "reconciler", ttl_seconds=30)   # C-04, fencing token
         async with lock.hold() as lease:
             await lock.fenced_set(lease, "reconciler:last_run", "…")
+
+Every SQL statement of the project lives in a repository here, one per concept: candles (``klines``),
+signals, the L50 book log (``books``), the pipeline's ``MarketStore`` over those three (``market(source=…)``),
+trading state and kill switch (``kill_switch``), the RiskActor's state (``risk_state``), webhook deliveries,
+the monitor's reads (``monitor``), the audit trail (``audit``) and users (``users``). Their value types
+(``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here too; the actors
+declare the ports these repositories satisfy.
 
 Without URLs, ``with start_servers(config) as urls:`` starts embedded PostgreSQL/Redis under
 ``config.data_dir`` (default ``var/``) and ``open_storage(config, urls)`` uses them. Schema: ``upgrade(url)``.
 
 Failure semantics: server unreachable → :class:`StorageUnavailableError` (``ping()`` returns False); the pool
 and the Redis client reconnect by themselves once the server is back. Constraint violations →
-:class:`IntegrityViolationError` naming the constraint.
+:class:`IntegrityViolationError` naming the constraint; any other refused statement →
+:class:`StatementRejectedError`.
 """
 
 from __future__ import annotations
 
 from storage.aio import AioBridge
+from storage.audit import AuditRepository
 from storage.config import StorageConfig
 from storage.database import Connection, Database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -36,47 +46,82 @@ from storage.errors import (
     LockError,
     LockLostError,
     LockNotAcquiredError,
+    StatementRejectedError,
     StorageError,
     StorageUnavailableError,
 )
+from storage.kill_switch import (
+    MIRROR_CHANNEL,
+    MIRROR_KEY,
+    ChangeSource,
+    KillSwitchRepository,
+    TradingStateRecord,
+)
 from storage.klines import CandleLike, KlineRepository, StoredKline
 from storage.lock import Lease, RedisLock
+from storage.market import MarketRepository
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
+from storage.monitor import MonitorRepository, PerformanceHistory
+from storage.orderbook import BookLike, BookLogRepository
 from storage.redis_client import RedisClient
+from storage.risk_state import DenialRecord, RebuiltExposure, RiskStateRepository, rebuild_exposure
 from storage.runtime import ServerUrls, Storage, open_storage, start_servers
 from storage.signals import SignalFilters, SignalLike, SignalRepository, StoredSignal
+from storage.users import IssuedActivation, UserRepository
+from storage.webhook_deliveries import AlertLike, AttemptLike, WebhookDeliveryRepository
 
 __all__ = [
+    "MIRROR_CHANNEL",
+    "MIRROR_KEY",
     "AioBridge",
+    "AlertLike",
+    "AttemptLike",
+    "AuditRepository",
+    "BookLike",
+    "BookLogRepository",
     "CandleLike",
+    "ChangeSource",
     "Connection",
     "Database",
+    "DenialRecord",
     "EmbeddedPostgres",
     "EmbeddedRedis",
     "EmbeddedServerError",
     "FencedWriteRejectedError",
     "IntegrityViolationError",
+    "IssuedActivation",
+    "KillSwitchRepository",
     "KlineRepository",
     "Lease",
     "LockError",
     "LockLostError",
     "LockNotAcquiredError",
+    "MarketRepository",
+    "MonitorRepository",
+    "PerformanceHistory",
+    "RebuiltExposure",
     "RedisClient",
     "RedisLock",
+    "RiskStateRepository",
     "ServerUrls",
     "SignalFilters",
     "SignalLike",
     "SignalRepository",
+    "StatementRejectedError",
     "Storage",
     "StorageConfig",
     "StorageError",
     "StorageUnavailableError",
     "StoredKline",
     "StoredSignal",
+    "TradingStateRecord",
+    "UserRepository",
+    "WebhookDeliveryRepository",
     "current_revision",
     "downgrade",
     "head_revision",
     "open_storage",
+    "rebuild_exposure",
     "start_servers",
     "upgrade",
 ]

@@ -23,7 +23,12 @@ import structlog
 import trio
 
 from storage.aio import AioBridge
-from storage.errors import IntegrityViolationError, StorageError, StorageUnavailableError
+from storage.errors import (
+    IntegrityViolationError,
+    StatementRejectedError,
+    StorageError,
+    StorageUnavailableError,
+)
 
 __all__ = ["Connection", "Database", "connect_database"]
 
@@ -77,6 +82,8 @@ def _translate(exc: BaseException) -> StorageError | None:
         return IntegrityViolationError(f"constraint {constraint or '?'} refused the row: {exc}", constraint)
     if isinstance(exc, _UNAVAILABLE):
         return StorageUnavailableError(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}")
+    if isinstance(exc, asyncpg.PostgresError):
+        return StatementRejectedError(f"PostgreSQL refused the statement: {type(exc).__name__}: {exc}")
     return None
 
 

@@ -6,6 +6,7 @@ The tree::
     ├── EmbeddedServerError        an embedded PostgreSQL/Redis could not start or stop
     ├── StorageUnavailableError    the server is unreachable (connection lost, refused, timed out)
     ├── IntegrityViolationError    a constraint (CHECK, FK, UNIQUE) refused a row
+    ├── StatementRejectedError     PostgreSQL refused a statement for another reason (bad value, trigger, …)
     └── LockError
         ├── LockNotAcquiredError   another holder owns the lock
         ├── LockLostError          the lease expired or was taken over while we held it (C-04)
@@ -24,6 +25,7 @@ __all__ = [
     "LockError",
     "LockLostError",
     "LockNotAcquiredError",
+    "StatementRejectedError",
     "StorageError",
     "StorageUnavailableError",
 ]
@@ -51,6 +53,10 @@ class IntegrityViolationError(StorageError):
     def __init__(self, message: str, constraint: str | None = None) -> None:
         super().__init__(message)
         self.constraint = constraint
+
+
+class StatementRejectedError(StorageError):
+    """PostgreSQL refused a statement for a reason other than a constraint (e.g. a value out of range)."""
 
 
 class LockError(StorageError):

@@ -81,6 +81,8 @@ _INSERT_MANY = """
     RETURNING symbol, open_time
 """
 
+_LATEST_OPEN = "SELECT max(open_time) FROM klines_5m WHERE symbol = ANY($1::text[])"
+
 _LAST_N = """
     SELECT symbol, open_time, open, high, low, close, volume, turnover
     FROM klines_5m WHERE symbol = $1 ORDER BY open_time DESC LIMIT $2
@@ -147,6 +149,11 @@ class KlineRepository:
             )
             for r in reversed(records)
         ]
+
+    async def latest_open(self, symbols: Iterable[str]) -> datetime | None:
+        """Return the open time of the newest candle stored for any of ``symbols``, or None when none is."""
+        latest: datetime | None = await self._db.fetchval(_LATEST_OPEN, list(symbols))
+        return latest
 
     async def count(self, symbol: str) -> int:
         """Return how many candles of ``symbol`` are stored."""

@@ -1,4 +1,4 @@
-"""Open the whole storage runtime: bridge, PostgreSQL pool, Redis client and repositories."""
+"""Open the whole storage runtime: bridge, PostgreSQL pool, Redis client and every repository."""
 
 from __future__ import annotations
 
@@ -10,13 +10,21 @@ import structlog
 import trio
 
 from storage.aio import AioBridge, open_bridge
+from storage.audit import AuditRepository
 from storage.config import StorageConfig
 from storage.database import Database, connect_database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from storage.errors import StorageError
+from storage.kill_switch import KillSwitchRepository
 from storage.klines import KlineRepository
+from storage.market import MarketRepository
+from storage.monitor import MonitorRepository
+from storage.orderbook import BookLogRepository
 from storage.redis_client import RedisClient, connect_redis
+from storage.risk_state import RiskStateRepository
 from storage.signals import SignalRepository
+from storage.users import UserRepository
+from storage.webhook_deliveries import WebhookDeliveryRepository
 
 __all__ = ["ServerUrls", "Storage", "open_storage", "start_servers"]
 
@@ -31,15 +39,49 @@ class ServerUrls:
     redis_url: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Storage:
-    """Everything the other rooms use; valid inside ``open_storage``."""
+    """Everything the other rooms use; valid inside ``open_storage``.
+
+    Every repository here is the one instance of its kind for this runtime (``klines`` and ``signals`` own
+    the group-commit writers that ``open_storage`` runs).
+    """
 
     db: Database
     redis: RedisClient
+    bridge: AioBridge
     klines: KlineRepository
     signals: SignalRepository
-    bridge: AioBridge
+    books: BookLogRepository
+    kill_switch: KillSwitchRepository
+    risk_state: RiskStateRepository
+    webhook_deliveries: WebhookDeliveryRepository
+    monitor: MonitorRepository
+    audit: AuditRepository
+    users: UserRepository
+
+    @classmethod
+    def over(cls, db: Database, redis: RedisClient, bridge: AioBridge) -> Storage:
+        """Return the runtime with every repository built over ``db`` and ``redis``."""
+        kill_switch = KillSwitchRepository(db, redis)
+        return cls(
+            db=db,
+            redis=redis,
+            bridge=bridge,
+            klines=KlineRepository(db),
+            signals=SignalRepository(db),
+            books=BookLogRepository(db),
+            kill_switch=kill_switch,
+            risk_state=RiskStateRepository(db, kill_switch),
+            webhook_deliveries=WebhookDeliveryRepository(db),
+            monitor=MonitorRepository(db),
+            audit=AuditRepository(db),
+            users=UserRepository(db),
+        )
+
+    def market(self, *, source: str = "ws") -> MarketRepository:
+        """Return the pipeline's ``MarketStore`` over ``klines``, ``signals`` and ``books`` for ``source``."""
+        return MarketRepository(self.klines, self.signals, self.books, source=source)
 
     async def ping(self) -> dict[str, bool]:
         """Return the health of each server, e.g. ``{"postgres": True, "redis": True}``."""
@@ -109,12 +151,12 @@ async def open_storage(
         ) as db,
         connect_redis(bridge, urls.redis_url, socket_timeout=config.connect_timeout_seconds) as redis,
     ):
-        klines, signals = KlineRepository(db), SignalRepository(db)
+        storage = Storage.over(db, redis, bridge)
         async with trio.open_nursery() as writers:
             # group commit of the live feed's candles and of signals (storage/batching.py)
-            await writers.start(klines.writer.run)
-            await writers.start(signals.writer.run)
+            await writers.start(storage.klines.writer.run)
+            await writers.start(storage.signals.writer.run)
             log.info("storage opened", pool_min=config.pool_min_size, pool_max=config.pool_max_size)
-            yield Storage(db=db, redis=redis, klines=klines, signals=signals, bridge=bridge)
+            yield storage
             writers.cancel_scope.cancel()
     log.info("storage closed")

@@ -82,6 +82,34 @@ class TrioBridge:
         except pykka.ActorDeadError as exc:
             raise ActorUnavailable(f"expected {what} to handle the ask, got a stopped actor") from exc
 
+    async def wait_settled(self, tree: SupervisionTree, *, timeout: float) -> bool:
+        """Wait until the tree is settled (no child starting, restarting or stopping); never polls.
+
+        The tree's change that settles it wakes this task through `TrioToken.run_sync_soon`.
+
+        Returns:
+            True once the tree is settled, False when `timeout` seconds of trio time passed first.
+        """
+        settled = trio.Event()
+        token = self._token
+
+        def wake() -> None:
+            # Runs in the actor thread whose change settled the tree; nothing may escape (DESIGN §3).
+            try:
+                token.run_sync_soon(settled.set)
+            except trio.RunFinishedError:
+                log.debug("tree settled after trio finished")
+            except Exception:  # boundary: never let a wake-up failure break the actor thread
+                log.exception("trio wake-up failed", target="settled")
+
+        waiter = tree.on_settled(wake)
+        try:
+            with trio.move_on_after(timeout):
+                await settled.wait()
+        finally:
+            waiter.cancel()
+        return settled.is_set()
+
     async def add_child(
         self, tree: SupervisionTree, parent_path: str, spec: Spec, *, timeout: float
     ) -> ChildRef:

@@ -1,7 +1,8 @@
-"""Observability: structlog events, plain counters, prometheus Counters, and a listener protocol.
+"""Observability: structlog events, plain counters, optional prometheus Counters, and a listener protocol.
 
 Every lifecycle event goes through `Metrics.record`, which logs it, counts it by actor kind, updates the
-module-level prometheus Counters (exported by the gateway from the default registry) and calls listeners.
+tree's `SupervisionMetrics` when it was given one, and calls listeners. Nothing is registered at import: the
+owner of a registry builds `SupervisionMetrics(registry)` and hands it to `SupervisionTree.start`.
 """
 
 from __future__ import annotations
@@ -14,27 +15,17 @@ from enum import StrEnum
 from typing import Protocol
 
 import structlog
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter
 
 __all__ = [
-    "CRASHES",
-    "DEAD_LETTERS",
-    "ESCALATIONS",
-    "RESTARTS",
     "EventType",
     "Metrics",
     "SupervisionEvent",
     "SupervisionEvents",
+    "SupervisionMetrics",
 ]
 
 log = structlog.get_logger(__name__)
-
-CRASHES = Counter("supervision_crashes_total", "Abnormal exits of supervised actors.", ["kind", "reason"])
-RESTARTS = Counter("supervision_restarts_total", "Restarts of supervised actors.", ["kind"])
-ESCALATIONS = Counter("supervision_escalations_total", "Supervisors that exceeded their intensity.", ["kind"])
-DEAD_LETTERS = Counter(
-    "supervision_dead_letters_total", "Tells rejected because no actor took them.", ["kind"]
-)
 
 
 class EventType(StrEnum):
@@ -78,26 +69,76 @@ _LOG_EVENT = {
 }
 
 
-class Metrics:
-    """Per-tree counters by event type and actor kind, plus listeners."""
+class SupervisionMetrics:
+    """The prometheus Counters of one tree, registered on a registry its owner exposes.
 
-    def __init__(self, listeners: Iterable[SupervisionEvents] = ()) -> None:
+    Args:
+        registry: where the Counters are registered (e.g. the registry served on ``/metrics``); one
+            `SupervisionMetrics` per registry, since a registry refuses a second metric of the same name.
+
+    Attributes:
+        crashes: ``supervision_crashes_total{kind,reason}``, abnormal exits of supervised actors.
+        restarts: ``supervision_restarts_total{kind}``, restarts of supervised actors.
+        escalations: ``supervision_escalations_total{kind}``, supervisors that exceeded their intensity.
+        dead_letters: ``supervision_dead_letters_total{kind}``, tells rejected because no actor took them.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.crashes = Counter(
+            "supervision_crashes_total",
+            "Abnormal exits of supervised actors.",
+            ["kind", "reason"],
+            registry=registry,
+        )
+        self.restarts = Counter(
+            "supervision_restarts_total", "Restarts of supervised actors.", ["kind"], registry=registry
+        )
+        self.escalations = Counter(
+            "supervision_escalations_total",
+            "Supervisors that exceeded their intensity.",
+            ["kind"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "supervision_dead_letters_total",
+            "Tells rejected because no actor took them.",
+            ["kind"],
+            registry=registry,
+        )
+
+    def observe(self, event: SupervisionEvent) -> None:
+        """Count one event on the Counter of its type (starts, stops and root failures have none)."""
+        match event.type:
+            case EventType.CRASH:
+                self.crashes.labels(kind=event.kind, reason=event.reason).inc()
+            case EventType.RESTART:
+                self.restarts.labels(kind=event.kind).inc()
+            case EventType.ESCALATION:
+                self.escalations.labels(kind=event.kind).inc()
+            case EventType.DEAD_LETTER:
+                self.dead_letters.labels(kind=event.kind).inc()
+            case _:
+                pass
+
+
+class Metrics:
+    """Per-tree counters by event type and actor kind, the optional prometheus Counters, and listeners."""
+
+    def __init__(
+        self, listeners: Iterable[SupervisionEvents] = (), prometheus: SupervisionMetrics | None = None
+    ) -> None:
         self._lock = threading.Lock()
         self._tallies: dict[EventType, _Tally[str]] = {t: _Tally() for t in EventType}
         self._listeners = tuple(listeners)
+        self._prometheus = prometheus
 
     def record(self, event: SupervisionEvent) -> None:
         """Log, count and publish one event."""
         with self._lock:
             self._tallies[event.type][event.kind] += 1
-        if event.type is EventType.CRASH:
-            CRASHES.labels(kind=event.kind, reason=event.reason).inc()
-        elif event.type is EventType.RESTART:
-            RESTARTS.labels(kind=event.kind).inc()
-        elif event.type is EventType.ESCALATION:
-            ESCALATIONS.labels(kind=event.kind).inc()
-        elif event.type is EventType.DEAD_LETTER:
-            DEAD_LETTERS.labels(kind=event.kind).inc()
+        if self._prometheus is not None:
+            self._prometheus.observe(event)
         level = log.warning if event.type in _WARN else log.debug
         level(
             _LOG_EVENT[event.type],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from enum import Enum
 from queue import Empty, Queue
 from typing import TYPE_CHECKING, Any, cast
@@ -50,8 +51,17 @@ def _queue(inbox: ActorInbox) -> Queue[Envelope[Any]]:
 class Node:
     """Mutable record of one supervised child; every field is guarded by `lock`."""
 
-    def __init__(self, path: str, spec: Spec, parent: str | None, hold_limit: int) -> None:
+    def __init__(
+        self,
+        path: str,
+        spec: Spec,
+        parent: str | None,
+        hold_limit: int,
+        on_change: Callable[[], None],
+    ) -> None:
         self.path = path
+        # Called after a lifecycle change, with the lock released (the tree re-checks "settled").
+        self._on_change = on_change
         self.spec = spec
         self.parent = parent
         self.hold_limit = hold_limit
@@ -117,6 +127,7 @@ class Node:
         """Change state under the lock, enforcing the state table."""
         with self.lock:
             self._set_status(new)
+        self._on_change()
 
     def _set_status(self, new: Status) -> None:
         check_transition(self.path, self.status, new)
@@ -132,7 +143,9 @@ class Node:
             self.thread = None
             if self.gate is Gate.CLOSED:
                 self.gate = Gate.HOLD
-            return self.incarnation
+            incarnation = self.incarnation
+        self._on_change()
+        return incarnation
 
     def install(self, incarnation: int, ref: pykka.ActorRef[Any]) -> None:
         """Make `ref` the current incarnation and flush held messages into its mailbox, in order."""
@@ -159,6 +172,7 @@ class Node:
             if incarnation == self.incarnation and self.status is Status.STARTING:
                 self._set_status(Status.RUNNING)
                 self.running_since = now
+        self._on_change()
 
     def exited(self, incarnation: int, inbox: ActorInbox) -> tuple[bool, list[Envelope[Any]]]:
         """Record the end of an incarnation and drain its mailbox.
@@ -186,8 +200,11 @@ class Node:
                 mail = [e for e in drained if not isinstance(e.message, _ActorStop)]
                 room = max(0, self.hold_limit - len(self.held))
                 self.held[:0] = mail[:room]  # queued before anything held since: keep them first
-                return first, stops + mail[room:]
-            return first, drained
+                rejected = stops + mail[room:]
+            else:
+                rejected = drained
+        self._on_change()
+        return first, rejected
 
     def mark_exited(self, incarnation: int) -> None:
         """Record that an incarnation ended before it had a thread (its factory failed)."""
@@ -196,6 +213,7 @@ class Node:
                 self.exited_incarnation = incarnation
                 if self.gate is Gate.OPEN:
                     self.gate = Gate.HOLD
+        self._on_change()
 
     def exit_pending(self) -> bool:
         """Return True when the current incarnation ended and its supervisor has not acted yet."""
@@ -218,7 +236,8 @@ class Node:
                 self._set_status(status)
             self.gate = Gate.CLOSED
             held, self.held = self.held, []
-            return held
+        self._on_change()
+        return held
 
     def record_restart(self, at: str) -> None:
         """Count one restart at ISO time `at`."""

@@ -1,4 +1,6 @@
-"""State shared by every actor of one tree: the path registry, clock, faults, metrics, and exit reporting."""
+"""State shared by every actor of one tree: the path registry, clock, faults, metrics, exit reporting, and
+the "settled" notification (every node change re-checks it while someone waits for it).
+"""
 
 from __future__ import annotations
 
@@ -18,13 +20,36 @@ from supervision.messages import ChildExited, CrashNow, VanishNow
 from supervision.metrics import EventType, Metrics, SupervisionEvent
 from supervision.node import Envelope, Node
 from supervision.spec import Spec
-from supervision.status import Exit
+from supervision.status import Exit, Status
 
-__all__ = ["RootExitHandler", "Runtime"]
+__all__ = ["RootExitHandler", "Runtime", "SettledWaiter"]
 
 log = structlog.get_logger(__name__)
 
 RootExitHandler = Callable[[Node, int, Exit], None]
+
+_BUSY = (Status.STARTING, Status.RESTARTING, Status.STOPPING)
+
+
+class SettledWaiter:
+    """A callback waiting for the tree to settle; `cancel` forgets it (a no-op once it ran)."""
+
+    __slots__ = ("_callback", "_runtime")
+
+    def __init__(self, runtime: Runtime, callback: Callable[[], None]) -> None:
+        self._runtime = runtime
+        self._callback = callback
+
+    def cancel(self) -> None:
+        """Stop waiting; the callback will not run unless it already did."""
+        self._runtime.forget_waiter(self)
+
+    def fire(self) -> None:
+        """Run the callback; a failure is logged, never raised into the thread that settled the tree."""
+        try:
+            self._callback()
+        except Exception:  # boundary: a waiter's bug must not break the actor thread that changed a node
+            log.exception("settled callback failed")
 
 
 class Runtime:
@@ -41,6 +66,10 @@ class Runtime:
         self._on_root_exit = on_root_exit
         self._nodes: dict[str, Node] = {}
         self._lock = threading.Lock()
+        # Held while a settled check runs with waiters, so a waiter only fires on a check made after it
+        # registered. Order: _settle_lock → _lock → node.lock (nodes report changes after their lock).
+        self._settle_lock = threading.Lock()
+        self._waiters: list[SettledWaiter] = []
 
     # -- registry ----------------------------------------------------------------------------------------
 
@@ -60,7 +89,7 @@ class Runtime:
         with self._lock:
             node = self._nodes.get(path)
             if node is None:
-                node = Node(path, spec, parent, self.hold_limit)
+                node = Node(path, spec, parent, self.hold_limit, self.changed)
                 self._nodes[path] = node
             else:
                 node.spec = spec
@@ -72,11 +101,48 @@ class Runtime:
         with self._lock:
             for key in [k for k in self._nodes if k == path or k.startswith(prefix)]:
                 del self._nodes[key]
+        self.changed()
 
     def nodes(self) -> list[Node]:
         """Return a snapshot list of every registered node."""
         with self._lock:
             return list(self._nodes.values())
+
+    # -- settling ----------------------------------------------------------------------------------------
+
+    def settled(self) -> bool:
+        """Return True when no child is starting, restarting, stopping, or has an unhandled exit."""
+        return not any(n.status in _BUSY or n.exit_pending() for n in self.nodes())
+
+    def on_settled(self, callback: Callable[[], None]) -> SettledWaiter:
+        """Run `callback` once, as soon as the tree is settled: now in this thread when it already is, else
+        in the thread whose change settles it (so it must be quick, must not block, and should not raise).
+        """
+        waiter = SettledWaiter(self, callback)
+        with self._settle_lock:
+            ready = self.settled()
+            if not ready:
+                self._waiters.append(waiter)
+        if ready:
+            waiter.fire()
+        return waiter
+
+    def forget_waiter(self, waiter: SettledWaiter) -> None:
+        """Drop a waiter that has not fired."""
+        with self._settle_lock:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def changed(self) -> None:
+        """Re-check "settled" after a node changed and fire every waiter when it is (any thread, no lock)."""
+        if not self._waiters:  # the fast path of every state change: nobody waits
+            return
+        with self._settle_lock:
+            if not self._waiters or not self.settled():
+                return
+            ready, self._waiters = self._waiters, []
+        for waiter in ready:
+            waiter.fire()
 
     # -- exits -------------------------------------------------------------------------------------------
 

@@ -11,12 +11,12 @@ import pykka
 import structlog
 
 from supervision.actor import StartContext, starting
-from supervision.clock import Clock, RealClock
+from supervision.clock import Clock, RealClock, TimerHandle
 from supervision.errors import SupervisionError
 from supervision.faults import FaultInjector
 from supervision.future import ReplyFuture
 from supervision.messages import AddChild, RemoveChild
-from supervision.metrics import EventType, Metrics, SupervisionEvent, SupervisionEvents
+from supervision.metrics import EventType, Metrics, SupervisionEvent, SupervisionEvents, SupervisionMetrics
 from supervision.node import Node
 from supervision.ref import ChildRef
 from supervision.runtime import Runtime
@@ -28,8 +28,6 @@ from supervision.watchdog import Watchdog
 __all__ = ["SupervisionTree"]
 
 log = structlog.get_logger(__name__)
-
-_BUSY = (Status.STARTING, Status.RESTARTING, Status.STOPPING)
 
 
 class SupervisionTree:
@@ -44,10 +42,11 @@ class SupervisionTree:
         listeners: Iterable[SupervisionEvents],
         watchdog_interval: float | None,
         hold_limit: int,
+        metrics: SupervisionMetrics | None,
     ) -> None:
         self._spec = spec
         self._on_root_failure = on_root_failure
-        self._runtime = Runtime(clock, Metrics(listeners), hold_limit, self._root_exited)
+        self._runtime = Runtime(clock, Metrics(listeners, metrics), hold_limit, self._root_exited)
         self._watchdog = Watchdog(self._runtime, watchdog_interval)
         self._stop_lock = threading.Lock()
         self._stopped = False
@@ -63,6 +62,7 @@ class SupervisionTree:
         listeners: Iterable[SupervisionEvents] = (),
         watchdog_interval: float | None = 1.0,
         hold_limit: int = 10_000,
+        metrics: SupervisionMetrics | None = None,
     ) -> SupervisionTree:
         """Start the root supervisor (children start asynchronously, in order) and the watchdog.
 
@@ -74,6 +74,8 @@ class SupervisionTree:
             listeners: `SupervisionEvents` callables receiving every lifecycle event.
             watchdog_interval: seconds between watchdog sweeps (None disables the thread).
             hold_limit: per-child bound on messages held while it restarts.
+            metrics: prometheus Counters on the owner's registry (None: no prometheus metrics; the plain
+                `counters()` and the listeners see every event either way).
         """
         tree = cls(
             spec,
@@ -82,6 +84,7 @@ class SupervisionTree:
             listeners=listeners,
             watchdog_interval=watchdog_interval,
             hold_limit=hold_limit,
+            metrics=metrics,
         )
         runtime = tree._runtime
         node = runtime.ensure(spec.name, spec, None)
@@ -143,7 +146,16 @@ class SupervisionTree:
 
     def settled(self) -> bool:
         """Return True when no child is starting, restarting, stopping, or has an unhandled exit."""
-        return not any(n.status in _BUSY or n.exit_pending() for n in self._runtime.nodes())
+        return self._runtime.settled()
+
+    def on_settled(self, callback: Callable[[], None]) -> TimerHandle:
+        """Run `callback` once as soon as the tree is settled (at once, in this thread, if it already is).
+
+        It runs in the thread whose change settled the tree (an actor thread), so it must be quick, must
+        not block and should not raise (a raise is logged). `cancel()` the returned handle to stop waiting.
+        From trio use `await TrioBridge.wait_settled(tree, timeout=...)`.
+        """
+        return self._runtime.on_settled(callback)
 
     def watchdog_sweep(self) -> int:
         """Run one watchdog sweep now; return how many silent deaths it reported."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from actors.monitor.actor import MonitorActor
 from actors.monitor.config import MonitorConfig, monitor_config_from
-from actors.monitor.deps import MonitorDeps
+from actors.monitor.deps import MonitorDataPort, MonitorDeps
 from actors.monitor.messages import (
     BreakEvenReached,
     FundingExitWarning,
@@ -32,6 +32,7 @@ __all__ = [
     "HaltsLoaded",
     "MonitorActor",
     "MonitorConfig",
+    "MonitorDataPort",
     "MonitorDeps",
     "MonitorSnapshot",
     "MonitorStore",

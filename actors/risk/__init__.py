@@ -3,7 +3,7 @@
 Other rooms import from here only. What lives here and why:
 
 * ``actor`` / ``behaviour`` / ``book`` / ``messages`` / ``config`` / ``deps`` — the RiskActor (``root/risk``);
-* ``state`` / ``store`` — the persisted trading state and kill switch (the RiskActor and the CLI write it);
+* ``state`` — who may change the trading state how (the record and its SQL are ``storage``'s);
 * ``alerts`` / ``webhooks`` / ``metrics`` — the risk events (kill switch, R-04..R-06 findings), their webhook
   delivery (G-05) and gauges. They stay here, not in ``actors.monitor``: the RiskActor emits them too, and
   the monitor depends on the risk room (it tells ``KillConditionTriggered``), never the reverse.
@@ -18,7 +18,7 @@ from actors.risk.book import reason_sentence
 from actors.risk.client import RISK_UNAVAILABLE, ask_order_verdict
 from actors.risk.config import RiskConfig, risk_limits_from
 from actors.risk.deps import RiskActorDeps, RiskStatePort
-from actors.risk.errors import KillSwitchCommandError, RiskError, RiskStoreError, WebhookDeliveryError
+from actors.risk.errors import KillSwitchCommandError, RiskError, WebhookDeliveryError
 from actors.risk.messages import (
     CheckOrder,
     CriticalDiscrepancy,
@@ -35,31 +35,29 @@ from actors.risk.messages import (
     TradingStateUnchanged,
 )
 from actors.risk.metrics import RiskMetrics
-from actors.risk.state import ChangeSource, TradingState, TradingStateRecord
-from actors.risk.store import MIRROR_KEY, DenialRecord, RiskStore, rebuild_exposure
+from actors.risk.state import TradingState
 from actors.risk.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     AlertSink,
     DeliveryAttempt,
+    DeliveryLog,
     WebhookConfig,
     WebhookDispatcher,
     verify_signature,
 )
 
 __all__ = [
-    "MIRROR_KEY",
     "RISK_UNAVAILABLE",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "Alert",
     "AlertKind",
     "AlertSink",
-    "ChangeSource",
     "CheckOrder",
     "CriticalDiscrepancy",
     "DeliveryAttempt",
-    "DenialRecord",
+    "DeliveryLog",
     "GetRiskSnapshot",
     "KillConditionTriggered",
     "KillSwitchCommandError",
@@ -76,20 +74,16 @@ __all__ = [
     "RiskMetrics",
     "RiskSnapshot",
     "RiskStatePort",
-    "RiskStore",
-    "RiskStoreError",
     "SetTradingState",
     "Severity",
     "TradingState",
     "TradingStateChanged",
-    "TradingStateRecord",
     "TradingStateUnchanged",
     "WebhookConfig",
     "WebhookDeliveryError",
     "WebhookDispatcher",
     "ask_order_verdict",
     "reason_sentence",
-    "rebuild_exposure",
     "risk_limits_from",
     "verify_signature",
 ]

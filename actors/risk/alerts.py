@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .state import TradingStateRecord
+    from storage import TradingStateRecord
 
 __all__ = ["Alert", "AlertKind", "Severity", "trading_state_alert"]
 

@@ -20,6 +20,7 @@ from actors.host import unexpected
 from actors.messages import CheckSignal, MessageSink, RiskVerdict, SignalAllowed, SignalDenied, SignalQueued
 from actors.ports import Job
 from actors.timers import MessageTimers
+from storage import ChangeSource, DenialRecord, TradingStateRecord
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import OpenPosition
 from strategy_core.risk_rules import RiskCandidate, TradingState
@@ -56,8 +57,6 @@ from .messages import (
     TradingStateReply,
     TradingStateUnchanged,
 )
-from .state import ChangeSource, TradingStateRecord
-from .store import DenialRecord
 
 __all__ = ["RiskBehaviour", "RiskMessage"]
 

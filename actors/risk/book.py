@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from storage import TradingStateRecord
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import ChurnBook, Exposure, OpenPosition
 from strategy_core.models import Side
 from strategy_core.risk_rules import RiskCandidate, RiskDecision, check_risk
-
-from .state import TradingStateRecord
 
 __all__ = ["REBUILDING", "Decision", "RiskBook", "reason_sentence", "reservation_id"]
 

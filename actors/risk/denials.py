@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from actors.timers import MessageTimers
+from storage import DenialRecord
 
 from .messages import FlushDenials
-from .store import DenialRecord
 
 __all__ = ["DenialBatch"]
 

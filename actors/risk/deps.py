@@ -1,6 +1,6 @@
 """What the RiskActor is given besides its config: the ports it works through (STYLE: config apart from deps).
 
-* ``RiskStatePort`` — the store operations its jobs run on the trio side (``RiskStore`` satisfies it);
+* ``RiskStatePort`` — the store operations its jobs run on the trio side (``storage.RiskStateRepository``);
 * ``RiskActorDeps`` — the work queue, that store, metrics, the alert sink and the market clock.
 
 ``market_clock`` is the time every *decision* reads (reservation TTL, anti-churn, ``queued_until``, denial and
@@ -18,20 +18,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actors.ports import WorkQueue
+from storage import DenialRecord, TradingStateRecord
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import ChurnBook, OpenPosition
 from supervision.clock import Clock
 
 from .metrics import RiskMetrics
-from .state import TradingStateRecord
-from .store import DenialRecord
 from .webhooks import AlertSink
 
 __all__ = ["RiskActorDeps", "RiskStatePort"]
 
 
 class RiskStatePort(Protocol):
-    """The store operations the RiskActor's jobs run on the trio side (``RiskStore`` satisfies it)."""
+    """The store operations the RiskActor's jobs run on the trio side (``storage.RiskStateRepository``)."""
 
     async def load_trading_state(self, now: dt.datetime) -> TradingStateRecord:
         """Return the persisted trading state."""

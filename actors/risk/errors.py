@@ -4,22 +4,20 @@ Business refusals are never exceptions (STYLE §11): a denied signal is a ``Sign
 These exceptions cover infrastructure and programming faults only::
 
     RiskError
-    ├── RiskStoreError          a PostgreSQL/Redis read or write of risk state failed
     ├── WebhookDeliveryError    every attempt to deliver one alert to one URL failed
     └── KillSwitchCommandError  an operator command was malformed (e.g. release without a reason)
+
+A failed read or write of risk state is the storage room's ``storage.StorageError`` (its repositories
+translate driver errors at one boundary); the jobs that run them turn it into a reply message.
 """
 
 from __future__ import annotations
 
-__all__ = ["KillSwitchCommandError", "RiskError", "RiskStoreError", "WebhookDeliveryError"]
+__all__ = ["KillSwitchCommandError", "RiskError", "WebhookDeliveryError"]
 
 
 class RiskError(Exception):
     """Base class of every error raised by the risk room."""
-
-
-class RiskStoreError(RiskError):
-    """A read or write of risk state in PostgreSQL or Redis failed."""
 
 
 class WebhookDeliveryError(RiskError):

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from actors.messages import MessageSink
+from storage import ChangeSource, TradingStateRecord
 from strategy_core.exposure import ChurnBook, OpenPosition
 from strategy_core.models import Side
 from supervision import Ask
 
-from .state import ChangeSource, TradingState, TradingStateRecord
+from .state import TradingState
 
 __all__ = [
     "CheckOrder",

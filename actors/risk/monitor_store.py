@@ -1,15 +1,8 @@
-"""What the MonitorActor reads from PostgreSQL: closed trades in R and the daily realised equity (R-04).
+"""``MonitorStore``: the monitor's ``MonitorDataPort`` over ``storage.MonitorRepository`` (R-04).
 
-Runs on the trio side (the monitor reaches it through the work queue). Definitions, from ``positions``:
-
-* a closed trade's net USD = ``pnl_usd − fees_usd − funding_usd`` (``pnl_usd`` is the gross realised PnL,
-  fees and funding are costs paid); its net R = net USD / ``risk_usd`` (or / ``r_unit_usd`` when the position
-  recorded no risk);
-* the kill conditions that already halted today: audit rows written by the RiskActor for a change by
-  ``monitor:<condition>`` (so a restarted monitor does not halt again after an operator's release);
-* the equity at the end of UTC day *d* = ``starting_equity_usd`` + Σ net USD of trades closed up to the end
-  of *d*; the series covers the last ``days`` UTC days, today last (today's value is "so far"; the monitor
-  adds the open positions' unrealised USD to it).
+Composition only: the repository (every SQL statement and the daily-equity fold) returns storage values, and
+this wraps them as the replies the monitor's jobs tell back (``PerformanceLoaded``, ``HaltsLoaded``), which
+are messages of this room and so cannot be built in ``storage``.
 """
 
 from __future__ import annotations
@@ -18,40 +11,16 @@ import datetime as dt
 from decimal import Decimal
 
 from actors.monitor.messages import HaltsLoaded, PerformanceLoaded
-from strategy_core.performance import ClosedTrade, utc_day_start
-
-from .errors import RiskStoreError
-from .store import SqlClient
+from storage import MonitorRepository
 
 __all__ = ["MonitorStore"]
 
-_CLOSED_TRADES = """
-SELECT closed_at, pnl_usd - fees_usd - funding_usd AS net_usd, risk_usd
-FROM positions
-WHERE status = 'closed' AND pnl_usd IS NOT NULL AND closed_at > $1 AND closed_at <= $2
-ORDER BY closed_at
-"""
-
-_HALTS_SINCE = """
-SELECT DISTINCT substr(actor_label, length('monitor:') + 1) AS condition
-FROM audit_trail
-WHERE action = 'kill_switch.set' AND actor_label LIKE 'monitor:%' AND at >= $1
-"""
-
-_DAILY_NET = """
-SELECT (closed_at AT TIME ZONE 'UTC')::date AS day, sum(pnl_usd - fees_usd - funding_usd) AS net_usd
-FROM positions
-WHERE status = 'closed' AND pnl_usd IS NOT NULL AND closed_at <= $1
-GROUP BY day
-ORDER BY day
-"""
-
 
 class MonitorStore:
-    """Read the monitor's inputs; see the module docstring."""
+    """Read the monitor's inputs through ``reads`` (runs on the trio side, in the work queue's jobs)."""
 
-    def __init__(self, db: SqlClient) -> None:
-        self._db = db
+    def __init__(self, reads: MonitorRepository) -> None:
+        self._reads = reads
 
     async def load_performance(
         self,
@@ -63,35 +32,15 @@ class MonitorStore:
         r_unit_usd: Decimal,
     ) -> PerformanceLoaded:
         """Return the closed trades of the last ``window_days`` and ``equity_days`` daily equity values."""
-        since = now - dt.timedelta(days=window_days)
-        try:
-            trade_rows = await self._db.fetch(_CLOSED_TRADES, since, now)
-            daily_rows = await self._db.fetch(_DAILY_NET, now)
-        except Exception as exc:
-            raise RiskStoreError(f"expected to read closed positions, got {exc!r}") from exc
-        trades = tuple(
-            ClosedTrade(
-                closed_at=row["closed_at"],
-                pnl_r=row["net_usd"] / (row["risk_usd"] if row["risk_usd"] > 0 else r_unit_usd),
-            )
-            for row in trade_rows
+        history = await self._reads.load_performance(
+            now,
+            window_days=window_days,
+            equity_days=equity_days,
+            starting_equity_usd=starting_equity_usd,
+            r_unit_usd=r_unit_usd,
         )
-        net_by_day: dict[dt.date, Decimal] = {row["day"]: row["net_usd"] for row in daily_rows}
-        today = utc_day_start(now).date()
-        first = today - dt.timedelta(days=equity_days - 1)
-        equity = starting_equity_usd + sum(
-            (net for day, net in net_by_day.items() if day < first), Decimal(0)
-        )
-        series: list[Decimal] = []
-        for offset in range(equity_days):
-            equity += net_by_day.get(first + dt.timedelta(days=offset), Decimal(0))
-            series.append(equity)
-        return PerformanceLoaded(trades=trades, daily_equity=tuple(series), at=now)
+        return PerformanceLoaded(trades=history.trades, daily_equity=history.daily_equity, at=history.at)
 
     async def load_halts_today(self, now: dt.datetime) -> HaltsLoaded:
         """Return the kill conditions that halted trading since today's UTC start (from the audit trail)."""
-        try:
-            rows = await self._db.fetch(_HALTS_SINCE, utc_day_start(now))
-        except Exception as exc:
-            raise RiskStoreError(f"expected to read audit_trail, got {exc!r}") from exc
-        return HaltsLoaded(conditions=tuple(sorted(row["condition"] for row in rows)), day=now.date())
+        return HaltsLoaded(conditions=await self._reads.load_halts_today(now), day=now.date())

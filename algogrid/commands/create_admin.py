@@ -58,34 +58,14 @@ def register(subparsers: Any) -> None:
 
 async def _create(settings: Settings, urls: ServerUrls, email: str) -> _Created | None:
     token = secrets.token_urlsafe(32)
-    async with open_storage(settings.storage, urls) as storage, storage.db.transaction() as conn:
-        existing = await conn.fetchrow(
-            "SELECT id, password_hash FROM users WHERE lower(email) = lower($1) FOR UPDATE", email
+    async with open_storage(settings.storage, urls) as storage:
+        # an unactivated user with that e-mail gets a fresh link (the old ones are voided)
+        issued = await storage.users.issue_admin_activation(
+            email, hash_token(token), ttl_hours=ACTIVATION_TTL_HOURS, actor="cli"
         )
-        if existing is not None and existing["password_hash"] is not None:
-            return None
-        if existing is None:
-            user_id = await conn.fetchval(
-                "INSERT INTO users (email, role) VALUES ($1, 'admin') RETURNING id", email
-            )
-        else:  # created before but never activated: issue a fresh link, void the old ones
-            user_id = existing["id"]
-            await conn.execute(
-                "UPDATE user_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'activation' "
-                "AND used_at IS NULL",
-                user_id,
-            )
-        await conn.execute(
-            "INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) "
-            "VALUES ($1, 'activation', $2, now() + make_interval(hours => $3))",
-            user_id, hash_token(token), ACTIVATION_TTL_HOURS,
-        )
-        await conn.execute(
-            "INSERT INTO audit_trail (actor_label, action, target_type, target_id, details) "
-            "VALUES ('cli', 'user_created', 'user', $1, $2)",
-            str(user_id), {"role": "admin", "reissued": existing is not None},
-        )
-    return _Created(str(user_id), token, existing is not None)
+    if issued is None:
+        return None
+    return _Created(str(issued.user_id), token, issued.reissued)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,17 +19,18 @@ import orjson
 import structlog
 import trio
 
-from actors.risk import (
-    MIRROR_KEY,
-    ChangeSource,
-    KillSwitchCommandError,
-    RiskStore,
-    RiskStoreError,
-    TradingState,
-    TradingStateRecord,
-)
+from actors.risk import KillSwitchCommandError
 from algogrid.commands.bootstrap import EXIT_CONFIG, add_config_argument, load_or_report
-from storage import ServerUrls, StorageConfig, StorageError, open_storage, start_servers
+from storage import (
+    ChangeSource,
+    ServerUrls,
+    StorageConfig,
+    StorageError,
+    TradingStateRecord,
+    open_storage,
+    start_servers,
+)
+from strategy_core import TradingState
 
 __all__ = ["register", "run"]
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with start_servers(settings.storage) as urls:
             output = trio.run(_execute, settings.storage, urls, record, args.history)
-    except* (StorageError, RiskStoreError) as group:  # trio may wrap them in nursery exception groups
+    except* StorageError as group:  # trio may wrap them in nursery exception groups
         failure = "; ".join(str(exc) for exc in group.exceptions)
     if failure is not None:
         print(f"kill-switch: storage unavailable: {failure}", file=sys.stderr)
@@ -111,7 +112,7 @@ async def _execute(
     async with open_storage(
         config.model_copy(update={"pool_min_size": 1, "pool_max_size": 2}), urls
     ) as storage:
-        store = RiskStore(storage.db, storage.redis)
+        store = storage.kill_switch
         current = await store.load_trading_state(dt.datetime.now(dt.UTC))
         changed = False
         if requested is not None and (requested.state, requested.kill_switch) != (
@@ -127,7 +128,7 @@ async def _execute(
                 reason=requested.reason,
             )
             current, changed = requested, True
-        mirror = await storage.redis.get(MIRROR_KEY)
+        mirror = await store.read_mirror()
         rows = await store.audit_history(limit=history)
     return {
         "changed": changed,
@@ -137,6 +138,6 @@ async def _execute(
         "changed_by": current.changed_by,
         "source": current.source.value,
         "changed_at": current.changed_at.isoformat(),
-        "mirror": orjson.loads(mirror) if mirror else None,
+        "mirror": mirror,
         "history": [{**row, "at": row["at"].isoformat()} for row in rows],
     }

@@ -85,11 +85,7 @@ def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _audit(storage: Storage, action: str, details: dict[str, Any]) -> None:
     try:
-        await storage.db.execute(
-            "INSERT INTO audit_trail (actor_label, action, details) VALUES ('system', $1, $2)",
-            action,
-            details,
-        )
+        await storage.audit.append(action, details)
     except StorageError:
         log.warning("audit write failed", action=action, exc_info=True)
 

@@ -21,6 +21,7 @@ from exchange.bybit.events import (
 from exchange.bybit.messages import parse_private, parse_public
 from exchange.bybit.models import (
     AccountInfo,
+    AmendRequest,
     Candle,
     ClosedPnl,
     Instrument,
@@ -43,6 +44,7 @@ from exchange.bybit.ratelimit import (
     ScriptRunner,
 )
 from exchange.bybit.rest import BybitRestClient, ExecutionPage, RestStats
+from exchange.bybit.rest_orders import ClosedPnlPage, OrderFilter, OrderPage
 from exchange.bybit.retcodes import ErrorAction, RetCode, action_for, to_retcode
 from exchange.bybit.signing import rest_signature, ws_auth_signature
 from exchange.bybit.sink import EventSink, SessionStats
@@ -52,6 +54,7 @@ __all__ = [
     "DEFAULT_BUCKETS",
     "PRIVATE_TOPICS",
     "AccountInfo",
+    "AmendRequest",
     "ApplyResult",
     "BookDelta",
     "BookSnapshot",
@@ -60,6 +63,7 @@ __all__ = [
     "BybitRestClient",
     "Candle",
     "ClosedPnl",
+    "ClosedPnlPage",
     "CoinBalance",
     "ErrorAction",
     "EvalClient",
@@ -73,6 +77,8 @@ __all__ = [
     "Level",
     "OrderAck",
     "OrderBookL50",
+    "OrderFilter",
+    "OrderPage",
     "OrderRequest",
     "OrderUpdate",
     "PositionUpdate",

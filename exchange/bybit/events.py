@@ -131,6 +131,12 @@ class OrderUpdate:
     reject_reason: str
     created_time: int
     updated_time: int
+    trigger_price: Decimal | None = None
+    trigger_direction: int = 0
+    stop_order_type: str = ""
+    close_on_trigger: bool = False
+    cancel_type: str = ""
+    closed_pnl: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +159,9 @@ class ExecutionReport:
     is_maker: bool
     closed_size: Decimal | None
     leaves_qty: Decimal | None
+    exec_pnl: Decimal | None = None
+    order_type: str = ""
+    stop_order_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)

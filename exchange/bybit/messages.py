@@ -230,6 +230,12 @@ def order_from_raw(row: Raw, category: str = "linear") -> OrderUpdate:
         reject_reason=_str(row.get("rejectReason", "")),
         created_time=_int(row["createdTime"]),
         updated_time=_int(row["updatedTime"]),
+        trigger_price=_opt_dec(row.get("triggerPrice")),
+        trigger_direction=_int(row.get("triggerDirection") or 0),
+        stop_order_type=_str(row.get("stopOrderType") or ""),
+        close_on_trigger=_bool(row.get("closeOnTrigger", False)),
+        cancel_type=_str(row.get("cancelType") or ""),
+        closed_pnl=_opt_dec(row.get("closedPnl")),
     )
 
 
@@ -252,6 +258,9 @@ def execution_from_raw(row: Raw, category: str = "linear") -> ExecutionReport:
         is_maker=_bool(row.get("isMaker", False)),
         closed_size=_opt_dec(row.get("closedSize")),
         leaves_qty=_opt_dec(row.get("leavesQty")),
+        exec_pnl=_opt_dec(row.get("execPnl")),
+        order_type=_str(row.get("orderType") or ""),
+        stop_order_type=_str(row.get("stopOrderType") or ""),
     )
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_serializer, model_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
     "AccountInfo",
+    "AmendRequest",
     "Candle",
     "ClosedPnl",
     "Instrument",
@@ -150,7 +151,13 @@ class AccountInfo(_Result):
 
 
 class ClosedPnl(_Result):
-    """One row of ``/v5/position/closed-pnl``."""
+    """One row of ``/v5/position/closed-pnl``: one closing chunk of a position (E-04).
+
+    ``closed_pnl`` is Bybit's net figure: ``cum_exit_value - cum_entry_value`` (sign flipped for a closed
+    short) minus ``open_fee`` (the entry fees of the closed quantity, pro rata) and ``close_fee``; funding is
+    not in it (it arrives as ``execType`` Funding executions). ``open_fee``/``close_fee`` are ``None`` where
+    the venue does not send them.
+    """
 
     symbol: str
     order_id: str
@@ -167,16 +174,25 @@ class ClosedPnl(_Result):
     closed_pnl: Decimal
     fill_count: int
     leverage: OptDecimal = None
+    open_fee: OptDecimal = None
+    close_fee: OptDecimal = None
     created_time: int
     updated_time: int
 
 
-class OrderRequest(BaseModel):
-    """A ``/v5/order/create`` request; ``order_link_id`` is mandatory so outcomes can be resolved (E-07)."""
+_REQUEST_CONFIG = ConfigDict(
+    frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, allow_inf_nan=False
+)
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, allow_inf_nan=False
-    )
+
+class OrderRequest(BaseModel):
+    """A ``/v5/order/create`` request; ``order_link_id`` is mandatory so outcomes can be resolved (E-07).
+
+    A ``trigger_price`` with its ``trigger_direction`` (1: fires when the price rises to it, 2: when it falls
+    to it) makes a conditional order, e.g. a stop-loss as a reduce-only conditional Market order (E-02).
+    """
+
+    model_config = _REQUEST_CONFIG
 
     category: str = "linear"
     symbol: str
@@ -188,8 +204,59 @@ class OrderRequest(BaseModel):
     order_link_id: str = Field(min_length=1, max_length=36)
     reduce_only: bool = False
     position_idx: int = 0
+    trigger_price: Decimal | None = Field(default=None, gt=0)
+    trigger_direction: Literal[1, 2] | None = None
+    trigger_by: Literal["LastPrice", "MarkPrice", "IndexPrice"] | None = None
+    close_on_trigger: bool | None = None
 
-    @field_serializer("qty", "price")
+    @model_validator(mode="after")
+    def _trigger_pair(self) -> OrderRequest:
+        if (self.trigger_price is None) != (self.trigger_direction is None):
+            raise ValueError("expected trigger_price and trigger_direction together, got only one of them")
+        if self.trigger_price is None and (self.trigger_by is not None or self.close_on_trigger):
+            raise ValueError("expected a trigger_price with trigger_by or close_on_trigger")
+        return self
+
+    @property
+    def conditional(self) -> bool:
+        """Return whether the order waits for its trigger price."""
+        return self.trigger_price is not None
+
+    @field_serializer("qty", "price", "trigger_price")
+    def _plain_decimal(self, value: Decimal | None) -> str | None:
+        return None if value is None else format(value, "f")
+
+    def to_body(self) -> dict[str, Any]:
+        """Return the JSON body Bybit expects (camelCase, decimals as plain strings, no nulls)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class AmendRequest(BaseModel):
+    """A ``/v5/order/amend`` request: an order named by id or ``orderLinkId`` and what to change.
+
+    Only the fields given change; ``trigger_price`` moves a conditional order still waiting (R-05 break-even
+    moves the stop-loss this way).
+    """
+
+    model_config = _REQUEST_CONFIG
+
+    category: str = "linear"
+    symbol: str
+    order_id: str | None = None
+    order_link_id: str | None = Field(default=None, min_length=1, max_length=36)
+    qty: Decimal | None = Field(default=None, gt=0)
+    price: Decimal | None = Field(default=None, gt=0)
+    trigger_price: Decimal | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _names_and_changes(self) -> AmendRequest:
+        if self.order_id is None and self.order_link_id is None:
+            raise ValueError("expected order_id or order_link_id, got neither")
+        if self.qty is None and self.price is None and self.trigger_price is None:
+            raise ValueError("expected at least one of qty, price or trigger_price to change")
+        return self
+
+    @field_serializer("qty", "price", "trigger_price")
     def _plain_decimal(self, value: Decimal | None) -> str | None:
         return None if value is None else format(value, "f")
 

@@ -40,6 +40,7 @@ from exchange.bybit.models import (
     Ticker,
 )
 from exchange.bybit.ratelimit import EvalClient, RateLimiter
+from exchange.bybit.rest_orders import OrderEndpoints
 from exchange.bybit.retcodes import RetCode, action_for, classify_http_status, to_retcode
 from exchange.bybit.signing import signed_headers
 from exchange.config import Credentials, ExchangeConfig
@@ -87,8 +88,12 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class BybitRestClient:
-    """A Bybit v5 REST client; use as ``async with BybitRestClient(config, creds) as client``."""
+class BybitRestClient(OrderEndpoints):
+    """A Bybit v5 REST client; use as ``async with BybitRestClient(config, creds) as client``.
+
+    Order management beyond create/cancel (amend, cancel-all, history, one order, closed-PnL pages) comes
+    from ``OrderEndpoints`` (``exchange.bybit.rest_orders``).
+    """
 
     def __init__(
         self,
@@ -440,14 +445,20 @@ class BybitRestClient:
         end_time: int | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        order_id: str | None = None,
+        order_link_id: str | None = None,
+        exec_type: str | None = None,
     ) -> ExecutionPage:
-        """Return one page of ``/v5/execution/list``."""
+        """Return one page of ``/v5/execution/list`` (fills and ``Funding`` settlements, newest first)."""
         r = await self._call(
             "GET",
             "/v5/execution/list",
             {
                 "category": self.config.category,
                 "symbol": symbol,
+                "orderId": order_id,
+                "orderLinkId": order_link_id,
+                "execType": exec_type,
                 "startTime": start_time,
                 "endTime": end_time,
                 "limit": limit,

@@ -37,6 +37,7 @@ class RetCode(enum.IntEnum):
     ROUTE_NOT_FOUND = 10017
     IP_RATE_LIMITED = 10018
     TRADING_BANNED = 10027
+    NOT_MODIFIED = 34040
     ORDER_NOT_EXISTS = 110001
     PRICE_OUT_OF_RANGE = 110003
     WALLET_BALANCE_INSUFFICIENT = 110004
@@ -46,6 +47,8 @@ class RetCode(enum.IntEnum):
     TOO_MANY_ACTIVE_ORDERS = 110020
     QTY_INVALID = 110013
     ORDER_LINK_ID_DUPLICATE = 110072
+    TRIGGER_NOT_ABOVE_PRICE = 110092
+    TRIGGER_NOT_BELOW_PRICE = 110093
     ORDER_VALUE_TOO_LOW = 110094
 
 
@@ -81,6 +84,7 @@ _ACTIONS: dict[RetCode, ErrorAction] = {
     RetCode.ROUTE_NOT_FOUND: ErrorAction(False, "error", "The exchange does not know this endpoint.", True),
     RetCode.IP_RATE_LIMITED: ErrorAction(False, "critical", "This IP is rate limited by the exchange.", True),
     RetCode.TRADING_BANNED: ErrorAction(False, "critical", "Trading is banned for this account.", True),
+    RetCode.NOT_MODIFIED: ErrorAction(False, "info", "The amendment changes nothing.", False),
     RetCode.ORDER_NOT_EXISTS: ErrorAction(False, "info", "The order does not exist.", False),
     RetCode.PRICE_OUT_OF_RANGE: ErrorAction(False, "warning", "The order price is out of range.", False),
     RetCode.WALLET_BALANCE_INSUFFICIENT: ErrorAction(False, "warning", "Insufficient wallet balance.", False),
@@ -97,6 +101,12 @@ _ACTIONS: dict[RetCode, ErrorAction] = {
     RetCode.QTY_INVALID: ErrorAction(False, "warning", "The order quantity is invalid.", False),
     RetCode.ORDER_LINK_ID_DUPLICATE: ErrorAction(
         False, "info", "An order with this client id exists.", False
+    ),
+    RetCode.TRIGGER_NOT_ABOVE_PRICE: ErrorAction(
+        False, "warning", "A rising trigger must be above the current price.", False
+    ),
+    RetCode.TRIGGER_NOT_BELOW_PRICE: ErrorAction(
+        False, "warning", "A falling trigger must be below the current price.", False
     ),
     RetCode.ORDER_VALUE_TOO_LOW: ErrorAction(
         False, "warning", "The order value is below the minimum.", False

@@ -17,6 +17,7 @@ __all__ = ["Account", "ClosedPnl", "Execution", "Order", "Position"]
 ZERO = Decimal(0)
 MM_RATE = Decimal("0.005")
 OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
+FINAL_STATUSES = frozenset({"Filled", "Cancelled", "Rejected", "Deactivated"})
 
 
 def _px(value: Decimal) -> str:
@@ -46,6 +47,22 @@ class Order:
     cancel_type: str = "UNKNOWN"
     reject_reason: str = "EC_NoError"
     updated_ms: int = 0
+    trigger_price: Decimal = ZERO
+    trigger_direction: int = 0
+    trigger_by: str = ""
+    close_on_trigger: bool = False
+    stop_order_type: str = ""
+    last_price_on_created: Decimal = ZERO
+
+    @property
+    def conditional(self) -> bool:
+        """Return whether the order was placed with a ``triggerPrice`` (Bybit ``stopOrderType`` Stop)."""
+        return bool(self.stop_order_type)
+
+    @property
+    def reduces_only(self) -> bool:
+        """Return whether the order may only shrink the position (``reduceOnly`` or ``closeOnTrigger``)."""
+        return self.reduce_only or self.close_on_trigger
 
     @property
     def is_open(self) -> bool:
@@ -82,18 +99,18 @@ class Order:
             "closedPnl": fmt(self.closed_pnl),
             "timeInForce": self.time_in_force,
             "orderType": self.order_type,
-            "stopOrderType": "",
+            "stopOrderType": self.stop_order_type,
             "orderIv": "",
-            "triggerPrice": "",
+            "triggerPrice": str(self.trigger_price) if self.conditional else "",
             "takeProfit": "",
             "stopLoss": "",
             "tpTriggerBy": "",
             "slTriggerBy": "",
-            "triggerDirection": 0,
-            "triggerBy": "",
-            "lastPriceOnCreated": "",
+            "triggerDirection": self.trigger_direction,
+            "triggerBy": self.trigger_by,
+            "lastPriceOnCreated": str(self.last_price_on_created) if self.conditional else "",
             "reduceOnly": self.reduce_only,
-            "closeOnTrigger": False,
+            "closeOnTrigger": self.close_on_trigger,
             "smpType": "None",
             "smpGroup": 0,
             "smpOrderId": "",
@@ -101,6 +118,8 @@ class Order:
             "tpLimitPrice": "",
             "slLimitPrice": "",
             "placeType": "",
+            "feeCurrency": "",
+            "cumFeeDetail": {"USDT": fmt(self.cum_exec_fee)} if self.cum_exec_qty else {},
             "createdTime": str(self.created_ms),
             "updatedTime": str(self.updated_ms or self.created_ms),
         }
@@ -130,6 +149,7 @@ class Execution:
     exec_pnl: Decimal
     mark_price: Decimal
     seq: int
+    stop_order_type: str = ""
 
     def to_wire(self) -> dict[str, Any]:
         """Render as an element of ``/v5/execution/list`` and of the ``execution`` topic."""
@@ -142,9 +162,9 @@ class Execution:
             "orderPrice": str(self.order_price),
             "orderQty": str(self.order_qty),
             "leavesQty": str(self.leaves_qty),
-            "createType": "CreateByUser" if self.exec_type == "Trade" else "",
+            "createType": self._create_type(),
             "orderType": self.order_type,
-            "stopOrderType": "UNKNOWN",
+            "stopOrderType": self.stop_order_type or "UNKNOWN",
             "execFee": fmt(self.exec_fee),
             "execId": self.exec_id,
             "execPrice": str(self.exec_price),
@@ -161,10 +181,18 @@ class Execution:
             "indexPrice": "",
             "underlyingPrice": "",
             "blockTradeId": "",
+            "isLeverage": "",
+            "marketUnit": "",
+            "extraFees": [],
             "closedSize": str(self.closed_size),
             "execPnl": fmt(self.exec_pnl),
             "seq": self.seq,
         }
+
+    def _create_type(self) -> str:
+        if self.exec_type != "Trade":
+            return ""
+        return "CreateByStopOrder" if self.stop_order_type else "CreateByUser"
 
 
 @dataclass(slots=True)
@@ -211,6 +239,11 @@ class Position:
             "markPrice": str(mark),
             "positionIM": _px(value / leverage),
             "positionMM": _px(self.size * mark * MM_RATE),
+            "positionIMByMp": _px(self.size * mark / leverage),
+            "positionMMByMp": _px(self.size * mark * MM_RATE),
+            "breakEvenPrice": "",
+            "mmrSysUpdatedTime": "",
+            "leverageSysUpdatedTime": "",
             "liqPrice": "",
             "bustPrice": "",
             "takeProfit": "",
@@ -233,7 +266,13 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class ClosedPnl:
-    """The result of one order that closed (part of) a position."""
+    """One closing chunk: the fills of one order in one matching event that reduced a position.
+
+    ``closed_pnl`` follows Bybit: ``(cumExitValue - cumEntryValue)`` signed by the closed position's side,
+    minus ``open_fee`` (the entry fees of the closed quantity, pro rata) and ``close_fee`` (the fees of the
+    closing fills, pro rata to the closed part of a flipping fill). Funding is not included (it is
+    settled separately as ``execType`` Funding executions).
+    """
 
     symbol: str
     order_id: str
@@ -242,8 +281,10 @@ class ClosedPnl:
     order_price: Decimal
     qty: Decimal
     closed_size: Decimal
-    avg_entry_price: Decimal
-    avg_exit_price: Decimal
+    cum_entry_value: Decimal
+    cum_exit_value: Decimal
+    open_fee: Decimal
+    close_fee: Decimal
     closed_pnl: Decimal
     fill_count: int
     leverage: Decimal
@@ -260,16 +301,18 @@ class ClosedPnl:
             "side": self.side,
             "orderId": self.order_id,
             "closedPnl": _px(self.closed_pnl),
-            "avgEntryPrice": _px(self.avg_entry_price),
+            "openFee": _px(self.open_fee),
+            "closeFee": _px(self.close_fee),
+            "avgEntryPrice": _px(self.cum_entry_value / self.closed_size),
             "qty": str(self.qty),
-            "cumEntryValue": _px(self.avg_entry_price * self.closed_size),
+            "cumEntryValue": _px(self.cum_entry_value),
             "createdTime": str(self.created_ms),
             "orderPrice": str(self.order_price),
             "closedSize": str(self.closed_size),
-            "avgExitPrice": _px(self.avg_exit_price),
+            "avgExitPrice": _px(self.cum_exit_value / self.closed_size),
             "execType": "Trade",
             "fillCount": str(self.fill_count),
-            "cumExitValue": _px(self.avg_exit_price * self.closed_size),
+            "cumExitValue": _px(self.cum_exit_value),
         }
 
 
@@ -301,7 +344,7 @@ class Account:
             (
                 o.leaves_qty * o.price / self.leverage
                 for o in self.orders.values()
-                if o.is_open and not o.reduce_only
+                if o.status in ("New", "PartiallyFilled") and not o.reduces_only
             ),
             ZERO,
         )

@@ -1,7 +1,8 @@
 """Fault knobs: misbehaviours a test (or the ``/sim/faults`` admin endpoint) switches on at run time.
 
-Counters (``http_429``, ``seq_gap``, …) mean "the next N occurrences"; each use decrements them. Flags stay
-on until cleared. Actions (dropping connections) are methods on the simulator, not knobs.
+Counters (``http_429``, ``seq_gap``, …) mean "the next N occurrences"; each use decrements them. Flags and
+values (``latency_ms``, ``fill_delay_ms``) stay on until cleared. Actions (dropping connections, moving the
+price) are methods on the simulator, not knobs.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["COUNTER_KNOBS", "FLAG_KNOBS", "Faults"]
+__all__ = ["COUNTER_KNOBS", "FLAG_KNOBS", "VALUE_KNOBS", "Faults"]
 
 COUNTER_KNOBS = (
     "http_429",
@@ -20,8 +21,11 @@ COUNTER_KNOBS = (
     "u_reset",
     "duplicate",
     "out_of_order",
+    "duplicate_executions",
+    "reorder_executions",
 )
 FLAG_KNOBS = ("half_open", "stale")
+VALUE_KNOBS = ("http_5xx_status", "rest_path_prefix", "latency_ms", "fill_delay_ms")
 
 
 @dataclass(slots=True)
@@ -41,6 +45,12 @@ class Faults:
         duplicate: next N public data messages are sent twice.
         out_of_order: next N public data messages are held back and sent after the following one of
             their topic.
+        duplicate_executions: next N private ``execution`` messages are sent twice (same ``execId``s).
+        reorder_executions: next N private ``execution`` messages are held back and sent right after the
+            account's following ``execution`` message (the two arrive swapped; a held message waits for
+            that next one).
+        fill_delay_ms: while non-zero, a created order is acknowledged ``New`` and matched only this many
+            real milliseconds later (its fills, position and wallet pushes come after the REST answer).
         half_open: every WebSocket stops sending (no data, no pong, no ack) but stays connected.
         stale: the market freezes; ticker and kline pushes keep repeating the same old payload and ``ts``.
     """
@@ -56,6 +66,9 @@ class Faults:
     u_reset: int = 0
     duplicate: int = 0
     out_of_order: int = 0
+    duplicate_executions: int = 0
+    reorder_executions: int = 0
+    fill_delay_ms: int = 0
     half_open: bool = False
     stale: bool = False
 

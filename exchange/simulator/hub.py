@@ -59,6 +59,7 @@ class Hub:
         self._ids = itertools.count(1)
         self.connections: set[Connection] = set()
         self._held: dict[str, str] = {}
+        self._held_executions: dict[int, str] = {}
 
     def open(self, kind: Kind) -> tuple[Connection, trio.MemoryReceiveChannel[str]]:
         """Register a new connection; return it and the channel its writer drains."""
@@ -115,7 +116,10 @@ class Hub:
 
     # ----------------------------------------------------------------------------- private
     def publish_private(self, account: Account, topic: str, data: list[dict[str, Any]], now_ms: int) -> None:
-        """Send one private push (``id``, ``topic``, ``creationTime``, ``data``) to the account's sockets."""
+        """Send one private push (``id``, ``topic``, ``creationTime``, ``data``) to the account's sockets.
+
+        ``execution`` messages go through the ``duplicate_executions`` and ``reorder_executions`` faults.
+        """
         targets = [
             c
             for c in self.connections
@@ -131,4 +135,18 @@ class Hub:
             "creationTime": now_ms,
             "data": data,
         }
-        self._send(targets, orjson.dumps(message).decode())
+        text = orjson.dumps(message).decode()
+        if topic != "execution":
+            self._send(targets, text)
+            return
+        held = self._held_executions.pop(account.uid, None)
+        if held is not None:
+            self._send(targets, text)
+            self._send(targets, held)
+            return
+        if self._faults.take("reorder_executions"):
+            self._held_executions[account.uid] = text
+            return
+        self._send(targets, text)
+        if self._faults.take("duplicate_executions"):
+            self._send(targets, text)

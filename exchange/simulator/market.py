@@ -227,6 +227,14 @@ class Market:
             )
         return result
 
+    def jump(self, price: Decimal) -> None:
+        """Move the price to ``price`` at once (a test's gap): the book re-centres on it, the current bar
+        records it, and the next steps of the walk start from there (nearest tick)."""
+        self.last = self._ticks(price)
+        self._x = self._anchor = math.log(float(self.spec.price_of(self.last)))
+        self.book.reshape(self.last, 1, 1.0)
+        self.bar.add(self.last, 0, self.spec)
+
     # ----------------------------------------------------------------------------- inspection
     def mid(self) -> Decimal:
         """Return the mid price of the current book (last price if a side is empty)."""

@@ -13,11 +13,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from exchange.simulator.accounts import ZERO, Account, ClosedPnl, Execution, Order
+from exchange.simulator.conditional import fire_triggers, read_trigger
 from exchange.simulator.config import SimulatorConfig
 from exchange.simulator.errors import BybitRejection
+from exchange.simulator.funding import settle_position_funding
 from exchange.simulator.market import Market
+from exchange.simulator.reduce_only import fit_reduce_only, refit_reduce_only
 
-__all__ = ["MatchingEngine", "PrivatePush"]
+__all__ = ["MatchingEngine", "PrivatePush", "decimal_param"]
 
 MARKET_SLIPPAGE = Decimal("0.05")  # market orders become IOC limits this far through the best price
 TIFS = frozenset({"GTC", "IOC", "FOK", "PostOnly"})
@@ -32,7 +35,25 @@ class PrivatePush:
     data: dict[str, Any]
 
 
-def _decimal(params: dict[str, Any], name: str) -> Decimal:
+@dataclass(slots=True)
+class _Closing:
+    """What the fills of one order in one matching event closed (one ``closed-pnl`` record)."""
+
+    size: Decimal = ZERO
+    entry_value: Decimal = ZERO
+    exit_value: Decimal = ZERO
+    open_fee: Decimal = ZERO
+    close_fee: Decimal = ZERO
+    gross: Decimal = ZERO
+    fills: int = 0
+
+
+def decimal_param(params: dict[str, Any], name: str) -> Decimal:
+    """Return ``params[name]`` as a finite Decimal.
+
+    Raises:
+        BybitRejection: 10001 when it is missing or not a number.
+    """
     raw = params.get(name)
     try:
         value = Decimal(str(raw))
@@ -58,6 +79,7 @@ class MatchingEngine:
         self._rng = random.Random(config.seed ^ 0x5EED)
         self._exec_seq = self._rng.randrange(10**10, 10**11)
         self.outbox: list[PrivatePush] = []
+        self._deferred: list[tuple[float, Account, Order]] = []
 
     # ----------------------------------------------------------------------------- accounts
     def add_account(self, api_key: str, api_secret: str, balance: Decimal) -> Account:
@@ -78,13 +100,19 @@ class MatchingEngine:
         return self.markets[symbol].now_ms
 
     # ----------------------------------------------------------------------------- create
-    def create_order(self, account: Account, params: dict[str, Any]) -> Order:  # noqa: PLR0912, PLR0915 - Bybit's checks, in its order
+    def create_order(  # noqa: PLR0912, PLR0915 - Bybit's checks, in its order
+        self, account: Account, params: dict[str, Any], fill_at: float | None = None
+    ) -> Order:
         """Validate, accept and match one ``/v5/order/create`` request.
+
+        With a ``triggerPrice`` the order is conditional: it stays ``Untriggered`` until the last price
+        crosses it (see ``exchange.simulator.conditional``). ``fill_at`` (trio time) delays the first
+        match of a plain order (fault ``fill_delay_ms``): it is acknowledged ``New`` and matched then.
 
         Raises:
             BybitRejection: 10001 parameters (qty below min, off-step qty, price off tick, …), 110007
                 insufficient balance, 110017 reduce-only violated, 110072 duplicate orderLinkId,
-                110094 below minimum order value.
+                110094 below minimum order value, 110092/110093 trigger price on the wrong side.
         """
         if params.get("category") != "linear":
             raise BybitRejection(10001, "params error: category only support linear")
@@ -111,7 +139,7 @@ class MatchingEngine:
             raise BybitRejection(10001, "params error: orderLinkId invalid")
         if link and link in account.link_ids:
             raise BybitRejection(110072, "OrderLinkedID is duplicate")
-        qty = _decimal(params, "qty")
+        qty = decimal_param(params, "qty")
         if qty < spec.min_qty:
             raise BybitRejection(10001, "The number of contracts exceeds minimum limit allowed")
         if qty % spec.qty_step:
@@ -120,35 +148,37 @@ class MatchingEngine:
         if qty > max_qty:
             raise BybitRejection(10001, "The number of contracts exceeds maximum limit allowed")
         buy = side == "Buy"
-        book = market.book
+        trigger = read_trigger(params, market)
         if order_type == "Limit":
-            price = _decimal(params, "price")
+            price = decimal_param(params, "price")
             if price <= 0 or price % spec.tick_size:
                 raise BybitRejection(
                     10001, f"Price invalid: price must be a multiple of tickSize {spec.tick_size}"
                 )
+            ref = price
         else:
-            best = book.best_ask() if buy else book.best_bid()
-            ref = spec.price_of(best) if best is not None else market.last_price()
-            factor = 1 + MARKET_SLIPPAGE if buy else 1 - MARKET_SLIPPAGE
-            price = (ref * factor).quantize(spec.tick_size)
+            ref = self.market_price(market, buy)
+            price = ZERO if trigger is not None else ref
         reduce_only = params.get("reduceOnly") in (True, "true", "True", 1)
+        close_on_trigger = trigger is not None and params.get("closeOnTrigger") in (True, "true", "True", 1)
         position = account.position(symbol)
-        if reduce_only:
-            if not position.size or position.side == side:
+        if reduce_only or close_on_trigger:
+            if not position.size:
+                raise BybitRejection(110017, "current position is zero, cannot fix reduce-only order qty")
+            if position.side == side:
                 raise BybitRejection(
                     110017, "Reduce-only rule not satisfied: order would increase the position"
                 )
             qty = min(qty, position.size)
         else:
-            if qty * price < spec.min_notional:
+            if qty * ref < spec.min_notional:
                 raise BybitRejection(
                     110094, f"Order does not meet minimum order value {spec.min_notional}USDT"
                 )
             opposite = position.size if position.size and position.side != side else ZERO
             opening = max(qty - opposite, ZERO)
-            need = opening * price / account.leverage + qty * price * self._config.taker_fee_rate
-            if need > account.available(self.marks()):
+            need = opening * ref / account.leverage + qty * ref * self._config.taker_fee_rate
+            if trigger is None and need > account.available(self.marks()):
                 raise BybitRejection(110007, "ab not enough for new order")
         now = self._now(symbol)
         order = Order(
@@ -168,32 +198,74 @@ class MatchingEngine:
         account.orders[order.order_id] = order
         if link:
             account.link_ids[link] = order.order_id
-        self._take(account, order, market)
+        if trigger is not None:
+            order.status, order.stop_order_type = "Untriggered", "Stop"
+            order.trigger_price, order.trigger_direction, order.trigger_by = trigger
+            order.close_on_trigger = close_on_trigger
+            order.last_price_on_created = market.last_price()
+            self.push_order(account, order)
+        elif fill_at is not None:
+            self._deferred.append((fill_at, account, order))
+            self.push_order(account, order)
+        else:
+            self.take(account, order, market)
         return order
 
-    def _take(self, account: Account, order: Order, market: Market) -> None:
+    def market_price(self, market: Market, buy: bool) -> Decimal:
+        """Return the protected limit price a market order gets: 5 % through the best opposite price."""
+        spec = market.spec
+        best = market.book.best_ask() if buy else market.book.best_bid()
+        ref = spec.price_of(best) if best is not None else market.last_price()
+        factor = 1 + MARKET_SLIPPAGE if buy else 1 - MARKET_SLIPPAGE
+        return (ref * factor).quantize(spec.tick_size)
+
+    def run_deferred(self, now: float) -> None:
+        """Match the orders whose first match was delayed (fault ``fill_delay_ms``) and is due at ``now``."""
+        due = [d for d in self._deferred if d[0] <= now]
+        if not due:
+            return
+        self._deferred = [d for d in self._deferred if d[0] > now]
+        for _, account, order in due:
+            if order.status == "New" and not order.cum_exec_qty:
+                self.take(account, order, self.markets[order.symbol])
+
+    def take(self, account: Account, order: Order, market: Market) -> None:
+        """Match ``order`` as a taker against the book, then rest, cancel (IOC/FOK) or finish it."""
+        if order.reduces_only and not fit_reduce_only(self, account, order):
+            return
         spec = market.spec
         buy = order.side == "Buy"
         limit = int(order.price / spec.tick_size)
         steps = int(order.leaves_qty / spec.qty_step)
         crossing = market.book.available(buy, limit)
         if order.time_in_force == "PostOnly" and crossing:
-            self._finish(account, order, "Cancelled", "EC_PostOnlyWillTakeLiquidity")
+            self.finish(account, order, "Cancelled", "EC_PostOnlyWillTakeLiquidity")
             return
         if order.time_in_force == "FOK" and crossing < steps:
-            self._finish(account, order, "Cancelled", "EC_FOKCanNotFill")
+            self.finish(account, order, "Cancelled", "EC_FOKCanNotFill")
             return
         fills = market.book.take(buy, limit, steps) if crossing else []
+        closing = _Closing()
         for price_ticks, got in fills:
-            self._fill(account, order, market, spec.price_of(price_ticks), spec.qty_of(got), maker=False)
+            self._fill(account, order, market, spec.price_of(price_ticks), spec.qty_of(got), False, closing)
+        self._record_close(account, order, market, closing)
         if order.time_in_force in ("IOC", "FOK") and order.leaves_qty:
-            self._finish(account, order, "Cancelled", "EC_NoError")
-            return
-        self._after_fills(account, order, market, bool(fills))
+            self.finish(account, order, "Cancelled", "EC_NoError")
+        else:
+            self._after_fills(account, order, market, bool(fills))
+        if closing.size:
+            refit_reduce_only(self, account, order.symbol)
 
     # ----------------------------------------------------------------------------- fills
     def _fill(  # noqa: PLR0917 - private helper
-        self, account: Account, order: Order, market: Market, price: Decimal, qty: Decimal, maker: bool
+        self,
+        account: Account,
+        order: Order,
+        market: Market,
+        price: Decimal,
+        qty: Decimal,
+        maker: bool,
+        closing: _Closing,
     ) -> None:
         rate = self._config.maker_fee_rate if maker else self._config.taker_fee_rate
         fee = price * qty * rate
@@ -206,15 +278,20 @@ class MatchingEngine:
             direction = 1 if pos.side == "Buy" else -1
             pnl = (price - pos.avg_price) * closed * direction
             entry_share = pos.entry_fees * closed / pos.size
+            close_share = fee * closed / qty
+            closing.size += closed
+            closing.entry_value += pos.avg_price * closed
+            closing.exit_value += price * closed
+            closing.open_fee += entry_share
+            closing.close_fee += close_share
+            closing.gross += pnl
+            closing.fills += 1
             pos.entry_fees -= entry_share
             pos.size -= closed
             account.wallet += pnl
             pos.cum_realised_pnl += pnl
             pos.cur_realised_pnl += pnl
-            order.closed_pnl += pnl - entry_share - fee * closed / qty
-            self._record_close(
-                account, order, market, pos.avg_price, price, closed, pnl - entry_share - fee * closed / qty
-            )
+            order.closed_pnl += pnl - entry_share - close_share
             if not pos.size:
                 pos.side, pos.avg_price, pos.entry_fees = "", ZERO, ZERO
         opening = qty - closed
@@ -228,8 +305,8 @@ class MatchingEngine:
         pos.cum_realised_pnl -= fee
         pos.cur_realised_pnl -= fee
         pos.updated_ms = now
-        self._exec_seq += 1
-        pos.seq = self._exec_seq
+        exec_id, seq = self.next_exec()
+        pos.seq = seq
         order.cum_exec_qty += qty
         order.cum_exec_value += price * qty
         order.cum_exec_fee += fee
@@ -237,7 +314,7 @@ class MatchingEngine:
         order.updated_ms = now
         order.status = "Filled" if not order.leaves_qty else "PartiallyFilled"
         execution = Execution(
-            exec_id=self._uuid(),
+            exec_id=exec_id,
             symbol=order.symbol,
             side=order.side,
             order_id=order.order_id,
@@ -256,21 +333,15 @@ class MatchingEngine:
             closed_size=closed,
             exec_pnl=pnl,
             mark_price=market.last_price(),
-            seq=self._exec_seq,
+            seq=seq,
+            stop_order_type=order.stop_order_type,
         )
         account.executions.append(execution)
         self.outbox.append(PrivatePush(account, "execution", execution.to_wire()))
 
-    def _record_close(  # noqa: PLR0917 - private helper
-        self,
-        account: Account,
-        order: Order,
-        market: Market,
-        entry: Decimal,
-        exit_: Decimal,
-        size: Decimal,
-        pnl: Decimal,
-    ) -> None:
+    def _record_close(self, account: Account, order: Order, market: Market, closing: _Closing) -> None:
+        if not closing.size:
+            return
         account.closed_pnls.append(
             ClosedPnl(
                 symbol=order.symbol,
@@ -279,11 +350,13 @@ class MatchingEngine:
                 order_type=order.order_type,
                 order_price=order.price,
                 qty=order.qty,
-                closed_size=size,
-                avg_entry_price=entry,
-                avg_exit_price=exit_,
-                closed_pnl=pnl,
-                fill_count=1,
+                closed_size=closing.size,
+                cum_entry_value=closing.entry_value,
+                cum_exit_value=closing.exit_value,
+                open_fee=closing.open_fee,
+                close_fee=closing.close_fee,
+                closed_pnl=closing.gross - closing.open_fee - closing.close_fee,
+                fill_count=closing.fills,
                 leverage=account.leverage,
                 created_ms=order.created_ms,
                 updated_ms=market.now_ms,
@@ -291,12 +364,21 @@ class MatchingEngine:
         )
 
     def _after_fills(self, account: Account, order: Order, market: Market, filled: bool) -> None:
-        self.outbox.append(PrivatePush(account, "order", order.to_wire()))
+        self.push_order(account, order)
         if filled:
-            self._push_position(account, market)
-            self._push_wallet(account)
+            self.push_position(account, market)
+            self.push_wallet(account)
 
-    def _finish(self, account: Account, order: Order, status: str, reason: str) -> None:
+    def queue(self, account: Account, topic: str, data: dict[str, Any]) -> None:
+        """Queue one private push for ``account``'s ``topic``."""
+        self.outbox.append(PrivatePush(account, topic, data))
+
+    def push_order(self, account: Account, order: Order) -> None:
+        """Queue the ``order`` topic push of ``order``'s current state."""
+        self.outbox.append(PrivatePush(account, "order", order.to_wire()))
+
+    def finish(self, account: Account, order: Order, status: str, reason: str) -> None:
+        """Move ``order`` to a final ``status`` (its unfilled rest is cancelled) and push it."""
         order.status = status
         order.reject_reason = reason
         if status == "Cancelled" and order.cancel_type == "UNKNOWN" and order.time_in_force in ("IOC", "FOK"):
@@ -305,18 +387,20 @@ class MatchingEngine:
         order.updated_ms = self._now(order.symbol)
         self._after_fills(account, order, self.markets[order.symbol], bool(order.cum_exec_qty))
 
-    def _push_position(self, account: Account, market: Market) -> None:
+    def push_position(self, account: Account, market: Market) -> None:
+        """Queue the ``position`` topic push of ``account``'s position on ``market``."""
         pos = account.position(market.spec.symbol)
         self.outbox.append(
             PrivatePush(account, "position", pos.to_wire(market.last_price(), account.leverage))
         )
 
-    def _push_wallet(self, account: Account) -> None:
+    def push_wallet(self, account: Account) -> None:
+        """Queue the ``wallet`` topic push of ``account``."""
         self.outbox.append(PrivatePush(account, "wallet", account.wallet_wire(self.marks())))
 
     # ----------------------------------------------------------------------------- cancel
     def cancel_order(self, account: Account, params: dict[str, Any]) -> Order:
-        """Cancel an open order by ``orderId`` or ``orderLinkId``.
+        """Cancel an open order by ``orderId`` or ``orderLinkId`` (a conditional one becomes Deactivated).
 
         Raises:
             BybitRejection: 10001 without an id, 110001 when the order is unknown or already finished.
@@ -324,9 +408,14 @@ class MatchingEngine:
         order = self.find_order(account, params)
         if order is None or not order.is_open or order.symbol != params.get("symbol", order.symbol):
             raise BybitRejection(110001, "order not exists or too late to cancel")
-        order.cancel_type = "CancelByUser"
-        self._finish(account, order, "Cancelled", "EC_NoError")
+        self.cancel(account, order)
         return order
+
+    def cancel(self, account: Account, order: Order) -> None:
+        """Cancel the open ``order`` on the user's request."""
+        order.cancel_type = "CancelByUser"
+        status = "Deactivated" if order.status == "Untriggered" else "Cancelled"
+        self.finish(account, order, status, "EC_NoError")
 
     def find_order(self, account: Account, params: dict[str, Any]) -> Order | None:
         """Return the order named by ``orderId`` or ``orderLinkId`` in ``params``."""
@@ -339,70 +428,52 @@ class MatchingEngine:
 
     # ----------------------------------------------------------------------------- market events
     def on_step(self, market: Market) -> None:
-        """Fill resting orders the moved book now crosses (as makers, at their limit price)."""
+        """Fire crossed conditional orders, then fill resting orders the moved book now crosses."""
         symbol = market.spec.symbol
         for account in self.accounts.values():
-            resting = [o for o in account.orders.values() if o.is_open and o.symbol == symbol]
+            fire_triggers(self, account, market)
+            deferred = {d[2].order_id for d in self._deferred}
+            resting = [
+                o
+                for o in account.orders.values()
+                if o.status in ("New", "PartiallyFilled")
+                and o.symbol == symbol
+                and o.order_type == "Limit"
+                and o.order_id not in deferred
+            ]
             for order in resting:
                 self._maker_fill(account, order, market)
 
     def _maker_fill(self, account: Account, order: Order, market: Market) -> None:
+        if order.status not in ("New", "PartiallyFilled"):
+            return  # cancelled by an earlier fill's reduce-only refit in this step
         spec = market.spec
         buy = order.side == "Buy"
         limit = int(order.price / spec.tick_size)
         if not market.book.available(buy, limit):
             return
-        if order.reduce_only:
-            pos = account.position(order.symbol)
-            if not pos.size or pos.side == order.side:
-                order.cancel_type = "CancelByReduceOnly"
-                self._finish(account, order, "Cancelled", "EC_NoError")
-                return
-            order.leaves_qty = min(order.leaves_qty, pos.size)
+        if order.reduces_only and not fit_reduce_only(self, account, order):
+            return
         got = sum(s for _, s in market.book.take(buy, limit, int(order.leaves_qty / spec.qty_step)))
         if got:
-            self._fill(account, order, market, order.price, spec.qty_of(got), maker=True)
+            closing = _Closing()
+            self._fill(account, order, market, order.price, spec.qty_of(got), True, closing)
+            self._record_close(account, order, market, closing)
             self._after_fills(account, order, market, True)
+            if closing.size:
+                refit_reduce_only(self, account, order.symbol)
+
+    def next_exec(self) -> tuple[str, int]:
+        """Return a fresh ``execId`` and the next sequence number (shared by fills and funding)."""
+        self._exec_seq += 1
+        return self._uuid(), self._exec_seq
 
     def settle_funding(self, market: Market, at_ms: int) -> None:
-        """Charge or pay funding on the open positions of ``market`` (longs pay when the rate is positive)."""
-        rate = market.funding_rate
-        mark = market.last_price()
+        """Charge or pay funding on every open position of ``market`` (see ``exchange.simulator.funding``)."""
         for account in self.accounts.values():
-            pos = account.positions.get(market.spec.symbol)
-            if pos is None or not pos.size:
-                continue
-            fee = pos.signed_size * mark * rate
-            account.wallet -= fee
-            pos.cum_realised_pnl -= fee
-            pos.updated_ms = at_ms
-            self._exec_seq += 1
-            execution = Execution(
-                exec_id=self._uuid(),
-                symbol=pos.symbol,
-                side=pos.side,
-                order_id="",
-                order_link_id="",
-                order_type="UNKNOWN",
-                order_price=ZERO,
-                order_qty=ZERO,
-                leaves_qty=ZERO,
-                exec_type="Funding",
-                exec_price=mark,
-                exec_qty=pos.size,
-                exec_fee=fee,
-                fee_rate=rate,
-                is_maker=False,
-                exec_time=at_ms,
-                closed_size=ZERO,
-                exec_pnl=ZERO,
-                mark_price=mark,
-                seq=self._exec_seq,
-            )
-            account.executions.append(execution)
-            self.outbox.append(PrivatePush(account, "execution", execution.to_wire()))
-            self._push_position(account, market)
-            self._push_wallet(account)
+            if settle_position_funding(self, account, market, at_ms):
+                self.push_position(account, market)
+                self.push_wallet(account)
 
     def drain(self) -> list[PrivatePush]:
         """Return and clear the queued private pushes."""

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import trio
+
 from exchange.simulator.accounts import Account
+from exchange.simulator.amend import amend_order, cancel_all
 from exchange.simulator.errors import BybitRejection
+from exchange.simulator.faults import Faults
 from exchange.simulator.matching import MatchingEngine
 from exchange.simulator.rest_market import int_param, require_linear
 
@@ -36,10 +40,12 @@ class TradeApi:
 
     Args:
         engine: accounts and matching.
+        faults: fault knobs (``fill_delay_ms`` postpones the first match of a created order).
     """
 
-    def __init__(self, engine: MatchingEngine) -> None:
+    def __init__(self, engine: MatchingEngine, faults: Faults | None = None) -> None:
         self._engine = engine
+        self._faults = faults or Faults()
 
     @staticmethod
     def _account(account: Account | None) -> Account:
@@ -49,8 +55,49 @@ class TradeApi:
 
     def create(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
         """``POST /v5/order/create``."""
-        order = self._engine.create_order(self._account(account), params)
+        delay_ms = self._faults.fill_delay_ms
+        fill_at = trio.current_time() + delay_ms / 1000 if delay_ms else None
+        order = self._engine.create_order(self._account(account), params, fill_at)
         return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
+
+    def amend(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
+        """``POST /v5/order/amend`` by ``orderId`` or ``orderLinkId`` (qty, price, triggerPrice)."""
+        order = amend_order(self._engine, self._account(account), params)
+        return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
+
+    def cancel_all(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
+        """``POST /v5/order/cancel-all`` by ``symbol`` or ``settleCoin``, optionally one ``orderFilter``."""
+        orders = cancel_all(self._engine, self._account(account), params)
+        return {
+            "list": [{"orderId": o.order_id, "orderLinkId": o.order_link_id} for o in orders],
+            "success": "1",
+        }
+
+    def history(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
+        """``GET /v5/order/history``: finished orders newest first (any state when named by id).
+
+        Filters: ``symbol``, ``orderId``, ``orderLinkId``, ``orderStatus``, ``orderFilter`` (Order or
+        StopOrder), ``startTime``/``endTime`` on ``createdTime``; ``limit`` (≤ 50) and ``cursor`` paging.
+        """
+        require_linear(params)
+        acct = self._account(account)
+        start, end = _window(params)
+        symbol, status, wanted = params.get("symbol"), params.get("orderStatus"), params.get("orderFilter")
+        if params.get("orderId") or params.get("orderLinkId"):
+            found = self._engine.find_order(acct, params)
+            orders = [found] if found is not None else []
+        else:
+            orders = [o for o in reversed(acct.orders.values()) if not o.is_open]
+        chosen = [
+            o.to_wire()
+            for o in orders
+            if (not symbol or o.symbol == symbol)
+            and (not status or o.status == status)
+            and (not wanted or (wanted == "StopOrder") == o.conditional)
+            and _within(o.created_ms, start, end)
+        ]
+        page, cursor = _page(chosen, params, 20, 50)
+        return {"category": "linear", "list": page, "nextPageCursor": cursor}
 
     def cancel(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
         """``POST /v5/order/cancel`` by ``orderId`` or ``orderLinkId``."""
@@ -59,7 +106,8 @@ class TradeApi:
         return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
 
     def realtime(self, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
-        """``GET /v5/order/realtime``: open orders; closed ones too by id or with ``openOnly=1``."""
+        """``GET /v5/order/realtime``: open orders (``Untriggered`` included); closed ones too by id or with
+        ``openOnly=1``; ``orderFilter`` Order or StopOrder narrows to plain or conditional orders."""
         require_linear(params)
         acct = self._account(account)
         symbol = params.get("symbol")
@@ -70,7 +118,12 @@ class TradeApi:
         else:
             closed_too = params.get("openOnly") == "1"
             orders = [o for o in reversed(acct.orders.values()) if o.is_open or closed_too]
-        orders = [o for o in orders if not symbol or o.symbol == symbol]
+        wanted = params.get("orderFilter")
+        orders = [
+            o
+            for o in orders
+            if (not symbol or o.symbol == symbol) and (not wanted or (wanted == "StopOrder") == o.conditional)
+        ]
         page, cursor = _page([o.to_wire() for o in orders], params, 20, 50)
         return {"category": "linear", "list": page, "nextPageCursor": cursor}
 

@@ -103,6 +103,14 @@ class Simulator:
             api_key, api_secret, self.config.default_balance if balance is None else balance
         )
 
+    def account(self, api_key: str) -> Account:
+        """Return the account of ``api_key`` for inspection (its ``orders`` hold every accepted order).
+
+        Raises:
+            KeyError: no account has this key.
+        """
+        return self._engine.accounts[api_key]
+
     def market(self, symbol: str) -> Market:
         """Return the live market of ``symbol`` for inspection.
 
@@ -110,6 +118,18 @@ class Simulator:
             KeyError: the symbol is not listed.
         """
         return self._markets[symbol]
+
+    def set_price(self, symbol: str, price: Decimal) -> None:
+        """Jump ``symbol``'s last (= mark) price to ``price``; conditional orders and resting limits react
+        on the next market step, and the book and ticker changes are published then.
+
+        Raises:
+            KeyError: the symbol is not listed.
+            ValueError: the price is not positive.
+        """
+        if price <= 0:
+            raise ValueError(f"expected a positive price, got {price}")
+        self._markets[symbol].jump(price)
 
     def drop_connections(self, kind: str | None = None) -> int:
         """Disconnect every WebSocket (``"public"``, ``"private"`` or all); return how many."""
@@ -147,6 +167,7 @@ class Simulator:
             if self.faults.latency_ms:
                 await trio.sleep(self.faults.latency_ms / 1000)
             self._publisher.step(self.clock.now_ms())
+            self._engine.run_deferred(trio.current_time())
             self._flush()
             self._steps += 1
 
@@ -169,7 +190,7 @@ class Simulator:
             self.faults,
             self._engine,
             MarketApi(self._markets),
-            TradeApi(self._engine),
+            TradeApi(self._engine, self.faults),
             self._flush,
             self._stopping,
         )
@@ -182,6 +203,7 @@ class Simulator:
             Route("/sim/faults", self._set_faults, methods=["POST"]),
             Route("/sim/faults/reset", self._reset_faults, methods=["POST"]),
             Route("/sim/drop", self._drop, methods=["POST"]),
+            Route("/sim/price", self._set_price, methods=["POST"]),
             Route("/sim/accounts", self._add_account, methods=["POST"]),
             Route("/sim/health", self._health, methods=["GET"]),
             WebSocketRoute("/v5/public/linear", ws.public),
@@ -214,6 +236,15 @@ class Simulator:
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
         return _json({"dropped": dropped})
+
+    async def _set_price(self, request: Request) -> Response:
+        try:
+            body: dict[str, Any] = orjson.loads(await request.body())
+            symbol, price = str(body["symbol"]), Decimal(str(body["price"]))
+            self.set_price(symbol, price)
+        except (KeyError, ValueError, InvalidOperation, orjson.JSONDecodeError, TypeError) as exc:
+            return _json({"error": f"expected a listed symbol and a positive price: {exc!r}"}, 400)
+        return _json({"symbol": symbol, "price": str(self._markets[symbol].last_price())})
 
     async def _add_account(self, request: Request) -> Response:
         try:

@@ -23,7 +23,6 @@ from actors import (
     PipelineConfig,
     RefResolver,
     SignalAllowed,
-    SqlMarketStore,
     SymbolDeps,
     SymbolRouter,
     TradingInputs,
@@ -236,7 +235,7 @@ async def running_pipeline(db_url: str, redis_url: str, symbols: list[str]) -> A
         deps = SymbolDeps(
             resolve=resolver,
             work=TrioWorkPort(queue),
-            store=SqlMarketStore(storage.db, storage.signals, storage.klines),
+            store=storage.market(),
             snapshots=_NoSnapshots(),
             publisher=published,
             risk=AllowingRiskGate(),

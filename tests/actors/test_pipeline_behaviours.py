@@ -29,15 +29,15 @@ from actors import (
 from actors.feed import FeedBehaviour
 from actors.indicator import IndicatorBehaviour, IndicatorPhase
 from actors.signal import SignalBehaviour
-from actors.store import SqlMarketStore
 from exchange.bybit import KlineUpdate
+from storage import MarketRepository
 from supervision import RealClock
 
 BARS = 90
 
 
 class Pipeline:
-    def __init__(self, store: SqlMarketStore, symbol: str, *, history: int = 200) -> None:
+    def __init__(self, store: MarketRepository, symbol: str, *, history: int = 200) -> None:
         self.symbol = symbol
         self.store = store
         self.work = PumpQueue()
@@ -118,7 +118,7 @@ async def test_pipeline_stores_each_candle_once_and_signals_each_bar_once(
     migrated_db_url: str, redis_clean_url: str
 ) -> None:
     async with open_test_storage(migrated_db_url, redis_clean_url) as storage:
-        line = Pipeline(SqlMarketStore(storage.db, storage.signals, storage.klines), "BTCUSDT")
+        line = Pipeline(storage.market(), "BTCUSDT")
         await line.run(_market(line.symbol, 0, BARS))
         # Every close delivered twice (D-02) and one broken candle (close above high, D-01).
         replay = [e for e in _market(line.symbol, BARS - 5, BARS) if isinstance(e, KlineUpdate)]
@@ -157,7 +157,7 @@ async def test_restarted_signal_stage_does_not_signal_a_bar_twice(
     migrated_db_url: str, redis_clean_url: str
 ) -> None:
     async with open_test_storage(migrated_db_url, redis_clean_url) as storage:
-        line = Pipeline(SqlMarketStore(storage.db, storage.signals, storage.klines), "ETHUSDT")
+        line = Pipeline(storage.market(), "ETHUSDT")
         seen = _Recorder(line.signal)
         line.sig_box.target = seen
         await line.run(_market(line.symbol, 0, BARS))
@@ -208,7 +208,7 @@ async def test_restarted_indicator_reloads_history_and_buffers_live_bars(
     migrated_db_url: str, redis_clean_url: str
 ) -> None:
     async with open_test_storage(migrated_db_url, redis_clean_url) as storage:
-        line = Pipeline(SqlMarketStore(storage.db, storage.signals, storage.klines), "SOLUSDT")
+        line = Pipeline(storage.market(), "SOLUSDT")
         await line.run(_market(line.symbol, 0, BARS))
         fresh = line.new_indicator()
         assert fresh.phase is IndicatorPhase.LOADING
@@ -227,7 +227,7 @@ async def test_restarted_indicator_reloads_history_and_buffers_live_bars(
 
 async def test_indicator_refills_a_hole_from_storage(migrated_db_url: str, redis_clean_url: str) -> None:
     async with open_test_storage(migrated_db_url, redis_clean_url) as storage:
-        line = Pipeline(SqlMarketStore(storage.db, storage.signals, storage.klines), "XRPUSDT")
+        line = Pipeline(storage.market(), "XRPUSDT")
         await line.run(_market(line.symbol, 0, BARS))
         # The bar BARS is stored by the feed but its tell to the indicator is lost.
         events = _market(line.symbol, BARS, BARS + 2)

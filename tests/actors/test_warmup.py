@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from actors import SqlMarketStore, backfill
+from actors import backfill
 from exchange.bybit import BybitRestClient
 from exchange.config import ExchangeConfig
 from exchange.simulator import SimulatorConfig, open_simulator
@@ -21,7 +21,7 @@ async def test_backfill_stores_closed_bars_once_and_reports_failures(
         open_simulator(sim_config) as sim,
         BybitRestClient(ExchangeConfig(rest_url=sim.rest_url, ws_public_url=sim.ws_public_url)) as rest,
     ):
-        store = SqlMarketStore(storage.db, storage.signals, storage.klines, source="rest")
+        store = storage.market(source="rest")
         report = await backfill(rest, store, [*symbols, "ARBUSDT"], bars=50, min_interval_s=0)
         assert report.fetched == dict.fromkeys(symbols, 50)
         assert report.stored == dict.fromkeys(symbols, 50)

@@ -6,17 +6,17 @@ import exchange
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
-    "AccountInfo", "ApplyResult", "BookDelta", "BookSnapshot", "BucketSpec", "BucketStats", "BybitApiError",
-    "BybitRestClient", "Candle", "ClosedPnl", "CoinBalance", "Credentials", "DEFAULT_BUCKETS",
-    "ErrorAction", "EvalClient", "EvalScriptRunner", "Event", "EventSink", "ExchangeConfig",
-    "ExchangeConfigError", "ExchangeError", "ExchangeMode", "ExchangeTransportError", "ExecutionPage",
-    "ExecutionReport", "Instrument", "KlineUpdate", "Level", "MessageParseError", "OrderAck",
-    "OrderBookL50", "OrderOutcomeUnknownError", "OrderRequest", "OrderUpdate", "PRIVATE_TOPICS",
-    "PositionUpdate", "PrivateAuthError", "PrivateEvent", "PrivateSession", "PublicEvent", "PublicSession",
-    "PublicTrade", "RateLimitExceededError", "RateLimiter", "RedisScriptRunner", "RestStats", "RetCode",
-    "ScriptRunner", "ServerTime", "SessionSilentError", "SessionStats", "Ticker", "TickerUpdate",
-    "WalletUpdate", "action_for", "parse_private", "parse_public", "rest_signature", "to_retcode",
-    "ws_auth_signature",
+    "AccountInfo", "AmendRequest", "ApplyResult", "BookDelta", "BookSnapshot", "BucketSpec", "BucketStats",
+    "BybitApiError", "BybitRestClient", "Candle", "ClosedPnl", "ClosedPnlPage", "CoinBalance",
+    "Credentials", "DEFAULT_BUCKETS", "ErrorAction", "EvalClient", "EvalScriptRunner", "Event", "EventSink",
+    "ExchangeConfig", "ExchangeConfigError", "ExchangeError", "ExchangeMode", "ExchangeTransportError",
+    "ExecutionPage", "ExecutionReport", "Instrument", "KlineUpdate", "Level", "MessageParseError",
+    "OrderAck", "OrderBookL50", "OrderFilter", "OrderOutcomeUnknownError", "OrderPage", "OrderRequest",
+    "OrderUpdate", "PRIVATE_TOPICS", "PositionUpdate", "PrivateAuthError", "PrivateEvent", "PrivateSession",
+    "PublicEvent", "PublicSession", "PublicTrade", "RateLimitExceededError", "RateLimiter",
+    "RedisScriptRunner", "RestStats", "RetCode", "ScriptRunner", "ServerTime", "SessionSilentError",
+    "SessionStats", "Ticker", "TickerUpdate", "WalletUpdate", "action_for", "parse_private", "parse_public",
+    "rest_signature", "to_retcode", "ws_auth_signature",
 ]  # fmt: skip
 
 

@@ -17,17 +17,14 @@ import trio
 
 from actors import PipelineConfig, SignalGenerated
 from actors.risk import (
-    ChangeSource,
-    RiskStore,
     TradingState,
-    TradingStateRecord,
     WebhookConfig,
     WebhookDispatcher,
 )
 from algogrid.engine import Engine, serve
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
-from storage import ServerUrls, Storage, StorageConfig, open_storage
+from storage import ChangeSource, ServerUrls, Storage, StorageConfig, TradingStateRecord, open_storage
 from tests.support import eventually_async
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
@@ -120,7 +117,7 @@ async def test_a_halted_trading_state_denies_every_signal_and_publishes_none(sto
         source=ChangeSource.OPERATOR,
         changed_at=dt.datetime.now(dt.UTC),
     )
-    await RiskStore(storage.db, storage.redis).save_trading_state(halted)
+    await storage.kill_switch.save_trading_state(halted)
     published = Published()
     async with trio.open_nursery() as nursery:
         await nursery.start(

@@ -25,7 +25,6 @@ from actors.risk import (
     RiskConfig,
     RiskMetrics,
     RiskSnapshot,
-    RiskStore,
     WebhookConfig,
     WebhookDispatcher,
 )
@@ -233,7 +232,7 @@ async def running_risk(
     ``market`` is the actors' market clock (decisions); ``clock`` stays the tree's (timers, backoff).
 
     Alerts of both actors go to the rig's ``AlertCollector``, or to a real ``WebhookDispatcher`` (whose
-    delivery log is ``RiskStore``) when ``webhooks`` is given.
+    delivery log is ``storage.WebhookDeliveryRepository``) when ``webhooks`` is given.
     """
     clock = clock or ManualClock(T0)
     registry = CollectorRegistry()
@@ -243,12 +242,12 @@ async def running_risk(
         collector = AlertCollector()
         sink: AlertSink = collector
         if webhooks is not None:
-            dispatcher = WebhookDispatcher(webhooks, RiskStore(storage.db, storage.redis))
+            dispatcher = WebhookDispatcher(webhooks, storage.webhook_deliveries)
             await nursery.start(dispatcher.run)
             sink = dispatcher
         deps = RiskActorDeps(
             work=WorkPort(queue),
-            store=RiskStore(storage.db, storage.redis),
+            store=storage.risk_state,
             metrics=RiskMetrics(registry),
             alerts=sink,
             market_clock=market,
@@ -261,7 +260,7 @@ async def running_risk(
             monitor_config = monitor
             monitor_deps = MonitorDeps(
                 work=deps.work,
-                store=MonitorStore(storage.db),
+                store=MonitorStore(storage.monitor),
                 risk=risk_sink,
                 positions=positions,
                 alerts=sink,

@@ -16,7 +16,8 @@ import orjson
 import trio
 
 from actors import CheckSignal, SignalAllowed, SignalDenied
-from actors.risk import AlertKind, ChangeSource, TradingState
+from actors.risk import AlertKind, TradingState
+from storage import ChangeSource
 from tests.risk.risk_kit import Collector, make_signal, running_risk
 from tests.support import eventually_async
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from actors import CheckSignal, SignalAllowed, SignalDenied, SignalQueued, SqlMarketStore
+from actors import CheckSignal, SignalAllowed, SignalDenied, SignalQueued
 from actors.monitor import (
     FundingExitWarning,
     GetMonitorSnapshot,
@@ -166,7 +166,7 @@ async def test_the_rebuild_counts_recent_signals_in_market_time_and_skips_anothe
     # Stored by an earlier simulation whose accelerated clock ran hours ahead of this run's start.
     ahead = make_signal("BNBUSDT", at=now + dt.timedelta(hours=3))
     async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
-        store = SqlMarketStore(storage.db, storage.signals, storage.klines)
+        store = storage.market()
         for signal in (recent, expired, ahead):
             assert await store.store_signal(signal, "new", None)
     async with running_risk(risk_db_url, redis_clean_url, clock=wall, market=market) as rig:

@@ -19,7 +19,8 @@ from actors.monitor import (
     PositionMarked,
     ReduceOnlyCloseRequested,
 )
-from actors.risk import AlertKind, ChangeSource, SetTradingState, Severity, TradingState, TradingStateChanged
+from actors.risk import AlertKind, SetTradingState, Severity, TradingState, TradingStateChanged
+from storage import ChangeSource
 from strategy_core.config import BreakEvenMode, PositionRules
 from supervision import ManualClock, Status
 from tests.risk.risk_kit import T0, RiskRig, position, running_risk

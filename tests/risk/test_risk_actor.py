@@ -18,19 +18,17 @@ from actors.risk import (
     RISK_UNAVAILABLE,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    ChangeSource,
     CheckOrder,
     CriticalDiscrepancy,
     OrderAllowed,
     OrderDenied,
-    RiskStore,
     TradingState,
     TradingStateChanged,
-    TradingStateRecord,
     WebhookConfig,
     ask_order_verdict,
     verify_signature,
 )
+from storage import ChangeSource, KillSwitchRepository, TradingStateRecord
 from strategy_core.config import RiskLimits
 from strategy_core.models import Side
 from supervision import ActorUnavailable, AskTimeout, InjectedFault, Intensity, Status
@@ -148,7 +146,7 @@ async def test_the_state_after_a_restart_equals_the_state_before(
         await _insert_open_position(rig.storage, "ETHUSDT", "short", 2)
         signal = make_signal("SOLUSDT", at=T0 - dt.timedelta(seconds=60))
         await rig.storage.signals.insert(signal)
-        await RiskStore(rig.storage.db, rig.storage.redis).save_trading_state(
+        await rig.storage.kill_switch.save_trading_state(
             TradingStateRecord(
                 state=TradingState.REDUCING,
                 kill_switch=True,
@@ -177,7 +175,7 @@ async def test_a_kill_switch_set_by_another_process_is_noticed_by_polling(
     async with running_risk(risk_db_url, redis_clean_url, state_poll_s=1.0) as rig:
         await rig.snapshot()
         assert isinstance(await rig.ask(_order("o1")), OrderAllowed)
-        other_process = RiskStore(rig.storage.db, rig.storage.redis)
+        other_process = KillSwitchRepository(rig.storage.db, rig.storage.redis)
         await other_process.save_trading_state(
             TradingStateRecord(
                 state=TradingState.HALTED,

@@ -22,7 +22,6 @@ from actors.risk import (
     RiskBehaviour,
     RiskConfig,
     RiskMetrics,
-    RiskStore,
     SetTradingState,
     TradingState,
     TradingStateChanged,
@@ -81,7 +80,7 @@ class Harness:
         self.registry = CollectorRegistry()
         deps = RiskActorDeps(
             work=self.jobs,
-            store=RiskStore(storage.db, storage.redis),
+            store=storage.risk_state,
             metrics=RiskMetrics(self.registry),
         )
         config = RiskConfig(state_poll_s=state_poll_s, denial_flush_s=0)

@@ -6,15 +6,13 @@ import actors.risk
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
-    "Alert", "AlertKind", "AlertSink", "ChangeSource", "CheckOrder", "CriticalDiscrepancy",
-    "DeliveryAttempt", "DenialRecord", "GetRiskSnapshot", "KillConditionTriggered",
-    "KillSwitchCommandError", "MIRROR_KEY", "OrderAllowed", "OrderDenied", "PollTradingState",
-    "PositionClosed", "PositionOpened", "RISK_UNAVAILABLE", "RiskActor", "RiskActorDeps", "RiskBehaviour",
-    "RiskConfig", "RiskError", "RiskMetrics", "RiskSnapshot", "RiskStatePort", "RiskStore",
-    "RiskStoreError", "SIGNATURE_HEADER", "SetTradingState", "Severity", "TIMESTAMP_HEADER", "TradingState",
-    "TradingStateChanged", "TradingStateRecord", "TradingStateUnchanged", "WebhookConfig",
-    "WebhookDeliveryError", "WebhookDispatcher", "ask_order_verdict", "reason_sentence", "rebuild_exposure",
-    "risk_limits_from", "verify_signature",
+    "Alert", "AlertKind", "AlertSink", "CheckOrder", "CriticalDiscrepancy", "DeliveryAttempt",
+    "DeliveryLog", "GetRiskSnapshot", "KillConditionTriggered", "KillSwitchCommandError", "OrderAllowed",
+    "OrderDenied", "PollTradingState", "PositionClosed", "PositionOpened", "RISK_UNAVAILABLE", "RiskActor",
+    "RiskActorDeps", "RiskBehaviour", "RiskConfig", "RiskError", "RiskMetrics", "RiskSnapshot",
+    "RiskStatePort", "SIGNATURE_HEADER", "SetTradingState", "Severity", "TIMESTAMP_HEADER", "TradingState",
+    "TradingStateChanged", "TradingStateUnchanged", "WebhookConfig", "WebhookDeliveryError",
+    "WebhookDispatcher", "ask_order_verdict", "reason_sentence", "risk_limits_from", "verify_signature",
 ]  # fmt: skip
 
 

@@ -1,8 +1,9 @@
 """A hypothesis state machine over the RiskBehaviour with the real rules (issue 7 "how it is proven").
 
 Random signals, opens, closes, orders, clock advances, kill-switch toggles and restarts. The store is in
-memory but rebuilds through the same pure ``rebuild_exposure`` as ``RiskStore`` (the SQL side is covered by
-``test_risk_actor.py``), and its jobs run to completion synchronously, so thousands of steps take seconds.
+memory but rebuilds through the same pure ``rebuild_exposure`` as ``RiskStateRepository`` (the SQL side is
+covered by ``test_risk_actor.py``), and its jobs run to completion synchronously, so thousands of steps take
+seconds.
 
 Invariants after every step: no approved set (open positions + reservations) breaks a limit; no same-side
 re-entry on a symbol within the churn block (unless a close lifted it); HALTED approves nothing; REDUCING (or
@@ -35,7 +36,6 @@ from prometheus_client import CollectorRegistry
 from actors import CheckSignal, SignalAllowed
 from actors.risk import (
     CheckOrder,
-    DenialRecord,
     GetRiskSnapshot,
     KillConditionTriggered,
     OrderAllowed,
@@ -48,9 +48,8 @@ from actors.risk import (
     RiskSnapshot,
     SetTradingState,
     TradingState,
-    TradingStateRecord,
-    rebuild_exposure,
 )
+from storage import DenialRecord, TradingStateRecord, rebuild_exposure
 from strategy_core.config import RiskLimits
 from strategy_core.exposure import ChurnBook, OpenPosition, base_asset
 from strategy_core.models import Side
@@ -72,7 +71,7 @@ def _run(job: Callable[[], Awaitable[Any]]) -> Any:
 
 
 class MemoryStore:
-    """``RiskStatePort`` in memory, shaped like the tables ``RiskStore`` reads (positions, signals)."""
+    """In-memory ``RiskStatePort`` shaped like the rows ``RiskStateRepository`` reads (positions, signals)."""
 
     def __init__(self) -> None:
         self.record = TradingStateRecord.initial(T0)  # the migration seeds the row, as in PostgreSQL

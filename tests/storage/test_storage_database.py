@@ -9,7 +9,14 @@ import trio
 import trio_asyncio
 from pydantic import SecretStr
 
-from storage import IntegrityViolationError, Storage, StorageConfig, StorageError, open_storage
+from storage import (
+    IntegrityViolationError,
+    StatementRejectedError,
+    Storage,
+    StorageConfig,
+    StorageError,
+    open_storage,
+)
 
 
 async def test_pool_opens_with_min_five_connections_and_answers_select_1(storage: Storage) -> None:
@@ -21,6 +28,14 @@ async def test_pool_opens_with_min_five_connections_and_answers_select_1(storage
 async def test_numeric_round_trips_exactly_as_decimal(storage: Storage) -> None:
     value = Decimal("65000.123456789012345678901234")
     assert await storage.db.fetchval("SELECT $1::numeric", value) == value
+
+
+async def test_a_refused_statement_is_a_storage_error_and_the_pool_goes_on(storage: Storage) -> None:
+    with pytest.raises(StatementRejectedError, match="DivisionByZeroError") as info:
+        await storage.db.fetchval("SELECT 1 / $1::int", 0)
+    assert isinstance(info.value, StorageError)
+    assert type(info.value.__cause__).__module__.startswith("asyncpg")
+    assert await storage.db.fetchval("SELECT 1") == 1
 
 
 async def test_transaction_commits_on_exit(storage: Storage) -> None:

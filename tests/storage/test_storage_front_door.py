@@ -11,6 +11,12 @@ EXPECTED = {
     "ServerUrls", "SignalFilters", "SignalLike", "SignalRepository", "Storage", "StorageConfig",
     "StorageError", "StorageUnavailableError", "StoredKline", "StoredSignal", "current_revision",
     "downgrade", "head_revision", "open_storage", "start_servers", "upgrade",
+    # repositories of the risk, monitor, market, audit and user data, and their value types
+    "AlertLike", "AttemptLike", "AuditRepository", "BookLike", "BookLogRepository", "ChangeSource",
+    "DenialRecord", "IssuedActivation", "KillSwitchRepository", "MIRROR_CHANNEL", "MIRROR_KEY",
+    "MarketRepository", "MonitorRepository", "PerformanceHistory", "RebuiltExposure", "RiskStateRepository",
+    "StatementRejectedError", "TradingStateRecord", "UserRepository", "WebhookDeliveryRepository",
+    "rebuild_exposure",
 }
 
 

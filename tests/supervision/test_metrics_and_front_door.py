@@ -1,18 +1,23 @@
-"""Counters and listeners see every lifecycle event; prometheus Counters move; the front door is pinned."""
+"""Counters and listeners see every lifecycle event; prometheus Counters move on the registry the tree was
+given (none at import); the front door is pinned."""
 
 from __future__ import annotations
 
+from prometheus_client import REGISTRY, CollectorRegistry
+
 import supervision
-from supervision import CRASHES, RESTARTS, EventType, SupervisionEvent
+from supervision import EventType, SupervisionEvent, SupervisionMetrics
 from tests.supervision.sup_kit import Boom, restarted, running_tree, sup, worker
 from tests.support import eventually
 
 
 def test_events_reach_listeners_counters_and_prometheus() -> None:
     events: list[SupervisionEvent] = []
-    crashes_before = CRASHES.labels(kind="metered", reason="crash")._value.get()
-    restarts_before = RESTARTS.labels(kind="metered")._value.get()
-    with running_tree(sup("root", worker("w", [], kind="metered")), listeners=[events.append]) as tree:
+    metrics = SupervisionMetrics(CollectorRegistry())
+    crashes_before = metrics.crashes.labels(kind="metered", reason="crash")._value.get()
+    restarts_before = metrics.restarts.labels(kind="metered")._value.get()
+    spec = sup("root", worker("w", [], kind="metered"))
+    with running_tree(spec, listeners=[events.append], metrics=metrics) as tree:
         tree.ref("root/w").tell(Boom())
         eventually(restarted(tree, "root/w", 1))
         counters = tree.counters()
@@ -22,8 +27,23 @@ def test_events_reach_listeners_counters_and_prometheus() -> None:
     kinds = [(e.type, e.path) for e in events]
     assert (EventType.CRASH, "root/w") in kinds
     assert (EventType.RESTART, "root/w") in kinds
-    assert CRASHES.labels(kind="metered", reason="crash")._value.get() == crashes_before + 1
-    assert RESTARTS.labels(kind="metered")._value.get() == restarts_before + 1
+    assert metrics.crashes.labels(kind="metered", reason="crash")._value.get() == crashes_before + 1
+    assert metrics.restarts.labels(kind="metered")._value.get() == restarts_before + 1
+    assert (
+        metrics.registry.get_sample_value("supervision_crashes_total", {"kind": "metered", "reason": "crash"})
+        == crashes_before + 1
+    )
+
+
+def test_the_library_registers_nothing_on_the_global_registry() -> None:
+    assert not [name for name in REGISTRY._names_to_collectors if name.startswith("supervision_")]
+
+
+def test_a_tree_without_metrics_still_counts_events() -> None:
+    with running_tree(sup("root", worker("w", [], kind="bare"))) as tree:
+        tree.ref("root/w").tell(Boom())
+        eventually(restarted(tree, "root/w", 1))
+        assert tree.counters()["crashes"] == {"bare": 1}
 
 
 def test_a_failing_listener_does_not_break_supervision() -> None:
@@ -38,10 +58,6 @@ def test_a_failing_listener_does_not_break_supervision() -> None:
 def test_front_door_exports_exactly_the_public_api() -> None:
     assert sorted(supervision.__all__) == sorted(
         [
-            "CRASHES",
-            "DEAD_LETTERS",
-            "ESCALATIONS",
-            "RESTARTS",
             "ActorUnavailable",
             "Ask",
             "AskTimeout",
@@ -70,6 +86,7 @@ def test_front_door_exports_exactly_the_public_api() -> None:
             "SupervisionError",
             "SupervisionEvent",
             "SupervisionEvents",
+            "SupervisionMetrics",
             "SupervisionTree",
             "Supervisor",
             "SupervisorSpec",

@@ -9,14 +9,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import orjson
 import trio
-from trio_websocket import WebSocketConnection
+from trio_websocket import WebSocketConnection, open_websocket_url
 
 from exchange.simulator import Simulator, SimulatorConfig
 
@@ -96,3 +97,38 @@ async def freeze(sim: Simulator) -> None:
     await eventually(lambda: all(sim.market(s).now_ms == frozen for s in sim.config.symbols))
     done = sim.steps
     await eventually(lambda: sim.steps >= done + 2)  # later steps publish the last changes
+
+
+def auth_message(secret: str = API_SECRET, expires: int | None = None) -> str:
+    """Return the private WebSocket ``auth`` request signed with ``secret``."""
+    expires = expires or int(time.time() * 1000) + 10_000
+    signature = hmac.new(secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
+    return orjson.dumps({"req_id": "a1", "op": "auth", "args": [API_KEY, expires, signature]}).decode()
+
+
+@asynccontextmanager
+async def private_ws(
+    sim: Simulator, topics: tuple[str, ...] = ("order", "execution", "position", "wallet")
+) -> AsyncIterator[WebSocketConnection]:
+    """Open an authenticated private socket subscribed to ``topics``."""
+    async with open_websocket_url(sim.ws_private_url) as ws:
+        await ws.send_message(auth_message())
+        assert (await recv_json(ws))["success"] is True
+        await ws.send_message(orjson.dumps({"op": "subscribe", "args": list(topics)}).decode())
+        assert (await recv_json(ws))["success"] is True
+        yield ws
+
+
+async def wait_order(bybit: Bybit, link: str, status: str, within: float = 5.0) -> dict[str, Any]:
+    """Poll ``/v5/order/realtime`` until order ``link`` has ``status``; return it."""
+    found: dict[str, Any] = {}
+
+    async def reached() -> bool:
+        nonlocal found
+        body = (await bybit.get("/v5/order/realtime", category="linear", orderLinkId=link)).json()
+        rows = body["result"]["list"]
+        found = rows[0] if rows else {}
+        return found.get("orderStatus") == status
+
+    await eventually(reached, within)
+    return found

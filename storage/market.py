@@ -1,0 +1,95 @@
+"""The per-symbol pipeline's persistence (P-06, D-01, D-04, S-03): candles, signals and the L50 book log.
+
+``MarketRepository`` satisfies the actors' ``MarketStore`` port (and the warm-up's ``CandleBatchStore``)
+over the three repositories below it. Every write is idempotent:
+
+* candles: insert-once on ``(symbol, open_time)``, the primary key of ``klines_5m``
+  (``KlineRepository.insert_new``, group-committed with the other symbols' candles of the same close);
+* signals: insert-once on ``id``, a UUIDv5 of (strategy, symbol, side, bar start)
+  (``strategy_core.signal_id_for``), so one bar can never hold two signals of one strategy, across restarts.
+  A risk denial is stored as status ``denied`` with ``error_code = 'risk_denied'`` and the reason;
+* book snapshots: insert-once on ``(symbol, captured_at, update_id)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import structlog
+
+from storage.klines import KlineRepository
+from storage.orderbook import BookLike, BookLogRepository
+from storage.signals import SignalRepository
+from strategy_core import ConfirmedCandle, InvalidCandleError, Signal, SignalStatus
+
+__all__ = ["MarketRepository"]
+
+log = structlog.get_logger(__name__)
+
+_BAR = dt.timedelta(minutes=5)
+
+
+class MarketRepository:
+    """Candles, signals and book snapshots of the live pipeline, tagged with the data ``source``.
+
+    Args:
+        klines, signals, books: the repositories written through (``Storage`` holds one of each).
+        source: stored with each candle: ``ws`` (live), ``simulator``, ``rest`` (back-fill).
+    """
+
+    def __init__(
+        self,
+        klines: KlineRepository,
+        signals: SignalRepository,
+        books: BookLogRepository,
+        *,
+        source: str = "ws",
+    ) -> None:
+        self._klines = klines
+        self._signals = signals
+        self._books = books
+        self._source = source
+
+    async def store_candle(self, candle: ConfirmedCandle) -> bool:
+        """Insert the candle unless (symbol, start) exists; return True when it was new."""
+        return await self._klines.insert_new(candle, source=self._source)
+
+    async def store_candles(self, candles: Sequence[ConfirmedCandle]) -> int:
+        """Insert the candles not stored yet (warm-up back-fill) in one statement; return the new count."""
+        return sum(await self._klines.insert_new_many([(c, self._source) for c in candles]))
+
+    async def last_candles(self, symbol: str, n: int) -> list[ConfirmedCandle]:
+        """Return up to ``n`` newest stored 5m candles of ``symbol``, oldest first; skip invalid rows."""
+        candles: list[ConfirmedCandle] = []
+        for bar in await self._klines.last_n(symbol, n):
+            try:
+                candles.append(
+                    ConfirmedCandle(
+                        symbol=symbol,
+                        start=bar.start,
+                        end=bar.start + _BAR,
+                        open=bar.open,
+                        high=bar.high,
+                        low=bar.low,
+                        close=bar.close,
+                        volume=bar.volume,
+                        turnover=bar.turnover,
+                    )
+                )
+            except InvalidCandleError as exc:
+                log.warning("stored candle skipped", symbol=symbol, start=str(bar.start), error=str(exc))
+        return candles
+
+    async def store_signal(self, signal: Signal, status: str, reason: str | None) -> bool:
+        """Insert the signal with ``status`` (new, queued, denied) once per id; True when it was new."""
+        update: dict[str, object] = {"status": SignalStatus(status)}
+        if status == "denied":
+            update |= {"error_code": "risk_denied", "error_message": reason, "queued_until": None}
+        elif status == "new":
+            update["queued_until"] = None
+        return await self._signals.insert(signal.model_copy(update=update))
+
+    async def log_book(self, snapshot: BookLike) -> None:
+        """Append one L50 snapshot to ``orderbook_l50_log`` (research mode, D-04)."""
+        await self._books.append(snapshot)
