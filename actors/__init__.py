@@ -1,34 +1,28 @@
-"""Domain actors: per-symbol feed → indicator → signal trees and their message types (DESIGN §1–4).
+"""Domain actors: per-symbol feed → indicator → signal trees, their messages, config and paths (DESIGN §1–4).
 
-Other rooms import from here only. The risk actor lives in ``actors.risk`` (its own front door).
+Other rooms import from here only. The risk and monitor actors are rooms of their own (``actors.risk``,
+``actors.monitor``). Every message type of the pipeline is exported: the fault-injection API names them
+(``crash_on_next``). Implementation modules: ``host`` (``BehaviourActor``), ``feed``, ``indicator``,
+``signal`` (behaviour + actor each), ``symbols`` (specs), ``routing``, ``warmup``, ``deps``, ``ports``,
+``config``, ``paths``, ``timers``.
 """
 
 from __future__ import annotations
 
-from actors.deps import (
-    LazySink,
-    RefResolver,
-    SymbolDeps,
-    TrioWorkPort,
-    sibling_path,
-)
-from actors.errors import (
-    ActorsError,
-    EngineError,
-    RoutingError,
-    WorkRejectedError,
-)
-from actors.feed import (
-    FeedBehaviour,
+from actors.config import (
+    DevConfig,
+    ExecutionConfig,
     FeedConfig,
-    FeedStats,
-)
-from actors.indicator import (
-    IndicatorBehaviour,
     IndicatorConfig,
-    IndicatorPhase,
-    IndicatorStats,
+    PipelineConfig,
+    SignalConfig,
+    SupervisorConfig,
+    TradingInputs,
 )
+from actors.deps import LazySink, RefResolver, SymbolDeps, TrioWorkPort
+from actors.errors import ActorsError, EngineError, RoutingError, WorkRejectedError
+from actors.feed import FeedBehaviour
+from actors.host import BehaviourActor
 from actors.messages import (
     BookLogged,
     CandleConfirmed,
@@ -42,112 +36,90 @@ from actors.messages import (
     HistoryLoadFailed,
     IndicatorsComputed,
     MessageSink,
-    RiskVerdict,
     SignalAllowed,
     SignalDenied,
     SignalGenerated,
     SignalQueued,
+    SignalStats,
     SignalStored,
     SignalStoreFailed,
     SnapshotFailed,
     SnapshotFetched,
     SnapshotRequested,
 )
-from actors.ports import (
-    Job,
-    MarketStore,
-    RiskGate,
-    SignalPublisher,
-    SignalStatus,
-    SnapshotSource,
-    WorkQueue,
+from actors.paths import (
+    MONITOR,
+    MONITOR_NAME,
+    RISK,
+    RISK_NAME,
+    ROOT,
+    SYMBOLS,
+    feed_path,
+    signal_path,
+    symbol_path,
 )
-from actors.routing import (
-    RouterStats,
-    SymbolRouter,
-)
-from actors.signal import (
-    PendingSignal,
-    SignalBehaviour,
-    SignalConfig,
-    SignalStats,
-)
-from actors.supervised import (
-    FeedActor,
-    IndicatorActor,
-    SignalActor,
-)
-from actors.symbols import (
-    SYMBOLS_PATH,
-    PipelineConfig,
-    SymbolsController,
-    symbol_spec,
-    symbols_spec,
-)
-from actors.warmup import BackfillReport, CandleBatchStore, KlineSource, backfill
+from actors.ports import MarketStore, SignalPublisher, WorkQueue
+from actors.routing import SymbolRouter
+from actors.symbols import SymbolsController, symbols_spec
+from actors.warmup import BackfillReport, CandleBatchStore, backfill
 
 __all__ = [
-    "SYMBOLS_PATH",
+    "MONITOR",
+    "MONITOR_NAME",
+    "RISK",
+    "RISK_NAME",
+    "ROOT",
+    "SYMBOLS",
     "ActorsError",
     "BackfillReport",
+    "BehaviourActor",
     "BookLogged",
     "CandleBatchStore",
     "CandleConfirmed",
     "CandleStoreFailed",
     "CandleStored",
     "CheckSignal",
+    "DevConfig",
     "EngineError",
-    "FeedActor",
+    "ExecutionConfig",
     "FeedBehaviour",
     "FeedConfig",
-    "FeedStats",
     "FeedStatusReport",
     "GetFeedStatus",
     "GetSignalStats",
     "HistoryLoadFailed",
     "HistoryLoaded",
-    "IndicatorActor",
-    "IndicatorBehaviour",
     "IndicatorConfig",
-    "IndicatorPhase",
-    "IndicatorStats",
     "IndicatorsComputed",
-    "Job",
-    "KlineSource",
     "LazySink",
     "MarketStore",
     "MessageSink",
-    "PendingSignal",
     "PipelineConfig",
     "RefResolver",
-    "RiskGate",
-    "RiskVerdict",
-    "RouterStats",
     "RoutingError",
-    "SignalActor",
     "SignalAllowed",
-    "SignalBehaviour",
     "SignalConfig",
     "SignalDenied",
     "SignalGenerated",
     "SignalPublisher",
     "SignalQueued",
     "SignalStats",
-    "SignalStatus",
     "SignalStoreFailed",
     "SignalStored",
     "SnapshotFailed",
     "SnapshotFetched",
     "SnapshotRequested",
-    "SnapshotSource",
+    "SupervisorConfig",
     "SymbolDeps",
     "SymbolRouter",
     "SymbolsController",
+    "TradingInputs",
     "TrioWorkPort",
     "WorkQueue",
     "WorkRejectedError",
     "backfill",
-    "sibling_path",
-    "symbol_spec",
+    "feed_path",
+    "signal_path",
+    "symbol_path",
     "symbols_spec",
 ]

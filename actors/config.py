@@ -1,13 +1,39 @@
-"""Configuration of the domain actors: execution policy (E-02, E-03), risk limits (R-01..R-06), dev flags."""
+"""Configuration of the actors room (STYLE §9): the ``pipeline:`` section, execution policy, dev flags.
+
+* ``PipelineConfig`` — the per-symbol trees' tunables (``Settings.pipeline``): the feed, indicator and signal
+  actors' retry bounds and windows, the warm-up sizes, and the restart intensity and backoff of each
+  supervisor (``root``, ``symbols``, each ``<SYM>``);
+* ``TradingInputs`` — not tunables but what the trees trade with: the strategy (``Settings.strategy``), 1R
+  (``Settings.risk.risk_per_trade_usd``, the one source of R-01), the exchange's instrument rules, θ map and
+  calibration (S-05);
+* ``ExecutionConfig`` (E-02, E-03) and ``DevConfig``.
+
+Every model is frozen with ``extra="forbid"`` and every default visible, so a typo or a bad value fails at
+start-up naming the field.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DevConfig", "ExecutionConfig", "RiskConfig"]
+from strategy_core import AVI5Config, CalibrationStats, InstrumentRules, ThetaMap
+from supervision import Backoff, Intensity
+
+__all__ = [
+    "DevConfig",
+    "ExecutionConfig",
+    "FeedConfig",
+    "IndicatorConfig",
+    "PipelineConfig",
+    "SignalConfig",
+    "SupervisorConfig",
+    "TradingInputs",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -24,35 +50,118 @@ class ExecutionConfig(BaseModel):
     fill_wait_seconds: float = Field(default=3.0, gt=0, le=60)
 
 
-class RiskConfig(BaseModel):
-    """Risk limits and kill-switch polling (R-01..R-06)."""
-
-    model_config = _FROZEN
-
-    be_mode: Literal["full", "visual"] = "visual"
-    auto_funding_exit: bool = False
-    risk_per_trade_usd: Decimal = Field(default=Decimal("25"), gt=0, le=Decimal("100000"))
-    max_total_risk_usd: Decimal = Field(default=Decimal("250"), gt=0, le=Decimal("10000000"))
-    max_concurrent_positions: int = Field(default=10, ge=1, le=100)
-    max_positions_per_base: int = Field(default=2, ge=1, le=20)
-    churn_block_sec: int = Field(default=900, ge=0, le=86_400)
-    clear_churn_on_close: bool = True
-    daily_drawdown_limit_r: Decimal = Field(default=Decimal("5"), gt=0, le=100)
-    kill_poll_seconds: int = Field(default=60, ge=1, le=3600)
-
-    @model_validator(mode="after")
-    def _check_totals(self) -> RiskConfig:
-        if self.max_total_risk_usd < self.risk_per_trade_usd:
-            raise ValueError(
-                f"expected max_total_risk_usd >= risk_per_trade_usd, got "
-                f"{self.max_total_risk_usd} < {self.risk_per_trade_usd}"
-            )
-        return self
-
-
 class DevConfig(BaseModel):
     """Developer switches; refused in live mode where dangerous."""
 
     model_config = _FROZEN
 
     fault_injection: bool = False
+
+
+class SupervisorConfig(BaseModel):
+    """Restart intensity and backoff of one supervisor (DESIGN §4; OTP's default 1 in 5 s is too tight)."""
+
+    model_config = _FROZEN
+
+    max_restarts: int = Field(default=5, ge=0, le=10_000, description="Restarts allowed in the window.")
+    within_s: float = Field(default=10.0, gt=0, le=86_400, description="Sliding window of the intensity.")
+    backoff_min_s: float = Field(default=0.1, ge=0, le=600, description="Delay of the 2nd restart in a row.")
+    backoff_max_s: float = Field(default=5.0, ge=0, le=3600, description="Cap of the doubling delay.")
+    backoff_jitter: float = Field(default=0.2, ge=0, le=1, description="Random factor ±jitter on a delay.")
+
+    @model_validator(mode="after")
+    def _check_backoff(self) -> SupervisorConfig:
+        if self.backoff_max_s < self.backoff_min_s:
+            raise ValueError(
+                f"expected backoff_max_s >= backoff_min_s, got {self.backoff_max_s} < {self.backoff_min_s}"
+            )
+        return self
+
+    @property
+    def intensity(self) -> Intensity:
+        """Return the supervision library's ``Intensity``."""
+        return Intensity(max_restarts=self.max_restarts, within_seconds=self.within_s)
+
+    @property
+    def backoff(self) -> Backoff:
+        """Return the supervision library's ``Backoff``."""
+        return Backoff(min_s=self.backoff_min_s, max_s=self.backoff_max_s, jitter=self.backoff_jitter)
+
+
+class FeedConfig(BaseModel):
+    """Tunables of every FeedActor (D-01, D-02, D-04)."""
+
+    model_config = _FROZEN
+
+    interval: Literal["5"] = Field(default="5", description="Kline interval forwarded (5m, S-01).")
+    research_every_ms: int = Field(default=10_000, ge=100, description="L50 log cadence (research mode).")
+    max_store_attempts: int = Field(default=3, ge=1, le=100, description="Tries to store one candle.")
+
+
+class IndicatorConfig(BaseModel):
+    """Tunables of every IndicatorActor; ``history_bars`` must cover the AVI-5 warm-up (S-01)."""
+
+    model_config = _FROZEN
+
+    history_bars: int = Field(default=200, ge=1, le=10_000, description="5m candles reloaded on start.")
+    max_buffer: int = Field(default=1_000, ge=1, description="Live candles buffered while reloading.")
+    max_load_attempts: int = Field(default=5, ge=1, le=100, description="Reload tries before a crash.")
+
+
+class SignalConfig(BaseModel):
+    """Tunables of every SignalActor (S-04)."""
+
+    model_config = _FROZEN
+
+    max_store_attempts: int = Field(default=3, ge=1, le=100, description="Tries to store one signal.")
+    keep_samples: int = Field(default=10_000, ge=2, description="Latency samples kept per series.")
+
+
+def _symbol_supervisor() -> SupervisorConfig:
+    return SupervisorConfig(max_restarts=20, within_s=60.0, backoff_min_s=0.05, backoff_max_s=2.0)
+
+
+def _symbols_supervisor() -> SupervisorConfig:
+    return SupervisorConfig(max_restarts=50, within_s=60.0, backoff_min_s=0.05, backoff_max_s=2.0)
+
+
+class PipelineConfig(BaseModel):
+    """The ``pipeline:`` settings section: the per-symbol trees and the supervisors above them."""
+
+    model_config = _FROZEN
+
+    backfill_bars: int = Field(
+        default=200, ge=0, le=1_000, description="5m bars fetched per symbol at start."
+    )
+    feed: FeedConfig = FeedConfig()
+    indicator: IndicatorConfig = IndicatorConfig()
+    signal: SignalConfig = SignalConfig()
+    root_supervisor: SupervisorConfig = SupervisorConfig()
+    symbols_supervisor: SupervisorConfig = Field(default_factory=_symbols_supervisor)
+    symbol_supervisor: SupervisorConfig = Field(default_factory=_symbol_supervisor)
+
+
+DEFAULT_INSTRUMENT = InstrumentRules(
+    tick_size=Decimal("0.01"), qty_step=Decimal("0.001"), min_qty=Decimal("0.001")
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingInputs:
+    """What every symbol's tree trades with (composed from ``Settings`` and the exchange at start-up).
+
+    ``risk_per_trade_usd`` is 1R (R-01): the SignalActor sizes with it and the RiskActor counts in it; both
+    read ``Settings.risk.risk_per_trade_usd``.
+    """
+
+    risk_per_trade_usd: Decimal
+    strategy: AVI5Config = field(default_factory=AVI5Config)
+    research_mode: bool = False
+    instruments: Mapping[str, InstrumentRules] = field(default_factory=dict)
+    default_instrument: InstrumentRules = DEFAULT_INSTRUMENT
+    theta_map: ThetaMap = field(default_factory=ThetaMap)
+    calibration: CalibrationStats | None = None
+
+    def instrument(self, symbol: str) -> InstrumentRules:
+        """Return the instrument rules of ``symbol`` (the default grid when the exchange gave none)."""
+        return self.instruments.get(symbol, self.default_instrument)

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from actors.errors import EngineError, WorkRejectedError
 from actors.messages import MessageSink
+from actors.paths import RISK
 from actors.ports import Job, MarketStore, RiskGate, SignalPublisher, SnapshotSource, WorkQueue
 from supervision import TrioWorkQueue, WorkQueueClosed, WorkQueueFull
 
-__all__ = ["LazySink", "RefResolver", "SymbolDeps", "TrioWorkPort", "sibling_path"]
-
-
-def sibling_path(path: str, name: str) -> str:
-    """Return the path of sibling ``name`` of the actor at ``path`` (``a/b/feed`` → ``a/b/<name>``)."""
-    parent, _, _ = path.rpartition("/")
-    return f"{parent}/{name}"
+__all__ = ["LazySink", "RefResolver", "SymbolDeps", "TrioWorkPort"]
 
 
 class RefResolver:
@@ -67,7 +61,7 @@ class LazySink:
         sink.tell(message)
 
 
-def _same(value: Any) -> Any:
+def _same(value: object) -> object:
     return value
 
 
@@ -81,7 +75,7 @@ class TrioWorkPort:
     def __init__(self, queue: TrioWorkQueue) -> None:
         self.queue = queue
 
-    def submit(self, job: Job, reply_to: MessageSink, on_error: Any) -> None:
+    def submit(self, job: Job, reply_to: MessageSink, on_error: Callable[[Exception], object]) -> None:
         """Queue ``job``; its result (a message) is told to ``reply_to``."""
         try:
             self.queue.submit(job, reply_to=reply_to, on_result=_same, on_error=on_error)  # type: ignore[arg-type]
@@ -91,7 +85,7 @@ class TrioWorkPort:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SymbolDeps:
-    """Ports shared by every symbol's actors (one instance per engine)."""
+    """Ports shared by every symbol's actors (one instance per engine); tunables are ``PipelineConfig``."""
 
     resolve: RefResolver
     work: WorkQueue
@@ -99,10 +93,9 @@ class SymbolDeps:
     snapshots: SnapshotSource
     publisher: SignalPublisher
     risk: RiskGate | None = None
-    risk_path: str = "root/risk"
 
     def risk_gate(self) -> RiskGate:
-        """Return the risk gate: the explicit one if given, else the actor at ``risk_path``."""
+        """Return the risk gate: the explicit one if given, else the RiskActor at ``root/risk``."""
         if self.risk is not None:
             return self.risk
-        return LazySink(self.resolve, self.risk_path)
+        return LazySink(self.resolve, RISK)

@@ -1,7 +1,7 @@
 """FeedActor: one symbol's market data → validated, de-duplicated confirmed candles (D-01, D-02, D-04).
 
-The behaviour (``FeedBehaviour``) is a plain state machine over messages so it can be driven directly in unit
-tests; ``FeedActor`` wraps it as a supervised actor. It
+The behaviour (``FeedBehaviour``) is a plain state machine over ``FeedMessage`` so it can be driven directly
+in unit tests; ``FeedActor`` hosts it as a supervised actor (path ``root/symbols/<SYM>/feed``). It
 
 * validates every closing kline with ``ConfirmedCandle.create`` — invalid ones are counted and logged, never
   passed on (D-01);
@@ -11,7 +11,9 @@ tests; ``FeedActor`` wraps it as a supervised actor. It
 * stores each closed candle in ``klines_5m`` through the work queue (idempotent upsert), retrying a failed
   store a bounded number of times; the result comes back as ``CandleStored`` / ``CandleStoreFailed``;
 * in research mode, logs L50 snapshots of BTC/ETH to ``orderbook_l50_log`` at a fixed cadence (D-04);
-* on start (and on a sequence gap) asks for a fresh REST snapshot (the reply is ``SnapshotFetched``).
+* on start (and on a sequence gap) asks for a fresh REST snapshot (the reply is ``SnapshotFetched``);
+* answers ``GetFeedStatus`` with a ``FeedStatusReport`` (``last_event_at`` is the clock's time of the last
+  market event).
 """
 
 from __future__ import annotations
@@ -23,15 +25,21 @@ from decimal import Decimal
 
 import structlog
 
+from actors.config import FeedConfig, TradingInputs
+from actors.deps import LazySink, SymbolDeps
+from actors.host import BehaviourActor, unexpected
 from actors.messages import (
     BookLogged,
     CandleConfirmed,
     CandleStored,
     CandleStoreFailed,
+    FeedStatusReport,
+    GetFeedStatus,
     MessageSink,
     SnapshotFailed,
     SnapshotFetched,
 )
+from actors.paths import INDICATOR, sibling_path
 from actors.ports import MarketStore, SnapshotSource, WorkQueue
 from exchange.bybit import (
     ApplyResult,
@@ -43,8 +51,9 @@ from exchange.bybit import (
     TickerUpdate,
 )
 from strategy_core import BookTop, ConfirmedCandle, InvalidCandleError, TickerState, orderbook_imbalance
+from supervision import Clock
 
-__all__ = ["FeedBehaviour", "FeedConfig", "FeedStats", "ms_to_utc"]
+__all__ = ["FeedActor", "FeedBehaviour", "FeedMessage", "FeedStats", "ms_to_utc"]
 
 log = structlog.get_logger(__name__)
 
@@ -57,16 +66,17 @@ def ms_to_utc(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FeedConfig:
-    """Settings of one FeedActor."""
-
-    symbol: str
-    interval: str = "5"
-    research_mode: bool = False
-    research_every_ms: int = 10_000
-    book_levels: int = 10
-    max_store_attempts: int = 3
+MarketEvent = KlineUpdate | BookDelta | BookSnapshot | TickerUpdate | PublicTrade
+FeedMessage = (
+    MarketEvent
+    | GetFeedStatus
+    | SnapshotFetched
+    | SnapshotFailed
+    | CandleStored
+    | CandleStoreFailed
+    | BookLogged
+)
+"""Every message a FeedActor handles: market events, work-queue replies, the status ask."""
 
 
 @dataclass(slots=True)
@@ -93,29 +103,37 @@ class FeedBehaviour:
 
     def __init__(
         self,
+        symbol: str,
         config: FeedConfig,
+        inputs: TradingInputs,
         *,
         downstream: MessageSink,
         work: WorkQueue,
         store: MarketStore,
         snapshots: SnapshotSource,
         self_ref: MessageSink,
+        clock: Clock,
     ) -> None:
+        self.symbol = symbol
         self.config = config
+        self._research = inputs.research_mode and symbol in RESEARCH_SYMBOLS
+        self._book_levels = inputs.strategy.book_levels
         self._downstream = downstream
         self._work = work
         self._store = store
         self._snapshots = snapshots
         self._self = self_ref
-        self.book = OrderBookL50(config.symbol)
+        self._clock = clock
+        self.book = OrderBookL50(symbol)
         self.stats = FeedStats()
+        self.last_event_at: dt.datetime | None = None
         self._last_start_ms: int | None = None
         self._snapshot_pending = False
         self._last_research_ms = 0
         self._mark: TickerUpdate | None = None
         self._funding_ms: int | None = None
         self._funding_rate: Decimal | None = None
-        self._log = log.bind(symbol=config.symbol)
+        self._log = log.bind(symbol=symbol)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -123,13 +141,16 @@ class FeedBehaviour:
         """Rebuild state: the book is empty until a fresh REST snapshot arrives (DESIGN §4)."""
         self.request_snapshot()
 
+    def stop(self) -> None:
+        """Nothing to cancel: the feed keeps no timers and buffers nothing."""
+
     def request_snapshot(self) -> None:
         """Ask the trio side for a REST snapshot unless one is already on its way."""
         if self._snapshot_pending:
             return
         self._snapshot_pending = True
         self.stats.snapshots_requested += 1
-        symbol, source = self.config.symbol, self._snapshots
+        symbol, source = self.symbol, self._snapshots
 
         async def fetch() -> object:
             return SnapshotFetched(snapshot=await source.fetch_snapshot(symbol))
@@ -138,30 +159,58 @@ class FeedBehaviour:
 
     # ------------------------------------------------------------------ dispatch
 
-    def handle(self, message: object) -> None:
-        """Handle one message (exchange event or work-queue reply)."""
-        if isinstance(message, BookDelta | BookSnapshot):
-            self._on_book(message)
-        elif isinstance(message, KlineUpdate):
-            self._on_kline(message)
-        elif isinstance(message, TickerUpdate):
-            self._on_ticker(message)
-        elif isinstance(message, PublicTrade):
-            self.stats.trades += 1
-        elif isinstance(message, SnapshotFetched):
-            self._snapshot_pending = False
-            self._on_book(message.snapshot)
-        elif isinstance(message, SnapshotFailed):
-            self._snapshot_pending = False
-            self._log.warning("snapshot failed", error=message.error)
-        elif isinstance(message, CandleStored):
-            self.stats.stored += 1
-        elif isinstance(message, BookLogged):
-            pass
-        elif isinstance(message, CandleStoreFailed):
-            self._on_store_failed(message)
-        else:
-            self._log.warning("feed ignored message", kind=type(message).__name__)
+    def handle(self, message: FeedMessage) -> FeedStatusReport | None:
+        """Handle one message; ``GetFeedStatus`` returns the report, every other message ``None``.
+
+        Raises:
+            TypeError: ``message`` is not a ``FeedMessage``.
+        """
+        match message:
+            # -- commands (market events from the exchange session, via the router)
+            case KlineUpdate():
+                self._stamp()
+                self._on_kline(message)
+            case BookDelta() | BookSnapshot():
+                self._stamp()
+                self._on_book(message)
+            case TickerUpdate():
+                self._stamp()
+                self._on_ticker(message)
+            case PublicTrade():
+                self._stamp()
+                self.stats.trades += 1
+            case GetFeedStatus():
+                return self._status()
+            # -- replies (work queue → feed)
+            case SnapshotFetched():
+                self._snapshot_pending = False
+                self._on_book(message.snapshot)
+            case SnapshotFailed():
+                self._snapshot_pending = False
+                self._log.warning("snapshot failed", error=message.error)
+            case CandleStored():
+                self.stats.stored += 1
+            case CandleStoreFailed():
+                self._on_store_failed(message)
+            case BookLogged():
+                pass
+            case _:
+                raise unexpected("FeedBehaviour", message)
+        return None
+
+    def _stamp(self) -> None:
+        self.last_event_at = self._clock.now()
+
+    def _status(self) -> FeedStatusReport:
+        return FeedStatusReport(
+            symbol=self.symbol,
+            last_event_at=self.last_event_at,
+            book_synced=self.book.synced,
+            closes=self.stats.closes,
+            forwarded=self.stats.forwarded,
+            duplicates=self.stats.duplicates,
+            invalid=self.stats.invalid,
+        )
 
     # ------------------------------------------------------------------ candles
 
@@ -244,8 +293,7 @@ class FeedBehaviour:
             self.request_snapshot()
             return
         if (
-            self.config.research_mode
-            and self.config.symbol in RESEARCH_SYMBOLS
+            self._research
             and result is not ApplyResult.DUPLICATE
             and self.book.ts - self._last_research_ms >= self.config.research_every_ms
         ):
@@ -280,14 +328,14 @@ class FeedBehaviour:
         bid, ask = self.book.top_of_book()
         if not self.book.synced or bid is None or ask is None or bid[0] >= ask[0]:
             return None
-        bids, asks = self.book.depth(self.config.book_levels)
+        bids, asks = self.book.depth(self._book_levels)
         try:
-            imbalance = orderbook_imbalance(bids, asks, levels=self.config.book_levels)
+            imbalance = orderbook_imbalance(bids, asks, levels=self._book_levels)
         except ValueError:
             return None
         ts = ms_to_utc(self.book.ts) if self.book.ts else now
         return BookTop(
-            symbol=self.config.symbol,
+            symbol=self.symbol,
             bid=bid[0],
             bid_qty=bid[1],
             ask=ask[0],
@@ -302,7 +350,7 @@ class FeedBehaviour:
             return None
         extra = {} if self._funding_rate is None else {"funding_rate": self._funding_rate}
         return TickerState(
-            symbol=self.config.symbol,
+            symbol=self.symbol,
             mark_price=self._mark.mark,
             next_funding_time=ms_to_utc(self._funding_ms),
             ts=ms_to_utc(self._mark.ts) if self._mark.ts else now,
@@ -312,3 +360,25 @@ class FeedBehaviour:
 
 def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
+
+
+class FeedActor(BehaviourActor[FeedMessage]):
+    """Supervised host of ``FeedBehaviour`` (path ``root/symbols/<SYM>/feed``); a restart resyncs the book."""
+
+    def __init__(self, symbol: str, config: FeedConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
+        super().__init__()
+        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
+
+    def build(self) -> FeedBehaviour:
+        """Return a fresh feed telling its candles to the sibling indicator."""
+        return FeedBehaviour(
+            self._symbol,
+            self._config,
+            self._inputs,
+            downstream=LazySink(self._deps.resolve, sibling_path(self.path, INDICATOR)),
+            work=self._deps.work,
+            store=self._deps.store,
+            snapshots=self._deps.snapshots,
+            self_ref=self.self_ref,
+            clock=self.clock,
+        )

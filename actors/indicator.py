@@ -1,4 +1,4 @@
-"""IndicatorActor: rolling 5m and derived 15m windows → one ``IndicatorSet`` per confirmed bar (S-01, P-04).
+"""IndicatorActor (``root/symbols/<SYM>/indicator``): 5m and 15m windows → an ``IndicatorSet`` per bar (S-01).
 
 ``IndicatorBehaviour`` is a two-state machine:
 
@@ -22,11 +22,15 @@ from enum import StrEnum
 
 import structlog
 
+from actors.config import IndicatorConfig, TradingInputs
+from actors.deps import LazySink, SymbolDeps
+from actors.host import BehaviourActor, unexpected
 from actors.messages import CandleConfirmed, HistoryLoaded, HistoryLoadFailed, IndicatorsComputed, MessageSink
+from actors.paths import SIGNAL, sibling_path
 from actors.ports import MarketStore, WorkQueue
 from strategy_core import AVI5Config, IndicatorState
 
-__all__ = ["IndicatorBehaviour", "IndicatorConfig", "IndicatorPhase", "IndicatorStats"]
+__all__ = ["IndicatorActor", "IndicatorBehaviour", "IndicatorMessage", "IndicatorPhase", "IndicatorStats"]
 
 log = structlog.get_logger(__name__)
 
@@ -40,15 +44,8 @@ class IndicatorPhase(StrEnum):
     READY = "ready"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IndicatorConfig:
-    """Settings of one IndicatorActor; ``history`` must cover the AVI-5 warm-up (3 × slow EMA + margin)."""
-
-    symbol: str
-    strategy: AVI5Config
-    history: int = 200
-    max_buffer: int = 1_000
-    max_load_attempts: int = 5
+IndicatorMessage = CandleConfirmed | HistoryLoaded | HistoryLoadFailed
+"""Every message an IndicatorActor handles: candles from the feed and the reload's replies."""
 
 
 @dataclass(slots=True)
@@ -70,33 +67,40 @@ class IndicatorBehaviour:
 
     def __init__(
         self,
+        symbol: str,
         config: IndicatorConfig,
+        strategy: AVI5Config,
         *,
         downstream: MessageSink,
         work: WorkQueue,
         store: MarketStore,
         self_ref: MessageSink,
     ) -> None:
+        self.symbol = symbol
         self.config = config
+        self.strategy = strategy
         self._downstream = downstream
         self._work = work
         self._store = store
         self._self = self_ref
-        self.state = IndicatorState(config.symbol, config.strategy)
+        self.state = IndicatorState(symbol, strategy)
         self.phase = IndicatorPhase.LOADING
         self.stats = IndicatorStats()
         self._buffer: deque[CandleConfirmed] = deque(maxlen=config.max_buffer)
         self._refilled_gap_at: object = None
-        self._log = log.bind(symbol=config.symbol)
+        self._log = log.bind(symbol=symbol)
 
     def start(self) -> None:
         """Reload the last N candles from storage (asynchronously; the reply is ``HistoryLoaded``)."""
         self._load(attempt=1)
 
+    def stop(self) -> None:
+        """Nothing to cancel: the buffer dies with the incarnation (the next one reloads from storage)."""
+
     def _load(self, attempt: int) -> None:
         self.phase = IndicatorPhase.LOADING
         self.stats.loads += 1
-        symbol, n, store = self.config.symbol, self.config.history, self._store
+        symbol, n, store = self.symbol, self.config.history_bars, self._store
 
         async def load() -> object:
             return HistoryLoaded(symbol=symbol, candles=tuple(await store.last_candles(symbol, n)))
@@ -105,29 +109,40 @@ class IndicatorBehaviour:
             load, self._self, lambda exc: HistoryLoadFailed(symbol=symbol, error=repr(exc), attempt=attempt)
         )
 
-    def handle(self, message: object) -> None:
-        """Handle one message."""
-        if isinstance(message, CandleConfirmed):
-            if self.phase is IndicatorPhase.LOADING:
-                self._buffer.append(message)
-                self.stats.buffered += 1
-            else:
-                self._on_candle(message)
-        elif isinstance(message, HistoryLoaded):
-            self._on_history(message)
-        elif isinstance(message, HistoryLoadFailed):
-            self.stats.load_failures += 1
-            if message.attempt >= self.config.max_load_attempts:
-                # Let it crash: the supervisor restarts us with backoff (DESIGN §4).
-                raise RuntimeError(f"expected history of {message.symbol} to load, got {message.error}")
-            self._log.warning("history load retried", attempt=message.attempt, error=message.error)
-            self._load(attempt=message.attempt + 1)
-        else:
-            self._log.warning("indicator ignored message", kind=type(message).__name__)
+    def handle(self, message: IndicatorMessage) -> None:
+        """Handle one message.
+
+        Raises:
+            RuntimeError: the history failed to load ``max_load_attempts`` times (let it crash: the
+                supervisor restarts the actor with backoff, DESIGN §4).
+            TypeError: ``message`` is not an ``IndicatorMessage``.
+        """
+        match message:
+            # -- commands (events from the feed)
+            case CandleConfirmed():
+                if self.phase is IndicatorPhase.LOADING:
+                    self._buffer.append(message)
+                    self.stats.buffered += 1
+                else:
+                    self._on_candle(message)
+            # -- replies (work queue → indicator)
+            case HistoryLoaded():
+                self._on_history(message)
+            case HistoryLoadFailed():
+                self._on_history_failed(message)
+            case _:
+                raise unexpected("IndicatorBehaviour", message)
+
+    def _on_history_failed(self, message: HistoryLoadFailed) -> None:
+        self.stats.load_failures += 1
+        if message.attempt >= self.config.max_load_attempts:
+            raise RuntimeError(f"expected history of {message.symbol} to load, got {message.error}")
+        self._log.warning("history load retried", attempt=message.attempt, error=message.error)
+        self._load(attempt=message.attempt + 1)
 
     def _on_history(self, loaded: HistoryLoaded) -> None:
         # Rebuild from scratch: the stored window is the truth, folded oldest first.
-        self.state = IndicatorState(self.config.symbol, self.config.strategy)
+        self.state = IndicatorState(self.symbol, self.strategy)
         for candle in loaded.candles:
             self.state.fold(candle)
         self.stats.loaded_candles = len(loaded.candles)
@@ -172,4 +187,24 @@ class IndicatorBehaviour:
                 received_ns=message.received_ns,
                 compute_ns=elapsed,
             )
+        )
+
+
+class IndicatorActor(BehaviourActor[IndicatorMessage]):
+    """Supervised host of ``IndicatorBehaviour``; a restart reloads the last N candles (live bars wait)."""
+
+    def __init__(self, symbol: str, config: IndicatorConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
+        super().__init__()
+        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
+
+    def build(self) -> IndicatorBehaviour:
+        """Return a fresh indicator telling its sets to the sibling signal actor."""
+        return IndicatorBehaviour(
+            self._symbol,
+            self._config,
+            self._inputs.strategy,
+            downstream=LazySink(self._deps.resolve, sibling_path(self.path, SIGNAL)),
+            work=self._deps.work,
+            store=self._deps.store,
+            self_ref=self.self_ref,
         )

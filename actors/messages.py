@@ -17,14 +17,13 @@ Flow for one symbol (paths ``root/symbols/<SYM>/feed|indicator|signal``)::
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
-if TYPE_CHECKING:
-    import uuid
-
-    from exchange.bybit import BookSnapshot
-    from strategy_core import BookTop, ConfirmedCandle, IndicatorSet, Signal, TickerState
+from exchange.bybit import BookSnapshot
+from strategy_core import BookTop, ConfirmedCandle, IndicatorSet, Signal, TickerState
+from supervision import Ask
 
 __all__ = [
     "BookLogged",
@@ -44,6 +43,7 @@ __all__ = [
     "SignalDenied",
     "SignalGenerated",
     "SignalQueued",
+    "SignalStats",
     "SignalStoreFailed",
     "SignalStored",
     "SnapshotFailed",
@@ -80,11 +80,6 @@ class CandleConfirmed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GetFeedStatus:
-    """Query (ask) to a FeedActor; the reply is a ``FeedStatusReport``."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class FeedStatusReport:
     """Reply to ``GetFeedStatus``: liveness of a symbol's market data (engine clock)."""
 
@@ -95,6 +90,11 @@ class FeedStatusReport:
     forwarded: int
     duplicates: int
     invalid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetFeedStatus(Ask[FeedStatusReport]):
+    """Query (ask) to a FeedActor; the reply is a ``FeedStatusReport``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,18 +182,6 @@ class IndicatorsComputed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CheckSignal:
-    """Command (signal → risk): pre-check ``signal``; the verdict is told to ``reply_to`` (R-02, R-03, R-04).
-
-    The risk side must answer every ``CheckSignal`` with exactly one of ``SignalAllowed``, ``SignalDenied`` or
-    ``SignalQueued`` carrying the same ``signal.id``. It must never block the sender.
-    """
-
-    signal: Signal
-    reply_to: MessageSink
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class SignalAllowed:
     """Verdict: the signal may be stored and published as ``new``."""
 
@@ -219,6 +207,18 @@ class SignalQueued:
 RiskVerdict = SignalAllowed | SignalDenied | SignalQueued
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckSignal(Ask[RiskVerdict]):
+    """Command (signal → risk): pre-check ``signal``; the verdict is told to ``reply_to`` (R-02, R-03, R-04).
+
+    The risk side must answer every ``CheckSignal`` with exactly one of ``SignalAllowed``, ``SignalDenied`` or
+    ``SignalQueued`` carrying the same ``signal.id``. It must never block the sender.
+    """
+
+    signal: Signal
+    reply_to: MessageSink
+
+
 # --------------------------------------------------------------------------- signal storage and publication
 
 
@@ -239,8 +239,32 @@ class SignalStoreFailed:
     attempt: int
 
 
+@dataclass(slots=True)
+class SignalStats:
+    """Counters of one signal incarnation; latencies in nanoseconds (bench/pipeline.py reads them)."""
+
+    evaluated: int = 0
+    skipped: int = 0
+    incomplete_context: int = 0
+    generated: int = 0
+    allowed: int = 0
+    queued: int = 0
+    denied: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    published: int = 0
+    store_failures: int = 0
+    compute_ns: list[int] = field(default_factory=list)
+    close_to_signal_ns: list[int] = field(default_factory=list)
+    # close → signal in three legs (published signals only): received → this actor, the risk verdict's round
+    # trip, the store (work queue + INSERT + reply)
+    to_signal_ns: list[int] = field(default_factory=list)
+    risk_ns: list[int] = field(default_factory=list)
+    store_ns: list[int] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GetSignalStats:
+class GetSignalStats(Ask[SignalStats]):
     """Query (ask) to a SignalActor; the reply is a copy of its ``SignalStats`` (tests, bench)."""
 
 

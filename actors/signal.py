@@ -1,4 +1,4 @@
-"""SignalActor: AVI-5 on each ``IndicatorSet`` → risk pre-check → store → ``SignalGenerated`` (S-02..S-04).
+"""SignalActor (``root/symbols/<SYM>/signal``): AVI-5 → risk check → store → ``SignalGenerated`` (S-02..S-04).
 
 ``SignalBehaviour`` keeps, per incarnation, the last evaluated bar and the signals waiting for a risk verdict
 or for storage. The steps, all by message (no blocking, DESIGN §3):
@@ -10,78 +10,44 @@ or for storage. The steps, all by message (no blocking, DESIGN §3):
    so a re-evaluated bar after any restart is refused there.
 4. ``SignalStored(inserted=True)`` for a new or queued signal → ``SignalPublisher.publish(SignalGenerated)``.
    ``inserted=False`` (the bar already had its signal) publishes nothing: no signal twice for one bar.
+
+Signals are sized with 1R (``TradingInputs.risk_per_trade_usd``, R-01), the unit the RiskActor counts in.
+``GetSignalStats`` returns a copy of the counters (tests, bench).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
+from actors.config import SignalConfig, TradingInputs
+from actors.deps import SymbolDeps
+from actors.host import BehaviourActor, unexpected
 from actors.messages import (
     CheckSignal,
+    GetSignalStats,
     IndicatorsComputed,
     MessageSink,
     SignalAllowed,
     SignalDenied,
     SignalGenerated,
     SignalQueued,
+    SignalStats,
     SignalStored,
     SignalStoreFailed,
 )
 from actors.ports import MarketStore, RiskGate, SignalPublisher, SignalStatus, WorkQueue
-from strategy_core import (
-    AVI5Config,
-    CalibrationStats,
-    InstrumentRules,
-    Signal,
-    ThetaMap,
-    apply_avi5,
-)
+from strategy_core import Signal, apply_avi5
 
-__all__ = ["PendingSignal", "SignalBehaviour", "SignalConfig", "SignalStats"]
+__all__ = ["PendingSignal", "SignalActor", "SignalBehaviour", "SignalMessage", "SignalStats"]
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SignalConfig:
-    """Settings of one SignalActor (θ map and calibration are replaced by a restart with new config)."""
-
-    symbol: str
-    strategy: AVI5Config
-    instrument: InstrumentRules
-    theta_map: ThetaMap = field(default_factory=ThetaMap)
-    calibration: CalibrationStats | None = None
-    max_store_attempts: int = 3
-
-
-@dataclass(slots=True)
-class SignalStats:
-    """Counters of one signal incarnation; latencies in nanoseconds (bench/pipeline.py reads them)."""
-
-    evaluated: int = 0
-    skipped: int = 0
-    incomplete_context: int = 0
-    generated: int = 0
-    allowed: int = 0
-    queued: int = 0
-    denied: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    published: int = 0
-    store_failures: int = 0
-    compute_ns: list[int] = field(default_factory=list)
-    close_to_signal_ns: list[int] = field(default_factory=list)
-    # close → signal in three legs (published signals only): received → this actor, the risk verdict's round
-    # trip, the store (work queue + INSERT + reply)
-    to_signal_ns: list[int] = field(default_factory=list)
-    risk_ns: list[int] = field(default_factory=list)
-    store_ns: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,54 +63,84 @@ class PendingSignal:
     verdict_ns: int = 0  # the verdict came back
 
 
+SignalMessage = (
+    IndicatorsComputed
+    | GetSignalStats
+    | SignalAllowed
+    | SignalQueued
+    | SignalDenied
+    | SignalStored
+    | SignalStoreFailed
+)
+"""Every message a SignalActor handles: indicator sets, risk verdicts, store replies, the stats ask."""
+
+
 class SignalBehaviour:
     """The signal actor's state machine; every method runs in the owning actor's thread."""
 
     def __init__(
         self,
+        symbol: str,
         config: SignalConfig,
+        inputs: TradingInputs,
         *,
         risk: RiskGate,
         publisher: SignalPublisher,
         work: WorkQueue,
         store: MarketStore,
         self_ref: MessageSink,
-        keep_samples: int = 10_000,
     ) -> None:
+        self.symbol = symbol
         self.config = config
+        self.inputs = inputs
+        self._instrument = inputs.instrument(symbol)
         self._risk = risk
         self._publisher = publisher
         self._work = work
         self._store = store
         self._self = self_ref
-        self._keep = keep_samples
+        self._keep = config.keep_samples
         self.stats = SignalStats()
         self.pending: dict[uuid.UUID, PendingSignal] = {}
         self.last_bar: dt.datetime | None = None
-        self._log = log.bind(symbol=config.symbol)
+        self._log = log.bind(symbol=symbol)
 
     def start(self) -> None:
         """Start empty: duplicates across restarts are refused by storage (unique signal id per bar)."""
 
-    def handle(self, message: object) -> None:
-        """Handle one message."""
-        if isinstance(message, IndicatorsComputed):
-            self._on_indicators(message)
-        elif isinstance(message, SignalAllowed):
-            self._on_verdict(message.signal_id, "new", None, None)
-            self.stats.allowed += 1
-        elif isinstance(message, SignalQueued):
-            self._on_verdict(message.signal_id, "queued", message.queued_until, None)
-            self.stats.queued += 1
-        elif isinstance(message, SignalDenied):
-            self._on_verdict(message.signal_id, "denied", None, message.reason)
-            self.stats.denied += 1
-        elif isinstance(message, SignalStored):
-            self._on_stored(message)
-        elif isinstance(message, SignalStoreFailed):
-            self._on_store_failed(message)
-        else:
-            self._log.warning("signal ignored message", kind=type(message).__name__)
+    def stop(self) -> None:
+        """Nothing to cancel: pending signals die with the incarnation (their bar is not re-evaluated)."""
+
+    def handle(self, message: SignalMessage) -> SignalStats | None:
+        """Handle one message; ``GetSignalStats`` returns a copy of the counters, every other ``None``.
+
+        Raises:
+            TypeError: ``message`` is not a ``SignalMessage``.
+        """
+        match message:
+            # -- commands (events from the indicator, asks)
+            case IndicatorsComputed():
+                self._on_indicators(message)
+            case GetSignalStats():
+                return copy.deepcopy(self.stats)
+            # -- replies (risk verdicts)
+            case SignalAllowed():
+                self._on_verdict(message.signal_id, "new", None, None)
+                self.stats.allowed += 1
+            case SignalQueued():
+                self._on_verdict(message.signal_id, "queued", message.queued_until, None)
+                self.stats.queued += 1
+            case SignalDenied():
+                self._on_verdict(message.signal_id, "denied", None, message.reason)
+                self.stats.denied += 1
+            # -- replies (work queue → signal)
+            case SignalStored():
+                self._on_stored(message)
+            case SignalStoreFailed():
+                self._on_store_failed(message)
+            case _:
+                raise unexpected("SignalBehaviour", message)
+        return None
 
     def _on_indicators(self, message: IndicatorsComputed) -> None:
         bar = message.indicators.bar_start
@@ -160,11 +156,12 @@ class SignalBehaviour:
             message.indicators,
             book=message.book,
             ticker=message.ticker,
-            theta_map=self.config.theta_map,
-            config=self.config.strategy,
+            theta_map=self.inputs.theta_map,
+            config=self.inputs.strategy,
             now=message.now,
-            instrument=self.config.instrument,
-            calibration=self.config.calibration,
+            instrument=self._instrument,
+            risk_per_trade_usd=self.inputs.risk_per_trade_usd,
+            calibration=self.inputs.calibration,
         )
         self.stats.evaluated += 1
         self._sample(self.stats.compute_ns, time.perf_counter_ns() - started + message.compute_ns)
@@ -255,3 +252,24 @@ class SignalBehaviour:
         if len(samples) >= self._keep:
             del samples[: self._keep // 2]
         samples.append(value)
+
+
+class SignalActor(BehaviourActor[SignalMessage]):
+    """Supervised host of ``SignalBehaviour``; a restart starts empty."""
+
+    def __init__(self, symbol: str, config: SignalConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
+        super().__init__()
+        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
+
+    def build(self) -> SignalBehaviour:
+        """Return a fresh signal behaviour checking with the RiskActor."""
+        return SignalBehaviour(
+            self._symbol,
+            self._config,
+            self._inputs,
+            risk=self._deps.risk_gate(),
+            publisher=self._deps.publisher,
+            work=self._deps.work,
+            store=self._deps.store,
+            self_ref=self.self_ref,
+        )

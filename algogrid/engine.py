@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
@@ -40,6 +40,7 @@ import structlog
 import trio
 
 from actors import (
+    ROOT,
     BackfillReport,
     EngineError,
     PipelineConfig,
@@ -48,8 +49,10 @@ from actors import (
     SymbolDeps,
     SymbolRouter,
     SymbolsController,
+    TradingInputs,
     TrioWorkPort,
     backfill,
+    feed_path,
     symbols_spec,
 )
 from actors.risk import RiskMetrics, WebhookDispatcher
@@ -75,20 +78,11 @@ from supervision import (
     UnknownPath,
 )
 
-__all__ = ["Engine", "EngineOptions", "LoggingPublisher", "serve"]
+__all__ = ["Engine", "LoggingPublisher", "serve", "trading_inputs"]
 
 log = structlog.get_logger(__name__)
 
 R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineOptions:
-    """Engine knobs not yet in ``Settings`` (every default visible); the engine's own are ``EngineConfig``."""
-
-    history_bars: int = 200
-    backfill_bars: int = 200
-    risk_reservation_ttl_s: float = 900.0  # an approved signal counts as exposure this long (R-02)
 
 
 class LoggingPublisher:
@@ -152,6 +146,19 @@ def _readiness_checks(session: PublicSession, warmup: BackfillReport) -> dict[st
     return {"exchange_public": exchange_public, "warmup": warmed_up}
 
 
+def trading_inputs(settings: Any, instruments: Mapping[str, InstrumentRules]) -> TradingInputs:
+    """Return what the symbol trees trade with: the strategy and 1R from ``settings`` (R-01), ``instruments``.
+
+    1R is ``risk.risk_per_trade_usd``: the signals are sized with the unit the RiskActor counts in.
+    """
+    return TradingInputs(
+        risk_per_trade_usd=settings.risk.risk_per_trade_usd,
+        strategy=settings.strategy,
+        research_mode=bool(settings.research_mode),
+        instruments=instruments,
+    )
+
+
 async def _instrument_rules(rest: BybitRestClient, symbols: Sequence[str]) -> dict[str, InstrumentRules]:
     try:
         instruments = await rest.get_instruments()
@@ -171,7 +178,6 @@ async def serve(
     storage: Any,
     *,
     publisher: SignalPublisher | None = None,
-    options: EngineOptions | None = None,
     metrics: RiskMetrics | None = None,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     task_status: trio.TaskStatus[Engine] = trio.TASK_STATUS_IGNORED,
@@ -183,7 +189,6 @@ async def serve(
             strategy, risk, webhooks).
         storage: an open ``storage.Storage``.
         publisher: the gateway's ``SignalPublisher`` (default: log the signals).
-        options: engine knobs not yet in ``Settings`` (warm-up size, history, reservation TTL).
         metrics: the risk room's metrics (default: on a registry of their own, ``Engine.metrics``).
         shutdown_trigger: returns when the engine must stop in order (``algogrid run``: after the gateway
             drained); default never.
@@ -191,7 +196,6 @@ async def serve(
     Raises:
         EngineError: the supervision root failed.
     """
-    opts = options or EngineOptions()
     symbols: tuple[str, ...] = tuple(settings.symbols)
     trigger = shutdown_trigger or trio.sleep_forever
     if settings.mode == "simulation":
@@ -211,10 +215,10 @@ async def serve(
                 update={"rest_url": sim.rest_url, "ws_public_url": sim.ws_public_url}
             )
             await _run(
-                settings, storage, exchange_config, publisher, metrics, opts, sim, trigger, task_status
+                settings, storage, exchange_config, publisher, metrics, sim, trigger, task_status
             )
     else:
-        await _run(settings, storage, settings.exchange, publisher, metrics, opts, None, trigger, task_status)
+        await _run(settings, storage, settings.exchange, publisher, metrics, None, trigger, task_status)
 
 
 _BAR_MS = 300_000
@@ -290,7 +294,6 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
     exchange_config: Any,
     publisher: SignalPublisher | None,
     metrics: RiskMetrics | None,
-    opts: EngineOptions,
     simulator: Simulator | None,
     trigger: Callable[[], Awaitable[None]],
     task_status: trio.TaskStatus[Engine],
@@ -302,9 +305,10 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
     store = storage.market(source=source)
     async with BybitRestClient(exchange_config) as rest, trio.open_nursery() as services:
         instruments = await _instrument_rules(rest, symbols)
-        log.info("backfill started", symbols=len(symbols), bars=opts.backfill_bars)
+        pipeline: PipelineConfig = settings.pipeline
+        log.info("backfill started", symbols=len(symbols), bars=pipeline.backfill_bars)
         report = await backfill(
-            rest, store, symbols, bars=opts.backfill_bars, min_interval_s=config.backfill_interval_s
+            rest, store, symbols, bars=pipeline.backfill_bars, min_interval_s=config.backfill_interval_s
         )
         queue = TrioWorkQueue(
             maxsize=config.work_queue_size, concurrency=config.work_concurrency, name="engine"
@@ -326,12 +330,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             snapshots=_RestSnapshots(rest),
             publisher=publisher or LoggingPublisher(),
         )
-        pipeline = PipelineConfig(
-            strategy=settings.strategy,
-            instruments=instruments,
-            history=opts.history_bars,
-            research_mode=bool(settings.research_mode),
-        )
+        inputs = trading_inputs(settings, instruments)
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
         market_clock = market_clock_for(simulator.clock if simulator is not None else None)
@@ -342,9 +341,13 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             resolve=resolver,
             wiring=wiring,
             market_clock=market_clock,
-            reservation_ttl_s=opts.risk_reservation_ttl_s,
         )
-        root = SupervisorSpec("root", children=(risk, monitor, symbols_spec(symbols, pipeline, deps)))
+        root = SupervisorSpec(
+            ROOT,
+            children=(risk, monitor, symbols_spec(symbols, pipeline, inputs, deps)),
+            intensity=pipeline.root_supervisor.intensity,
+            backoff=pipeline.root_supervisor.backoff,
+        )
         # Supervision counters go on the risk registry, which the gateway serves on /metrics.
         supervision_metrics = SupervisionMetrics(wiring.metrics.registry)
         tree = SupervisionTree.start(root, on_root_failure=on_root_failure, metrics=supervision_metrics)
@@ -353,10 +356,10 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         try:
             async with trio.open_nursery() as feeds:
                 router = SymbolRouter(
-                    lambda s: tree.ref(f"root/symbols/{s}/feed"),
+                    lambda s: tree.ref(feed_path(s)),
                     lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
                 )
-                controller = SymbolsController(tree, bridge, pipeline, deps, router)
+                controller = SymbolsController(tree, bridge, pipeline, inputs, deps, router)
                 await bridge.wait_settled(tree, timeout=config.stop_timeout_s)
                 for symbol in symbols:
                     router.add(symbol)

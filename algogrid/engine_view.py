@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import actors
-from actors import FeedStatusReport, GetFeedStatus
+from actors import GetFeedStatus, feed_path
 from exchange import bybit
 from gateway import (
     EngineTimeoutError,
@@ -49,15 +49,10 @@ from supervision import (
     UnknownPath,
 )
 
-__all__ = ["EngineCheck", "SupervisionEngineView", "fault_message_types", "feed_path"]
+__all__ = ["EngineCheck", "SupervisionEngineView", "fault_message_types"]
 
 EngineCheck = Callable[[], str | None]
 """A synchronous readiness check of the engine: None when ready, else the reason (must not block)."""
-
-
-def feed_path(symbol: str) -> str:
-    """Return the supervision path of the feed actor of ``symbol``."""
-    return f"root/symbols/{symbol}/feed"
 
 
 def fault_message_types() -> dict[str, type[Any]]:
@@ -144,10 +139,6 @@ class SupervisionEngineView:
             raise EngineTimeoutError(f"{subject} did not answer within {timeout_s:g} s") from exc
         except SupervisionError as exc:  # e.g. an injected crash while answering
             raise EngineUnavailableError(f"{subject} failed to answer: {exc}") from exc
-        if not isinstance(report, FeedStatusReport):  # until GetFeedStatus is an Ask[FeedStatusReport]
-            raise EngineUnavailableError(
-                f"expected a FeedStatusReport from {path}, got {type(report).__name__}"
-            )
         return FeedStatus(symbol=symbol, last_event_at=report.last_event_at)
 
     def market_time(self) -> MarketTime:

@@ -22,24 +22,19 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 
-from actors import LazySink, RefResolver, WorkQueue
+from actors import MONITOR_NAME, RISK, RISK_NAME, LazySink, RefResolver, WorkQueue
+from actors.monitor import MonitorActor, MonitorDeps, MonitorStore, monitor_config_from
 from actors.risk import (
-    MonitorActor,
-    MonitorDeps,
-    MonitorStore,
     RiskActor,
     RiskActorDeps,
     RiskMetrics,
     WebhookConfig,
     WebhookDispatcher,
-    monitor_config_from,
     risk_limits_from,
 )
 from supervision import ChildSpec, Clock
 
-__all__ = ["RISK_PATH", "RiskWiring", "ServiceStarter", "new_metrics", "risk_children", "start_alerts"]
-
-RISK_PATH = "root/risk"
+__all__ = ["RiskWiring", "ServiceStarter", "new_metrics", "risk_children", "start_alerts"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,40 +80,38 @@ def risk_children(
     resolve: RefResolver,
     wiring: RiskWiring,
     market_clock: Clock,
-    reservation_ttl_s: float = 900.0,
 ) -> tuple[ChildSpec, ChildSpec]:
     """Return the ``risk`` and ``monitor`` child specs of the root supervisor.
 
     Args:
-        settings: ``algogrid.settings.Settings`` (reads the ``risk:`` section).
+        settings: ``algogrid.settings.Settings`` (reads the ``risk:`` and ``monitor:`` sections).
         storage: an open ``storage.Storage`` (``risk_state``, ``monitor``).
         work: the engine's actor → trio work queue.
         resolve: the engine's path resolver, bound to the tree once it is up (the monitor's sink of
             ``root/risk`` resolves through it on first use).
         wiring: metrics and the alert dispatcher shared by both actors.
         market_clock: the time both actors' decisions read (reservation TTL, anti-churn, UTC day, funding).
-        reservation_ttl_s: how long an approved signal counts as exposure without a position (R-02).
     """
+    risk_config = settings.risk
+    limits = risk_limits_from(risk_config)
+    monitor_config = monitor_config_from(risk_config, settings.monitor)
     risk_deps = RiskActorDeps(
-        limits=risk_limits_from(settings.risk),
         work=work,
         store=storage.risk_state,
         metrics=wiring.metrics,
         alerts=wiring.alerts,
         market_clock=market_clock,
-        reservation_ttl_s=reservation_ttl_s,
     )
     monitor_deps = MonitorDeps(
-        config=monitor_config_from(settings.risk),
         work=work,
         store=MonitorStore(storage.monitor),
-        risk=LazySink(resolve, RISK_PATH),
+        risk=LazySink(resolve, RISK),
         positions=None,  # the position side (execution issue) subscribes when it exists
         alerts=wiring.alerts,
         metrics=wiring.metrics,
         market_clock=market_clock,
     )
     return (
-        ChildSpec("risk", lambda: RiskActor.start(risk_deps), kind="risk"),
-        ChildSpec("monitor", lambda: MonitorActor.start(monitor_deps), kind="monitor"),
+        ChildSpec(RISK_NAME, lambda: RiskActor.start(risk_config, limits, risk_deps), kind="risk"),
+        ChildSpec(MONITOR_NAME, lambda: MonitorActor.start(monitor_config, monitor_deps), kind="monitor"),
     )

@@ -27,8 +27,9 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
-from actors.config import DevConfig, ExecutionConfig, RiskConfig
-from actors.risk import WebhookConfig
+from actors import DevConfig, ExecutionConfig, PipelineConfig
+from actors.monitor import MonitorConfig
+from actors.risk import RiskConfig, WebhookConfig
 from algogrid.engine_config import EngineConfig
 from exchange.config import ExchangeConfig
 from exchange.simulator.config import SimulatorConfig
@@ -154,6 +155,8 @@ class Settings(BaseSettings):
     engine: EngineConfig = EngineConfig()
     execution: ExecutionConfig = ExecutionConfig()
     risk: RiskConfig = RiskConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    pipeline: PipelineConfig = PipelineConfig()
     dev: DevConfig = DevConfig()
     logging: LoggingConfig = LoggingConfig()
     exchange: ExchangeConfig = ExchangeConfig()
@@ -193,6 +196,9 @@ class Settings(BaseSettings):
     def _check_mode(self) -> Settings:
         if self.mode == "live" and self.dev.fault_injection:
             raise ValueError("dev.fault_injection must be false in live mode")
+        from_risk = self.monitor.set_from_risk()
+        if from_risk:
+            raise ValueError(f"expected {', '.join(from_risk)} to be set in the risk section (one source)")
         return self
 
     @classmethod

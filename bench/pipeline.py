@@ -30,9 +30,9 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actors import GetSignalStats, SignalStats
-from actors.config import RiskConfig
-from algogrid.engine import Engine, EngineOptions, serve
+from actors import GetSignalStats, SignalStats, signal_path
+from actors.risk import RiskConfig
+from algogrid.engine import Engine, serve
 from algogrid.settings import WHITELIST, Settings
 from exchange.simulator import SimulatorConfig
 from storage import StorageConfig, open_storage, start_servers, upgrade
@@ -40,7 +40,7 @@ from strategy_core import AVI5Config
 
 
 async def _stats(engine: Engine, symbol: str) -> SignalStats:
-    stats: SignalStats = await engine.ask(f"root/symbols/{symbol}/signal", GetSignalStats(), timeout_s=10)
+    stats: SignalStats = await engine.ask(signal_path(symbol), GetSignalStats(), timeout_s=10)
     return stats
 
 
@@ -69,6 +69,7 @@ async def _run(args: argparse.Namespace, db_url: str, redis_url: str) -> dict[st
             max_positions_per_base=20,
             churn_block_sec=0,
             max_total_risk_usd=Decimal(10_000_000),
+            reservation_ttl_s=1.0,
         ),
         simulator=SimulatorConfig(
             seed=args.seed, speed=args.speed, book_interval_ms=args.book_ms, history_bars=300
@@ -80,7 +81,7 @@ async def _run(args: argparse.Namespace, db_url: str, redis_url: str) -> dict[st
     async with open_storage(config, ServerUrls(db_url, redis_url)) as storage, trio.open_nursery() as nursery:
         engine: Engine = await nursery.start(
             lambda task_status: serve(
-                settings, storage, options=EngineOptions(risk_reservation_ttl_s=1.0), task_status=task_status
+                settings, storage, task_status=task_status
             )
         )
         # Steady state only: the first seconds include every indicator's history reload (start-up).

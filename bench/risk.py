@@ -30,7 +30,7 @@ from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors import WorkRejectedError
+from actors import RISK, RISK_NAME, ROOT, WorkRejectedError
 from actors.risk import (
     CheckOrder,
     GetRiskSnapshot,
@@ -38,6 +38,7 @@ from actors.risk import (
     OrderDenied,
     RiskActor,
     RiskActorDeps,
+    RiskConfig,
     RiskMetrics,
 )
 from storage import DenialRecord, TradingStateRecord
@@ -152,14 +153,16 @@ async def _main(samples: int, warmup: int) -> dict[str, Any]:
     async with trio.open_nursery() as nursery:
         queue = TrioWorkQueue(maxsize=100_000, concurrency=16, name="risk")
         await nursery.start(queue.run)
-        deps = RiskActorDeps(
-            limits=LIMITS, work=WorkPort(queue), store=store, metrics=RiskMetrics(CollectorRegistry())
-        )
+        deps = RiskActorDeps(work=WorkPort(queue), store=store, metrics=RiskMetrics(CollectorRegistry()))
+        config = RiskConfig()
         tree = SupervisionTree.start(
-            SupervisorSpec("root", children=(ChildSpec("risk", lambda: RiskActor.start(deps), kind="risk"),))
+            SupervisorSpec(
+                ROOT,
+                children=(ChildSpec(RISK_NAME, lambda: RiskActor.start(config, LIMITS, deps), kind="risk"),),
+            )
         )
         bridge = TrioBridge()
-        ref = tree.ref("root/risk")
+        ref = tree.ref(RISK)
         try:
             while True:  # wait for the rebuild (15 positions) to land
                 snapshot = await bridge.ask(ref, GetRiskSnapshot(), timeout=5)

@@ -40,6 +40,7 @@ BATCH_WINDOW = 300
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FIVE = timedelta(minutes=5)
 INSTRUMENT = InstrumentRules(tick_size=Decimal("0.1"), qty_step=Decimal("0.001"), min_qty=Decimal("0.001"))
+ONE_R = Decimal(25)  # 1R in USD, the default of risk.risk_per_trade_usd
 
 
 def make_series(rng: random.Random) -> list[ConfirmedCandle]:
@@ -114,6 +115,7 @@ def main() -> None:
                 config=config,
                 now=now,
                 instrument=INSTRUMENT,
+                risk_per_trade_usd=ONE_R,
             )
             signals += decision.passed
         dt = (time.perf_counter() - t) * 1000
@@ -133,6 +135,7 @@ def main() -> None:
             config=config,
             now=now,
             instrument=INSTRUMENT,
+            risk_per_trade_usd=ONE_R,
         )
         batch_ms.append((time.perf_counter() - t) * 1000)
     result = {

@@ -104,6 +104,7 @@ def evaluate_avi5(
     config: AVI5Config,
     now: datetime,
     instrument: InstrumentRules,
+    risk_per_trade_usd: Decimal,
     calibration: CalibrationStats | None = None,
 ) -> Avi5Decision:
     """Evaluate AVI-5 after the last confirmed 5m candle (S-02).
@@ -114,6 +115,7 @@ def evaluate_avi5(
         book: top of book with its L10 imbalance; ticker: mark price and next funding time.
         theta_map: θ per UTC hour; config: every rule parameter; now: the current time (never read here).
         instrument: tick size / quantity step; calibration: win/loss counts per hour for ``p_win``.
+        risk_per_trade_usd: 1R in USD, the size unit (R-01; the risk room's setting).
 
     Returns:
         A decision holding a ``Signal`` or the failed conditions (``warmup`` when indicators are unavailable).
@@ -140,6 +142,7 @@ def evaluate_avi5(
         config=config,
         now=now,
         instrument=instrument,
+        risk_per_trade_usd=risk_per_trade_usd,
         calibration=calibration,
     )
 
@@ -191,9 +194,12 @@ def apply_avi5(
     config: AVI5Config,
     now: datetime,
     instrument: InstrumentRules,
+    risk_per_trade_usd: Decimal,
     calibration: CalibrationStats | None = None,
 ) -> Avi5Decision:
     """Apply the AVI-5 rules to a ready ``IndicatorSet`` (the streaming path of the SignalActor).
+
+    ``risk_per_trade_usd`` is 1R in USD: the signal's size unit (R-01).
 
     Raises:
         ValueError: the indicators, book and ticker are for different symbols.
@@ -227,6 +233,7 @@ def apply_avi5(
             atr=indicators.atr,
             config=config,
             instrument=instrument,
+            risk_per_trade_usd=risk_per_trade_usd,
         )
         if not levels.consistent or levels.qty < instrument.min_qty:
             failed.append(Avi5Condition.SIZE)

@@ -72,7 +72,6 @@ class AVI5Config(BaseModel):
     tp1_r: PosDecimal = Field(default=Decimal("1"), description="TP1 at entry ± tp1_r × R.")
     tp2_r: PosDecimal = Field(default=Decimal("2"), description="TP2 at entry ± tp2_r × R.")
     tp3_r: PosDecimal = Field(default=Decimal("3"), description="TP3 at entry ± tp3_r × R.")
-    risk_per_trade_usd: PosDecimal = Field(default=Decimal("25"), description="1R in USD (R-01).")
     prior_alpha: PosDecimal = Field(default=Decimal("5"), description="Beta prior α of p_win (pseudo-wins).")
     prior_beta: PosDecimal = Field(default=Decimal("5"), description="Beta prior β of p_win (pseudo-losses).")
     hour_prior_strength: PosDecimal = Field(

@@ -58,8 +58,12 @@ def compute_levels(
     atr: Decimal,
     config: AVI5Config,
     instrument: InstrumentRules,
+    risk_per_trade_usd: Decimal,
 ) -> Levels:
-    """Return the levels of a ``side`` signal; ``qty`` may be below ``instrument.min_qty`` (caller checks)."""
+    """Return the levels of a ``side`` signal; ``qty`` may be below ``instrument.min_qty`` (caller checks).
+
+    ``risk_per_trade_usd`` is 1R in USD (R-01): the size risks at most that much.
+    """
     tick = instrument.tick_size
     with localcontext(DECIMAL_CONTEXT):
         entry = round_up_to_step(best_ask, tick) if side is Side.LONG else round_down_to_step(best_bid, tick)
@@ -70,9 +74,9 @@ def compute_levels(
         tp1, tp2, tp3 = (
             toward_entry(entry + sign * m * risk, tick) for m in (config.tp1_r, config.tp2_r, config.tp3_r)
         )
-        qty = round_down_to_step(config.risk_per_trade_usd / risk, instrument.qty_step)
+        qty = round_down_to_step(risk_per_trade_usd / risk, instrument.qty_step)
         risk_usd = qty * risk
-        risk_r = risk_usd / config.risk_per_trade_usd
+        risk_r = risk_usd / risk_per_trade_usd
     return Levels(entry=entry, sl=sl, tp1=tp1, tp2=tp2, tp3=tp3, qty=qty, risk_usd=risk_usd, risk_r=risk_r)
 
 

@@ -1,59 +1,42 @@
-"""Risk room: the RiskActor, kill switch and alert webhooks (SPEC R-01..R-07, C-03, G-05)."""
+"""Risk room: the RiskActor and its behaviour, book, messages, config; kill switch; alerts (R-01..R-07).
+
+Other rooms import from here only. What lives here and why:
+
+* ``actor`` / ``behaviour`` / ``book`` / ``messages`` / ``config`` / ``deps`` — the RiskActor (``root/risk``);
+* ``state`` — who may change the trading state how (the record and its SQL are ``storage``'s);
+* ``alerts`` / ``webhooks`` / ``metrics`` — the risk events (kill switch, R-04..R-06 findings), their webhook
+  delivery (G-05) and gauges. They stay here, not in ``actors.monitor``: the RiskActor emits them too, and
+  the monitor depends on the risk room (it tells ``KillConditionTriggered``), never the reverse.
+"""
 
 from __future__ import annotations
 
-from actors.risk.actor import RiskActor, RiskActorDeps, RiskStatePort
+from actors.risk.actor import RiskActor
 from actors.risk.alerts import Alert, AlertKind, Severity
 from actors.risk.behaviour import RiskBehaviour
-from actors.risk.book import REBUILDING, Decision, RiskBook, reason_sentence, reservation_id
-from actors.risk.client import RISK_UNAVAILABLE, RiskAsker, ask_order_verdict
-from actors.risk.config import RiskSettings, monitor_config_from, risk_limits_from
+from actors.risk.book import reason_sentence
+from actors.risk.client import RISK_UNAVAILABLE, ask_order_verdict
+from actors.risk.config import RiskConfig, risk_limits_from
+from actors.risk.deps import RiskActorDeps, RiskStatePort
 from actors.risk.errors import KillSwitchCommandError, RiskError, WebhookDeliveryError
 from actors.risk.messages import (
     CheckOrder,
     CriticalDiscrepancy,
-    FlushDenials,
     GetRiskSnapshot,
     KillConditionTriggered,
     OrderAllowed,
     OrderDenied,
-    OrderVerdict,
     PollTradingState,
     PositionClosed,
     PositionOpened,
-    ReleaseReservation,
-    RetryPersist,
-    RetryRebuild,
     RiskSnapshot,
-    RiskStateLoaded,
-    RiskStateLoadFailed,
     SetTradingState,
-    StoreFailed,
-    StorePersisted,
     TradingStateChanged,
-    TradingStateObserved,
     TradingStateUnchanged,
 )
 from actors.risk.metrics import RiskMetrics
-from actors.risk.monitor import MonitorActor, MonitorConfig, MonitorDataPort, MonitorDeps
-from actors.risk.monitor_behaviour import MonitorBehaviour
-from actors.risk.monitor_messages import (
-    BreakEvenReached,
-    FundingExitWarning,
-    GetMonitorSnapshot,
-    HaltsLoaded,
-    MonitorSnapshot,
-    MoveStopToEntry,
-    PerformanceLoaded,
-    PerformanceLoadFailed,
-    PositionMarked,
-    ReduceOnlyCloseRequested,
-    Tick,
-)
-from actors.risk.monitor_store import MonitorStore
-from actors.risk.state import TradingState, is_tightening
+from actors.risk.state import TradingState
 from actors.risk.webhooks import (
-    EVENT_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     AlertSink,
@@ -61,83 +44,46 @@ from actors.risk.webhooks import (
     DeliveryLog,
     WebhookConfig,
     WebhookDispatcher,
-    sign_payload,
     verify_signature,
 )
 
 __all__ = [
-    "EVENT_HEADER",
-    "REBUILDING",
     "RISK_UNAVAILABLE",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "Alert",
     "AlertKind",
     "AlertSink",
-    "BreakEvenReached",
     "CheckOrder",
     "CriticalDiscrepancy",
-    "Decision",
     "DeliveryAttempt",
     "DeliveryLog",
-    "FlushDenials",
-    "FundingExitWarning",
-    "GetMonitorSnapshot",
     "GetRiskSnapshot",
-    "HaltsLoaded",
     "KillConditionTriggered",
     "KillSwitchCommandError",
-    "MonitorActor",
-    "MonitorBehaviour",
-    "MonitorConfig",
-    "MonitorDataPort",
-    "MonitorDeps",
-    "MonitorSnapshot",
-    "MonitorStore",
-    "MoveStopToEntry",
     "OrderAllowed",
     "OrderDenied",
-    "OrderVerdict",
-    "PerformanceLoadFailed",
-    "PerformanceLoaded",
     "PollTradingState",
     "PositionClosed",
-    "PositionMarked",
     "PositionOpened",
-    "ReduceOnlyCloseRequested",
-    "ReleaseReservation",
-    "RetryPersist",
-    "RetryRebuild",
     "RiskActor",
     "RiskActorDeps",
-    "RiskAsker",
     "RiskBehaviour",
-    "RiskBook",
+    "RiskConfig",
     "RiskError",
     "RiskMetrics",
-    "RiskSettings",
     "RiskSnapshot",
-    "RiskStateLoadFailed",
-    "RiskStateLoaded",
     "RiskStatePort",
     "SetTradingState",
     "Severity",
-    "StoreFailed",
-    "StorePersisted",
-    "Tick",
     "TradingState",
     "TradingStateChanged",
-    "TradingStateObserved",
     "TradingStateUnchanged",
     "WebhookConfig",
     "WebhookDeliveryError",
     "WebhookDispatcher",
     "ask_order_verdict",
-    "is_tightening",
-    "monitor_config_from",
     "reason_sentence",
-    "reservation_id",
     "risk_limits_from",
-    "sign_payload",
     "verify_signature",
 ]

@@ -1,6 +1,10 @@
 """``RiskBehaviour``: the RiskActor's state machine, free of pykka so tests can drive it message by message.
 
-See ``actors.risk.actor`` for the rules. Two clocks: ``market`` (``deps.market_clock``, else ``clock``) is
+See ``actors.risk.actor`` for the rules. ``handle`` dispatches with one ``match`` over ``RiskMessage``, in
+fixed sections: commands (pre-checks, exposure events, trading-state commands, the snapshot ask), replies from
+the trio side, timers; an unknown message is a ``TypeError``.
+
+Two clocks: ``market`` (``deps.market_clock``, else ``clock``) is
 read by every decision and timestamp (R-02, R-03: reservation TTL, anti-churn, ``queued_until``, denials,
 trading state); ``clock`` (the tree's wall clock) runs the timers (rebuild retry, state poll, denial flush),
 which come back as messages to ``self_ref``; ``stop()`` cancels them.
@@ -9,18 +13,24 @@ which come back as messages to ``self_ref``; ``stop()`` cancels them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from actors.errors import WorkRejectedError
-from actors.messages import CheckSignal, MessageSink, SignalAllowed, SignalDenied, SignalQueued
+from actors.host import unexpected
+from actors.messages import CheckSignal, MessageSink, RiskVerdict, SignalAllowed, SignalDenied, SignalQueued
+from actors.ports import Job
+from actors.timers import MessageTimers
 from storage import ChangeSource, DenialRecord, TradingStateRecord
+from strategy_core.config import RiskLimits
 from strategy_core.exposure import OpenPosition
 from strategy_core.risk_rules import RiskCandidate, TradingState
 from supervision.clock import Clock
 
 from .alerts import trading_state_alert
 from .book import RiskBook, reason_sentence
+from .config import RiskConfig
 from .denials import DenialBatch
+from .deps import RiskActorDeps
 from .messages import (
     CheckOrder,
     CriticalDiscrepancy,
@@ -29,6 +39,7 @@ from .messages import (
     KillConditionTriggered,
     OrderAllowed,
     OrderDenied,
+    OrderVerdict,
     PollTradingState,
     PositionClosed,
     PositionOpened,
@@ -43,26 +54,58 @@ from .messages import (
     StorePersisted,
     TradingStateChanged,
     TradingStateObserved,
+    TradingStateReply,
     TradingStateUnchanged,
 )
-from .timers import MessageTimers
 
-if TYPE_CHECKING:
-    from .actor import RiskActorDeps
+__all__ = ["RiskBehaviour", "RiskMessage"]
 
-__all__ = ["RiskBehaviour"]
+RiskMessage = (
+    CheckSignal
+    | CheckOrder
+    | PositionOpened
+    | PositionClosed
+    | ReleaseReservation
+    | SetTradingState
+    | CriticalDiscrepancy
+    | KillConditionTriggered
+    | GetRiskSnapshot
+    | RiskStateLoaded
+    | RiskStateLoadFailed
+    | TradingStateObserved
+    | StoreFailed
+    | StorePersisted
+    | RetryRebuild
+    | RetryPersist
+    | FlushDenials
+    | PollTradingState
+)
+"""Every message the RiskActor handles: commands, replies from the trio side, its own timers."""
+
+RiskReply = RiskVerdict | OrderVerdict | TradingStateReply | RiskSnapshot
+"""What ``RiskBehaviour.handle`` returns for the messages that answer (an ask's reply)."""
 
 
 class RiskBehaviour:
     """The RiskActor's state machine (see the module docstring)."""
 
-    def __init__(self, deps: RiskActorDeps, clock: Clock, self_ref: MessageSink, log: Any) -> None:
+    def __init__(  # noqa: PLR0917 - config, limits, ports and the host's clock, ref and log
+        self,
+        config: RiskConfig,
+        limits: RiskLimits,
+        deps: RiskActorDeps,
+        clock: Clock,
+        self_ref: MessageSink,
+        log: Any,
+    ) -> None:
+        self._config = config
+        self._limits = limits
         self._deps = deps
         self.clock = clock
         self.market: Clock = deps.market_clock or clock
         self.self_ref = self_ref
         self.log = log
-        self._book = RiskBook(limits=deps.limits, reservation_ttl_s=deps.reservation_ttl_s)
+        self._book = RiskBook(limits=limits, reservation_ttl_s=config.reservation_ttl_s)
         self._pending_record: TradingStateRecord | None = None  # written, not yet confirmed (retried)
         # The newest change made while rebuilding: it wins over the loaded state, whichever reply lands first.
         self._changed_while_rebuilding: TradingStateRecord | None = None
@@ -70,8 +113,8 @@ class RiskBehaviour:
         self._polling = False
         self._timers = MessageTimers(clock, self_ref, log)  # internal messages, one live timer per kind
         self._denials = DenialBatch(
-            flush_s=deps.denial_flush_s,
-            batch_max=deps.denial_batch_max,
+            flush_s=config.denial_flush_s,
+            batch_max=config.denial_batch_max,
             timers=self._timers,
             write=self._write,
         )
@@ -82,8 +125,8 @@ class RiskBehaviour:
         """Start closed, ask the trio side for the persisted state (R-07) and start polling it."""
         self._deps.metrics.show_state("REBUILDING", kill_switch=True)
         self._submit_rebuild(1)
-        if self._deps.state_poll_s is not None:
-            self._timers.tell_later(self._deps.state_poll_s, PollTradingState())
+        if self._config.state_poll_s is not None:
+            self._timers.tell_later(self._config.state_poll_s, PollTradingState())
 
     def stop(self) -> None:
         """Hand buffered denials to the work queue and cancel every pending timer (the incarnation ends)."""
@@ -91,7 +134,7 @@ class RiskBehaviour:
         self._timers.close()
 
     def _submit_rebuild(self, attempt: int) -> None:
-        store, limits, ttl = self._deps.store, self._deps.limits, self._deps.reservation_ttl_s
+        store, limits, ttl = self._deps.store, self._limits, self._config.reservation_ttl_s
         now = self.market.now()
 
         async def rebuild() -> RiskStateLoaded:
@@ -109,85 +152,93 @@ class RiskBehaviour:
 
     # -- messages --------------------------------------------------------------------------------------
 
-    def handle(self, message: Any) -> Any:  # noqa: PLR0911 (one branch per message type)
-        """Dispatch one message; asks get the verdict or reply as their value."""
-        if isinstance(message, CheckSignal):
-            return self._check_signal(message)
-        if isinstance(message, CheckOrder):
-            return self._check_order(message)
-        if isinstance(message, PositionOpened):
-            self._book.open_position(message.position, message.signal_id)
-            return None
-        if isinstance(message, PositionClosed):
-            self._book.close_position(message.position_id)
-            return None
-        if isinstance(message, ReleaseReservation):
-            self._book.release_reservation(message.signal_id)
-            return None
-        if isinstance(message, SetTradingState):
-            return self._set_state(
-                message.state, message.kill_switch, message.reason, message.changed_by, ChangeSource.OPERATOR
-            )
-        if isinstance(message, CriticalDiscrepancy):
-            where = f" on {message.symbol}" if message.symbol else ""
-            reason = f"critical reconciliation finding {message.kind}{where}: {message.details}"
-            return self._engage(reason, "reconciler", ChangeSource.RECONCILIATION)
-        if isinstance(message, KillConditionTriggered):
-            return self._engage(message.reason, f"monitor:{message.condition}", ChangeSource.KILL_CONDITION)
-        if isinstance(message, GetRiskSnapshot):
-            return self._snapshot()
-        return self._handle_reply(message)
+    def handle(self, message: RiskMessage) -> RiskReply | None:  # noqa: PLR0911, PLR0912 (a case per message type)
+        """Dispatch one message; asks get the verdict or reply as their value.
 
-    def _handle_reply(self, message: Any) -> Any:
-        if isinstance(message, RiskStateLoaded):
-            if self._book.rebuilding:  # a second load (e.g. a stray retry) must not wipe newer state
-                self._restore(message)
-        elif isinstance(message, RiskStateLoadFailed):
-            self.log.warning("risk rebuild failed", error=message.error, attempt=message.attempt)
-            self._timers.tell_later(self._backoff(message.attempt), RetryRebuild(message.attempt + 1))
-        elif isinstance(message, TradingStateObserved):
-            self._observe(message)
-        elif isinstance(message, StoreFailed):
-            self.log.error("risk store job failed", what=message.what, error=message.error)
-            if message.what == "poll":
-                self._polling = False
-            elif message.what == "trading_state" and self._pending_record is not None:
-                self._timers.tell_later(self._backoff(1), RetryPersist())
-        elif isinstance(message, StorePersisted):
-            if message.what == "trading_state":
-                self._pending_record = None
-        else:
-            return self._handle_internal(message)
+        Raises:
+            TypeError: ``message`` is not a ``RiskMessage``.
+        """
+        match message:
+            # -- commands: pre-checks (signal and order side)
+            case CheckSignal():
+                return self._check_signal(message)
+            case CheckOrder():
+                return self._check_order(message)
+            # -- commands: exposure events (position side)
+            case PositionOpened():
+                self._book.open_position(message.position, message.signal_id)
+            case PositionClosed():
+                self._book.close_position(message.position_id)
+            case ReleaseReservation():
+                self._book.release_reservation(message.signal_id)
+            # -- commands: trading state (operator, reconciler, monitor) and the snapshot ask
+            case SetTradingState():
+                return self._set_state(
+                    message.state,
+                    message.kill_switch,
+                    message.reason,
+                    message.changed_by,
+                    ChangeSource.OPERATOR,
+                )
+            case CriticalDiscrepancy():
+                where = f" on {message.symbol}" if message.symbol else ""
+                reason = f"critical reconciliation finding {message.kind}{where}: {message.details}"
+                return self._engage(reason, "reconciler", ChangeSource.RECONCILIATION)
+            case KillConditionTriggered():
+                by = f"monitor:{message.condition}"
+                return self._engage(message.reason, by, ChangeSource.KILL_CONDITION)
+            case GetRiskSnapshot():
+                return self._snapshot()
+            # -- replies (work queue → risk)
+            case RiskStateLoaded():
+                if self._book.rebuilding:  # a second load (e.g. a stray retry) must not wipe newer state
+                    self._restore(message)
+            case RiskStateLoadFailed():
+                self.log.warning("risk rebuild failed", error=message.error, attempt=message.attempt)
+                self._timers.tell_later(self._backoff(message.attempt), RetryRebuild(message.attempt + 1))
+            case TradingStateObserved():
+                self._observe(message)
+            case StoreFailed():
+                self._on_store_failed(message)
+            case StorePersisted():
+                if message.what == "trading_state":
+                    self._pending_record = None
+            # -- timers (told by this incarnation's MessageTimers)
+            case RetryRebuild():
+                if self._book.rebuilding:
+                    self._submit_rebuild(message.attempt)
+            case RetryPersist():
+                if self._pending_record is not None:
+                    self._persist(self._pending_record)
+            case FlushDenials():
+                self._denials.flush()
+            case PollTradingState():
+                self._poll()
+            case _:
+                raise unexpected("RiskBehaviour", message)
         return None
 
-    def _handle_internal(self, message: Any) -> None:
-        if isinstance(message, RetryRebuild):
-            if self._book.rebuilding:
-                self._submit_rebuild(message.attempt)
-        elif isinstance(message, RetryPersist):
-            if self._pending_record is not None:
-                self._persist(self._pending_record)
-        elif isinstance(message, FlushDenials):
-            self._denials.flush()
-        elif isinstance(message, PollTradingState):
-            self._poll()
-        else:
-            self.log.warning("risk actor ignored message", kind=type(message).__name__)
+    def _on_store_failed(self, message: StoreFailed) -> None:
+        self.log.error("risk store job failed", what=message.what, error=message.error)
+        if message.what == "poll":
+            self._polling = False
+        elif message.what == "trading_state" and self._pending_record is not None:
+            self._timers.tell_later(self._backoff(1), RetryPersist())
 
     def _backoff(self, attempt: int) -> float:
-        backoff = self._deps.rebuild_backoff_s
+        backoff = self._config.rebuild_backoff_s
         return backoff[min(attempt, len(backoff)) - 1]
 
     # -- decisions ---------------------------------------------------------------------------------------
 
-    def _check_signal(self, message: CheckSignal) -> object:
+    def _check_signal(self, message: CheckSignal) -> RiskVerdict:
         signal, now = message.signal, self.market.now()
         candidate = RiskCandidate(
             symbol=signal.symbol, side=signal.side, risk_usd=signal.risk_usd, risk_r=signal.risk_r
         )
         decision = self._book.check(candidate, now)
         signal_id = signal.id
-        verdict: object
+        verdict: RiskVerdict
         if decision.allowed:
             self._book.approve_signal(
                 str(signal_id),
@@ -217,7 +268,7 @@ class RiskBehaviour:
         message.reply_to.tell(verdict)
         return verdict
 
-    def _check_order(self, message: CheckOrder) -> object:
+    def _check_order(self, message: CheckOrder) -> OrderVerdict:
         now = self.market.now()
         candidate = RiskCandidate(
             symbol=message.symbol,
@@ -227,7 +278,7 @@ class RiskBehaviour:
             reduces_position_id=message.reduces_position_id,
         )
         decision = self._book.check(candidate, now)
-        verdict: object
+        verdict: OrderVerdict
         if decision.allowed:
             verdict = OrderAllowed(order_id=message.order_id)
             self._count("order", "allowed", "none")
@@ -272,13 +323,13 @@ class RiskBehaviour:
 
     # -- trading state -----------------------------------------------------------------------------------
 
-    def _engage(self, reason: str, by: str, source: ChangeSource) -> object:
+    def _engage(self, reason: str, by: str, source: ChangeSource) -> TradingStateReply:
         self._deps.metrics.kill_switch_engagements.labels(source=source.value).inc()
         return self._set_state(TradingState.HALTED, True, reason, by, source)
 
     def _set_state(
         self, state: TradingState, kill_switch: bool, reason: str, by: str, source: ChangeSource
-    ) -> object:
+    ) -> TradingStateReply:
         current = self._book.record
         now = self.market.now()
         if current is None:
@@ -329,7 +380,7 @@ class RiskBehaviour:
     # -- changes made by other processes (the CLI) ------------------------------------------------------
 
     def _poll(self) -> None:
-        poll_s = self._deps.state_poll_s
+        poll_s = self._config.state_poll_s
         if poll_s is not None:
             self._timers.tell_later(poll_s, PollTradingState())
         if self._polling or self._book.rebuilding or self._pending_record is not None:
@@ -378,7 +429,7 @@ class RiskBehaviour:
             reservations=len(loaded.reservations),
         )
 
-    def _submit(self, job: Any, what: str) -> None:
+    def _submit(self, job: Job, what: str) -> None:
         def failed(exc: Exception) -> StoreFailed:
             return StoreFailed(what=what, error=repr(exc))
 

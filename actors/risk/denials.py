@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from actors.timers import MessageTimers
 from storage import DenialRecord
 
 from .messages import FlushDenials
-from .timers import MessageTimers
 
 __all__ = ["DenialBatch"]
 

@@ -17,16 +17,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from actors.messages import MessageSink
 from storage import ChangeSource, TradingStateRecord
+from strategy_core.exposure import ChurnBook, OpenPosition
+from strategy_core.models import Side
+from supervision import Ask
 
 from .state import TradingState
-
-if TYPE_CHECKING:
-    from actors.messages import MessageSink
-    from strategy_core.exposure import ChurnBook, OpenPosition
-    from strategy_core.models import Side
 
 __all__ = [
     "CheckOrder",
@@ -51,6 +49,7 @@ __all__ = [
     "StorePersisted",
     "TradingStateChanged",
     "TradingStateObserved",
+    "TradingStateReply",
     "TradingStateUnchanged",
 ]
 
@@ -85,23 +84,6 @@ class PositionClosed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CheckOrder:
-    """Command (execution → risk): pre-check an order; a reduce-only order names ``reduces_position_id``.
-
-    The verdict (``OrderAllowed`` / ``OrderDenied``) is told to ``reply_to`` when given and is also the
-    return value of an ``ask``.
-    """
-
-    order_id: str
-    symbol: str
-    side: Side
-    risk_usd: Decimal = Decimal(0)
-    risk_r: Decimal = Decimal(0)
-    reduces_position_id: str | None = None
-    reply_to: MessageSink | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderAllowed:
     """Verdict: the order may be sent."""
 
@@ -120,36 +102,24 @@ class OrderDenied:
 OrderVerdict = OrderAllowed | OrderDenied
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckOrder(Ask[OrderVerdict]):
+    """Command (execution → risk): pre-check an order; a reduce-only order names ``reduces_position_id``.
+
+    The verdict (``OrderAllowed`` / ``OrderDenied``) is told to ``reply_to`` when given and is also the
+    return value of an ``ask``.
+    """
+
+    order_id: str
+    symbol: str
+    side: Side
+    risk_usd: Decimal = Decimal(0)
+    risk_r: Decimal = Decimal(0)
+    reduces_position_id: str | None = None
+    reply_to: MessageSink | None = None
+
+
 # ------------------------------------------------------------------ trading state
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SetTradingState:
-    """Command (operator): set the trading state; the only way to release the kill switch (R-04)."""
-
-    state: TradingState
-    kill_switch: bool
-    reason: str
-    changed_by: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CriticalDiscrepancy:
-    """Event (reconciler → risk, C-03): a critical finding; engages the kill switch (HALTED)."""
-
-    symbol: str | None
-    kind: str
-    details: str
-    at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KillConditionTriggered:
-    """Event (monitor → risk, R-04): a kill condition holds; engages the kill switch (HALTED)."""
-
-    condition: str
-    reason: str
-    at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,12 +138,39 @@ class TradingStateUnchanged:
     why: str
 
 
-# ------------------------------------------------------------------ snapshot
+TradingStateReply = TradingStateChanged | TradingStateUnchanged
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GetRiskSnapshot:
-    """Command: return the RiskActor's current state (``RiskSnapshot``)."""
+class SetTradingState(Ask[TradingStateReply]):
+    """Command (operator): set the trading state; the only way to release the kill switch (R-04)."""
+
+    state: TradingState
+    kill_switch: bool
+    reason: str
+    changed_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CriticalDiscrepancy(Ask[TradingStateReply]):
+    """Event (reconciler → risk, C-03): a critical finding; engages the kill switch (HALTED)."""
+
+    symbol: str | None
+    kind: str
+    details: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillConditionTriggered(Ask[TradingStateReply]):
+    """Event (monitor → risk, R-04): a kill condition holds; engages the kill switch (HALTED)."""
+
+    condition: str
+    reason: str
+    at: dt.datetime
+
+
+# ------------------------------------------------------------------ snapshot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,6 +181,11 @@ class RiskSnapshot:
     record: TradingStateRecord | None
     positions: tuple[OpenPosition, ...]
     churn: tuple[tuple[str, str, dt.datetime], ...]  # (symbol, side, blocked until)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetRiskSnapshot(Ask[RiskSnapshot]):
+    """Command: return the RiskActor's current state (``RiskSnapshot``)."""
 
 
 # ------------------------------------------------------------------ replies from the trio side

@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from actors.monitor.messages import HaltsLoaded, PerformanceLoaded
 from storage import MonitorRepository
-
-from .monitor_messages import HaltsLoaded, PerformanceLoaded
 
 __all__ = ["MonitorStore"]
 

@@ -17,10 +17,19 @@ from typing import Any
 
 import trio
 
-from actors import CheckSignal, SignalAllowed
-from actors.deps import RefResolver, SymbolDeps, TrioWorkPort
-from actors.routing import SymbolRouter
-from actors.symbols import PipelineConfig, symbols_spec
+from actors import (
+    ROOT,
+    CheckSignal,
+    PipelineConfig,
+    RefResolver,
+    SignalAllowed,
+    SymbolDeps,
+    SymbolRouter,
+    TradingInputs,
+    TrioWorkPort,
+    feed_path,
+    symbols_spec,
+)
 from exchange.bybit import BookSnapshot, KlineUpdate, TickerUpdate
 from storage import ServerUrls, StorageConfig, open_storage
 from strategy_core import InstrumentRules
@@ -36,6 +45,7 @@ from tests.support import eventually_async
 
 BAR_MS = 300_000
 T0_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, a 15m boundary
+ONE_R = Decimal(25)  # 1R in USD: the default of risk.risk_per_trade_usd
 INSTRUMENT = InstrumentRules(tick_size=Decimal("0.01"), qty_step=Decimal("0.001"), min_qty=Decimal("0.001"))
 
 
@@ -230,14 +240,15 @@ async def running_pipeline(db_url: str, redis_url: str, symbols: list[str]) -> A
             publisher=published,
             risk=AllowingRiskGate(),
         )
-        config = PipelineConfig(instruments=dict.fromkeys(symbols, INSTRUMENT))
-        tree = SupervisionTree.start(SupervisorSpec("root", children=(symbols_spec(symbols, config, deps),)))
+        inputs = TradingInputs(risk_per_trade_usd=ONE_R, instruments=dict.fromkeys(symbols, INSTRUMENT))
+        spec = symbols_spec(symbols, PipelineConfig(), inputs, deps)
+        tree = SupervisionTree.start(SupervisorSpec(ROOT, children=(spec,)))
         resolver.bind(tree.ref)
         bridge = TrioBridge()
         try:
             await eventually_async(tree.settled, timeout=10)
             router = SymbolRouter(
-                lambda s: tree.ref(f"root/symbols/{s}/feed"),
+                lambda s: tree.ref(feed_path(s)),
                 lambda e: isinstance(e, ActorUnavailable | UnknownPath),
             )
             for symbol in symbols:

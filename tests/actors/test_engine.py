@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import trio
 
-from algogrid.engine import Engine, EngineOptions, serve
+from actors import PipelineConfig
+from algogrid.engine import Engine, serve
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
 from gateway.errors import UnknownActorPathError
@@ -21,6 +22,7 @@ def _settings(mode: str = "simulation") -> Settings:
         mode=mode,
         symbols=SYMBOLS,
         simulator=SimulatorConfig(seed=7, speed=600.0, book_interval_ms=20, history_bars=120),
+        pipeline=PipelineConfig(backfill_bars=100),
     )
 
 
@@ -30,7 +32,7 @@ async def test_engine_backfills_runs_the_tree_and_stops_cleanly(
     async with open_test_storage(migrated_db_url, redis_clean_url) as storage, trio.open_nursery() as nursery:
         engine: Engine = await nursery.start(
             lambda task_status: serve(
-                _settings(), storage, options=EngineOptions(backfill_bars=100), task_status=task_status
+                _settings(), storage, task_status=task_status
             )
         )
         view = engine.view  # what the gateway sees of the engine

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from actors_kit import Mailbox, PumpQueue, pump
+from actors_kit import ONE_R, Mailbox, PumpQueue, pump
 
 import actors
-from actors import FeedBehaviour, FeedConfig, SnapshotFetched
+from actors import FeedBehaviour, FeedConfig, SnapshotFetched, TradingInputs
 from exchange.bybit import BookDelta, BookSnapshot
+from supervision import ManualClock
 
 D = Decimal
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -29,12 +30,15 @@ class _Snapshots:
 def _feed() -> tuple[FeedBehaviour, PumpQueue, Mailbox, _Snapshots]:
     work, box, source = PumpQueue(), Mailbox(), _Snapshots()
     feed = FeedBehaviour(
-        FeedConfig(symbol="BTCUSDT"),
+        "BTCUSDT",
+        FeedConfig(),
+        TradingInputs(risk_per_trade_usd=ONE_R),
         downstream=Mailbox(),
         work=work,
         store=None,  # type: ignore[arg-type]
         snapshots=source,
         self_ref=box,
+        clock=ManualClock(NOW),
     )
     box.target = feed
     return feed, work, box, source

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from actors_kit import (
     INSTRUMENT,
+    ONE_R,
     AllowingRiskGate,
     Collector,
     Mailbox,
@@ -17,13 +18,20 @@ from actors_kit import (
     pump,
 )
 
-from actors import IndicatorsComputed, SignalGenerated
-from actors.feed import FeedBehaviour, FeedConfig
-from actors.indicator import IndicatorBehaviour, IndicatorConfig, IndicatorPhase
-from actors.signal import SignalBehaviour, SignalConfig
+from actors import (
+    FeedConfig,
+    IndicatorConfig,
+    IndicatorsComputed,
+    SignalConfig,
+    SignalGenerated,
+    TradingInputs,
+)
+from actors.feed import FeedBehaviour
+from actors.indicator import IndicatorBehaviour, IndicatorPhase
+from actors.signal import SignalBehaviour
 from exchange.bybit import KlineUpdate
 from storage import MarketRepository
-from strategy_core import AVI5Config
+from supervision import RealClock
 
 BARS = 90
 
@@ -36,13 +44,19 @@ class Pipeline:
         self.published = Collector()
         self.gate = AllowingRiskGate()
         self.feed_box, self.ind_box, self.sig_box = Mailbox(), Mailbox(), Mailbox()
+        self.inputs = TradingInputs(
+            risk_per_trade_usd=ONE_R, research_mode=True, instruments={symbol: INSTRUMENT}
+        )
         self.feed = FeedBehaviour(
-            FeedConfig(symbol=symbol, research_mode=True),
+            symbol,
+            FeedConfig(),
+            self.inputs,
             downstream=self.ind_box,
             work=self.work,
             store=store,
             snapshots=_NoSnapshots(),
             self_ref=self.feed_box,
+            clock=RealClock(),
         )
         self.feed_box.target = self.feed
         self.new_indicator(history)
@@ -50,7 +64,9 @@ class Pipeline:
 
     def new_indicator(self, history: int = 200) -> IndicatorBehaviour:
         self.indicator = IndicatorBehaviour(
-            IndicatorConfig(symbol=self.symbol, strategy=AVI5Config(), history=history),
+            self.symbol,
+            IndicatorConfig(history_bars=history),
+            self.inputs.strategy,
             downstream=self.sig_box,
             work=self.work,
             store=self.store,
@@ -62,7 +78,9 @@ class Pipeline:
 
     def new_signal(self) -> SignalBehaviour:
         self.signal = SignalBehaviour(
-            SignalConfig(symbol=self.symbol, strategy=AVI5Config(), instrument=INSTRUMENT),
+            self.symbol,
+            SignalConfig(),
+            self.inputs,
             risk=self.gate,
             publisher=self.published,
             work=self.work,
@@ -171,12 +189,15 @@ def _confirmed(line: Pipeline, kline: KlineUpdate) -> object:
     """Run one close through a throwaway feed sharing the pipeline's book state, returning its event."""
     box = Mailbox()
     feed = FeedBehaviour(
-        FeedConfig(symbol=line.symbol),
+        line.symbol,
+        FeedConfig(),
+        TradingInputs(risk_per_trade_usd=ONE_R),
         downstream=box,
         work=PumpQueue(),
         store=line.store,
         snapshots=_NoSnapshots(),
         self_ref=Mailbox(),
+        clock=RealClock(),
     )
     for event in bar_events(line.symbol, (kline.start - 1_767_225_600_000) // 300_000, u=1):
         feed.handle(event)

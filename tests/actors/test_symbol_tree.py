@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from actors_kit import bar_start, running_pipeline
+from actors_kit import ONE_R, bar_start, running_pipeline
 
-from actors import GetFeedStatus
-from actors.symbols import SYMBOLS_PATH
+from actors import SYMBOLS, GetFeedStatus
 from supervision import TrioBridge
 from tests.support import eventually_async
 
@@ -17,7 +16,7 @@ async def test_tree_has_one_symbol_supervisor_per_symbol_with_three_children(
 ) -> None:
     async with running_pipeline(migrated_db_url, redis_clean_url, ["BTCUSDT", "ETHUSDT"]) as rig:
         snapshot = rig.tree.snapshot()
-        symbols = next(c for c in snapshot["children"] if c["path"] == SYMBOLS_PATH)
+        symbols = next(c for c in snapshot["children"] if c["path"] == SYMBOLS)
         assert [c["path"] for c in symbols["children"]] == ["root/symbols/BTCUSDT", "root/symbols/ETHUSDT"]
         btc = symbols["children"][0]
         assert [c["path"].rsplit("/", 1)[1] for c in btc["children"]] == ["signal", "indicator", "feed"]
@@ -59,15 +58,16 @@ async def test_events_routed_by_symbol_become_stored_candles_and_signals(
 
 
 async def test_controller_adds_and_removes_symbol_trees(migrated_db_url: str, redis_clean_url: str) -> None:
-    from actors.symbols import PipelineConfig, SymbolsController
+    from actors import PipelineConfig, SymbolsController, TradingInputs
 
     async with running_pipeline(migrated_db_url, redis_clean_url, ["BNBUSDT"]) as rig:
         deps = rig.deps
-        controller = SymbolsController(rig.tree, TrioBridge(), PipelineConfig(), deps, rig.router)
+        inputs = TradingInputs(risk_per_trade_usd=ONE_R)
+        controller = SymbolsController(rig.tree, TrioBridge(), PipelineConfig(), inputs, deps, rig.router)
         await controller.apply(["DOGEUSDT"])
         assert rig.router.symbols == frozenset({"DOGEUSDT"})
         snapshot = rig.tree.snapshot()
-        symbols = next(c for c in snapshot["children"] if c["path"] == SYMBOLS_PATH)
+        symbols = next(c for c in snapshot["children"] if c["path"] == SYMBOLS)
         assert [c["path"] for c in symbols["children"]] == ["root/symbols/DOGEUSDT"]
         rig.send_bars("BNBUSDT", 0, 3)
         assert rig.router.stats.unrouted == 9

@@ -25,8 +25,8 @@ from typing import Any
 import trio
 from pydantic import SecretStr
 
-from actors import FeedStatusReport, GetFeedStatus, SignalGenerated
-from algogrid.engine_view import SupervisionEngineView, feed_path
+from actors import FeedStatusReport, GetFeedStatus, SignalGenerated, feed_path
+from algogrid.engine_view import SupervisionEngineView
 from algogrid.gateway_wiring import serve_gateway
 from gateway import GatewayConfig, GatewayHandle, SignalFeed
 from storage import Storage, StorageConfig, open_storage

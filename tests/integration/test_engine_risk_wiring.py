@@ -11,12 +11,13 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from actors import PipelineConfig
 from actors.risk import (
     TradingState,
     WebhookConfig,
     WebhookDispatcher,
 )
-from algogrid.engine import Engine, EngineOptions
+from algogrid.engine import Engine
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
 from storage import ChangeSource, Storage, TradingStateRecord
@@ -30,6 +31,7 @@ RunEngine = Callable[..., AbstractAsyncContextManager[Engine]]  # the ``run_engi
 def _settings(**extra: Any) -> Settings:
     # 300 exchange s per real s with a 20 ms step: 6 exchange s between book updates (≤ max_book_age_s 10 s).
     simulator = SimulatorConfig(seed=3, speed=300.0, book_interval_ms=20, history_bars=120)
+    extra.setdefault("pipeline", PipelineConfig(backfill_bars=100))
     return Settings(symbols=SYMBOLS, simulator=simulator, **extra)
 
 
@@ -41,9 +43,7 @@ async def _statuses(storage: Storage) -> dict[str, int]:
 async def test_every_signal_is_decided_by_the_risk_actor_and_published_when_allowed(
     run_engine: RunEngine, published: Any
 ) -> None:
-    async with run_engine(
-        _settings(), publisher=published, options=EngineOptions(backfill_bars=100)
-    ) as engine:
+    async with run_engine(_settings(), publisher=published) as engine:
         tree = await engine.view.supervision_tree()
         assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
         assert [c["kind"] for c in tree["children"][:2]] == ["risk", "monitor"]
@@ -76,7 +76,7 @@ async def test_a_halted_trading_state_denies_every_signal_and_publishes_none(
         changed_at=dt.datetime.now(dt.UTC),
     )
     await storage.kill_switch.save_trading_state(halted)
-    async with run_engine(_settings(), publisher=published, options=EngineOptions(backfill_bars=100)):
+    async with run_engine(_settings(), publisher=published):
 
         async def denied_signals() -> int:
             return (await _statuses(storage)).get("denied", 0)
@@ -95,5 +95,5 @@ async def test_configured_webhooks_start_a_dispatcher_shared_by_the_risk_actors(
     run_engine: RunEngine,
 ) -> None:
     webhooks = WebhookConfig(urls=("http://127.0.0.1:9/unused",), max_attempts=1)
-    async with run_engine(_settings(webhooks=webhooks), options=EngineOptions(backfill_bars=20)) as engine:
+    async with run_engine(_settings(webhooks=webhooks, pipeline=PipelineConfig(backfill_bars=20))) as engine:
         assert isinstance(engine.alerts, WebhookDispatcher)

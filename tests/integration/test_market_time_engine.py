@@ -14,9 +14,9 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 
-from actors.config import RiskConfig
-from actors.risk import GetRiskSnapshot, RiskSnapshot
-from algogrid.engine import Engine, EngineOptions
+from actors import PipelineConfig
+from actors.risk import GetRiskSnapshot, RiskConfig, RiskSnapshot
+from algogrid.engine import Engine
 from algogrid.market_clock import SimMarketClock
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
@@ -44,13 +44,14 @@ def _settings() -> Settings:
         strategy=strategy,
         risk=RiskConfig(max_concurrent_positions=MAX_CONCURRENT),
         simulator=SimulatorConfig(seed=5, speed=1800.0, book_interval_ms=20, history_bars=120),
+        pipeline=PipelineConfig(backfill_bars=100),
     )
 
 
 async def test_approvals_continue_over_simulated_hours_as_reservations_expire_in_market_time(
     storage: Storage, run_engine: RunEngine
 ) -> None:
-    async with run_engine(_settings(), options=EngineOptions(backfill_bars=100)) as engine:
+    async with run_engine(_settings()) as engine:
         assert engine.simulator is not None
         assert isinstance(engine.market_clock, SimMarketClock)
         exchange_now = engine.simulator.clock.now_ms()

@@ -17,7 +17,8 @@ from decimal import Decimal
 
 from structlog.testing import capture_logs
 
-from algogrid.engine import Engine, EngineOptions, _resume_start_ms
+from actors import IndicatorConfig, PipelineConfig
+from algogrid.engine import Engine, _resume_start_ms
 from algogrid.settings import Settings
 from exchange.simulator import SimulatorConfig
 from storage import Storage
@@ -44,6 +45,7 @@ def _settings() -> Settings:
         symbols=SYMBOLS,
         strategy=strategy,
         simulator=SimulatorConfig(seed=11, speed=1800.0, book_interval_ms=20, history_bars=120),
+        pipeline=PipelineConfig(backfill_bars=100, indicator=IndicatorConfig(history_bars=120)),
     )
 
 
@@ -88,10 +90,9 @@ def test_resume_start_is_the_end_of_a_future_bar_on_a_five_minute_boundary() -> 
 async def test_second_run_resumes_after_the_first_runs_future_bars_and_signals_again(
     storage: Storage, run_engine: RunEngine
 ) -> None:
-    options = EngineOptions(backfill_bars=100, history_bars=120)
 
     # First run: until the market has stored bars four hours ahead of wall time, with signals.
-    async with run_engine(_settings(), options=options) as engine:
+    async with run_engine(_settings()) as engine:
         assert engine.simulator is not None
         assert engine.simulator.config.start_time_ms is None  # fresh storage: the market starts at now
 
@@ -109,7 +110,7 @@ async def test_second_run_resumes_after_the_first_runs_future_bars_and_signals_a
 
     # Second run on the same database: market time starts where storage stops.
     with capture_logs() as logs:
-        async with run_engine(_settings(), options=options) as engine:
+        async with run_engine(_settings()) as engine:
             assert engine.simulator is not None
             resumed_at = last_first + BAR
             assert engine.simulator.config.start_time_ms == int(resumed_at.timestamp() * 1000)

@@ -15,16 +15,14 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from actors import WorkRejectedError
+from actors.monitor import MonitorActor, MonitorConfig, MonitorDeps, MonitorStore
 from actors.risk import (
     Alert,
     AlertSink,
     GetRiskSnapshot,
-    MonitorActor,
-    MonitorConfig,
-    MonitorDeps,
-    MonitorStore,
     RiskActor,
     RiskActorDeps,
+    RiskConfig,
     RiskMetrics,
     RiskSnapshot,
     WebhookConfig,
@@ -248,20 +246,19 @@ async def running_risk(
             await nursery.start(dispatcher.run)
             sink = dispatcher
         deps = RiskActorDeps(
-            limits=limits or RiskLimits(),
             work=WorkPort(queue),
             store=storage.risk_state,
             metrics=RiskMetrics(registry),
-            rebuild_backoff_s=(1.0,),
-            state_poll_s=state_poll_s,
             alerts=sink,
             market_clock=market,
         )
-        children = [ChildSpec("risk", lambda: RiskActor.start(deps), kind="risk")]
+        config = RiskConfig(rebuild_backoff_s=(1.0,), state_poll_s=state_poll_s)
+        risk_limits = limits or RiskLimits()
+        children = [ChildSpec("risk", lambda: RiskActor.start(config, risk_limits, deps), kind="risk")]
         positions, risk_sink = Collector(), LateSink()
         if monitor is not None:
+            monitor_config = monitor
             monitor_deps = MonitorDeps(
-                config=monitor,
                 work=deps.work,
                 store=MonitorStore(storage.monitor),
                 risk=risk_sink,
@@ -270,7 +267,8 @@ async def running_risk(
                 metrics=deps.metrics,
                 market_clock=market,
             )
-            children.append(ChildSpec("monitor", lambda: MonitorActor.start(monitor_deps), kind="monitor"))
+            start_monitor = lambda: MonitorActor.start(monitor_config, monitor_deps)  # noqa: E731
+            children.append(ChildSpec("monitor", start_monitor, kind="monitor"))
         spec = SupervisorSpec(
             "root",
             children=tuple(children),

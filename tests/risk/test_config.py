@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from actors.config import RiskConfig
-from actors.risk import monitor_config_from, risk_limits_from
+from actors.monitor import monitor_config_from
+from actors.risk import RiskConfig, risk_limits_from
 from strategy_core.config import BreakEvenMode
 
 

@@ -10,7 +10,7 @@ import structlog
 from actors.risk.alerts import AlertKind, Severity, trading_state_alert
 from actors.risk.denials import DenialBatch
 from actors.risk.messages import FlushDenials
-from actors.risk.timers import MessageTimers
+from actors.timers import MessageTimers
 from storage import ChangeSource, DenialRecord, TradingStateRecord
 from strategy_core.risk_rules import TradingState
 from supervision.clock import ManualClock

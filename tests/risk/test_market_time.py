@@ -11,15 +11,14 @@ import datetime as dt
 from decimal import Decimal
 
 from actors import CheckSignal, SignalAllowed, SignalDenied, SignalQueued
-from actors.risk import (
+from actors.monitor import (
     FundingExitWarning,
     GetMonitorSnapshot,
     MonitorConfig,
     MonitorSnapshot,
     PositionMarked,
-    RiskSnapshot,
-    TradingState,
 )
+from actors.risk import RiskSnapshot, TradingState
 from strategy_core.config import PositionRules, RiskLimits
 from strategy_core.models import Side
 from strategy_core.signal import Signal

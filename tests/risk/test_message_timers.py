@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import structlog
 
 from actors.risk.messages import FlushDenials, PollTradingState
-from actors.risk.timers import MessageTimers
+from actors.timers import MessageTimers
 from supervision.clock import ManualClock
 
 

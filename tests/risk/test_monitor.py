@@ -9,8 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from actors.risk import (
-    AlertKind,
+from actors.monitor import (
     BreakEvenReached,
     FundingExitWarning,
     GetMonitorSnapshot,
@@ -19,11 +18,8 @@ from actors.risk import (
     MoveStopToEntry,
     PositionMarked,
     ReduceOnlyCloseRequested,
-    SetTradingState,
-    Severity,
-    TradingState,
-    TradingStateChanged,
 )
+from actors.risk import AlertKind, SetTradingState, Severity, TradingState, TradingStateChanged
 from storage import ChangeSource
 from strategy_core.config import BreakEvenMode, PositionRules
 from supervision import ManualClock, Status

@@ -20,6 +20,7 @@ from actors.risk import (
     PositionOpened,
     RiskActorDeps,
     RiskBehaviour,
+    RiskConfig,
     RiskMetrics,
     SetTradingState,
     TradingState,
@@ -78,14 +79,12 @@ class Harness:
         self.inbox = Inbox()
         self.registry = CollectorRegistry()
         deps = RiskActorDeps(
-            limits=limits,
             work=self.jobs,
             store=storage.risk_state,
             metrics=RiskMetrics(self.registry),
-            state_poll_s=state_poll_s,
-            denial_flush_s=0,
         )
-        self.behaviour = RiskBehaviour(deps, clock, self.inbox, structlog.get_logger("test"))
+        config = RiskConfig(state_poll_s=state_poll_s, denial_flush_s=0)
+        self.behaviour = RiskBehaviour(config, limits, deps, clock, self.inbox, structlog.get_logger("test"))
 
     async def start(self) -> None:
         self.behaviour.start()

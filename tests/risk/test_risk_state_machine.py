@@ -43,6 +43,7 @@ from actors.risk import (
     PositionOpened,
     RiskActorDeps,
     RiskBehaviour,
+    RiskConfig,
     RiskMetrics,
     RiskSnapshot,
     SetTradingState,
@@ -146,14 +147,9 @@ class RiskMachine(RuleBasedStateMachine):
 
     def _start(self) -> None:
         self.inbox = Collector()
-        deps = RiskActorDeps(
-            limits=self.limits,
-            work=self.jobs,
-            store=self.store,
-            metrics=RiskMetrics(CollectorRegistry()),
-            state_poll_s=None,
-        )
-        self.behaviour = RiskBehaviour(deps, self.clock, self.inbox, LOG)
+        deps = RiskActorDeps(work=self.jobs, store=self.store, metrics=RiskMetrics(CollectorRegistry()))
+        config = RiskConfig(state_poll_s=None)
+        self.behaviour = RiskBehaviour(config, self.limits, deps, self.clock, self.inbox, LOG)
         self.behaviour.start()
         self._settle()
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from actors import CandleBatchStore, MarketStore
-from actors.risk import DeliveryLog, MonitorDataPort, MonitorStore, RiskStatePort
+from actors.monitor import MonitorDataPort, MonitorStore
+from actors.risk import DeliveryLog, RiskStatePort
 from storage import MarketRepository, RiskStateRepository, WebhookDeliveryRepository
 
 PORTS: list[tuple[type[Any], type[Any]]] = [

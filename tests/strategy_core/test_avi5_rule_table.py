@@ -42,6 +42,7 @@ class Scenario:
     config: AVI5Config
     now: datetime
     instrument: InstrumentRules
+    risk_per_trade_usd: Decimal = Decimal(25)
 
     def run(self):  # type: ignore[no-untyped-def]
         return evaluate_avi5(
@@ -53,6 +54,7 @@ class Scenario:
             config=self.config,
             now=self.now,
             instrument=self.instrument,
+            risk_per_trade_usd=self.risk_per_trade_usd,
         )
 
 
@@ -181,6 +183,7 @@ def test_p_win_follows_the_calibration_records_of_the_hour() -> None:
         config=s.config,
         now=s.now,
         instrument=s.instrument,
+        risk_per_trade_usd=s.risk_per_trade_usd,
         calibration=good,
     ).signal
     assert sig is not None
@@ -203,6 +206,7 @@ def test_streaming_path_gives_the_same_decision_as_the_batch_path() -> None:
         config=s.config,
         now=s.now,
         instrument=s.instrument,
+        risk_per_trade_usd=s.risk_per_trade_usd,
     )
     assert streamed == s.run()
 

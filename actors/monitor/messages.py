@@ -2,9 +2,9 @@
 
 * in: ``Tick`` (poll now; the actor also schedules it every ``poll_interval_s`` on its clock),
   ``PositionMarked`` (position side → monitor: a position with its latest mark and next funding time),
-  ``PositionClosed`` (from ``actors.risk.messages``: stop watching), ``GetMonitorSnapshot``;
+  ``PositionClosed`` (from ``actors.risk``: stop watching), ``GetMonitorSnapshot`` (→ ``MonitorSnapshot``);
 * replies from the trio side: ``PerformanceLoaded`` / ``PerformanceLoadFailed``, ``HaltsLoaded`` (start);
-* out, to the RiskActor: ``KillConditionTriggered`` (from ``actors.risk.messages``);
+* out, to the RiskActor: ``KillConditionTriggered`` (from ``actors.risk``);
 * out, decisions for the position side (executed there): ``BreakEvenReached``, ``MoveStopToEntry``
   (``be_mode: full``), ``FundingExitWarning``, ``ReduceOnlyCloseRequested`` (``auto_funding_exit``).
 """
@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from strategy_core.exposure import OpenPosition
-    from strategy_core.models import Side
-    from strategy_core.performance import ClosedTrade, KillAssessment
+from strategy_core.exposure import OpenPosition
+from strategy_core.models import Side
+from strategy_core.performance import ClosedTrade, KillAssessment
+from supervision import Ask
 
 __all__ = [
     "BreakEvenReached",
@@ -119,11 +118,6 @@ class ReduceOnlyCloseRequested:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GetMonitorSnapshot:
-    """Command: return the monitor's state (``MonitorSnapshot``)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class MonitorSnapshot:
     """What the monitor last saw and decided (ops, tests)."""
 
@@ -132,3 +126,8 @@ class MonitorSnapshot:
     watched: tuple[str, ...]
     break_even_done: tuple[str, ...]
     fired: tuple[tuple[str, dt.date], ...] = ()  # (finding, UTC day it last fired)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetMonitorSnapshot(Ask[MonitorSnapshot]):
+    """Command: return the monitor's state (``MonitorSnapshot``)."""

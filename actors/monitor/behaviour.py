@@ -1,6 +1,6 @@
 """``MonitorBehaviour``: the MonitorActor's state machine, free of pykka so tests drive it message by message.
 
-See ``actors.risk.monitor`` for the rules (R-04..R-06) and the two clocks: ``market`` is read by every
+See ``actors.monitor.actor`` for the rules (R-04..R-06) and the two clocks: ``market`` is read by every
 decision and timestamp; ``clock`` (the tree's wall clock) schedules the ``Tick`` and stamps the liveness
 gauge.
 """
@@ -10,17 +10,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from actors.errors import WorkRejectedError
+from actors.host import unexpected
 from actors.messages import MessageSink
+from actors.risk import Alert, AlertKind, KillConditionTriggered, PositionClosed, Severity
+from actors.timers import MessageTimers
 from strategy_core.performance import KillAssessment, KillFinding, assess_kill_conditions
 from strategy_core.position_rules import check_break_even, check_funding_exit, upnl_r
 from supervision.clock import Clock
 
-from .alerts import Alert, AlertKind, Severity
-from .messages import KillConditionTriggered, PositionClosed
-from .monitor_messages import (
+from .config import MonitorConfig
+from .deps import MonitorDeps
+from .messages import (
     BreakEvenReached,
     FundingExitWarning,
     GetMonitorSnapshot,
@@ -33,12 +36,19 @@ from .monitor_messages import (
     ReduceOnlyCloseRequested,
     Tick,
 )
-from .timers import MessageTimers
 
-if TYPE_CHECKING:
-    from .monitor import MonitorDeps
+__all__ = ["MonitorBehaviour", "MonitorMessage"]
 
-__all__ = ["MonitorBehaviour"]
+MonitorMessage = (
+    Tick
+    | PositionMarked
+    | PositionClosed
+    | GetMonitorSnapshot
+    | PerformanceLoaded
+    | PerformanceLoadFailed
+    | HaltsLoaded
+)
+"""Every message the MonitorActor handles: commands, events, the snapshot ask, replies from the trio side."""
 
 _FINDING_ALERTS = {
     KillFinding.DAILY_DRAWDOWN: (AlertKind.DAILY_DRAWDOWN_HALT, Severity.CRITICAL),
@@ -57,8 +67,9 @@ class _Watched:
 
 @dataclass
 class MonitorBehaviour:
-    """The monitor's state machine (see ``actors.risk.monitor`` for the rules)."""
+    """The monitor's state machine (see ``actors.monitor.actor`` for the rules)."""
 
+    config: MonitorConfig
     deps: MonitorDeps
     clock: Clock
     self_ref: MessageSink
@@ -98,44 +109,51 @@ class MonitorBehaviour:
         self._timers.close()
 
     def _schedule(self) -> None:
-        config = self.deps.config
+        config = self.config
         # Replaces a pending tick: one chain, even when a dead incarnation's tick lands here.
         if config.schedule_ticks:
             self._timers.tell_later(config.poll_interval_s, Tick())
 
     # -- messages --------------------------------------------------------------------------------------
 
-    def handle(self, message: Any) -> Any:
-        """Dispatch one message; ``GetMonitorSnapshot`` returns the snapshot."""
-        if isinstance(message, Tick):
-            self._tick()
-        elif isinstance(message, PositionMarked):
-            previous = self.watched.get(message.position.position_id)
-            self.watched[message.position.position_id] = _Watched(
-                message, previous.funding_alerted_for if previous else None
-            )
-        elif isinstance(message, PositionClosed):
-            self.watched.pop(message.position_id, None)
-            self.break_even_done.discard(message.position_id)
-        elif isinstance(message, PerformanceLoaded):
-            self._loading = False
-            self._assess(message)
-        elif isinstance(message, HaltsLoaded):
-            for condition in message.conditions:
-                self.fired.setdefault(condition, message.day)
-        elif isinstance(message, PerformanceLoadFailed):
-            self._loading = False
-            self.log.warning("monitor read failed", error=message.error)
-        elif isinstance(message, GetMonitorSnapshot):
-            return MonitorSnapshot(
-                last_tick_at=self.last_tick_at,
-                last_assessment=self.last_assessment,
-                watched=tuple(sorted(self.watched)),
-                break_even_done=tuple(sorted(self.break_even_done)),
-                fired=tuple(sorted(self.fired.items())),
-            )
-        else:
-            self.log.warning("monitor ignored message", kind=type(message).__name__)
+    def handle(self, message: MonitorMessage) -> MonitorSnapshot | None:
+        """Dispatch one message; ``GetMonitorSnapshot`` returns the snapshot, every other ``None``.
+
+        Raises:
+            TypeError: ``message`` is not a ``MonitorMessage``.
+        """
+        match message:
+            # -- commands and events (the tick, the position side, the snapshot ask)
+            case Tick():
+                self._tick()
+            case PositionMarked():
+                previous = self.watched.get(message.position.position_id)
+                self.watched[message.position.position_id] = _Watched(
+                    message, previous.funding_alerted_for if previous else None
+                )
+            case PositionClosed():
+                self.watched.pop(message.position_id, None)
+                self.break_even_done.discard(message.position_id)
+            case GetMonitorSnapshot():
+                return MonitorSnapshot(
+                    last_tick_at=self.last_tick_at,
+                    last_assessment=self.last_assessment,
+                    watched=tuple(sorted(self.watched)),
+                    break_even_done=tuple(sorted(self.break_even_done)),
+                    fired=tuple(sorted(self.fired.items())),
+                )
+            # -- replies (work queue → monitor)
+            case PerformanceLoaded():
+                self._loading = False
+                self._assess(message)
+            case PerformanceLoadFailed():
+                self._loading = False
+                self.log.warning("monitor read failed", error=message.error)
+            case HaltsLoaded():
+                for condition in message.conditions:
+                    self.fired.setdefault(condition, message.day)
+            case _:
+                raise unexpected("MonitorBehaviour", message)
         return None
 
     def _tick(self) -> None:
@@ -145,7 +163,7 @@ class MonitorBehaviour:
             self._position_rules(watched, now)
         if self._loading:
             return  # the previous read is still running: skip rather than pile up
-        config, store = self.deps.config, self.deps.store
+        config, store = self.config, self.deps.store
 
         async def load() -> PerformanceLoaded:
             return await store.load_performance(
@@ -168,7 +186,7 @@ class MonitorBehaviour:
     # -- R-05 / R-06 -----------------------------------------------------------------------------------
 
     def _position_rules(self, watched: _Watched, now: dt.datetime) -> None:
-        marked, rules = watched.marked, self.deps.config.position_rules
+        marked, rules = watched.marked, self.config.position_rules
         position = marked.position
         pid = position.position_id
         be = check_break_even(position, marked.mark, marked.tp1_hit, rules, pid in self.break_even_done)
@@ -234,7 +252,7 @@ class MonitorBehaviour:
     # -- R-04 ------------------------------------------------------------------------------------------
 
     def _assess(self, loaded: PerformanceLoaded) -> None:
-        now, rules = loaded.at, self.deps.config.position_rules
+        now, rules = loaded.at, self.config.position_rules
         open_r = Decimal(0)
         open_usd = Decimal(0)
         for watched in self.watched.values():
@@ -247,7 +265,7 @@ class MonitorBehaviour:
         # A non-positive equity (a blown account) is clamped to one cent: a ~100 % drawdown, not an error.
         floor = Decimal("0.01")
         assessment = assess_kill_conditions(
-            loaded.trades, [max(e, floor) for e in equity], now, self.deps.config.thresholds, open_r
+            loaded.trades, [max(e, floor) for e in equity], now, self.config.thresholds, open_r
         )
         self.last_tick_at, self.last_assessment = now, assessment
         self._gauges(assessment)
@@ -271,7 +289,7 @@ class MonitorBehaviour:
         return True
 
     def _halt_reason(self, finding: KillFinding, assessment: KillAssessment) -> str:
-        thresholds = self.deps.config.thresholds
+        thresholds = self.config.thresholds
         if finding is KillFinding.DAILY_DRAWDOWN:
             return (
                 f"daily drawdown {assessment.daily_drawdown_r:.2f}R is beyond the limit of "
@@ -323,7 +341,7 @@ class MonitorBehaviour:
         if metrics is None:
             return
         metrics.daily_drawdown_r.set(float(assessment.daily_drawdown_r))
-        metrics.daily_drawdown_limit_r.set(float(self.deps.config.thresholds.daily_drawdown_limit_r))
+        metrics.daily_drawdown_limit_r.set(float(self.config.thresholds.daily_drawdown_limit_r))
         metrics.monitor_last_tick.set(self.clock.now().timestamp())  # liveness: wall time
         stats = assessment.stats
         if stats is not None:

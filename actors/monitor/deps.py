@@ -1,0 +1,56 @@
+"""What the MonitorActor is given besides its config: the ports it works through (R-04..R-06).
+
+``market_clock`` is the time decisions read (``None``: the actor's own clock, for single-clock tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from actors.messages import MessageSink
+from actors.ports import WorkQueue
+from actors.risk import AlertSink, RiskMetrics
+from supervision.clock import Clock
+
+from .messages import HaltsLoaded, PerformanceLoaded
+
+__all__ = ["MonitorDataPort", "MonitorDeps"]
+
+
+class MonitorDataPort(Protocol):
+    """The reads the monitor's jobs run on the trio side (``MonitorStore`` satisfies it)."""
+
+    async def load_performance(
+        self,
+        now: dt.datetime,
+        *,
+        window_days: int,
+        equity_days: int,
+        starting_equity_usd: Decimal,
+        r_unit_usd: Decimal,
+    ) -> PerformanceLoaded:
+        """Return closed trades and daily equity."""
+        ...
+
+    async def load_halts_today(self, now: dt.datetime) -> HaltsLoaded:
+        """Return the kill conditions that already halted trading today."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonitorDeps:
+    """The monitor's collaborators: where halts go (``risk``), position decisions (``positions``), alerts.
+
+    Its tunables are ``MonitorConfig`` (``Settings.monitor`` with the ``risk:`` fields laid over it).
+    """
+
+    work: WorkQueue
+    store: MonitorDataPort
+    risk: MessageSink
+    positions: MessageSink | None = None
+    alerts: AlertSink | None = None
+    metrics: RiskMetrics | None = None
+    market_clock: Clock | None = None

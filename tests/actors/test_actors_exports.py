@@ -1,0 +1,23 @@
+"""The ``actors`` front door exports exactly what other rooms use, and every name resolves (STYLE §1)."""
+
+from __future__ import annotations
+
+import actors
+from tests.support.exports import assert_front_door
+
+EXPECTED = [
+    "ActorsError", "BackfillReport", "BehaviourActor", "BookLogged", "CandleBatchStore", "CandleConfirmed",
+    "CandleStoreFailed", "CandleStored", "CheckSignal", "DevConfig", "EngineError", "ExecutionConfig",
+    "FeedBehaviour", "FeedConfig", "FeedStatusReport", "GetFeedStatus", "GetSignalStats",
+    "HistoryLoadFailed", "HistoryLoaded", "IndicatorConfig", "IndicatorsComputed", "LazySink", "MONITOR",
+    "MONITOR_NAME", "MarketStore", "MessageSink", "PipelineConfig", "RISK", "RISK_NAME", "ROOT",
+    "RefResolver", "RoutingError", "SYMBOLS", "SignalAllowed", "SignalConfig", "SignalDenied",
+    "SignalGenerated", "SignalPublisher", "SignalQueued", "SignalStats", "SignalStoreFailed",
+    "SignalStored", "SnapshotFailed", "SnapshotFetched", "SnapshotRequested", "SupervisorConfig",
+    "SymbolDeps", "SymbolRouter", "SymbolsController", "TradingInputs", "TrioWorkPort", "WorkQueue",
+    "WorkRejectedError", "backfill", "feed_path", "signal_path", "symbol_path", "symbols_spec",
+]  # fmt: skip
+
+
+def test_the_front_door_exports_exactly_the_pinned_names() -> None:
+    assert_front_door(actors, EXPECTED)

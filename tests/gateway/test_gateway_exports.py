@@ -1,0 +1,20 @@
+"""The ``gateway`` front door exports exactly what other rooms use, and every name resolves (STYLE §1)."""
+
+from __future__ import annotations
+
+import gateway
+from tests.support.exports import assert_front_door
+
+EXPECTED = [
+    "EngineError", "EngineTimeoutError", "EngineUnavailableError", "EngineView", "EventLogError",
+    "FaultKind", "FaultRejectedError", "FaultRequest", "FeedStatus", "FeedStatusView", "GatewayContext",
+    "GatewayError", "GatewayHandle", "ListenConfig", "MarketTime", "ReadinessProbe", "RedisEventLog",
+    "RouteOptions", "SignalFeed", "SignalHub", "SignalLevels", "SignalPage", "SignalQuery", "SignalReader",
+    "SignalView", "StreamCommands", "StreamEvent", "SupervisionNode", "TimeBody", "UnknownActorPathError",
+    "build_openapi", "create_app", "endpoints_for", "format_levels", "parse_event_id", "serve",
+    "wait_for_stop_signal",
+]  # fmt: skip
+
+
+def test_the_front_door_exports_exactly_the_pinned_names() -> None:
+    assert_front_door(gateway, EXPECTED)
