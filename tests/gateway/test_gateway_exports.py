@@ -6,13 +6,12 @@ import gateway
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
-    "EngineError", "EngineTimeoutError", "EngineUnavailableError", "EngineView", "EventLogError",
-    "FaultKind", "FaultRejectedError", "FaultRequest", "FeedStatus", "FeedStatusView", "GatewayContext",
-    "GatewayError", "GatewayHandle", "ListenConfig", "MarketTime", "ReadinessProbe", "RedisEventLog",
-    "RouteOptions", "SignalFeed", "SignalHub", "SignalLevels", "SignalPage", "SignalQuery", "SignalReader",
-    "SignalView", "StreamCommands", "StreamEvent", "SupervisionNode", "TimeBody", "UnknownActorPathError",
-    "build_openapi", "create_app", "endpoints_for", "format_levels", "parse_event_id", "serve",
-    "wait_for_stop_signal",
+    "EngineError", "EngineTimeoutError", "EngineUnavailableError", "EngineView", "EventLogError", "FaultKind",
+    "FaultRejectedError", "FaultRequest", "FeedStatus", "FeedStatusView", "GatewayConfig", "GatewayContext",
+    "GatewayError", "GatewayHandle", "MarketTime", "ReadinessProbe", "RedisEventLog", "SignalFeed",
+    "SignalHub", "SignalLevels", "SignalPage", "SignalQuery", "SignalReader", "SignalView", "StreamCommands",
+    "StreamEvent", "SupervisionNode", "TimeBody", "UnknownActorPathError", "build_openapi", "create_app",
+    "endpoints_for", "format_levels", "parse_event_id", "serve", "wait_for_stop_signal",
 ]  # fmt: skip
 
 
