@@ -2,7 +2,7 @@
 
 * ``RiskGate`` — the signal pre-check, **by message**: the signal actor tells
   ``CheckSignal(signal, reply_to)`` and receives ``SignalAllowed`` / ``SignalDenied`` / ``SignalQueued``
-  as a message. The RiskActor (issue 7) implements it at ``root/risk`` in every mode (its ``ChildRef`` is a
+  as a message. The RiskActor (R-02..R-04) implements it at ``root/risk`` in every mode (its ``ChildRef`` is a
   ``RiskGate``); the behaviour tests use a test double of their own (``tests/actors/actors_kit.py``).
 * ``SignalPublisher`` — the gateway's non-blocking sink for ``SignalGenerated`` events.
 * ``WorkQueue`` — actor → trio hand-off: the actor submits an async job and gets its result back as a message.

@@ -1,4 +1,4 @@
-"""Route exchange events from the public session's sink to each symbol's FeedActor (issue 5 item 3).
+"""Route exchange events from the public session's sink to each symbol's FeedActor (P-05, DESIGN §6).
 
 ``SymbolRouter`` implements the exchange ``EventSink`` protocol: ``publish`` runs in the trio thread, looks up
 the feed of the event's symbol and ``tell``s it (non-blocking). Events for symbols without a tree and events a

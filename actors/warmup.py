@@ -1,4 +1,4 @@
-"""Start-up warm-up: back-fill the last N 5m candles of every symbol over REST (issue 5 item 8).
+"""Start-up warm-up: back-fill the last N 5m candles of every symbol over REST (P-05, P-10).
 
 Runs in the trio thread before the symbol trees start, so each IndicatorActor's reload finds a full window
 and signals are possible right after start. Requests are paced (``min_interval_s`` between calls, on top of

@@ -1,6 +1,6 @@
 """The engine's global risk children: ``root/risk`` (RiskActor) and ``root/monitor`` (MonitorActor).
 
-Issue 7: the RiskActor replaces the always-allow gate everywhere, in every mode. Signal actors address it by
+The RiskActor is the only signal gate, in every mode. Signal actors address it by
 path (``root/risk``) and get ``SignalAllowed`` / ``SignalDenied`` / ``SignalQueued`` back as messages
 (R-02, R-03); the monitor tells it ``KillConditionTriggered`` (R-04). Both do their I/O through the engine's
 work queue, so they are built here from the pieces the engine owns (queue, storage, resolver) — see the
@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry
 
 from actors import MONITOR_NAME, RISK, RISK_NAME, LazySink, RefResolver, WorkQueue
-from actors.monitor import MonitorActor, MonitorDeps, MonitorStore, monitor_config_from
+from actors.monitor import MonitorActor, MonitorDeps, monitor_config_from
 from actors.risk import (
     RiskActor,
     RiskActorDeps,
@@ -104,7 +104,7 @@ def risk_children(
     )
     monitor_deps = MonitorDeps(
         work=work,
-        store=MonitorStore(storage.monitor),
+        store=storage.monitor,
         risk=LazySink(resolve, RISK),
         positions=None,  # the position side (execution issue) subscribes when it exists
         alerts=wiring.alerts,

@@ -61,7 +61,7 @@ Mode = Literal["simulation", "paper", "live"]
 
 # The simulator as ``algogrid run`` uses it by default: 60 exchange seconds per real second (a 5m bar
 # every 5 s) and a market step every 100 ms, i.e. 6 exchange seconds between book updates — inside AVI-5's
-# ``max_book_age_s`` (10 s), so ``book_fresh`` can hold (issue 6 item 6; docs/architecture.md).
+# ``max_book_age_s`` (10 s), so ``book_fresh`` can hold (S-02; docs/architecture.md).
 SIMULATION_DEFAULTS = SimulatorConfig(speed=60.0, book_interval_ms=100)
 
 _SECRET_HINTS = ("secret", "password", "token", "url", "key", "dsn", "credential")

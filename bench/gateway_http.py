@@ -1,4 +1,4 @@
-"""Gateway benchmark (issue 6): ``GET /signals`` at 200 concurrent clients, SSE fan-out to 500 and 2,000.
+"""Gateway benchmark (G-02, G-03): ``GET /signals`` at 200 concurrent clients, SSE fan-out to 500 and 2,000.
 
 Server: a child process runs the production wiring, ``algogrid.gateway_wiring.serve_gateway`` (hypercorn +
 Starlette on trio) over real storage (asyncpg through trio-asyncio on PostgreSQL, Redis Stream) and the

@@ -1,4 +1,4 @@
-"""Benchmark the per-symbol pipeline: 15 symbols on the simulator through the real engine (issue 5).
+"""Benchmark the per-symbol pipeline: 15 symbols on the simulator through the real engine (S-04, D-06).
 
 Starts embedded PostgreSQL/Redis (or uses DATABASE_URL/REDIS_URL), migrates a fresh database, runs
 ``algogrid.engine.serve`` in simulation mode with the 15 whitelisted symbols for ``--seconds`` of wall time,

@@ -1,7 +1,7 @@
 """A short-TTL cache of rendered read answers (``GET /signals`` pages), invalidated on every new signal.
 
 Why: the UI and ops tools poll the same few ``/signals`` queries; answering them from memory keeps the
-gateway's trio thread free for SSE fan-out and keeps p99 low under many clients (issue 6 bench).
+gateway's trio thread free for SSE fan-out and keeps p99 low under many clients (G-02, G-03).
 
 Correctness rule: once a signal event is published to SSE clients, no request that *starts* after that
 moment is answered from data read before it. ``SignalFeed`` calls ``invalidate`` before fanning an event

@@ -1,4 +1,4 @@
-"""`SupervisedActor`: the base class of every domain actor (issue 3 items 3 and 5).
+"""`SupervisedActor`: the base class of every domain actor (DESIGN §4).
 
 Rules for subclasses:
 

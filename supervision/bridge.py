@@ -5,7 +5,7 @@ A reply future's done-callback, running in the actor thread, wakes the waiting t
 stops waiting: the late reply is dropped on the floor of a dead `trio.Event`.
 """
 
-# ruff: noqa: ASYNC109 -- `timeout=` is the bridge API of issue 3; it maps to trio.move_on_after inside
+# ruff: noqa: ASYNC109 -- `timeout=` is the bridge API (DESIGN §3); it maps to trio.move_on_after inside
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, overload

@@ -15,7 +15,7 @@ Tree::
         └── IntensityExceeded a supervisor gave up: too many restarts in its window
 """
 
-# ruff: noqa: N818 -- the public names (ActorUnavailable, AskTimeout, ...) are the team API of issue 3
+# ruff: noqa: N818 -- the public names (ActorUnavailable, AskTimeout, ...) are the library's public API (DESIGN §4)
 from __future__ import annotations
 
 __all__ = [

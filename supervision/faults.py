@@ -1,4 +1,4 @@
-"""Fault injection by path, for tests and dev mode (issue 3 item 7). Inert unless something is armed."""
+"""Fault injection by path, for tests and dev mode (DESIGN §4). Inert unless something is armed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`ChildRef`: a stable address by path that survives restarts (issue 3 item 4).
+"""`ChildRef`: a stable address by path that survives restarts (DESIGN §4).
 
 Delivery rule (chosen and tested): while the child is starting or restarting, messages are held in a
 bounded per-child buffer and delivered, in order, to the next incarnation; tells that were queued in a

@@ -1,4 +1,4 @@
-"""The `Supervisor` actor: strategies, sliding-window intensity, backoff, escalation (issue 3 items 1-2).
+"""The `Supervisor` actor: strategies, sliding-window intensity, backoff, escalation (DESIGN §4).
 
 One mechanism, three strategies: on a child's abnormal (or, for permanent children, any) exit, the
 supervisor picks a *restart group* (one_for_one: the child; one_for_all: every child; rest_for_one: the

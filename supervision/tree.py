@@ -118,7 +118,7 @@ class SupervisionTree:
         return self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
-        """Return the JSON-serialisable live tree (issue 3 item 6 key names)."""
+        """Return the JSON-serialisable live tree (the ops key names of DESIGN §4)."""
         return self._node_json(self._runtime.node(self.root_path), self._runtime.clock.monotonic())
 
     def _node_json(self, node: Node, now: float) -> dict[str, Any]:

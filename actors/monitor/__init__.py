@@ -2,7 +2,7 @@
 
 Other rooms import from here only. The monitor decides; the RiskActor (``actors.risk``) engages the kill
 switch on its ``KillConditionTriggered``, and its alerts and gauges are the risk room's (``Alert``,
-``RiskMetrics``). ``MonitorStore`` (its reads on the trio side) still lives beside the risk store.
+``RiskMetrics``); its reads are ``storage.MonitorRepository`` (``MonitorDataPort``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from actors.monitor.messages import (
     ReduceOnlyCloseRequested,
     Tick,
 )
-from actors.risk.monitor_store import MonitorStore
 
 __all__ = [
     "BreakEvenReached",
@@ -35,7 +34,6 @@ __all__ = [
     "MonitorDataPort",
     "MonitorDeps",
     "MonitorSnapshot",
-    "MonitorStore",
     "MoveStopToEntry",
     "PerformanceLoadFailed",
     "PerformanceLoaded",

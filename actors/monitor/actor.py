@@ -7,7 +7,7 @@ makes the monitor:
    ``PositionMarked`` it received: break-even once per position (``BreakEvenReached``; with ``be_mode: full``
    also ``MoveStopToEntry``), funding exit once per position and funding time (``FundingExitWarning``; with
    ``auto_funding_exit`` also ``ReduceOnlyCloseRequested``). Decisions go to the position side's sink;
-2. read closed trades and daily equity through the work queue (``MonitorStore``) and assess R-04
+2. read closed trades and daily equity through the work queue (``storage.MonitorRepository``) and assess R-04
    (``strategy_core.performance.assess_kill_conditions``): a halt finding tells ``KillConditionTriggered``
    to the RiskActor (HALTED, kill switch engaged); negative expectancy is an alert, WR/PF warnings.
 

@@ -94,12 +94,15 @@ class MonitorBehaviour:
         """Recall today's halts (a restart must not overrule an operator's release) and schedule a tick."""
         store, now = self.deps.store, self.market.now()
 
+        async def halts() -> HaltsLoaded:
+            return HaltsLoaded(conditions=await store.load_halts_today(now), day=now.date())
+
         def failed(exc: Exception) -> HaltsLoaded:
             self.log.warning("monitor could not read today's halts", error=repr(exc))
             return HaltsLoaded(conditions=(), day=now.date())
 
         try:
-            self.deps.work.submit(lambda: store.load_halts_today(now), self.self_ref, failed)
+            self.deps.work.submit(halts, self.self_ref, failed)
         except WorkRejectedError as exc:
             self.log.warning("monitor read rejected", error=str(exc))
         self._schedule()
@@ -166,13 +169,14 @@ class MonitorBehaviour:
         config, store = self.config, self.deps.store
 
         async def load() -> PerformanceLoaded:
-            return await store.load_performance(
+            history = await store.load_performance(
                 now,
                 window_days=config.stats_window_days,
                 equity_days=config.equity_days,
                 starting_equity_usd=config.starting_equity_usd,
                 r_unit_usd=config.position_rules.r_unit_usd,
             )
+            return PerformanceLoaded(trades=history.trades, daily_equity=history.daily_equity, at=history.at)
 
         def failed(exc: Exception) -> PerformanceLoadFailed:
             return PerformanceLoadFailed(error=repr(exc))

@@ -13,15 +13,14 @@ from typing import Protocol
 from actors.messages import MessageSink
 from actors.ports import WorkQueue
 from actors.risk import AlertSink, RiskMetrics
+from storage import PerformanceHistory
 from supervision.clock import Clock
-
-from .messages import HaltsLoaded, PerformanceLoaded
 
 __all__ = ["MonitorDataPort", "MonitorDeps"]
 
 
 class MonitorDataPort(Protocol):
-    """The reads the monitor's jobs run on the trio side (``MonitorStore`` satisfies it)."""
+    """The reads the monitor's jobs run on the trio side (``storage.MonitorRepository`` satisfies it)."""
 
     async def load_performance(
         self,
@@ -31,11 +30,11 @@ class MonitorDataPort(Protocol):
         equity_days: int,
         starting_equity_usd: Decimal,
         r_unit_usd: Decimal,
-    ) -> PerformanceLoaded:
+    ) -> PerformanceHistory:
         """Return closed trades and daily equity."""
         ...
 
-    async def load_halts_today(self, now: dt.datetime) -> HaltsLoaded:
+    async def load_halts_today(self, now: dt.datetime) -> tuple[str, ...]:
         """Return the kill conditions that already halted trading today."""
         ...
 

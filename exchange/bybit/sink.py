@@ -1,4 +1,4 @@
-"""The one seam through which sessions hand events to consumers (issue 4 item 7)."""
+"""The one seam through which sessions hand events to consumers (DESIGN §6)."""
 
 from __future__ import annotations
 

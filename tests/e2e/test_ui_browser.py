@@ -1,4 +1,4 @@
-"""The UI in headless Debian Chromium driven by Playwright (issue 6): a tile appears from SSE, the modal's
+"""The UI in headless Debian Chromium driven by Playwright (G-04): a tile appears from SSE, the modal's
 "Copy levels" puts the exact text on the clipboard, the Supervision page shows a restart after a crash, and
 tiles count ages in market time and mark a quiet feed stale in wall time (item 5).
 

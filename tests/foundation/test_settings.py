@@ -1,4 +1,4 @@
-"""Settings: YAML + environment, validated ranges, one clear error line, secrets hidden (issue 2 item 3)."""
+"""Settings: YAML + environment, validated ranges, one clear error line, secrets hidden (O-02)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The gateway reports the engine's market clock (issue 6 item 5): ``GET /time`` and every SSE heartbeat carry
+"""The gateway reports the engine's market clock (G-03): ``GET /time`` and every SSE heartbeat carry
 market now, wall now and the speed; feed staleness stays in wall time, the time base of ``last_event_at``.
 
 The stack's market clock is the simulator's ``SimClock`` at speed 60, unstarted: it stands still until the

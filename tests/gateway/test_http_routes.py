@@ -1,5 +1,5 @@
 """Every route over real HTTP against a real hypercorn server, wired by ``serve_gateway`` to the real
-supervision tree and real storage (issue 6 "How it is proven").
+supervision tree and real storage (G-01, G-02).
 """
 
 from __future__ import annotations

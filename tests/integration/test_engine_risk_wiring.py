@@ -1,4 +1,4 @@
-"""The engine's risk wiring (issue 7): the RiskActor at ``root/risk`` decides every signal, in every mode.
+"""The engine's risk wiring (R-02..R-04): the RiskActor at ``root/risk`` decides every signal, in every mode.
 
 Real simulator, real PostgreSQL/Redis, the real supervision tree. The simulator runs faster than the default
 (a 5m bar every second) with its book step still inside AVI-5's ``max_book_age_s``, so signals come quickly.

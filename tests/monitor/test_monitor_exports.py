@@ -7,7 +7,7 @@ from tests.support.exports import assert_front_door
 
 EXPECTED = [
     "BreakEvenReached", "FundingExitWarning", "GetMonitorSnapshot", "HaltsLoaded", "MonitorActor",
-    "MonitorConfig", "MonitorDataPort", "MonitorDeps", "MonitorSnapshot", "MonitorStore", "MoveStopToEntry",
+    "MonitorConfig", "MonitorDataPort", "MonitorDeps", "MonitorSnapshot", "MoveStopToEntry",
     "PerformanceLoadFailed", "PerformanceLoaded", "PositionMarked", "ReduceOnlyCloseRequested", "Tick",
     "monitor_config_from",
 ]  # fmt: skip

@@ -15,7 +15,7 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from actors import WorkRejectedError
-from actors.monitor import MonitorActor, MonitorConfig, MonitorDeps, MonitorStore
+from actors.monitor import MonitorActor, MonitorConfig, MonitorDeps
 from actors.risk import (
     Alert,
     AlertSink,
@@ -260,7 +260,7 @@ async def running_risk(
             monitor_config = monitor
             monitor_deps = MonitorDeps(
                 work=deps.work,
-                store=MonitorStore(storage.monitor),
+                store=storage.monitor,
                 risk=risk_sink,
                 positions=positions,
                 alerts=sink,

@@ -1,4 +1,4 @@
-"""A hypothesis state machine over the RiskBehaviour with the real rules (issue 7 "how it is proven").
+"""A hypothesis state machine over the RiskBehaviour with the real rules (R-02..R-07).
 
 Random signals, opens, closes, orders, clock advances, kill-switch toggles and restarts. The store is in
 memory but rebuilds through the same pure ``rebuild_exposure`` as ``RiskStateRepository`` (the SQL side is

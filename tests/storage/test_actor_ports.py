@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 
 from actors import CandleBatchStore, MarketStore
-from actors.monitor import MonitorDataPort, MonitorStore
+from actors.monitor import MonitorDataPort
 from actors.risk import DeliveryLog, RiskStatePort
-from storage import MarketRepository, RiskStateRepository, WebhookDeliveryRepository
+from storage import MarketRepository, MonitorRepository, RiskStateRepository, WebhookDeliveryRepository
 
 PORTS: list[tuple[type[Any], type[Any]]] = [
     (MarketStore, MarketRepository),
     (CandleBatchStore, MarketRepository),
     (RiskStatePort, RiskStateRepository),
     (DeliveryLog, WebhookDeliveryRepository),
-    (MonitorDataPort, MonitorStore),
+    (MonitorDataPort, MonitorRepository),
 ]
 
 

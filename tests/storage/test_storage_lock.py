@@ -1,4 +1,4 @@
-"""Distributed lock with TTL, renewal and fencing token (C-04; issue 2 item 8)."""
+"""Distributed lock with TTL, renewal and fencing token (C-04)."""
 
 from __future__ import annotations
 

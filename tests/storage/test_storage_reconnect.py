@@ -1,4 +1,4 @@
-"""After PostgreSQL or Redis restarts, the storage runtime reconnects by itself (issue 2 item 5)."""
+"""After PostgreSQL or Redis restarts, the storage runtime reconnects by itself."""
 
 from __future__ import annotations
 

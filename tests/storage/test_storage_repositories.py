@@ -1,4 +1,4 @@
-"""Kline and signal repositories: explicit SQL, exact Decimal round trip, idempotence (issue 2 item 7)."""
+"""Kline and signal repositories: explicit SQL, exact Decimal round trip, idempotence (T-01, T-04)."""
 
 from __future__ import annotations
 
