@@ -44,6 +44,10 @@ class ExecutionStorePort(Protocol):
         """Return the symbol's unfinished positions, their orders and fills."""
         ...
 
+    async def get_position(self, position_id: str) -> PositionRecord | None:
+        """Return one position (``None`` when unknown)."""
+        ...
+
     async def open_position(self, position: PositionRecord, intent: OrderRecord) -> PositionRecord:
         """Insert the position and its entry intent (or return the existing position)."""
         ...

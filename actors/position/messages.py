@@ -85,11 +85,11 @@ class PositionView:
 class PlacementOutcome:
     """The answer to a click (E-02): the entry order's outcome and the position it opened, if any.
 
-    ``reason_code`` is set for rejections and denials (``unknown_signal``, ``signal_not_new``,
-    ``signal_expired``, ``instrument_unavailable``, ``risk_denied:<code>``, ``qty_below_minimum``,
-    ``insufficient_balance``, ``price_out_of_range``, ``rate_limited``, ``exchange_error`` …); ``message`` is
-   a
-    plain sentence for the trader.
+     ``reason_code`` is set for rejections and denials (``unknown_signal``, ``signal_not_new``,
+     ``signal_expired``, ``instrument_unavailable``, ``risk_denied:<code>``, ``qty_below_minimum``,
+     ``insufficient_balance``, ``price_out_of_range``, ``rate_limited``, ``exchange_error`` …); ``message`` is
+    a
+     plain sentence for the trader.
     """
 
     position_id: str | None
