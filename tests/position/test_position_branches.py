@@ -1,5 +1,5 @@
-"""Partial fills (E-03), rejections in plain words (E-07), close with the exchange's PnL (E-06), break-even (R-05)
-and a crash mid-order — the PositionActor on real parts (see ``position_kit``)."""
+"""Partial fills (E-03), rejections in plain words (E-07), close with the exchange's PnL (E-06), break-even
+(R-05) and a crash mid-order — the PositionActor on real parts (see ``position_kit``)."""
 
 from __future__ import annotations
 
