@@ -1,4 +1,4 @@
-"""``PreviewTrade``: what a click would do — size, notional, fees, risk, heat after — reserving nothing (R-02)."""
+"""``PreviewTrade``: what a click would do — size, fees, risk, heat after — reserving nothing (R-02)."""
 
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ async def test_a_preview_that_would_breach_a_limit_says_why(risk_db_url: str, re
             PreviewTrade(
                 symbol="BTCUSDT",
                 side=Side.LONG,
-                entry=Decimal(100),
-                sl=Decimal(1),
+                entry=Decimal(1000),
+                sl=Decimal(500),
                 instrument=RULES,
                 signal_id=None,
             )
