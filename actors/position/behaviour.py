@@ -589,6 +589,7 @@ class PositionBehaviour:
             position.entry_settled = True
             self._reply_placement(position)
             return
+        self._publish(position)  # opening: the intent is committed
         order = position.ledger.orders[position.links(OrderPurpose.ENTRY)[0]]
         self._send(position, order, "entry")
 
