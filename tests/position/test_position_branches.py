@@ -266,3 +266,70 @@ async def test_a_crash_mid_order_restarts_rebuilds_and_never_sends_a_second_orde
         entries = [o for o in rig.exchange_orders() if not o.reduce_only]
         assert len(entries) == 1
         assert RULES.qty_step == Decimal("0.001")
+
+
+async def test_life_cycle_tp1_break_even_tp2_then_close_matches_the_exchange_to_the_cent(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        opened = await rig.place(signal_id)
+        assert opened.order_status == "filled"
+        assert opened.position_id is not None
+        assert opened.avg_price is not None
+
+        def protected() -> bool:
+            return len([o for o in rig.exchange_orders() if o.reduce_only]) == 4
+
+        await eventually_async(protected, timeout=10)
+
+        def tp_filled(n: int) -> bool:
+            tps = [o for o in rig.exchange_orders() if o.reduce_only and not o.conditional]
+            return sum(1 for o in tps if o.status == "Filled") >= n
+
+        sim.set_price(SYMBOL, opened.avg_price + 600)  # through TP1
+        sim.clock.resume()
+        await eventually_async(lambda: tp_filled(1), timeout=10)
+        sim.clock.pause()
+        rig.ref.tell(
+            MoveStopToEntry(
+                position_id=opened.position_id,
+                symbol=SYMBOL,
+                new_sl=opened.avg_price,
+                at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+        async def at_break_even() -> bool:
+            return any(v.be_moved for v in await rig.positions())
+
+        await eventually_async(at_break_even, timeout=10)
+        sim.set_price(SYMBOL, opened.avg_price + 1100)  # through TP2
+        sim.clock.resume()
+        await eventually_async(lambda: tp_filled(2), timeout=10)
+        sim.clock.pause()
+
+        async def exits_seen() -> bool:
+            rows = await rig.storage.db.fetchval(
+                "SELECT count(*) FROM executions WHERE order_link_id LIKE '%-t_'"
+            )
+            return bool(rows >= 2)
+
+        await eventually_async(exits_seen, timeout=10)
+        closed = await rig.close(opened.position_id)
+
+        assert closed.status == "closed", closed
+        account = sim.account(API_KEY)
+        pnl = sum((r.closed_pnl for r in account.closed_pnls if r.symbol == SYMBOL), Decimal(0))
+        fees = sum((e.exec_fee for e in account.executions if e.exec_type == "Trade"), Decimal(0))
+        assert len([r for r in account.closed_pnls if r.symbol == SYMBOL]) >= 3  # TP1, TP2, the close
+        cent = Decimal("0.01")
+        assert closed.pnl_usd is not None
+        assert closed.pnl_usd.quantize(cent) == pnl.quantize(cent)
+        assert closed.fees_usd is not None
+        assert closed.fees_usd.quantize(cent) == fees.quantize(cent)
+        assert closed.position is not None
+        assert closed.position.be_moved
+        positions = await rig.rest.get_positions(SYMBOL)
+        assert all(p.size == 0 for p in positions)
