@@ -92,9 +92,10 @@ async def test_duplicated_and_reordered_executions_are_stored_once(
     position_db_url: str, redis_clean_url: str, sim: Simulator
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
-        ask, _ = best_ask(sim)
-        # A size that sweeps several levels: several executions of one order.
-        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(20))
+        ask, level = best_ask(sim)
+        # Three times the best level: the order sweeps several levels, several executions of one order.
+        distance = (Decimal(25) / (3 * level)).quantize(Decimal("0.1"))
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=distance)
         sim.faults.duplicate_executions = 5
         sim.faults.reorder_executions = 3
 
