@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_FLOOR, Decimal
 
-from actors.monitor import MoveStopToEntry
+from actors.monitor import MoveStopToEntry, ReduceOnlyCloseRequested
 from actors.paths import position_path
-from actors.position import ExecutionConfig, StepDone
+from actors.position import ExecutionConfig, PrivateStreamResumed, StepDone
 from exchange.simulator import Simulator
 from strategy_core.config import InstrumentRules
+from strategy_core.models import Side
 from tests.position.conftest import FUNDING_AT
 from tests.position.position_kit import API_KEY, RULES, SYMBOL, best_ask, running_position
 from tests.support import eventually_async
@@ -333,3 +334,65 @@ async def test_life_cycle_tp1_break_even_tp2_then_close_matches_the_exchange_to_
         assert closed.position.be_moved
         positions = await rig.rest.get_positions(SYMBOL)
         assert all(p.size == 0 for p in positions)
+
+
+async def test_an_unanswered_risk_check_refuses_the_click_and_sends_nothing(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = ExecutionConfig(fill_wait_seconds=1.0, poll_interval_s=0.2, risk_timeout_s=0.5)
+    async with running_position(position_db_url, redis_clean_url, sim, config=config) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        rig.tree.faults.delay_next("root/risk", 2.0)
+
+        outcome = await rig.place(signal_id)
+
+        assert (outcome.order_status, outcome.reason_code) == ("rejected", "risk_unavailable"), outcome
+        assert "risk check" in outcome.message
+        assert not rig.exchange_orders()
+
+
+async def test_the_funding_rule_closes_reduce_only_until_flat(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        opened = await rig.place(await rig.signal(entry=ask, sl_distance=Decimal(500)))
+        assert opened.position_id is not None
+        rig.ref.tell(
+            ReduceOnlyCloseRequested(
+                position_id=opened.position_id,
+                symbol=SYMBOL,
+                side=Side.LONG,
+                reason="funding in 10 min, UPnL below threshold",
+                at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+        async def closed() -> bool:
+            views = await rig.positions()
+            return any(v.status == "closed" and v.close_reason == "funding" for v in views)
+
+        await eventually_async(closed, timeout=10)
+        positions = await rig.rest.get_positions(SYMBOL)
+        assert all(p.size == 0 for p in positions)
+        exits = [o for o in rig.exchange_orders() if o.order_link_id.endswith("-f0")]
+        assert len(exits) == 1
+        assert exits[0].reduce_only
+        assert exits[0].time_in_force == "IOC"
+
+
+async def test_a_resumed_private_stream_revalidates_with_a_rest_snapshot(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = ExecutionConfig(fill_wait_seconds=30.0, poll_interval_s=0.2)
+    async with running_position(position_db_url, redis_clean_url, sim, config=config, private=False) as rig:
+        ask, _ = best_ask(sim)
+        future = rig.place_future(await rig.signal(entry=ask, sl_distance=Decimal(500)))
+        await eventually_async(lambda: bool(rig.exchange_orders()), timeout=10)
+        assert not future.done()  # no stream, and the fill wait (30 s) is far
+
+        rig.ref.tell(PrivateStreamResumed(at=dt.datetime.now(dt.UTC)))
+
+        outcome = await rig.bridge.wait(future, timeout=10)
+        assert outcome.order_status == "filled", outcome
