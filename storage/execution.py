@@ -242,6 +242,31 @@ class ExecutionRepository:
         row = await self._db.fetchrow(f"SELECT {_POSITION_COLUMNS} FROM positions WHERE id = $1", key)  # noqa: S608 - constant column lists
         return None if row is None else _position(row)
 
+    async def list_positions(
+        self, status: str | None = None, *, symbol: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[PositionRecord]:
+        """Return positions newest first.
+
+        ``status`` ``open``: every unfinished position; ``closed``: the closed ones; any other: that status.
+        """
+        statuses: list[str] | None
+        if status is None:
+            statuses = None
+        elif status == "open":
+            statuses = list(_OPEN_STATUSES)
+        else:
+            statuses = [status]
+        rows = await self._db.fetch(
+            f"SELECT {_POSITION_COLUMNS} FROM positions "  # noqa: S608 - constant column lists
+            "WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::text IS NULL OR symbol = $2) "
+            "ORDER BY opened_at DESC, id LIMIT $3 OFFSET $4",
+            statuses,
+            symbol,
+            limit,
+            offset,
+        )
+        return [_position(r) for r in rows]
+
     async def list_orders(self, position_id: str) -> list[OrderRecord]:
         """Return a position's orders, oldest first."""
         rows = await self._db.fetch(
@@ -278,20 +303,37 @@ class ExecutionRepository:
 
     # -- writes --------------------------------------------------------------------------------------
 
-    async def open_position(self, position: PositionRecord, intent: OrderRecord) -> PositionRecord:
-        """Insert the position and its entry intent in one transaction (before the REST call, E-02).
+    async def open_position(
+        self, position: PositionRecord, intent: OrderRecord, actor: str = "system"
+    ) -> PositionRecord:
+        """Insert the position, its entry intent and an audit row naming who clicked (``actor``) in one
+        transaction, before the REST call (E-02).
 
         A position that already exists (a second click, a restarted actor) is returned unchanged and the
         intent is not duplicated.
         """
         async with self._db.transaction() as tx:
             row = await tx.fetchrow(
-                f"SELECT {_POSITION_COLUMNS} FROM positions WHERE id = $1 FOR UPDATE", uuid.UUID(position.id)  # noqa: S608 - constant column lists
+                f"SELECT {_POSITION_COLUMNS} FROM positions WHERE id = $1 FOR UPDATE",  # noqa: S608 - constant column lists
+                uuid.UUID(position.id),
             )
             if row is not None:
                 return _position(row)
             await tx.execute(*_insert_position(position))
             await tx.execute(*_insert_order(intent))
+            await AuditRepository(tx).append(
+                "order_intent",
+                {
+                    "symbol": position.symbol,
+                    "side": position.side,
+                    "qty": str(intent.qty),
+                    "order_link_id": intent.client_order_id,
+                    "signal_id": position.signal_id,
+                },
+                actor=actor,
+                target_type="position",
+                target_id=position.id,
+            )
         return position
 
     async def record_intent(self, order: OrderRecord) -> bool:

@@ -467,7 +467,7 @@ class PositionBehaviour:
         if signal.symbol != self.symbol:
             self._refuse(sid, "wrong_symbol", f"The signal is for {signal.symbol}, not {self.symbol}.")
             return
-        if signal.status not in {"new", "approved"}:
+        if signal.status != "new":
             self._refuse(
                 sid, "signal_not_new", f"The signal is {signal.status}; only a new signal can be placed."
             )
@@ -595,8 +595,10 @@ class PositionBehaviour:
         self._track(position, OrderState(link, OrderPurpose.ENTRY, sizing.qty, price=sizing.price), 0)
         store = self.deps.store
 
+        requested_by = placing.requested_by
+
         async def commit() -> PositionRecord:
-            return await store.open_position(record, intent)
+            return await store.open_position(record, intent, requested_by)
 
         self._job(pid, "intent", commit)
 

@@ -48,8 +48,10 @@ class ExecutionStorePort(Protocol):
         """Return one position (``None`` when unknown)."""
         ...
 
-    async def open_position(self, position: PositionRecord, intent: OrderRecord) -> PositionRecord:
-        """Insert the position and its entry intent (or return the existing position)."""
+    async def open_position(
+        self, position: PositionRecord, intent: OrderRecord, actor: str = "system"
+    ) -> PositionRecord:
+        """Insert the position, its entry intent and the click's audit row (or return the existing one)."""
         ...
 
     async def record_intent(self, order: OrderRecord) -> bool:

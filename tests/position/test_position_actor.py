@@ -48,6 +48,11 @@ async def test_click_fills_and_places_the_stop_and_three_take_profits(
             "SELECT purpose, status FROM orders WHERE symbol = $1 ORDER BY purpose", SYMBOL
         )
         assert sorted(r["purpose"] for r in rows) == ["entry", "sl", "tp", "tp", "tp"]
+        clicked = await rig.storage.db.fetchval(
+            "SELECT actor_label FROM audit_trail WHERE action = 'order_intent' AND target_id = $1",
+            outcome.position_id,
+        )
+        assert clicked == "trader"
 
 
 async def test_a_double_click_sends_one_order_and_both_get_the_same_position(

@@ -198,6 +198,9 @@ async def test_positions_are_written_under_a_row_lock_and_closed_with_an_audit_r
     )
     assert audit == 1
     assert (await repo.load_book("BTCUSDT")).positions == ()
+    assert [p.id for p in await repo.list_positions("closed")] == [position.id]
+    assert await repo.list_positions("open") == []
+    assert [p.status for p in await repo.list_positions(symbol="BTCUSDT")] == ["closed"]
     with pytest.raises(LookupError):
         await repo.save_position(_with(position, id=str(uuid.uuid4())))
 

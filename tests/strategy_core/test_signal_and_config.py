@@ -112,6 +112,7 @@ def test_front_door_exports_exactly_its_public_names() -> None:
         "avi5",
         "config",
         "errors",
+        "execution",
         "exposure",
         "indicator_state",
         "indicators",
