@@ -26,8 +26,8 @@ from decimal import Decimal
 import structlog
 
 from actors.config import FeedConfig, TradingInputs
-from actors.deps import LazySink, SymbolDeps
-from actors.host import BehaviourActor, unexpected
+from actors.deps import LazySink
+from actors.host import SymbolActor, unexpected
 from actors.messages import (
     BookLogged,
     CandleConfirmed,
@@ -362,12 +362,8 @@ def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
 
 
-class FeedActor(BehaviourActor[FeedMessage]):
+class FeedActor(SymbolActor[FeedMessage, FeedConfig]):
     """Supervised host of ``FeedBehaviour`` (path ``root/symbols/<SYM>/feed``); a restart resyncs the book."""
-
-    def __init__(self, symbol: str, config: FeedConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
-        super().__init__()
-        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
 
     def build(self) -> FeedBehaviour:
         """Return a fresh feed telling its candles to the sibling indicator."""

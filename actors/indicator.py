@@ -22,9 +22,9 @@ from enum import StrEnum
 
 import structlog
 
-from actors.config import IndicatorConfig, TradingInputs
-from actors.deps import LazySink, SymbolDeps
-from actors.host import BehaviourActor, unexpected
+from actors.config import IndicatorConfig
+from actors.deps import LazySink
+from actors.host import SymbolActor, unexpected
 from actors.messages import CandleConfirmed, HistoryLoaded, HistoryLoadFailed, IndicatorsComputed, MessageSink
 from actors.paths import SIGNAL, sibling_path
 from actors.ports import MarketStore, WorkQueue
@@ -190,12 +190,8 @@ class IndicatorBehaviour:
         )
 
 
-class IndicatorActor(BehaviourActor[IndicatorMessage]):
+class IndicatorActor(SymbolActor[IndicatorMessage, IndicatorConfig]):
     """Supervised host of ``IndicatorBehaviour``; a restart reloads the last N candles (live bars wait)."""
-
-    def __init__(self, symbol: str, config: IndicatorConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
-        super().__init__()
-        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
 
     def build(self) -> IndicatorBehaviour:
         """Return a fresh indicator telling its sets to the sibling signal actor."""

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import structlog
 
 from actors.config import SignalConfig, TradingInputs
-from actors.deps import SymbolDeps
-from actors.host import BehaviourActor, unexpected
+from actors.host import SymbolActor, unexpected
 from actors.messages import (
     CheckSignal,
     GetSignalStats,
@@ -254,12 +253,8 @@ class SignalBehaviour:
         samples.append(value)
 
 
-class SignalActor(BehaviourActor[SignalMessage]):
+class SignalActor(SymbolActor[SignalMessage, SignalConfig]):
     """Supervised host of ``SignalBehaviour``; a restart starts empty."""
-
-    def __init__(self, symbol: str, config: SignalConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
-        super().__init__()
-        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
 
     def build(self) -> SignalBehaviour:
         """Return a fresh signal behaviour checking with the RiskActor."""
