@@ -5,8 +5,8 @@ path (``root/risk``) and get ``SignalAllowed`` / ``SignalDenied`` / ``SignalQueu
 (R-02, R-03); the monitor tells it ``KillConditionTriggered`` (R-04), and hands its position decisions
 (``MoveStopToEntry``, R-05; ``ReduceOnlyCloseRequested``, R-06) to the PositionActor of the decision's symbol
 (``actors.PositionDecisionSink``, by path ``root/symbols/<SYM>/position``). Both do their I/O through the
-engine's work queue, so they are built here from the pieces the engine owns (queue, storage, resolver) — see the
-"Wiring" section of docs/risk.md.
+engine's work queue, so they are built here from the pieces the engine owns (queue, storage, resolver) — see
+the "Wiring" section of docs/risk.md.
 
 Alerts of both actors go to a ``WebhookDispatcher`` (G-05) when ``webhooks.urls`` is configured; the
 dispatcher is a trio service the engine runs in its own nursery. Without URLs no dispatcher exists and the
