@@ -37,8 +37,10 @@ def _settings(**extra: Any) -> Settings:
 
 async def test_a_private_event_is_routed_to_the_position_path_of_its_symbol(run_engine: RunEngine) -> None:
     async with run_engine(_settings()) as engine:
-        assert engine.private_session is not None and engine.private_router is not None
-        assert engine.rest is not None and engine.simulator is not None
+        assert engine.private_session is not None
+        assert engine.private_router is not None
+        assert engine.rest is not None
+        assert engine.simulator is not None
         assert (await engine.view.readiness())["exchange_private"] is None  # authenticated and subscribed
         btc = await add_recorder(engine, "BTCUSDT")  # ETHUSDT has nothing at its position path
 
@@ -67,16 +69,15 @@ async def test_a_private_reconnect_tells_every_routed_position_actor_private_str
     run_engine: RunEngine,
 ) -> None:
     async with run_engine(_settings()) as engine:
-        assert engine.private_session is not None and engine.private_router is not None
+        assert engine.private_session is not None
+        assert engine.private_router is not None
         assert engine.simulator is not None
         journals = {symbol: await add_recorder(engine, symbol) for symbol in SYMBOLS}
         assert engine.private_session.resumes == 0  # the first connection is not a resume
 
         assert engine.simulator.drop_connections("private") == 1
 
-        await eventually_async(
-            lambda: all(j.of(PrivateStreamResumed) for j in journals.values()), timeout=15
-        )
+        await eventually_async(lambda: all(j.of(PrivateStreamResumed) for j in journals.values()), timeout=15)
         assert engine.private_router.resumes == 1
         assert engine.private_session.stats.reconnects >= 1
         assert engine.private_session.stats.connected
