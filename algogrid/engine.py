@@ -70,6 +70,7 @@ from actors import (
 from actors.risk import RiskMetrics, WebhookDispatcher
 from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
+from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
 from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
@@ -220,8 +221,12 @@ def rest_client(exchange_config: ExchangeConfig, storage: Any) -> BybitRestClien
 
     Every call draws a token from the Redis-backed buckets (E-08: ``rest_read`` 1200/min, ``rest_order``
     10/s, keys under ``exchange.rate_limit_prefix``), shared with every other client on the same Redis; the
-    sessions built on it take their ``ws`` subscription tokens from the same limiter.
+    sessions built on it take their ``ws`` subscription tokens from the same limiter. The key pair is masked
+    in every later log line, whatever logs it.
     """
+    if exchange_config.credentials is not None:
+        register_secret(exchange_config.credentials.api_key)
+        register_secret(exchange_config.credentials.api_secret)
     return BybitRestClient.with_shared_limits(exchange_config, storage.redis, exchange_config.credentials)
 
 
