@@ -44,6 +44,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar, overload
 
 import structlog
@@ -92,7 +93,16 @@ from supervision import (
     UnknownPath,
 )
 
-__all__ = ["Engine", "LoggingPublisher", "PositionWiring", "rest_client", "serve", "trading_inputs"]
+__all__ = [
+    "Engine",
+    "LoadedInstruments",
+    "LoggingPublisher",
+    "PositionWiring",
+    "instrument_rules",
+    "rest_client",
+    "serve",
+    "trading_inputs",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -157,7 +167,8 @@ class PositionWiring:
     hands to the trio side through ``work`` (placement, amend, cancel, snapshots — never called from the
     actor thread), ``resolve`` for its siblings and ``root/risk`` by path, ``storage`` for its repositories,
     ``inputs.order_rules`` for the instrument rules of an order (``SymbolUnavailableError`` when there are
-    none), ``settings.execution`` and the market clock. Private events arrive through ``private_router``.
+    none), ``min_notional_usd`` (per symbol, from instruments-info), ``settings.execution`` and the market
+    clock. Private events arrive through ``private_router``.
     """
 
     rest: BybitRestClient
@@ -168,6 +179,7 @@ class PositionWiring:
     execution: Any  # actors.ExecutionConfig (Settings.execution)
     market_clock: Clock
     private_router: PrivateRouter
+    min_notional_usd: Mapping[str, Decimal]
 
 
 def _readiness_checks(
@@ -239,9 +251,20 @@ def _simulator_credentials(simulator: Simulator) -> Credentials:
     return Credentials(api_key=api_key, api_secret=api_secret)
 
 
-async def instrument_rules(
-    rest: BybitRestClient, symbols: Sequence[str]
-) -> tuple[dict[str, InstrumentRules], dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class LoadedInstruments:
+    """The exchange's instrument rules of the engine's symbols, as loaded at start.
+
+    ``unavailable`` names each symbol without rules and why; ``min_notional_usd`` the minimum order value of
+    the symbols whose instruments-info gives one.
+    """
+
+    rules: Mapping[str, InstrumentRules]
+    unavailable: Mapping[str, str]
+    min_notional_usd: Mapping[str, Decimal]
+
+
+async def instrument_rules(rest: BybitRestClient, symbols: Sequence[str]) -> LoadedInstruments:
     """Return the exchange's instrument rules of ``symbols`` and, per symbol without any, the reason.
 
     A symbol whose rules cannot be loaded (the call failed, or the symbol is not listed) is unavailable for
@@ -252,19 +275,23 @@ async def instrument_rules(
     except Exception as exc:  # boundary: the engine still starts (signals), the symbols cannot take orders
         reason = f"instrument rules could not be loaded at start: {exc}"
         log.warning("instrument rules unavailable", error=repr(exc), symbols=len(symbols))
-        return {}, dict.fromkeys(symbols, reason)
-    wanted = set(symbols)
+        return LoadedInstruments({}, dict.fromkeys(symbols, reason), {})
+    listed = [i for i in instruments if i.symbol in set(symbols)]
     rules = {
         i.symbol: InstrumentRules(tick_size=i.tick_size, qty_step=i.qty_step, min_qty=i.min_order_qty)
-        for i in instruments
-        if i.symbol in wanted
+        for i in listed
+    }
+    min_notional = {
+        i.symbol: i.lot_size_filter.min_notional_value
+        for i in listed
+        if i.lot_size_filter.min_notional_value is not None
     }
     unavailable = {
         s: "not listed in the exchange's instruments-info at start" for s in symbols if s not in rules
     }
     for symbol, reason in unavailable.items():
         log.warning("symbol unavailable for orders", symbol=symbol, reason=reason)
-    return rules, unavailable
+    return LoadedInstruments(rules, unavailable, min_notional)
 
 
 async def serve(
@@ -401,7 +428,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
     source = "simulator" if mode == "simulation" else "ws"
     store = storage.market(source=source)
     async with rest_client(exchange_config, storage) as rest, trio.open_nursery() as services:
-        instruments, unavailable = await instrument_rules(rest, symbols)
+        loaded = await instrument_rules(rest, symbols)
         pipeline: PipelineConfig = settings.pipeline
         log.info("backfill started", symbols=len(symbols), bars=pipeline.backfill_bars)
         report = await backfill(
@@ -427,7 +454,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             snapshots=_RestSnapshots(rest),
             publisher=publisher or LoggingPublisher(),
         )
-        inputs = trading_inputs(settings, instruments, unavailable)
+        inputs = trading_inputs(settings, loaded.rules, loaded.unavailable)
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
         market_clock = market_clock_for(simulator.clock if simulator is not None else None)
@@ -471,6 +498,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                     execution=settings.execution,
                     market_clock=market_clock,
                     private_router=private_router,
+                    min_notional_usd=loaded.min_notional_usd,
                 )
                 private = await _start_private(
                     feeds, exchange_config, private_router, rest, config.stop_timeout_s
@@ -510,7 +538,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                     symbols=len(symbols),
                     webhooks=wiring.alerts is not None,
                     private_stream=private is not None,
-                    unavailable_for_orders=sorted(unavailable),
+                    unavailable_for_orders=sorted(loaded.unavailable),
                 )
                 task_status.started(engine)
                 await _until_stopped(trigger, root_failed)

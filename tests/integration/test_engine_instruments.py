@@ -83,6 +83,7 @@ async def test_a_symbol_missing_from_instruments_info_is_unavailable_with_its_re
         open_simulator(SimulatorConfig(symbols=("BTCUSDT",), history_bars=5)) as sim,
         BybitRestClient(ExchangeConfig(rest_url=sim.rest_url)) as rest,
     ):
-        rules, unavailable = await instrument_rules(rest, ("BTCUSDT", "ETHUSDT"))
-    assert set(rules) == {"BTCUSDT"}
-    assert unavailable == {"ETHUSDT": "not listed in the exchange's instruments-info at start"}
+        loaded = await instrument_rules(rest, ("BTCUSDT", "ETHUSDT"))
+    assert set(loaded.rules) == {"BTCUSDT"}
+    assert loaded.unavailable == {"ETHUSDT": "not listed in the exchange's instruments-info at start"}
+    assert loaded.min_notional_usd == {"BTCUSDT": INSTRUMENTS["BTCUSDT"].min_notional}
