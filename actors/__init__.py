@@ -20,7 +20,7 @@ from actors.config import (
     TradingInputs,
 )
 from actors.deps import LazySink, RefResolver, SymbolDeps, TrioWorkPort
-from actors.errors import ActorsError, EngineError, RoutingError, WorkRejectedError
+from actors.errors import ActorsError, EngineError, RoutingError, SymbolUnavailableError, WorkRejectedError
 from actors.feed import FeedBehaviour
 from actors.host import BehaviourActor
 from actors.messages import (
@@ -36,6 +36,7 @@ from actors.messages import (
     HistoryLoadFailed,
     IndicatorsComputed,
     MessageSink,
+    PrivateStreamResumed,
     SignalAllowed,
     SignalDenied,
     SignalGenerated,
@@ -55,11 +56,12 @@ from actors.paths import (
     ROOT,
     SYMBOLS,
     feed_path,
+    position_path,
     signal_path,
     symbol_path,
 )
 from actors.ports import MarketStore, SignalPublisher, WorkQueue
-from actors.routing import SymbolRouter
+from actors.routing import PositionDecisionSink, PrivateRouter, SymbolRouter
 from actors.symbols import SymbolsController, symbols_spec
 from actors.warmup import BackfillReport, CandleBatchStore, backfill
 
@@ -95,6 +97,9 @@ __all__ = [
     "MarketStore",
     "MessageSink",
     "PipelineConfig",
+    "PositionDecisionSink",
+    "PrivateRouter",
+    "PrivateStreamResumed",
     "RefResolver",
     "RoutingError",
     "SignalAllowed",
@@ -112,6 +117,7 @@ __all__ = [
     "SupervisorConfig",
     "SymbolDeps",
     "SymbolRouter",
+    "SymbolUnavailableError",
     "SymbolsController",
     "TradingInputs",
     "TrioWorkPort",
@@ -119,6 +125,7 @@ __all__ = [
     "WorkRejectedError",
     "backfill",
     "feed_path",
+    "position_path",
     "signal_path",
     "symbol_path",
     "symbols_spec",

@@ -10,12 +10,14 @@ EXPECTED = [
     "CandleStoreFailed", "CandleStored", "CheckSignal", "DevConfig", "EngineError", "ExecutionConfig",
     "FeedBehaviour", "FeedConfig", "FeedStatusReport", "GetFeedStatus", "GetSignalStats",
     "HistoryLoadFailed", "HistoryLoaded", "IndicatorConfig", "IndicatorsComputed", "LazySink", "MONITOR",
-    "MONITOR_NAME", "MarketStore", "MessageSink", "PipelineConfig", "RISK", "RISK_NAME", "ROOT",
+    "MONITOR_NAME", "MarketStore", "MessageSink", "PipelineConfig", "PositionDecisionSink", "PrivateRouter",
+    "PrivateStreamResumed", "RISK", "RISK_NAME", "ROOT",
     "RefResolver", "RoutingError", "SYMBOLS", "SignalAllowed", "SignalConfig", "SignalDenied",
     "SignalGenerated", "SignalPublisher", "SignalQueued", "SignalStats", "SignalStoreFailed",
     "SignalStored", "SnapshotFailed", "SnapshotFetched", "SnapshotRequested", "SupervisorConfig",
-    "SymbolDeps", "SymbolRouter", "SymbolsController", "TradingInputs", "TrioWorkPort", "WorkQueue",
-    "WorkRejectedError", "backfill", "feed_path", "signal_path", "symbol_path", "symbols_spec",
+    "SymbolDeps", "SymbolRouter", "SymbolUnavailableError", "SymbolsController", "TradingInputs",
+    "TrioWorkPort", "WorkQueue", "WorkRejectedError", "backfill", "feed_path", "position_path", "signal_path",
+    "symbol_path", "symbols_spec",
 ]  # fmt: skip
 
 
