@@ -19,7 +19,7 @@ from actors.config import (
     TradingInputs,
 )
 from actors.deps import LazySink, RefResolver, SymbolDeps, TrioWorkPort
-from actors.errors import ActorsError, EngineError, RoutingError, WorkRejectedError
+from actors.errors import ActorsError, EngineError, RoutingError, SymbolUnavailableError, WorkRejectedError
 from actors.feed import FeedBehaviour
 from actors.host import BehaviourActor
 from actors.messages import (
@@ -35,6 +35,7 @@ from actors.messages import (
     HistoryLoadFailed,
     IndicatorsComputed,
     MessageSink,
+    PrivateStreamResumed,
     SignalAllowed,
     SignalDenied,
     SignalGenerated,
@@ -60,7 +61,7 @@ from actors.paths import (
 )
 from actors.ports import MarketStore, SignalPublisher, WorkQueue
 from actors.position.config import ExecutionConfig
-from actors.routing import SymbolRouter
+from actors.routing import PositionDecisionSink, PrivateRouter, SymbolRouter
 from actors.symbols import SymbolsController, symbols_spec
 from actors.warmup import BackfillReport, CandleBatchStore, backfill
 
@@ -96,6 +97,9 @@ __all__ = [
     "MarketStore",
     "MessageSink",
     "PipelineConfig",
+    "PositionDecisionSink",
+    "PrivateRouter",
+    "PrivateStreamResumed",
     "RefResolver",
     "RoutingError",
     "SignalAllowed",
@@ -113,6 +117,7 @@ __all__ = [
     "SupervisorConfig",
     "SymbolDeps",
     "SymbolRouter",
+    "SymbolUnavailableError",
     "SymbolsController",
     "TradingInputs",
     "TrioWorkPort",

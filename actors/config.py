@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from actors.errors import SymbolUnavailableError
 from strategy_core import AVI5Config, CalibrationStats, InstrumentRules, ThetaMap
 from supervision import Backoff, Intensity
 
@@ -139,6 +140,10 @@ class TradingInputs:
 
     ``risk_per_trade_usd`` is 1R (R-01): the SignalActor sizes with it and the RiskActor counts in it; both
     read ``Settings.risk.risk_per_trade_usd``.
+
+    Instrument rules: ``instruments`` holds what the exchange's instruments-info gave at start-up;
+    ``unavailable`` names each symbol without real rules and why (filled by the engine). Signals keep working
+    on the default grid (``instrument``), but orders take ``order_rules`` only, which never guesses.
     """
 
     risk_per_trade_usd: Decimal
@@ -148,7 +153,22 @@ class TradingInputs:
     default_instrument: InstrumentRules = DEFAULT_INSTRUMENT
     theta_map: ThetaMap = field(default_factory=ThetaMap)
     calibration: CalibrationStats | None = None
+    unavailable: Mapping[str, str] = field(default_factory=dict)
 
     def instrument(self, symbol: str) -> InstrumentRules:
-        """Return the instrument rules of ``symbol`` (the default grid when the exchange gave none)."""
+        """Return ``symbol``'s instrument rules for signals (the default grid when the exchange gave none)."""
         return self.instruments.get(symbol, self.default_instrument)
+
+    def order_rules(self, symbol: str) -> InstrumentRules:
+        """Return the exchange's instrument rules of ``symbol``, to round and check an order with (E-02).
+
+        Raises:
+            SymbolUnavailableError: the exchange gave no rules for ``symbol`` (the reason from
+                ``unavailable``, or "no instrument rules loaded"); no default grid is guessed.
+        """
+        rules = self.instruments.get(symbol)
+        if rules is None or symbol in self.unavailable:
+            raise SymbolUnavailableError(
+                symbol, self.unavailable.get(symbol, "no instrument rules loaded from the exchange")
+            )
+        return rules

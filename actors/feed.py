@@ -26,8 +26,8 @@ from decimal import Decimal
 import structlog
 
 from actors.config import FeedConfig, TradingInputs
-from actors.deps import LazySink, SymbolDeps
-from actors.host import BehaviourActor, unexpected
+from actors.deps import LazySink
+from actors.host import SymbolActor, unexpected
 from actors.messages import (
     BookLogged,
     CandleConfirmed,
@@ -135,7 +135,7 @@ class FeedBehaviour:
         self._funding_rate: Decimal | None = None
         self._log = log.bind(symbol=symbol)
 
-    # ------------------------------------------------------------------ lifecycle
+    # -- lifecycle
 
     def start(self) -> None:
         """Rebuild state: the book is empty until a fresh REST snapshot arrives (DESIGN §4)."""
@@ -144,20 +144,7 @@ class FeedBehaviour:
     def stop(self) -> None:
         """Nothing to cancel: the feed keeps no timers and buffers nothing."""
 
-    def request_snapshot(self) -> None:
-        """Ask the trio side for a REST snapshot unless one is already on its way."""
-        if self._snapshot_pending:
-            return
-        self._snapshot_pending = True
-        self.stats.snapshots_requested += 1
-        symbol, source = self.symbol, self._snapshots
-
-        async def fetch() -> object:
-            return SnapshotFetched(snapshot=await source.fetch_snapshot(symbol))
-
-        self._work.submit(fetch, self._self, lambda exc: SnapshotFailed(symbol=symbol, error=repr(exc)))
-
-    # ------------------------------------------------------------------ dispatch
+    # -- dispatch
 
     def handle(self, message: FeedMessage) -> FeedStatusReport | None:
         """Handle one message; ``GetFeedStatus`` returns the report, every other message ``None``.
@@ -198,21 +185,7 @@ class FeedBehaviour:
                 raise unexpected("FeedBehaviour", message)
         return None
 
-    def _stamp(self) -> None:
-        self.last_event_at = self._clock.now()
-
-    def _status(self) -> FeedStatusReport:
-        return FeedStatusReport(
-            symbol=self.symbol,
-            last_event_at=self.last_event_at,
-            book_synced=self.book.synced,
-            closes=self.stats.closes,
-            forwarded=self.stats.forwarded,
-            duplicates=self.stats.duplicates,
-            invalid=self.stats.invalid,
-        )
-
-    # ------------------------------------------------------------------ candles
+    # -- commands
 
     def _on_kline(self, update: KlineUpdate) -> None:
         # latency starts where the exchange message was parsed (trio thread), else here
@@ -262,29 +235,6 @@ class FeedBehaviour:
         )
         self.stats.forwarded += 1
 
-    def _submit_store(self, candle: ConfirmedCandle, attempt: int) -> None:
-        store = self._store
-
-        async def persist() -> object:
-            inserted = await store.store_candle(candle)
-            return CandleStored(symbol=candle.symbol, start_ms=_ms(candle.start), inserted=inserted)
-
-        self._work.submit(
-            persist,
-            self._self,
-            lambda exc: CandleStoreFailed(candle=candle, error=repr(exc), attempt=attempt),
-        )
-
-    def _on_store_failed(self, failure: CandleStoreFailed) -> None:
-        self.stats.store_failures += 1
-        if failure.attempt >= self.config.max_store_attempts:
-            self._log.error("candle store gave up", start=str(failure.candle.start), error=failure.error)
-            return
-        self._log.warning("candle store retried", attempt=failure.attempt, error=failure.error)
-        self._submit_store(failure.candle, attempt=failure.attempt + 1)
-
-    # ------------------------------------------------------------------ book and ticker
-
     def _on_book(self, update: BookSnapshot | BookDelta) -> None:
         self.stats.book_updates += 1
         result = self.book.apply(update)
@@ -298,6 +248,39 @@ class FeedBehaviour:
             and self.book.ts - self._last_research_ms >= self.config.research_every_ms
         ):
             self._log_research_snapshot()
+
+    def _on_ticker(self, update: TickerUpdate) -> None:
+        if update.mark is not None:
+            self._mark = update
+        if update.next_funding_time is not None:
+            self._funding_ms = update.next_funding_time
+        if update.funding_rate is not None:
+            self._funding_rate = update.funding_rate
+
+    # -- replies
+
+    def _on_store_failed(self, failure: CandleStoreFailed) -> None:
+        self.stats.store_failures += 1
+        if failure.attempt >= self.config.max_store_attempts:
+            self._log.error("candle store gave up", start=str(failure.candle.start), error=failure.error)
+            return
+        self._log.warning("candle store retried", attempt=failure.attempt, error=failure.error)
+        self._submit_store(failure.candle, attempt=failure.attempt + 1)
+
+    # -- egress
+
+    def _submit_store(self, candle: ConfirmedCandle, attempt: int) -> None:
+        store = self._store
+
+        async def persist() -> object:
+            inserted = await store.store_candle(candle)
+            return CandleStored(symbol=candle.symbol, start_ms=_ms(candle.start), inserted=inserted)
+
+        self._work.submit(
+            persist,
+            self._self,
+            lambda exc: CandleStoreFailed(candle=candle, error=repr(exc), attempt=attempt),
+        )
 
     def _log_research_snapshot(self) -> None:
         if self.book.best_bid is None or self.book.best_ask is None:
@@ -315,13 +298,34 @@ class FeedBehaviour:
             persist, self._self, lambda exc: SnapshotFailed(symbol=snapshot.symbol, error=repr(exc))
         )
 
-    def _on_ticker(self, update: TickerUpdate) -> None:
-        if update.mark is not None:
-            self._mark = update
-        if update.next_funding_time is not None:
-            self._funding_ms = update.next_funding_time
-        if update.funding_rate is not None:
-            self._funding_rate = update.funding_rate
+    def request_snapshot(self) -> None:
+        """Ask the trio side for a REST snapshot unless one is already on its way."""
+        if self._snapshot_pending:
+            return
+        self._snapshot_pending = True
+        self.stats.snapshots_requested += 1
+        symbol, source = self.symbol, self._snapshots
+
+        async def fetch() -> object:
+            return SnapshotFetched(snapshot=await source.fetch_snapshot(symbol))
+
+        self._work.submit(fetch, self._self, lambda exc: SnapshotFailed(symbol=symbol, error=repr(exc)))
+
+    # -- queries
+
+    def _stamp(self) -> None:
+        self.last_event_at = self._clock.now()
+
+    def _status(self) -> FeedStatusReport:
+        return FeedStatusReport(
+            symbol=self.symbol,
+            last_event_at=self.last_event_at,
+            book_synced=self.book.synced,
+            closes=self.stats.closes,
+            forwarded=self.stats.forwarded,
+            duplicates=self.stats.duplicates,
+            invalid=self.stats.invalid,
+        )
 
     def book_top(self, now: dt.datetime) -> BookTop | None:
         """Return the top of book with the L10 imbalance, or ``None`` while the book is unusable."""
@@ -362,12 +366,8 @@ def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
 
 
-class FeedActor(BehaviourActor[FeedMessage]):
+class FeedActor(SymbolActor[FeedMessage, FeedConfig]):
     """Supervised host of ``FeedBehaviour`` (path ``root/symbols/<SYM>/feed``); a restart resyncs the book."""
-
-    def __init__(self, symbol: str, config: FeedConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
-        super().__init__()
-        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
 
     def build(self) -> FeedBehaviour:
         """Return a fresh feed telling its candles to the sibling indicator."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from typing import Generic, Protocol, TypeVar
 
+from actors.config import TradingInputs
+from actors.deps import SymbolDeps
 from supervision.actor import SupervisedActor
 
-__all__ = ["Behaviour", "BehaviourActor", "unexpected"]
+__all__ = ["Behaviour", "BehaviourActor", "SymbolActor", "unexpected"]
 
 M = TypeVar("M")
+C = TypeVar("C")
 M_contra = TypeVar("M_contra", contravariant=True)
 
 
@@ -71,6 +74,17 @@ class BehaviourActor(SupervisedActor, Generic[M]):
         if self._behaviour is None:
             raise RuntimeError("expected on_start to have built the behaviour, got none")
         return self._behaviour.handle(message)
+
+
+class SymbolActor(BehaviourActor[M], Generic[M, C]):
+    """A ``BehaviourActor`` of one symbol's tree: its symbol, its room's config, the trading inputs and ports.
+
+    Subclasses (feed, indicator, signal) only say how ``build`` wires a fresh behaviour from these.
+    """
+
+    def __init__(self, symbol: str, config: C, inputs: TradingInputs, deps: SymbolDeps) -> None:
+        super().__init__()
+        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
 
 
 def unexpected(owner: str, message: object) -> TypeError:

@@ -22,9 +22,9 @@ from enum import StrEnum
 
 import structlog
 
-from actors.config import IndicatorConfig, TradingInputs
-from actors.deps import LazySink, SymbolDeps
-from actors.host import BehaviourActor, unexpected
+from actors.config import IndicatorConfig
+from actors.deps import LazySink
+from actors.host import SymbolActor, unexpected
 from actors.messages import CandleConfirmed, HistoryLoaded, HistoryLoadFailed, IndicatorsComputed, MessageSink
 from actors.paths import SIGNAL, sibling_path
 from actors.ports import MarketStore, WorkQueue
@@ -97,17 +97,7 @@ class IndicatorBehaviour:
     def stop(self) -> None:
         """Nothing to cancel: the buffer dies with the incarnation (the next one reloads from storage)."""
 
-    def _load(self, attempt: int) -> None:
-        self.phase = IndicatorPhase.LOADING
-        self.stats.loads += 1
-        symbol, n, store = self.symbol, self.config.history_bars, self._store
-
-        async def load() -> object:
-            return HistoryLoaded(symbol=symbol, candles=tuple(await store.last_candles(symbol, n)))
-
-        self._work.submit(
-            load, self._self, lambda exc: HistoryLoadFailed(symbol=symbol, error=repr(exc), attempt=attempt)
-        )
+    # -- dispatch
 
     def handle(self, message: IndicatorMessage) -> None:
         """Handle one message.
@@ -133,28 +123,7 @@ class IndicatorBehaviour:
             case _:
                 raise unexpected("IndicatorBehaviour", message)
 
-    def _on_history_failed(self, message: HistoryLoadFailed) -> None:
-        self.stats.load_failures += 1
-        if message.attempt >= self.config.max_load_attempts:
-            raise RuntimeError(f"expected history of {message.symbol} to load, got {message.error}")
-        self._log.warning("history load retried", attempt=message.attempt, error=message.error)
-        self._load(attempt=message.attempt + 1)
-
-    def _on_history(self, loaded: HistoryLoaded) -> None:
-        # Rebuild from scratch: the stored window is the truth, folded oldest first.
-        self.state = IndicatorState(self.symbol, self.strategy)
-        for candle in loaded.candles:
-            self.state.fold(candle)
-        self.stats.loaded_candles = len(loaded.candles)
-        self.phase = IndicatorPhase.READY
-        self._log.info("history loaded", candles=len(loaded.candles), buffered=len(self._buffer))
-        pending = list(self._buffer)
-        self._buffer.clear()
-        for message in pending:
-            if self.phase is IndicatorPhase.LOADING:  # a hole sent us back to loading: keep the rest
-                self._buffer.append(message)
-            else:
-                self._on_candle(message)
+    # -- commands
 
     def _on_candle(self, message: CandleConfirmed) -> None:
         candle = message.candle
@@ -189,13 +158,48 @@ class IndicatorBehaviour:
             )
         )
 
+    # -- replies
 
-class IndicatorActor(BehaviourActor[IndicatorMessage]):
+    def _on_history(self, loaded: HistoryLoaded) -> None:
+        # Rebuild from scratch: the stored window is the truth, folded oldest first.
+        self.state = IndicatorState(self.symbol, self.strategy)
+        for candle in loaded.candles:
+            self.state.fold(candle)
+        self.stats.loaded_candles = len(loaded.candles)
+        self.phase = IndicatorPhase.READY
+        self._log.info("history loaded", candles=len(loaded.candles), buffered=len(self._buffer))
+        pending = list(self._buffer)
+        self._buffer.clear()
+        for message in pending:
+            if self.phase is IndicatorPhase.LOADING:  # a hole sent us back to loading: keep the rest
+                self._buffer.append(message)
+            else:
+                self._on_candle(message)
+
+    def _on_history_failed(self, message: HistoryLoadFailed) -> None:
+        self.stats.load_failures += 1
+        if message.attempt >= self.config.max_load_attempts:
+            raise RuntimeError(f"expected history of {message.symbol} to load, got {message.error}")
+        self._log.warning("history load retried", attempt=message.attempt, error=message.error)
+        self._load(attempt=message.attempt + 1)
+
+    # -- egress
+
+    def _load(self, attempt: int) -> None:
+        self.phase = IndicatorPhase.LOADING
+        self.stats.loads += 1
+        symbol, n, store = self.symbol, self.config.history_bars, self._store
+
+        async def load() -> object:
+            return HistoryLoaded(symbol=symbol, candles=tuple(await store.last_candles(symbol, n)))
+
+        self._work.submit(
+            load, self._self, lambda exc: HistoryLoadFailed(symbol=symbol, error=repr(exc), attempt=attempt)
+        )
+
+
+class IndicatorActor(SymbolActor[IndicatorMessage, IndicatorConfig]):
     """Supervised host of ``IndicatorBehaviour``; a restart reloads the last N candles (live bars wait)."""
-
-    def __init__(self, symbol: str, config: IndicatorConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
-        super().__init__()
-        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
 
     def build(self) -> IndicatorBehaviour:
         """Return a fresh indicator telling its sets to the sibling signal actor."""

@@ -12,6 +12,11 @@ Flow for one symbol (paths ``root/symbols/<SYM>/feed|indicator|signal``)::
     signal ──CheckSignal──▶ risk ──SignalAllowed / SignalDenied / SignalQueued──▶ signal
     signal ──(work queue) store signal──▶ trio ──SignalStored / SignalStoreFailed──▶ signal
     signal ──SignalGenerated──▶ SignalPublisher (gateway)
+
+Private stream (``actors.routing.PrivateRouter``, paths ``root/symbols/<SYM>/position``)::
+
+    private session ──OrderUpdate/ExecutionReport/PositionUpdate/WalletUpdate──▶ position
+    private session (reconnected, re-subscribed) ──PrivateStreamResumed──▶ every routed position
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = [
     "HistoryLoaded",
     "IndicatorsComputed",
     "MessageSink",
+    "PrivateStreamResumed",
     "RiskVerdict",
     "SignalAllowed",
     "SignalDenied",
@@ -281,3 +287,17 @@ class SignalGenerated:
     queued_until: dt.datetime | None
     bar_start_ms: int
     close_to_signal_ms: float
+
+
+# --------------------------------------------------------------------------- private stream (position side)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrivateStreamResumed:
+    """Event (engine → every routed PositionActor): the private session reconnected and re-subscribed.
+
+    Private events may have been missed while it was down: each PositionActor re-validates its orders and
+    position against a REST snapshot. ``at`` is the exchange time (UTC) of the resume.
+    """
+
+    at: dt.datetime

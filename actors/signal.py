@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import structlog
 
 from actors.config import SignalConfig, TradingInputs
-from actors.deps import SymbolDeps
-from actors.host import BehaviourActor, unexpected
+from actors.host import SymbolActor, unexpected
 from actors.messages import (
     CheckSignal,
     GetSignalStats,
@@ -142,6 +141,8 @@ class SignalBehaviour:
                 raise unexpected("SignalBehaviour", message)
         return None
 
+    # -- commands
+
     def _on_indicators(self, message: IndicatorsComputed) -> None:
         bar = message.indicators.bar_start
         if self.last_bar is not None and bar <= self.last_bar:
@@ -177,6 +178,8 @@ class SignalBehaviour:
         # logged after the ask is on its way: the line's cost overlaps the risk check
         self._log.info("signal generated", side=signal.side.value, bar=str(bar), entry=str(signal.entry))
 
+    # -- replies
+
     def _on_verdict(
         self, signal_id: uuid.UUID, status: SignalStatus, queued_until: dt.datetime | None, reason: str | None
     ) -> None:
@@ -191,22 +194,6 @@ class SignalBehaviour:
         if reason is not None:
             self._log.info("signal denied", signal_id=str(signal_id), reason=reason)
         self._submit_store(pending, reason, attempt=1)
-
-    def _submit_store(self, pending: PendingSignal, reason: str | None, attempt: int) -> None:
-        store, status = self._store, pending.status
-        signal = pending.signal
-        if pending.queued_until is not None:
-            signal = signal.model_copy(update={"queued_until": pending.queued_until})
-
-        async def persist() -> object:
-            inserted = await store.store_signal(signal, status, reason)
-            return SignalStored(signal_id=signal.id, inserted=inserted)
-
-        self._work.submit(
-            persist,
-            self._self,
-            lambda exc: SignalStoreFailed(signal_id=signal.id, error=repr(exc), attempt=attempt),
-        )
 
     def _on_stored(self, stored: SignalStored) -> None:
         pending = self.pending.pop(stored.signal_id, None)
@@ -248,18 +235,32 @@ class SignalBehaviour:
         self._log.warning("signal store retried", attempt=failure.attempt, error=failure.error)
         self._submit_store(pending, None, attempt=failure.attempt + 1)
 
+    # -- egress
+
+    def _submit_store(self, pending: PendingSignal, reason: str | None, attempt: int) -> None:
+        store, status = self._store, pending.status
+        signal = pending.signal
+        if pending.queued_until is not None:
+            signal = signal.model_copy(update={"queued_until": pending.queued_until})
+
+        async def persist() -> object:
+            inserted = await store.store_signal(signal, status, reason)
+            return SignalStored(signal_id=signal.id, inserted=inserted)
+
+        self._work.submit(
+            persist,
+            self._self,
+            lambda exc: SignalStoreFailed(signal_id=signal.id, error=repr(exc), attempt=attempt),
+        )
+
     def _sample(self, samples: list[int], value: int) -> None:
         if len(samples) >= self._keep:
             del samples[: self._keep // 2]
         samples.append(value)
 
 
-class SignalActor(BehaviourActor[SignalMessage]):
+class SignalActor(SymbolActor[SignalMessage, SignalConfig]):
     """Supervised host of ``SignalBehaviour``; a restart starts empty."""
-
-    def __init__(self, symbol: str, config: SignalConfig, inputs: TradingInputs, deps: SymbolDeps) -> None:
-        super().__init__()
-        self._symbol, self._config, self._inputs, self._deps = symbol, config, inputs, deps
 
     def build(self) -> SignalBehaviour:
         """Return a fresh signal behaviour checking with the RiskActor."""

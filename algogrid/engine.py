@@ -5,14 +5,23 @@
 1. in simulation mode, the exchange simulator on loopback (speed from ``settings.simulator``), started after
    the newest stored bar when a previous run left bars ahead of wall time (``_resume_after_stored``) and
    paused until the public session is subscribed (``_resume_market``: ``PublicSession.wait_subscribed``);
-2. the REST client (instrument rules) and the REST warm-up of the last N 5m candles per symbol;
+   the engine creates its trading account in it (``_simulator_credentials``: a fresh random key pair, never
+   logged), so the private stream runs in simulation as in paper/live;
+2. the REST client (``rest_client``: every call draws from the Redis-backed E-08 buckets ``rest_read`` /
+   ``rest_order`` shared by every client of the same Redis), the instrument rules (a symbol without real
+   rules is *unavailable for orders*, with its reason in ``TradingInputs.unavailable``) and the REST warm-up
+   of the last N 5m candles per symbol;
 3. the actor → trio work queue, and the alert webhook dispatcher when ``webhooks.urls`` is set (G-05), in
    the *services* nursery;
 4. the supervision tree ``root → risk, monitor, symbols → <SYM> → signal, indicator, feed``: ``root/risk``
    is the RiskActor in every mode (signals reach it as ``CheckSignal``), ``root/monitor`` the MonitorActor
    (kill conditions, R-04); both decide on the *market clock* (``algogrid.market_clock``: the simulator's
    exchange time in simulation mode, wall time otherwise), while the tree keeps the wall clock;
-5. the public WS session, whose sink is the ``SymbolRouter``, in the *feeds* nursery nested inside.
+5. the public WS session, whose sink is the ``SymbolRouter``, in the *feeds* nursery nested inside; and,
+   when the exchange config has credentials (always in simulation), the private WS session (``order``,
+   ``execution``, ``position``, ``wallet``), whose sink is the ``PrivateRouter``: each private event to
+   ``root/symbols/<SYM>/position``, and ``PrivateStreamResumed`` to every routed PositionActor once the
+   session reconnected, re-subscribed and caught up (``PrivateSession(on_resumed=router.resumed)``).
 
 It reports an ``Engine`` (the handle: tree, bridge, session, metrics and ``view``, the gateway's
 ``EngineView``) through ``task_status`` once the session is subscribed, as ``gateway.serve`` reports its
@@ -31,9 +40,11 @@ outlive the run — but the services are cancelled with it: jobs submitted while
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar, overload
 
 import structlog
@@ -44,6 +55,7 @@ from actors import (
     BackfillReport,
     EngineError,
     PipelineConfig,
+    PrivateRouter,
     RefResolver,
     SignalPublisher,
     SymbolDeps,
@@ -53,15 +65,18 @@ from actors import (
     TrioWorkPort,
     backfill,
     feed_path,
+    position_path,
     symbols_spec,
 )
 from actors.risk import RiskMetrics, WebhookDispatcher
 from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
+from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
 from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
-from exchange.bybit import BybitRestClient, PublicSession
+from exchange.bybit import BybitRestClient, PrivateSession, PublicSession
+from exchange.config import Credentials, ExchangeConfig
 from exchange.simulator import Simulator, open_simulator
 from storage import KlineRepository
 from strategy_core import InstrumentRules
@@ -78,7 +93,16 @@ from supervision import (
     UnknownPath,
 )
 
-__all__ = ["Engine", "LoggingPublisher", "serve", "trading_inputs"]
+__all__ = [
+    "Engine",
+    "LoadedInstruments",
+    "LoggingPublisher",
+    "PositionWiring",
+    "instrument_rules",
+    "rest_client",
+    "serve",
+    "trading_inputs",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -116,6 +140,11 @@ class Engine:
     session: PublicSession | None = None
     simulator: Simulator | None = None
     market_clock: Clock | None = None  # what the risk side's decisions read (market time)
+    rest: BybitRestClient | None = None  # the engine's REST client (rate-limited through Redis, E-08)
+    inputs: TradingInputs | None = None  # what the trees trade with (instrument rules, unavailable symbols)
+    private_session: PrivateSession | None = None  # None without credentials (paper/live)
+    private_router: PrivateRouter | None = None
+    positions: PositionWiring | None = None
 
     @overload
     async def ask(self, path: str, message: Ask[R], *, timeout_s: float) -> R: ...
@@ -130,7 +159,32 @@ class Engine:
         return await self.bridge.ask(self.tree.ref(path), message, timeout=timeout_s)
 
 
-def _readiness_checks(session: PublicSession, warmup: BackfillReport) -> dict[str, EngineCheck]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionWiring:
+    """What the engine holds for the per-symbol PositionActors (``root/symbols/<SYM>/position``).
+
+    The composition root builds the PositionActor's deps from these: the REST client for the trading jobs it
+    hands to the trio side through ``work`` (placement, amend, cancel, snapshots — never called from the
+    actor thread), ``resolve`` for its siblings and ``root/risk`` by path, ``storage`` for its repositories,
+    ``inputs.order_rules`` for the instrument rules of an order (``SymbolUnavailableError`` when there are
+    none), ``min_notional_usd`` (per symbol, from instruments-info), ``settings.execution`` and the market
+    clock. Private events arrive through ``private_router``.
+    """
+
+    rest: BybitRestClient
+    work: TrioWorkPort
+    resolve: RefResolver
+    storage: Any
+    inputs: TradingInputs
+    execution: Any  # actors.ExecutionConfig (Settings.execution)
+    market_clock: Clock
+    private_router: PrivateRouter
+    min_notional_usd: Mapping[str, Decimal]
+
+
+def _readiness_checks(
+    session: PublicSession, warmup: BackfillReport, private: PrivateSession | None
+) -> dict[str, EngineCheck]:
     """Return the engine's synchronous readiness checks (None when ready, else the reason).
 
     These never block: they read flags only, so the gateway may call them on the trio thread.
@@ -139,38 +193,105 @@ def _readiness_checks(session: PublicSession, warmup: BackfillReport) -> dict[st
     def exchange_public() -> str | None:
         return None if session.stats.connected else "public session not connected"
 
+    def exchange_private() -> str | None:
+        if private is None:
+            return "no exchange credentials configured: private stream off, no trading"
+        return None if private.stats.connected else "private session not connected"
+
     def warmed_up() -> str | None:
         failed = warmup.failed
         return None if not failed else f"backfill failed for {', '.join(sorted(failed))}"
 
-    return {"exchange_public": exchange_public, "warmup": warmed_up}
+    return {
+        "exchange_public": exchange_public,
+        "exchange_private": exchange_private,
+        "warmup": warmed_up,
+    }
 
 
-def trading_inputs(settings: Any, instruments: Mapping[str, InstrumentRules]) -> TradingInputs:
+def trading_inputs(
+    settings: Any,
+    instruments: Mapping[str, InstrumentRules],
+    unavailable: Mapping[str, str] | None = None,
+) -> TradingInputs:
     """Return what the symbol trees trade with: the strategy and 1R from ``settings`` (R-01), ``instruments``.
 
     1R is ``risk.risk_per_trade_usd``: the signals are sized with the unit the RiskActor counts in.
+    ``unavailable`` names the symbols without real instrument rules and why (no orders for them).
     """
     return TradingInputs(
         risk_per_trade_usd=settings.risk.risk_per_trade_usd,
         strategy=settings.strategy,
         research_mode=bool(settings.research_mode),
         instruments=instruments,
+        unavailable=dict(unavailable or {}),
     )
 
 
-async def _instrument_rules(rest: BybitRestClient, symbols: Sequence[str]) -> dict[str, InstrumentRules]:
+def rest_client(exchange_config: ExchangeConfig, storage: Any) -> BybitRestClient:
+    """Return the engine's REST client: credentials from ``exchange_config``, limits from ``storage.redis``.
+
+    Every call draws a token from the Redis-backed buckets (E-08: ``rest_read`` 1200/min, ``rest_order``
+    10/s, keys under ``exchange.rate_limit_prefix``), shared with every other client on the same Redis; the
+    sessions built on it take their ``ws`` subscription tokens from the same limiter. The key pair is masked
+    in every later log line, whatever logs it.
+    """
+    if exchange_config.credentials is not None:
+        register_secret(exchange_config.credentials.api_key)
+        register_secret(exchange_config.credentials.api_secret)
+    return BybitRestClient.with_shared_limits(exchange_config, storage.redis, exchange_config.credentials)
+
+
+def _simulator_credentials(simulator: Simulator) -> Credentials:
+    """Create the engine's trading account in ``simulator`` and return its key pair (never logged)."""
+    api_key = f"algogrid-{secrets.token_hex(8)}"
+    api_secret = secrets.token_hex(32)
+    simulator.add_account(api_key, api_secret)
+    log.info("simulator account created", balance=str(simulator.config.default_balance))
+    return Credentials(api_key=api_key, api_secret=api_secret)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedInstruments:
+    """The exchange's instrument rules of the engine's symbols, as loaded at start.
+
+    ``unavailable`` names each symbol without rules and why; ``min_notional_usd`` the minimum order value of
+    the symbols whose instruments-info gives one.
+    """
+
+    rules: Mapping[str, InstrumentRules]
+    unavailable: Mapping[str, str]
+    min_notional_usd: Mapping[str, Decimal]
+
+
+async def instrument_rules(rest: BybitRestClient, symbols: Sequence[str]) -> LoadedInstruments:
+    """Return the exchange's instrument rules of ``symbols`` and, per symbol without any, the reason.
+
+    A symbol whose rules cannot be loaded (the call failed, or the symbol is not listed) is unavailable for
+    orders: no tick size or quantity step is guessed for it. Signals still run on the default grid.
+    """
     try:
         instruments = await rest.get_instruments()
-    except Exception as exc:  # boundary: fall back to the default grid rather than refuse to start
-        log.warning("instrument rules unavailable", error=repr(exc))
-        return {}
-    wanted = set(symbols)
-    return {
+    except Exception as exc:  # boundary: the engine still starts (signals), the symbols cannot take orders
+        reason = f"instrument rules could not be loaded at start: {exc}"
+        log.warning("instrument rules unavailable", error=repr(exc), symbols=len(symbols))
+        return LoadedInstruments({}, dict.fromkeys(symbols, reason), {})
+    listed = [i for i in instruments if i.symbol in set(symbols)]
+    rules = {
         i.symbol: InstrumentRules(tick_size=i.tick_size, qty_step=i.qty_step, min_qty=i.min_order_qty)
-        for i in instruments
-        if i.symbol in wanted
+        for i in listed
     }
+    min_notional = {
+        i.symbol: i.lot_size_filter.min_notional_value
+        for i in listed
+        if i.lot_size_filter.min_notional_value is not None
+    }
+    unavailable = {
+        s: "not listed in the exchange's instruments-info at start" for s in symbols if s not in rules
+    }
+    for symbol, reason in unavailable.items():
+        log.warning("symbol unavailable for orders", symbol=symbol, reason=reason)
+    return LoadedInstruments(rules, unavailable, min_notional)
 
 
 async def serve(
@@ -212,11 +333,14 @@ async def serve(
         async with open_simulator(sim_config) as sim:
             sim.clock.pause()  # until the live stream is subscribed: see _resume_market
             exchange_config = settings.exchange.model_copy(
-                update={"rest_url": sim.rest_url, "ws_public_url": sim.ws_public_url}
+                update={
+                    "rest_url": sim.rest_url,
+                    "ws_public_url": sim.ws_public_url,
+                    "ws_private_url": sim.ws_private_url,
+                    "credentials": _simulator_credentials(sim),
+                }
             )
-            await _run(
-                settings, storage, exchange_config, publisher, metrics, sim, trigger, task_status
-            )
+            await _run(settings, storage, exchange_config, publisher, metrics, sim, trigger, task_status)
     else:
         await _run(settings, storage, settings.exchange, publisher, metrics, None, trigger, task_status)
 
@@ -303,8 +427,8 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
     config: EngineConfig = settings.engine
     source = "simulator" if mode == "simulation" else "ws"
     store = storage.market(source=source)
-    async with BybitRestClient(exchange_config) as rest, trio.open_nursery() as services:
-        instruments = await _instrument_rules(rest, symbols)
+    async with rest_client(exchange_config, storage) as rest, trio.open_nursery() as services:
+        loaded = await instrument_rules(rest, symbols)
         pipeline: PipelineConfig = settings.pipeline
         log.info("backfill started", symbols=len(symbols), bars=pipeline.backfill_bars)
         report = await backfill(
@@ -330,7 +454,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             snapshots=_RestSnapshots(rest),
             publisher=publisher or LoggingPublisher(),
         )
-        inputs = trading_inputs(settings, instruments)
+        inputs = trading_inputs(settings, loaded.rules, loaded.unavailable)
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
         market_clock = market_clock_for(simulator.clock if simulator is not None else None)
@@ -363,6 +487,22 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                 await bridge.wait_settled(tree, timeout=config.stop_timeout_s)
                 for symbol in symbols:
                     router.add(symbol)
+                private_router = _private_router(tree, router)
+                # The PositionActors' collaborators (PositionWiring): the construction point of their deps.
+                position_deps = PositionWiring(
+                    rest=rest,
+                    work=work,
+                    resolve=resolver,
+                    storage=storage,
+                    inputs=inputs,
+                    execution=settings.execution,
+                    market_clock=market_clock,
+                    private_router=private_router,
+                    min_notional_usd=loaded.min_notional_usd,
+                )
+                private = await _start_private(
+                    feeds, exchange_config, private_router, rest, config.stop_timeout_s
+                )
                 session = PublicSession(exchange_config, symbols, router, rest)
                 await feeds.start(session.run)
                 if simulator is not None:
@@ -379,16 +519,26 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                         tree,
                         bridge,
                         lambda: sorted(router.symbols),
-                        checks=_readiness_checks(session, report),
+                        checks=_readiness_checks(session, report, private),
                         market_clock=market_clock,
                     ),
                     alerts=wiring.alerts,
                     session=session,
                     simulator=simulator,
                     market_clock=market_clock,
+                    rest=rest,
+                    inputs=inputs,
+                    private_session=private,
+                    private_router=private_router,
+                    positions=position_deps,
                 )
                 log.info(
-                    "engine started", mode=mode, symbols=len(symbols), webhooks=wiring.alerts is not None
+                    "engine started",
+                    mode=mode,
+                    symbols=len(symbols),
+                    webhooks=wiring.alerts is not None,
+                    private_stream=private is not None,
+                    unavailable_for_orders=sorted(loaded.unavailable),
                 )
                 task_status.started(engine)
                 await _until_stopped(trigger, root_failed)
@@ -398,6 +548,40 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         services.cancel_scope.cancel()
     if root_failed.is_set():
         raise EngineError(f"the supervision root failed: {tree.failure.as_json() if tree.failure else '?'}")
+
+
+def _private_router(tree: SupervisionTree, router: SymbolRouter) -> PrivateRouter:
+    """Return the private session's sink: events to each PositionActor of ``router``'s symbols."""
+    return PrivateRouter(
+        lambda s: tree.ref(position_path(s)),
+        lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
+        lambda: router.symbols,
+    )
+
+
+async def _start_private(
+    feeds: trio.Nursery,
+    exchange_config: ExchangeConfig,
+    router: PrivateRouter,
+    rest: BybitRestClient,
+    timeout_s: float,
+) -> PrivateSession | None:
+    """Start the private WS session on ``router`` in ``feeds`` when the config has credentials, else None.
+
+    Waits (bounded by ``timeout_s``) until it is authenticated and subscribed; a timeout is only logged: the
+    engine still starts without it (signals do not need it) and readiness says ``exchange_private``.
+    """
+    credentials = exchange_config.credentials
+    if credentials is None:
+        log.warning("no exchange credentials: private stream off, trading unavailable")
+        return None
+    private = PrivateSession(exchange_config, credentials, router, rest, on_resumed=router.resumed)
+    await feeds.start(private.run)
+    with trio.move_on_after(timeout_s) as waited:
+        await private.wait_ready()
+    if waited.cancelled_caught:
+        log.warning("private session not ready at start", timeout_s=timeout_s)
+    return private
 
 
 async def _stop_tree(bridge: TrioBridge, tree: SupervisionTree, timeout_s: float) -> None:

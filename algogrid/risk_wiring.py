@@ -2,9 +2,11 @@
 
 The RiskActor is the only signal gate, in every mode. Signal actors address it by
 path (``root/risk``) and get ``SignalAllowed`` / ``SignalDenied`` / ``SignalQueued`` back as messages
-(R-02, R-03); the monitor tells it ``KillConditionTriggered`` (R-04). Both do their I/O through the engine's
-work queue, so they are built here from the pieces the engine owns (queue, storage, resolver) — see the
-"Wiring" section of docs/risk.md.
+(R-02, R-03); the monitor tells it ``KillConditionTriggered`` (R-04), and hands its position decisions
+(``MoveStopToEntry``, R-05; ``ReduceOnlyCloseRequested``, R-06) to the PositionActor of the decision's symbol
+(``actors.PositionDecisionSink``, by path ``root/symbols/<SYM>/position``). Both do their I/O through the
+engine's work queue, so they are built here from the pieces the engine owns (queue, storage, resolver) — see
+the "Wiring" section of docs/risk.md.
 
 Alerts of both actors go to a ``WebhookDispatcher`` (G-05) when ``webhooks.urls`` is configured; the
 dispatcher is a trio service the engine runs in its own nursery. Without URLs no dispatcher exists and the
@@ -22,7 +24,7 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 
-from actors import MONITOR_NAME, RISK, RISK_NAME, LazySink, RefResolver, WorkQueue
+from actors import MONITOR_NAME, RISK, RISK_NAME, LazySink, PositionDecisionSink, RefResolver, WorkQueue
 from actors.monitor import MonitorActor, MonitorDeps, monitor_config_from
 from actors.risk import (
     RiskActor,
@@ -106,7 +108,7 @@ def risk_children(
         work=work,
         store=storage.monitor,
         risk=LazySink(resolve, RISK),
-        positions=None,  # the position side (execution issue) subscribes when it exists
+        positions=PositionDecisionSink(resolve),  # BE / funding decisions to root/symbols/<SYM>/position
         alerts=wiring.alerts,
         metrics=wiring.metrics,
         market_clock=market_clock,

@@ -66,6 +66,10 @@ class ExchangeConfig(BaseModel):
     outcome_query_attempts: int = Field(default=3, ge=1)
     rate_limit_prefix: str = Field(default="algogrid:ratelimit", min_length=1)
     rate_limit_wait_s: float = Field(default=5.0, ge=0)
+    # The account's API key pair (paper/live: ``ALGOGRID_EXCHANGE__CREDENTIALS__API_KEY`` / ``__API_SECRET``
+    # in the environment or config/secrets.env). Without it the engine runs no private session and cannot
+    # trade; in simulation mode the engine creates an account in the simulator and ignores this.
+    credentials: Credentials | None = None
 
     @model_validator(mode="after")
     def _check_ranges(self) -> ExchangeConfig:

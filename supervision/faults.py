@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from supervision.errors import InjectedFault
 from supervision.messages import CrashNow, VanishNow
@@ -19,7 +19,7 @@ __all__ = ["FaultInjector"]
 @dataclass
 class _Plan:
     crash_next: bool = False
-    crash_type: type[Any] | None = None
+    crash_type: type[object] | None = None
     start_failures: int = 0
     delay_s: float = 0.0
     release: threading.Event = field(default_factory=threading.Event)
@@ -50,7 +50,7 @@ class FaultInjector:
         """End the child's thread without any report, as a thread that died silently (watchdog tests)."""
         self._runtime.node(path).deliver(Envelope(VanishNow()))
 
-    def crash_on_next(self, path: str, message_type: type[Any] | None = None) -> None:
+    def crash_on_next(self, path: str, message_type: type[object] | None = None) -> None:
         """Crash the child on its next message (of `message_type`, when given)."""
         with self._lock:
             plan = self._plans.setdefault(path, _Plan())
@@ -100,7 +100,7 @@ class FaultInjector:
             self._drop_if_empty(path, plan)
         raise InjectedFault(f"injected on_start failure at {path}")
 
-    def before_message(self, path: str, message: Any) -> None:
+    def before_message(self, path: str, message: object) -> None:
         """Apply an armed delay, then raise `InjectedFault` when a crash is armed for this message."""
         with self._lock:
             plan = self._plans.get(path)

@@ -43,9 +43,9 @@ class Gate(Enum):
 RECENT_RESTARTS = 10
 
 
-def _queue(inbox: ActorInbox) -> Queue[Envelope[Any]]:
+def _queue(inbox: ActorInbox) -> Queue[Envelope[object]]:
     # pykka types the inbox as a minimal protocol; ThreadingActor's inbox is a queue.Queue.
-    return cast("Queue[Envelope[Any]]", inbox)
+    return cast("Queue[Envelope[object]]", inbox)
 
 
 class Node:
@@ -72,7 +72,7 @@ class Node:
         self.ref: pykka.ActorRef[Any] | None = None
         self.thread: threading.Thread | None = None
         self.gate = Gate.HOLD
-        self.held: list[Envelope[Any]] = []
+        self.held: list[Envelope[object]] = []
         self.restarts = 0
         self.recent_restarts: deque[str] = deque(maxlen=RECENT_RESTARTS)
         self.last_failure: FailureInfo | None = None
@@ -97,7 +97,7 @@ class Node:
 
     # -- delivery (any thread) ---------------------------------------------------------------------------
 
-    def deliver(self, envelope: Envelope[Any]) -> None:
+    def deliver(self, envelope: Envelope[object]) -> None:
         """Put a message in the mailbox, hold it during a restart, or raise `ActorUnavailable`."""
         with self.lock:
             if self.gate is Gate.OPEN and self.ref is not None:
@@ -174,14 +174,14 @@ class Node:
                 self.running_since = now
         self._on_change()
 
-    def exited(self, incarnation: int, inbox: ActorInbox) -> tuple[bool, list[Envelope[Any]]]:
+    def exited(self, incarnation: int, inbox: ActorInbox) -> tuple[bool, list[Envelope[object]]]:
         """Record the end of an incarnation and drain its mailbox.
 
         Returns:
             (first, rejected): whether this is the first report of that incarnation's end, and the
             envelopes nobody will take (the node is closed or the incarnation is stale).
         """
-        drained: list[Envelope[Any]] = []
+        drained: list[Envelope[object]] = []
         with self.lock:
             current = incarnation == self.incarnation
             first = current and self.exited_incarnation != incarnation
@@ -229,7 +229,7 @@ class Node:
             if self.gate is not Gate.CLOSED:
                 self.gate = Gate.HOLD
 
-    def close(self, status: Status) -> list[Envelope[Any]]:
+    def close(self, status: Status) -> list[Envelope[object]]:
         """Refuse new messages, enter `status`, and return the held messages for rejection."""
         with self.lock:
             if self.status is not status:

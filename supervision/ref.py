@@ -47,13 +47,13 @@ class ChildRef:
     def __hash__(self) -> int:
         return hash(self.path)
 
-    def _deliver(self, envelope: Envelope[Any]) -> None:
+    def _deliver(self, envelope: Envelope[object]) -> None:
         node = self._runtime.find(self.path)
         if node is None:
             raise ActorUnavailable(f"expected a child at {self.path}, got none (removed or never added)")
         node.deliver(envelope)
 
-    def tell(self, message: Any) -> None:
+    def tell(self, message: object) -> None:
         """Send without waiting.
 
         Raises:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import pykka
 import structlog
@@ -161,7 +160,7 @@ class Runtime:
             # The parent is itself going down; its own exit path stops and accounts for this subtree.
             log.debug("exit report dropped", path=node.path, parent=node.parent)
 
-    def reject(self, node: Node, envelopes: Iterable[Envelope[Any]]) -> None:
+    def reject(self, node: Node, envelopes: Iterable[Envelope[object]]) -> None:
         """Fail asks with `ActorUnavailable` and count tells as dead letters; nothing is lost silently."""
         for envelope in envelopes:
             message = envelope.message

@@ -91,7 +91,7 @@ class Supervisor(SupervisedActor):
     def _event(self, type_: EventType, node: Node, reason: str = "") -> None:
         self._runtime.metrics.record(SupervisionEvent(type_, node.path, node.kind, reason, node.incarnation))
 
-    def _tell_self(self, message: Any) -> None:
+    def _tell_self(self, message: object) -> None:
         try:
             self.actor_ref.tell(message)
         except pykka.ActorDeadError:

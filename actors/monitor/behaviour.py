@@ -90,6 +90,8 @@ class MonitorBehaviour:
         """Return the clock decisions read (market time)."""
         return self.deps.market_clock or self.clock
 
+    # -- lifecycle
+
     def start(self) -> None:
         """Recall today's halts (a restart must not overrule an operator's release) and schedule a tick."""
         store, now = self.deps.store, self.market.now()
@@ -111,13 +113,7 @@ class MonitorBehaviour:
         """Cancel the pending tick; this incarnation schedules none from now on."""
         self._timers.close()
 
-    def _schedule(self) -> None:
-        config = self.config
-        # Replaces a pending tick: one chain, even when a dead incarnation's tick lands here.
-        if config.schedule_ticks:
-            self._timers.tell_later(config.poll_interval_s, Tick())
-
-    # -- messages --------------------------------------------------------------------------------------
+    # -- dispatch
 
     def handle(self, message: MonitorMessage) -> MonitorSnapshot | None:
         """Dispatch one message; ``GetMonitorSnapshot`` returns the snapshot, every other ``None``.
@@ -159,6 +155,14 @@ class MonitorBehaviour:
                 raise unexpected("MonitorBehaviour", message)
         return None
 
+    # -- timers
+
+    def _schedule(self) -> None:
+        config = self.config
+        # Replaces a pending tick: one chain, even when a dead incarnation's tick lands here.
+        if config.schedule_ticks:
+            self._timers.tell_later(config.poll_interval_s, Tick())
+
     def _tick(self) -> None:
         now = self.market.now()
         self._schedule()
@@ -187,7 +191,7 @@ class MonitorBehaviour:
         except WorkRejectedError as exc:
             self.log.warning("monitor read rejected", error=str(exc))
 
-    # -- R-05 / R-06 -----------------------------------------------------------------------------------
+    # -- commands
 
     def _position_rules(self, watched: _Watched, now: dt.datetime) -> None:
         marked, rules = watched.marked, self.config.position_rules
@@ -243,17 +247,7 @@ class MonitorBehaviour:
             upnl_r=str(decision.upnl_r),
         )
 
-    def _to_positions(self, message: object) -> None:
-        sink = self.deps.positions
-        if sink is None:
-            self.log.info("position decision without a position side", kind=type(message).__name__)
-            return
-        try:
-            sink.tell(message)
-        except Exception as exc:  # boundary: a down position side must not crash the monitor
-            self.log.warning("position decision undeliverable", kind=type(message).__name__, error=repr(exc))
-
-    # -- R-04 ------------------------------------------------------------------------------------------
+    # -- replies
 
     def _assess(self, loaded: PerformanceLoaded) -> None:
         now, rules = loaded.at, self.config.position_rules
@@ -283,6 +277,8 @@ class MonitorBehaviour:
             if self._first_today(finding, now):
                 self._finding_alert(finding, now, self._stats_reason(finding, assessment))
 
+    # -- rules
+
     def _first_today(self, finding: KillFinding, now: dt.datetime) -> bool:
         today = now.astimezone(dt.UTC).date()
         if self.fired.get(finding.value) == today:
@@ -310,6 +306,18 @@ class MonitorBehaviour:
             f"{finding.value}: trades={stats.trades} win_rate={stats.win_rate} "
             f"profit_factor={stats.profit_factor} net_expectancy_r={stats.net_expectancy_r}"
         )
+
+    # -- egress
+
+    def _to_positions(self, message: object) -> None:
+        sink = self.deps.positions
+        if sink is None:
+            self.log.info("position decision without a position side", kind=type(message).__name__)
+            return
+        try:
+            sink.tell(message)
+        except Exception as exc:  # boundary: a down position side must not crash the monitor
+            self.log.warning("position decision undeliverable", kind=type(message).__name__, error=repr(exc))
 
     def _finding_alert(self, finding: KillFinding, now: dt.datetime, reason: str) -> None:
         kind, severity = _FINDING_ALERTS[finding]

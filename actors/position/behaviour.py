@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from actors.config import TradingInputs
-from actors.errors import WorkRejectedError
+from actors.errors import SymbolUnavailableError, WorkRejectedError
 from actors.host import unexpected
 from actors.messages import MessageSink
 from actors.monitor.messages import MoveStopToEntry, PositionMarked, ReduceOnlyCloseRequested
@@ -391,7 +391,7 @@ class PositionBehaviour:
                 self.handle(message)
 
     def _restore(self, book: ExecutionBook) -> None:
-        rules = self.inputs.instruments.get(self.symbol)
+        rules = self.inputs.instruments.get(self.symbol)  # None: protective orders wait for the rules
         for record in book.positions:
             position = _Position(record=record, ledger=Ledger(side=Side(record.side)), rules=rules)
             self._register(position)
@@ -482,12 +482,13 @@ class PositionBehaviour:
                 f"{self.config.order_grace_seconds} s.",
             )
             return
-        rules = self.inputs.instruments.get(self.symbol)
-        if rules is None:
+        try:
+            rules = self.inputs.order_rules(self.symbol)
+        except SymbolUnavailableError as exc:
             self._refuse(
                 sid,
                 "instrument_unavailable",
-                f"The exchange's rules for {self.symbol} (tick, size step) are not loaded; orders are off.",
+                f"{self.symbol} cannot take orders now: {exc.reason} (no tick or size step is guessed).",
             )
             return
         min_notional = (self.deps.min_notional_usd or {}).get(self.symbol, Decimal(0))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from actors.messages import PrivateStreamResumed  # one type: the engine's private router tells it
 from strategy_core.execution import PositionStatus
 from strategy_core.models import Side
 from supervision import Ask, ReplyFuture
@@ -147,13 +148,6 @@ class GetPositions(Ask[tuple[PositionView, ...]]):
 
 
 # ------------------------------------------------------------------ events
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PrivateStreamResumed:
-    """Event (engine → every PositionActor): the private stream reconnected at ``at``; re-validate by REST."""
-
-    at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

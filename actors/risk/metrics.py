@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = ["RiskMetrics"]
 
@@ -13,7 +13,7 @@ class RiskMetrics:
     Tests pass a fresh ``CollectorRegistry`` so that several instances can coexist in one process.
     """
 
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.decisions = Counter(
             "algogrid_risk_decisions",

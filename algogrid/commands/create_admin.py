@@ -12,11 +12,11 @@ import hashlib
 import secrets
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 import trio
 
+from algogrid.commands import Subparsers
 from algogrid.commands.bootstrap import EXIT_CONFIG, add_config_argument, load_or_report, servers_and_schema
 from algogrid.settings import Settings
 from storage import ServerUrls, open_storage
@@ -46,7 +46,7 @@ class _Created:
     reissued: bool
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``create-admin`` sub-command."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "create-admin", help="create an admin user and print a one-time activation link (valid 48 h)"

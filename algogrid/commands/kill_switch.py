@@ -20,6 +20,7 @@ import structlog
 import trio
 
 from actors.risk import KillSwitchCommandError
+from algogrid.commands import Subparsers
 from algogrid.commands.bootstrap import EXIT_CONFIG, add_config_argument, load_or_report
 from storage import (
     ChangeSource,
@@ -40,7 +41,7 @@ EXIT_STORAGE = 1
 _STATES = {"halted": TradingState.HALTED, "reducing": TradingState.REDUCING}
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``kill-switch`` sub-command."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "kill-switch", help="engage, release or show the kill switch (R-04)"

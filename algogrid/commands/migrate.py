@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 import structlog
 
+from algogrid.commands import Subparsers
 from algogrid.commands.bootstrap import EXIT_CONFIG, add_config_argument, load_or_report
 from storage import downgrade, start_servers, upgrade
 
@@ -15,7 +15,7 @@ __all__ = ["register", "run"]
 log = structlog.get_logger(__name__)
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``migrate`` sub-command."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "migrate", help="upgrade the database schema (embedded servers unless DATABASE_URL is set)"

@@ -7,10 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from algogrid.commands import Subparsers
+
 __all__ = ["register", "run"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``simulator`` sub-command to the CLI."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "simulator", help="run a Bybit-v5-compatible venue on loopback and print its URLs"

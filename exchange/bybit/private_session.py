@@ -11,12 +11,18 @@ After every reconnect it catches up over REST on what the socket missed while do
 
 Refreshed rows are published as ``PositionUpdate`` / ``OrderUpdate`` unless the socket already delivered a
 newer state of the same order or position (``updatedTime``). A failing REST call is logged and skipped.
+
+Once the catch-up is done (the socket is authenticated and re-subscribed, the REST refresh published), the
+session calls ``on_resumed(at_ms)`` with the exchange time (``BybitRestClient.now_ms``): the engine turns it
+into ``PrivateStreamResumed`` for every PositionActor, which re-validates against its own REST snapshot. The
+first connection is not a resume (nothing was missed yet).
 """
 
 from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -58,10 +64,13 @@ class PrivateSession(WsSession):
         rest_client: BybitRestClient,
         *,
         rng: random.Random | None = None,
+        on_resumed: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(config, config.ws_private_url, sink, rng=rng)
         self._credentials = credentials
         self.rest = rest_client
+        self._on_resumed = on_resumed
+        self.resumes = 0  # reconnects whose catch-up completed (``on_resumed`` calls)
         self._exec_seen: set[str] = set()
         self._exec_order: deque[str] = deque()
         self._last_exec_time_ms: int | None = None
@@ -120,6 +129,12 @@ class PrivateSession(WsSession):
         await self._backfill(start_ms)
         await self._refresh_positions()
         await self._refresh_orders()
+        self.resumes += 1
+        if self._on_resumed is not None:
+            try:
+                self._on_resumed(self.rest.now_ms())
+            except Exception:  # the callback is another room's code: the session must survive it
+                log.exception("private resume callback failed", channel=self.channel)
 
     async def _refresh_positions(self) -> None:
         known_open = set(self.positions)

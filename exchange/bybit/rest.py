@@ -32,7 +32,6 @@ from exchange.bybit.messages import (
 from exchange.bybit.models import (
     AccountInfo,
     Candle,
-    ClosedPnl,
     Instrument,
     OrderAck,
     OrderRequest,
@@ -279,6 +278,12 @@ class BybitRestClient(OrderEndpoints):
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     # --------------------------------------------------------------- market
+    def _scope(self, symbol: str | None, settle_coin: str | None) -> dict[str, object]:
+        """Return the category/symbol/settleCoin params; without either, every USDT contract."""
+        if symbol is None and settle_coin is None:
+            settle_coin = "USDT"
+        return {"category": self.config.category, "symbol": symbol, "settleCoin": settle_coin}
+
     async def get_server_time(self) -> ServerTime:
         """Return ``/v5/market/time``."""
         return ServerTime.model_validate(await self._call("GET", "/v5/market/time"))
@@ -421,15 +426,11 @@ class BybitRestClient(OrderEndpoints):
         settle_coin: str | None = None,
     ) -> list[OrderUpdate]:
         """Return ``/v5/order/realtime`` rows (open orders, or one recent order by id)."""
-        if symbol is None and settle_coin is None:
-            settle_coin = "USDT"
         r = await self._call(
             "GET",
             "/v5/order/realtime",
             {
-                "category": self.config.category,
-                "symbol": symbol,
-                "settleCoin": settle_coin,
+                **self._scope(symbol, settle_coin),
                 "orderId": order_id,
                 "orderLinkId": order_link_id,
             },
@@ -499,29 +500,6 @@ class BybitRestClient(OrderEndpoints):
             signed=True,
         )
         return [position_from_raw(row, self.config.category) for row in r["list"]]
-
-    async def get_closed_pnl(
-        self,
-        symbol: str | None = None,
-        *,
-        start_time: int | None = None,
-        end_time: int | None = None,
-        limit: int = 50,
-    ) -> list[ClosedPnl]:
-        """Return ``/v5/position/closed-pnl`` rows."""
-        r = await self._call(
-            "GET",
-            "/v5/position/closed-pnl",
-            {
-                "category": self.config.category,
-                "symbol": symbol,
-                "startTime": start_time,
-                "endTime": end_time,
-                "limit": limit,
-            },
-            signed=True,
-        )
-        return [ClosedPnl.model_validate(row) for row in r["list"]]
 
     async def get_account_info(self) -> AccountInfo:
         """Return ``/v5/account/info``."""

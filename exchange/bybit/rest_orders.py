@@ -53,6 +53,9 @@ class OrderEndpoints:
     ) -> Any:
         raise NotImplementedError
 
+    def _scope(self, symbol: str | None, settle_coin: str | None) -> dict[str, object]:  # pragma: no cover
+        raise NotImplementedError
+
     async def amend_order(self, request: AmendRequest) -> OrderAck:
         """Change an open order's qty, limit price or trigger price (R-05 moves the stop-loss so).
 
@@ -72,15 +75,11 @@ class OrderEndpoints:
         order_filter: OrderFilter | None = None,
     ) -> list[OrderAck]:
         """Cancel every open order of ``symbol`` (or of ``settle_coin``); return the cancelled ones."""
-        if symbol is None and settle_coin is None:
-            settle_coin = "USDT"
         r = await self._call(
             "POST",
             "/v5/order/cancel-all",
             {
-                "category": self.config.category,
-                "symbol": symbol,
-                "settleCoin": settle_coin,
+                **self._scope(symbol, settle_coin),
                 "orderFilter": order_filter,
             },
             signed=True,
@@ -140,6 +139,18 @@ class OrderEndpoints:
             if r["list"]:
                 return order_from_raw(r["list"][0], self.config.category)
         return None
+
+    async def get_closed_pnl(
+        self,
+        symbol: str | None = None,
+        *,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        limit: int = 50,
+    ) -> list[ClosedPnl]:
+        """Return the first page of ``/v5/position/closed-pnl`` rows."""
+        page = await self.get_closed_pnl_page(symbol, start_time=start_time, end_time=end_time, limit=limit)
+        return list(page.items)
 
     async def get_closed_pnl_page(
         self,

@@ -396,3 +396,16 @@ async def test_a_resumed_private_stream_revalidates_with_a_rest_snapshot(
 
         outcome = await rig.bridge.wait(future, timeout=10)
         assert outcome.order_status == "filled", outcome
+
+
+async def test_a_symbol_without_instrument_rules_takes_no_order(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim, instruments={}) as rig:
+        ask, _ = best_ask(sim)
+
+        outcome = await rig.place(await rig.signal(entry=ask, sl_distance=Decimal(500)))
+
+        assert (outcome.order_status, outcome.reason_code) == ("rejected", "instrument_unavailable"), outcome
+        assert "no tick or size step is guessed" in outcome.message
+        assert not rig.exchange_orders()

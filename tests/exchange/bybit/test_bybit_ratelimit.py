@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 
 import pytest
 import redis.asyncio as aioredis
@@ -72,47 +73,64 @@ async def test_unknown_bucket_is_a_config_error(redis_clean_url: str) -> None:
             await a.acquire("nope")
 
 
-async def test_the_engine_construction_path_draws_rest_and_ws_tokens_from_storage_redis(
-    redis_clean_url: str,
+async def test_the_running_engine_draws_rest_and_ws_tokens_from_the_shared_redis_buckets(
+    migrated_db_url: str, redis_clean_url: str
 ) -> None:
-    """``BybitRestClient.with_shared_limits(config, storage.redis)``: REST calls and the public session's
-    subscriptions go through the shared Redis buckets named by the config (E-08)."""
-    from decimal import Decimal
+    """The engine as ``algogrid run`` builds it (``algogrid.engine.serve``, simulation mode): its REST client
+    and its public session draw from the Redis buckets named by ``exchange.rate_limit_prefix`` (E-08), and
+    those buckets are shared — a second limiter on the same Redis (another process) that drains
+    ``rest_order`` leaves the engine's client no token: the order is refused before it is sent."""
+    from functools import partial
 
-    from bybit_fakes import ListSink
+    from actors import PipelineConfig
+    from algogrid.engine import Engine, serve
+    from algogrid.settings import Settings
+    from exchange import ExchangeConfig, OrderRequest
+    from exchange.simulator import SimulatorConfig
+    from storage import ServerUrls, StorageConfig, open_storage
 
-    from exchange import BybitRestClient, ExchangeConfig, PublicSession
-    from exchange.simulator import SimulatorConfig, open_simulator
-    from storage import AioBridge, RedisClient
+    settings = Settings(
+        symbols=("BTCUSDT",),
+        simulator=SimulatorConfig(seed=2, speed=60.0, book_interval_ms=50, history_bars=40),
+        pipeline=PipelineConfig(backfill_bars=20),
+        exchange=ExchangeConfig(rate_limit_prefix="eng", rate_limit_wait_s=0.0),
+    )
+    async with open_storage(
+        StorageConfig(pool_min_size=1, pool_max_size=4), ServerUrls(migrated_db_url, redis_clean_url)
+    ) as storage:
+        stop = trio.Event()
+        async with trio.open_nursery() as nursery:
+            engine: Engine = await nursery.start(
+                partial(serve, settings, storage, shutdown_trigger=stop.wait)
+            )
+            try:
+                # instruments-info and the warm-up went through the shared bucket
+                assert await storage.redis.exists("eng:rest_read") == 1
+                assert engine.rest is not None
+                assert engine.simulator is not None
+                limiter = engine.rest.rate_limiter
+                assert limiter is not None
+                assert limiter.stats["rest_read"].acquired >= 2
+                assert limiter.stats["ws"].acquired == 1  # the public session's topics, one draw
+                with pytest.raises(RateLimitExceededError):  # 300 - 4 topics held: 297 do not fit any more
+                    await RateLimiter.for_redis(storage.redis, settings.exchange).acquire("ws", 297)
 
-    async with (
-        trio_asyncio.open_loop() as loop,
-        open_simulator(SimulatorConfig(symbols=("BTCUSDT",), speed=60)) as sim,
-    ):
-        raw = aioredis.Redis.from_url(redis_clean_url, decode_responses=True)
-        storage_redis = RedisClient(AioBridge(loop), raw)  # what ``storage.redis`` is in the engine
-        sim.add_account("k", "s", Decimal("1000"))
-        config = ExchangeConfig(
-            rest_url=sim.rest_url,
-            ws_public_url=sim.ws_public_url,
-            rate_limit_prefix="eng",
-            rate_limit_wait_s=0.0,
-        )
-        async with (
-            BybitRestClient.with_shared_limits(config, storage_redis) as rest,
-            trio.open_nursery() as nursery,
-        ):
-            limiter = rest.rate_limiter
-            assert limiter is not None
-            await rest.get_server_time()
-            await rest.get_orderbook("BTCUSDT")
-            assert limiter.stats["rest_read"].acquired == 2
-            assert await storage_redis.exists("eng:rest_read") == 1
-            session = PublicSession(config, ["BTCUSDT"], ListSink(), rest)
-            await nursery.start(session.run)
-            assert limiter.stats["ws"].acquired == 1
-            with pytest.raises(RateLimitExceededError):  # 300 - 4 topics held: 297 do not fit any more
-                await RateLimiter.for_redis(storage_redis, config).acquire("ws", 297)
-            nursery.cancel_scope.cancel()
-        assert limiter.stats["ws"].released == 1
-        await AioBridge(loop).run(raw.aclose)
+                other = RateLimiter.for_redis(storage.redis, settings.exchange)  # another process
+                await other.acquire("rest_order", 10)
+                order = OrderRequest(
+                    symbol="BTCUSDT",
+                    side="Buy",
+                    order_type="Market",
+                    qty=Decimal("0.01"),
+                    order_link_id="rl-1",
+                )
+                with pytest.raises(RateLimitExceededError):
+                    await engine.rest.create_order(order)
+                assert limiter.stats["rest_order"].rejected == 1
+                assert await engine.rest.get_open_orders("BTCUSDT", order_link_id="rl-1") == []
+            finally:
+                stop.set()
+        assert (
+            await storage.redis.exists("eng:ws") == 1
+        )  # the counter outlives the run, its tokens given back
+        assert await RateLimiter.for_redis(storage.redis, settings.exchange).acquire("ws", 300) == 0.0

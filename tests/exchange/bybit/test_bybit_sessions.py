@@ -274,7 +274,15 @@ async def test_private_session_authenticates_subscribes_and_backfills_after_reco
     )
     async with running_ws(ws), running_rest(rest), trio.open_nursery() as nursery:
         cfg = fast_config(rest.url, private=ws.url)
-        session = PrivateSession(cfg, CREDS, sink, BybitRestClient(cfg, CREDS))
+        # on_resumed: (exchange ms, executions published by then); after the catch-up, not on the 1st connect
+        resumed: list[tuple[int, int]] = []
+        session = PrivateSession(
+            cfg,
+            CREDS,
+            sink,
+            BybitRestClient(cfg, CREDS),
+            on_resumed=lambda at_ms: resumed.append((at_ms, len(sink.of(ExecutionReport)))),
+        )
         await nursery.start(session.run)
         await session.wait_ready()
         assert ws.received[0][0]["op"] == "auth"
@@ -282,6 +290,7 @@ async def test_private_session_authenticates_subscribes_and_backfills_after_reco
         await ws.push(execution)
         await ws.push(shared_fixture("ws_private/order_push.json"))
         await eventually_async(lambda: len(sink.of(OrderUpdate)) == 1)
+        assert resumed == []  # the first connection is not a resume
         await ws.cut()
         await eventually_async(lambda: session.stats.backfilled == 1)
         assert [e.exec_id for e in sink.of(ExecutionReport)] == [
@@ -291,6 +300,10 @@ async def test_private_session_authenticates_subscribes_and_backfills_after_reco
         query = rest.hits("/v5/execution/list")[0].query
         assert int(query["startTime"]) <= 1746270400353
         assert session.stats.duplicates == 1
+        await eventually_async(lambda: len(resumed) == 1)
+        assert resumed[0][1] == 2  # the missed execution was published before the resume
+        assert resumed[0][0] > 0
+        assert session.resumes == 1
         nursery.cancel_scope.cancel()
 
 
