@@ -1,8 +1,8 @@
-"""Read side of positions for the gateway (G-01 positions, E-06): lists, and one position with its orders,
-fills (``executions``) and ``slippage_log`` rows.
+"""Read side of positions for the gateway (G-01 positions, E-06): lists, and one position with its
+orders, fills (``executions``) and ``slippage_log`` rows.
 
-Queries only: the PositionActor's repository owns every write. Rows come back as frozen dataclasses whose field
-names are the column names, so the gateway's HTTP models read them with ``from_attributes``.
+Queries only: the PositionActor's repository owns every write. Rows come back as frozen dataclasses whose
+field names are the column names, so the gateway's HTTP models read them with ``from_attributes``.
 """
 
 from __future__ import annotations

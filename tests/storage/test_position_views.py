@@ -56,15 +56,15 @@ async def test_one_position_with_orders_fills_and_slippage(storage: Storage) -> 
     order = await storage.db.fetchrow(
         "INSERT INTO orders (position_id, client_order_id, symbol, side, order_type, time_in_force, purpose, "
         "price, qty, filled_qty, avg_fill_price, status) "
-        "VALUES ($1, 'ag-1', 'BTCUSDT', 'Buy', 'Limit', 'IOC', 'entry', 65001, 0.02, 0.02, 65000.5, 'filled') "
-        "RETURNING id",
+        "VALUES ($1, 'ag-1', 'BTCUSDT', 'Buy', 'Limit', 'IOC', 'entry', 65001, 0.02, 0.02, 65000.5, "
+        "'filled') RETURNING id",
         position_id,
     )
     assert order is not None
     for exec_id, qty, at in (("e2", "0.015", NOW + MINUTE), ("e1", "0.005", NOW)):
         await storage.db.execute(
-            "INSERT INTO executions (exec_id, order_id, position_id, symbol, side, price, qty, fee, exec_time) "
-            "VALUES ($1, $2, $3, 'BTCUSDT', 'Buy', 65000.5, $4, 0.1, $5)",
+            "INSERT INTO executions (exec_id, order_id, position_id, symbol, side, price, qty, fee, "
+            "exec_time) VALUES ($1, $2, $3, 'BTCUSDT', 'Buy', 65000.5, $4, 0.1, $5)",
             exec_id,
             order["id"],
             position_id,
