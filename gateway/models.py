@@ -327,7 +327,7 @@ class PositionSummary(BaseModel):
 
 
 class PositionQuery(BaseModel):
-    """Filter of ``GET /positions``: ``open`` (open, partial_accepted, closing), ``closed`` (the rest)."""
+    """Filter of ``GET /positions``: ``open`` (opening, open, partial_accepted, closing), ``closed`` (the rest)."""
 
     model_config = _FROZEN
 

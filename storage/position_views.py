@@ -30,7 +30,7 @@ __all__ = [
 
 PositionFilter = Literal["open", "closed"]
 
-OPEN_STATUSES = ("open", "closing", "partial_accepted")
+OPEN_STATUSES = ("opening", "open", "partial_accepted", "closing")
 """Statuses listed under ``status=open``: a position that still holds (or is closing) size on the exchange.
 Every other status (closed, failed_underfill, error) is listed under ``status=closed``."""
 
