@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from actors.config import (
     DevConfig,
-    ExecutionConfig,
     FeedConfig,
     IndicatorConfig,
     PipelineConfig,
@@ -55,10 +54,12 @@ from actors.paths import (
     ROOT,
     SYMBOLS,
     feed_path,
+    position_path,
     signal_path,
     symbol_path,
 )
 from actors.ports import MarketStore, SignalPublisher, WorkQueue
+from actors.position.config import ExecutionConfig
 from actors.routing import SymbolRouter
 from actors.symbols import SymbolsController, symbols_spec
 from actors.warmup import BackfillReport, CandleBatchStore, backfill
@@ -119,6 +120,7 @@ __all__ = [
     "WorkRejectedError",
     "backfill",
     "feed_path",
+    "position_path",
     "signal_path",
     "symbol_path",
     "symbols_spec",

@@ -6,7 +6,7 @@
 * ``TradingInputs`` — not tunables but what the trees trade with: the strategy (``Settings.strategy``), 1R
   (``Settings.risk.risk_per_trade_usd``, the one source of R-01), the exchange's instrument rules, θ map and
   calibration (S-05);
-* ``ExecutionConfig`` (E-02, E-03) and ``DevConfig``.
+* ``DevConfig``. (The execution policy, ``ExecutionConfig``, lives in its room: ``actors.position``.)
 
 Every model is frozen with ``extra="forbid"`` and every default visible, so a typo or a bad value fails at
 start-up naming the field.
@@ -26,7 +26,6 @@ from supervision import Backoff, Intensity
 
 __all__ = [
     "DevConfig",
-    "ExecutionConfig",
     "FeedConfig",
     "IndicatorConfig",
     "PipelineConfig",
@@ -36,18 +35,6 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-class ExecutionConfig(BaseModel):
-    """How an approved signal becomes a position (E-02, E-03)."""
-
-    model_config = _FROZEN
-
-    min_fill_ratio_to_open: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
-    partial_fill_policy: Literal["accept", "retry"] = "accept"
-    max_retries_on_partial: int = Field(default=2, ge=0, le=5)
-    order_grace_seconds: int = Field(default=120, ge=1, le=3600)
-    fill_wait_seconds: float = Field(default=3.0, gt=0, le=60)
 
 
 class DevConfig(BaseModel):

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from actors.errors import EngineError, WorkRejectedError
 from actors.messages import MessageSink
 from actors.paths import RISK
 from actors.ports import Job, MarketStore, RiskGate, SignalPublisher, SnapshotSource, WorkQueue
 from supervision import TrioWorkQueue, WorkQueueClosed, WorkQueueFull
+
+if TYPE_CHECKING:
+    from actors.position.deps import PositionDeps
 
 __all__ = ["LazySink", "RefResolver", "SymbolDeps", "TrioWorkPort"]
 
@@ -93,6 +97,7 @@ class SymbolDeps:
     snapshots: SnapshotSource
     publisher: SignalPublisher
     risk: RiskGate | None = None
+    positions: PositionDeps | None = None  # with it (and an ExecutionConfig) each tree gets a PositionActor
 
     def risk_gate(self) -> RiskGate:
         """Return the risk gate: the explicit one if given, else the RiskActor at ``root/risk``."""

@@ -1,7 +1,8 @@
 """Supervision paths of the engine's actors, in one place (DESIGN §1).
 
-The tree is ``root → risk, monitor, symbols → <SYM> → signal, indicator, feed``. Every module that names an
-actor by path — the composition root, the router, the gateway's feed asks, the benches — takes it from here.
+The tree is ``root → risk, monitor, symbols → <SYM> → position, signal, indicator, feed``. Every
+module that names an actor by path — the composition root, the router, the gateway's feed asks, the
+benches — takes it from here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ __all__ = [
     "INDICATOR",
     "MONITOR",
     "MONITOR_NAME",
+    "POSITION",
     "RISK",
     "RISK_NAME",
     "ROOT",
@@ -19,6 +21,7 @@ __all__ = [
     "SYMBOLS_NAME",
     "feed_path",
     "indicator_path",
+    "position_path",
     "sibling_path",
     "signal_path",
     "symbol_path",
@@ -31,6 +34,7 @@ SYMBOLS_NAME = "symbols"
 FEED = "feed"
 INDICATOR = "indicator"
 SIGNAL = "signal"
+POSITION = "position"
 
 RISK = f"{ROOT}/{RISK_NAME}"
 MONITOR = f"{ROOT}/{MONITOR_NAME}"
@@ -55,6 +59,11 @@ def indicator_path(symbol: str) -> str:
 def signal_path(symbol: str) -> str:
     """Return the path of ``symbol``'s SignalActor."""
     return f"{symbol_path(symbol)}/{SIGNAL}"
+
+
+def position_path(symbol: str) -> str:
+    """Return the path of ``symbol``'s PositionActor (the one writer of its orders and positions)."""
+    return f"{symbol_path(symbol)}/{POSITION}"
 
 
 def sibling_path(path: str, name: str) -> str:

@@ -1,10 +1,12 @@
-"""The per-symbol trees: ``root/symbols/<SYM>/feed|indicator|signal`` (P-08).
+"""The per-symbol trees: ``root/symbols/<SYM>/position|signal|indicator|feed`` (P-08, E-02).
 
 * ``symbol_spec`` builds one ``SymbolSupervisor`` (a ``SupervisorSpec`` named after the symbol), strategy
   ``one_for_one`` (justified in docs/architecture.md), its restart policy from ``PipelineConfig``.
   Children are listed *downstream first* —
-  signal, indicator, feed — so each actor's consumer exists before it produces, and the reverse-order stop
-  stops the feed first (no bar is pushed into a stopping indicator).
+  position, signal, indicator, feed — so each actor's consumer exists before it produces, and the
+  reverse-order stop stops the feed first (no bar is pushed into a stopping indicator). The position child
+  (the symbol's one order writer) exists when ``deps.positions`` and an ``ExecutionConfig`` are given; it is
+  started first so a click can never reach a symbol whose order writer is missing, and stopped last.
 * ``symbols_spec`` builds the ``symbols`` supervisor holding one ``SymbolSupervisor`` per configured symbol.
 * ``SymbolsController`` adds and removes symbol trees at run time from the trio thread (config changes),
   keeping the event router in step.
@@ -20,7 +22,8 @@ from actors.config import PipelineConfig, TradingInputs
 from actors.deps import SymbolDeps
 from actors.feed import FeedActor
 from actors.indicator import IndicatorActor
-from actors.paths import FEED, INDICATOR, SIGNAL, SYMBOLS, SYMBOLS_NAME, symbol_path
+from actors.paths import FEED, INDICATOR, POSITION, SIGNAL, SYMBOLS, SYMBOLS_NAME, symbol_path
+from actors.position import ExecutionConfig, PositionActor
 from actors.routing import SymbolRouter
 from actors.signal import SignalActor
 from supervision import ChildSpec, Strategy, SupervisionTree, SupervisorSpec, TrioBridge
@@ -31,10 +34,22 @@ log = structlog.get_logger(__name__)
 
 
 def symbol_spec(
-    symbol: str, config: PipelineConfig, inputs: TradingInputs, deps: SymbolDeps
+    symbol: str,
+    config: PipelineConfig,
+    inputs: TradingInputs,
+    deps: SymbolDeps,
+    execution: ExecutionConfig | None = None,
 ) -> SupervisorSpec:
-    """Return the ``SymbolSupervisor`` spec of ``symbol``: signal, indicator, feed under ``one_for_one``."""
+    """Return the ``SymbolSupervisor`` of ``symbol``: [position,] signal, indicator, feed, one_for_one."""
     policy = config.symbol_supervisor
+    position: tuple[ChildSpec, ...] = ()
+    positions = deps.positions
+    if positions is not None and execution is not None:
+        position = (
+            ChildSpec(
+                POSITION, lambda: PositionActor.start(symbol, execution, inputs, positions), kind="position"
+            ),
+        )
     return SupervisorSpec(
         name=symbol,
         kind="symbol",
@@ -42,6 +57,7 @@ def symbol_spec(
         intensity=policy.intensity,
         backoff=policy.backoff,
         children=(
+            *position,
             ChildSpec(SIGNAL, lambda: SignalActor.start(symbol, config.signal, inputs, deps), kind="signal"),
             ChildSpec(
                 INDICATOR,
@@ -54,7 +70,11 @@ def symbol_spec(
 
 
 def symbols_spec(
-    symbols: Iterable[str], config: PipelineConfig, inputs: TradingInputs, deps: SymbolDeps
+    symbols: Iterable[str],
+    config: PipelineConfig,
+    inputs: TradingInputs,
+    deps: SymbolDeps,
+    execution: ExecutionConfig | None = None,
 ) -> SupervisorSpec:
     """Return the ``symbols`` supervisor spec with one symbol tree per symbol (``one_for_one``)."""
     policy = config.symbols_supervisor
@@ -64,7 +84,7 @@ def symbols_spec(
         strategy=Strategy.ONE_FOR_ONE,
         intensity=policy.intensity,
         backoff=policy.backoff,
-        children=tuple(symbol_spec(s, config, inputs, deps) for s in symbols),
+        children=tuple(symbol_spec(s, config, inputs, deps, execution) for s in symbols),
     )
 
 
@@ -81,6 +101,7 @@ class SymbolsController:
         router: SymbolRouter,
         *,
         timeout_s: float = 10.0,
+        execution: ExecutionConfig | None = None,
     ) -> None:
         self._tree = tree
         self._bridge = bridge
@@ -89,6 +110,7 @@ class SymbolsController:
         self._deps = deps
         self._router = router
         self._timeout = timeout_s
+        self._execution = execution
 
     @property
     def symbols(self) -> frozenset[str]:
@@ -97,7 +119,7 @@ class SymbolsController:
 
     async def add(self, symbol: str) -> None:
         """Start ``root/symbols/<symbol>`` and route its events."""
-        spec = symbol_spec(symbol, self._config, self._inputs, self._deps)
+        spec = symbol_spec(symbol, self._config, self._inputs, self._deps, self._execution)
         await self._bridge.add_child(self._tree, SYMBOLS, spec, timeout=self._timeout)
         # The symbol supervisor starts its children asynchronously: route once they are up.
         await self._bridge.wait_settled(self._tree, timeout=self._timeout)

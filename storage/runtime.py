@@ -15,6 +15,7 @@ from storage.config import StorageConfig
 from storage.database import Database, connect_database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from storage.errors import StorageError
+from storage.execution import ExecutionRepository
 from storage.kill_switch import KillSwitchRepository
 from storage.klines import KlineRepository
 from storage.market import MarketRepository
@@ -52,6 +53,7 @@ class Storage:
     bridge: AioBridge
     klines: KlineRepository
     signals: SignalRepository
+    execution: ExecutionRepository
     books: BookLogRepository
     kill_switch: KillSwitchRepository
     risk_state: RiskStateRepository
@@ -70,6 +72,7 @@ class Storage:
             bridge=bridge,
             klines=KlineRepository(db),
             signals=SignalRepository(db),
+            execution=ExecutionRepository(db),
             books=BookLogRepository(db),
             kill_switch=kill_switch,
             risk_state=RiskStateRepository(db, kill_switch),

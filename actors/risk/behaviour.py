@@ -13,6 +13,7 @@ which come back as messages to ``self_ref``; ``stop()`` cancels them.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from actors.errors import WorkRejectedError
@@ -22,7 +23,8 @@ from actors.ports import Job
 from actors.timers import MessageTimers
 from storage import ChangeSource, DenialRecord, TradingStateRecord
 from strategy_core.config import RiskLimits
-from strategy_core.exposure import OpenPosition
+from strategy_core.execution import SizingRefusal, size_entry
+from strategy_core.exposure import OpenPosition, base_asset
 from strategy_core.risk_rules import RiskCandidate, TradingState
 from supervision.clock import Clock
 
@@ -43,6 +45,7 @@ from .messages import (
     PollTradingState,
     PositionClosed,
     PositionOpened,
+    PreviewTrade,
     ReleaseReservation,
     RetryPersist,
     RetryRebuild,
@@ -52,6 +55,7 @@ from .messages import (
     SetTradingState,
     StoreFailed,
     StorePersisted,
+    TradePreview,
     TradingStateChanged,
     TradingStateObserved,
     TradingStateReply,
@@ -63,6 +67,7 @@ __all__ = ["RiskBehaviour", "RiskMessage"]
 RiskMessage = (
     CheckSignal
     | CheckOrder
+    | PreviewTrade
     | PositionOpened
     | PositionClosed
     | ReleaseReservation
@@ -82,7 +87,7 @@ RiskMessage = (
 )
 """Every message the RiskActor handles: commands, replies from the trio side, its own timers."""
 
-RiskReply = RiskVerdict | OrderVerdict | TradingStateReply | RiskSnapshot
+RiskReply = RiskVerdict | OrderVerdict | TradePreview | TradingStateReply | RiskSnapshot
 """What ``RiskBehaviour.handle`` returns for the messages that answer (an ask's reply)."""
 
 
@@ -164,6 +169,8 @@ class RiskBehaviour:
                 return self._check_signal(message)
             case CheckOrder():
                 return self._check_order(message)
+            case PreviewTrade():
+                return self._preview(message)
             # -- commands: exposure events (position side)
             case PositionOpened():
                 self._book.open_position(message.position, message.signal_id)
@@ -277,7 +284,7 @@ class RiskBehaviour:
             risk_r=message.risk_r,
             reduces_position_id=message.reduces_position_id,
         )
-        decision = self._book.check(candidate, now)
+        decision = self._book.check(candidate, now, signal_id=message.signal_id)
         verdict: OrderVerdict
         if decision.allowed:
             verdict = OrderAllowed(order_id=message.order_id)
@@ -292,6 +299,48 @@ class RiskBehaviour:
         if message.reply_to is not None:
             message.reply_to.tell(verdict)
         return verdict
+
+    def _preview(self, message: PreviewTrade) -> TradePreview:
+        """Size the trade and ask the book, reserving nothing (the book only prunes expired reservations)."""
+        now, r_unit = self.market.now(), self._config.risk_per_trade_usd
+        sizing = size_entry(
+            message.side, message.entry, message.sl, r_unit, message.instrument, message.min_notional_usd
+        )
+        if isinstance(sizing, SizingRefusal):
+            qty, price = Decimal(0), message.entry
+            risk_usd, risk_r = Decimal(0), Decimal(0)
+        else:
+            qty, price, risk_usd, risk_r = sizing.qty, sizing.price, sizing.risk_usd, sizing.risk_r
+        candidate = RiskCandidate(symbol=message.symbol, side=message.side, risk_usd=risk_usd, risk_r=risk_r)
+        decision = self._book.check(candidate, now, signal_id=message.signal_id)
+        exposure, _ = self._book.without_reservation(candidate, message.signal_id)
+        notional = qty * price
+        if isinstance(sizing, SizingRefusal):
+            code: str | None = sizing.reason_code
+            reason: str | None = sizing.message
+        elif decision.allowed:
+            code, reason = None, None
+        else:
+            code = decision.reason_code or "denied"
+            reason = reason_sentence(code)
+        return TradePreview(
+            symbol=message.symbol,
+            side=message.side,
+            qty=qty,
+            price=price,
+            notional_usd=notional,
+            fee_estimate_usd=notional * message.taker_fee_rate * 2,
+            risk_usd=risk_usd,
+            risk_r=risk_r,
+            total_risk_usd_after=exposure.total_risk_usd + risk_usd,
+            total_risk_r_after=exposure.total_risk_r + risk_r,
+            positions_after=exposure.count + 1,
+            base_usage_after=exposure.count_on_side(base_asset(message.symbol), message.side) + 1,
+            base_limit=self._limits.max_positions_per_base,
+            verdict="allowed" if code is None else "denied",
+            reason_code=code,
+            reason=reason,
+        )
 
     def _count(self, subject: str, outcome: str, reason: str) -> None:
         self._deps.metrics.decisions.labels(subject=subject, outcome=outcome, reason=reason).inc()

@@ -77,22 +77,38 @@ class RiskBook:
         self.reserved_at = {p.position_id: at for p, at in reservations}
         self.churn = churn
 
-    def check(self, candidate: RiskCandidate, now: dt.datetime) -> Decision:
-        """Decide one candidate at ``now`` (no side effect except pruning expired reservations)."""
+    def check(self, candidate: RiskCandidate, now: dt.datetime, *, signal_id: str | None = None) -> Decision:
+        """Decide one candidate at ``now`` (no side effect except pruning expired reservations).
+
+        With ``signal_id`` of a reserved signal (its entry order, its preview) the signal's own reservation
+        and anti-churn mark are not counted against it: they are this very trade.
+        """
         record = self.record
         if record is None:
             return _REBUILDING
         self.expire_reservations(now)
+        exposure, churn = self.without_reservation(candidate, signal_id)
         return Decision.of(
             check_risk(
-                self.exposure,
+                exposure,
                 candidate,
                 limits=self.limits,
                 state=record.state,
                 kill_switch=record.kill_switch,
-                churn=self.churn,
+                churn=churn,
                 now=now,
             )
+        )
+
+    def without_reservation(
+        self, candidate: RiskCandidate, signal_id: str | None
+    ) -> tuple[Exposure, ChurnBook]:
+        """Return exposure and churn book without ``signal_id``'s own reservation (unchanged when none)."""
+        if signal_id is None or reservation_id(signal_id) not in self.reserved_at:
+            return self.exposure, self.churn
+        return (
+            self.exposure.apply_close(reservation_id(signal_id)),
+            self.churn.clear(candidate.symbol, candidate.side),
         )
 
     def approve_signal(self, signal_id: str, position: OpenPosition, now: dt.datetime) -> None:

@@ -2,7 +2,8 @@
 
 The signal pre-check is ``actors.CheckSignal`` → ``SignalAllowed | SignalDenied | SignalQueued``. Here:
 
-* order pre-check (execution side): ``CheckOrder`` → ``OrderAllowed | OrderDenied``;
+* order pre-check (execution side): ``CheckOrder`` → ``OrderAllowed | OrderDenied``; the preview of a click
+  ``PreviewTrade`` → ``TradePreview`` (reserves nothing);
 * exposure events (position side): ``PositionOpened``, ``PositionClosed``, ``ReleaseReservation``;
 * trading-state commands: ``SetTradingState`` (operator), ``CriticalDiscrepancy`` (reconciler, C-03),
   ``KillConditionTriggered`` (monitor, R-04) → ``TradingStateChanged | TradingStateUnchanged``;
@@ -17,9 +18,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from actors.messages import MessageSink
 from storage import ChangeSource, TradingStateRecord
+from strategy_core.config import InstrumentRules
 from strategy_core.exposure import ChurnBook, OpenPosition
 from strategy_core.models import Side
 from supervision import Ask
@@ -38,6 +41,7 @@ __all__ = [
     "PollTradingState",
     "PositionClosed",
     "PositionOpened",
+    "PreviewTrade",
     "ReleaseReservation",
     "RetryPersist",
     "RetryRebuild",
@@ -47,6 +51,7 @@ __all__ = [
     "SetTradingState",
     "StoreFailed",
     "StorePersisted",
+    "TradePreview",
     "TradingStateChanged",
     "TradingStateObserved",
     "TradingStateReply",
@@ -117,6 +122,49 @@ class CheckOrder(Ask[OrderVerdict]):
     risk_r: Decimal = Decimal(0)
     reduces_position_id: str | None = None
     reply_to: MessageSink | None = None
+    signal_id: str | None = None  # the entry of this approved signal: its own reservation is not counted
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradePreview:
+    """What a click on a signal would do (issue 12 item 3), computed without reserving anything.
+
+    ``qty`` comes from 1R (``risk.risk_per_trade_usd``) and |entry − SL| rounded down to the qty step;
+    ``fee_estimate_usd`` is the taker fee of entry and exit at the entry price; the ``*_after`` fields count
+    this trade on top of the open positions and other reservations; ``verdict`` is the RiskActor's answer
+    now, with ``reason_code`` / ``reason`` when denied.
+    """
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    notional_usd: Decimal
+    fee_estimate_usd: Decimal
+    risk_usd: Decimal
+    risk_r: Decimal
+    total_risk_usd_after: Decimal
+    total_risk_r_after: Decimal
+    positions_after: int
+    base_usage_after: int
+    base_limit: int
+    verdict: Literal["allowed", "denied"]
+    reason_code: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreviewTrade(Ask[TradePreview]):
+    """Ask (gateway → risk): preview a trade on ``signal_id``'s levels; reserves nothing (R-02)."""
+
+    symbol: str
+    side: Side
+    entry: Decimal
+    sl: Decimal
+    instrument: InstrumentRules
+    signal_id: str | None = None
+    taker_fee_rate: Decimal = Decimal("0.00055")
+    min_notional_usd: Decimal = Decimal(0)
 
 
 # ------------------------------------------------------------------ trading state

@@ -6,16 +6,17 @@ import actors
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
-    "ActorsError", "BackfillReport", "BehaviourActor", "BookLogged", "CandleBatchStore", "CandleConfirmed",
-    "CandleStoreFailed", "CandleStored", "CheckSignal", "DevConfig", "EngineError", "ExecutionConfig",
-    "FeedBehaviour", "FeedConfig", "FeedStatusReport", "GetFeedStatus", "GetSignalStats",
-    "HistoryLoadFailed", "HistoryLoaded", "IndicatorConfig", "IndicatorsComputed", "LazySink", "MONITOR",
-    "MONITOR_NAME", "MarketStore", "MessageSink", "PipelineConfig", "RISK", "RISK_NAME", "ROOT",
-    "RefResolver", "RoutingError", "SYMBOLS", "SignalAllowed", "SignalConfig", "SignalDenied",
-    "SignalGenerated", "SignalPublisher", "SignalQueued", "SignalStats", "SignalStoreFailed",
-    "SignalStored", "SnapshotFailed", "SnapshotFetched", "SnapshotRequested", "SupervisorConfig",
-    "SymbolDeps", "SymbolRouter", "SymbolsController", "TradingInputs", "TrioWorkPort", "WorkQueue",
-    "WorkRejectedError", "backfill", "feed_path", "signal_path", "symbol_path", "symbols_spec",
+    "ActorsError", "BackfillReport", "BehaviourActor", "BookLogged", "CandleBatchStore",
+    "CandleConfirmed", "CandleStoreFailed", "CandleStored", "CheckSignal", "DevConfig", "EngineError",
+    "ExecutionConfig", "FeedBehaviour", "FeedConfig", "FeedStatusReport", "GetFeedStatus",
+    "GetSignalStats", "HistoryLoadFailed", "HistoryLoaded", "IndicatorConfig", "IndicatorsComputed",
+    "LazySink", "MONITOR", "MONITOR_NAME", "MarketStore", "MessageSink", "PipelineConfig", "RISK",
+    "RISK_NAME", "ROOT", "RefResolver", "RoutingError", "SYMBOLS", "SignalAllowed", "SignalConfig",
+    "SignalDenied", "SignalGenerated", "SignalPublisher", "SignalQueued", "SignalStats",
+    "SignalStoreFailed", "SignalStored", "SnapshotFailed", "SnapshotFetched", "SnapshotRequested",
+    "SupervisorConfig", "SymbolDeps", "SymbolRouter", "SymbolsController", "TradingInputs",
+    "TrioWorkPort", "WorkQueue", "WorkRejectedError", "backfill", "feed_path", "position_path",
+    "signal_path", "symbol_path", "symbols_spec",
 ]  # fmt: skip
 
 

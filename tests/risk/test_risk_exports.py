@@ -8,11 +8,12 @@ from tests.support.exports import assert_front_door
 EXPECTED = [
     "Alert", "AlertKind", "AlertSink", "CheckOrder", "CriticalDiscrepancy", "DeliveryAttempt",
     "DeliveryLog", "GetRiskSnapshot", "KillConditionTriggered", "KillSwitchCommandError", "OrderAllowed",
-    "OrderDenied", "PollTradingState", "PositionClosed", "PositionOpened", "RISK_UNAVAILABLE", "RiskActor",
-    "RiskActorDeps", "RiskBehaviour", "RiskConfig", "RiskError", "RiskMetrics", "RiskSnapshot",
-    "RiskStatePort", "SIGNATURE_HEADER", "SetTradingState", "Severity", "TIMESTAMP_HEADER", "TradingState",
-    "TradingStateChanged", "TradingStateUnchanged", "WebhookConfig", "WebhookDeliveryError",
-    "WebhookDispatcher", "ask_order_verdict", "reason_sentence", "risk_limits_from", "verify_signature",
+    "OrderDenied", "PollTradingState", "PositionClosed", "PositionOpened", "PreviewTrade",
+    "RISK_UNAVAILABLE", "RiskActor", "RiskActorDeps", "RiskBehaviour", "RiskConfig", "RiskError",
+    "RiskMetrics", "RiskSnapshot", "RiskStatePort", "SIGNATURE_HEADER", "SetTradingState", "Severity",
+    "TIMESTAMP_HEADER", "TradePreview", "TradingState", "TradingStateChanged", "TradingStateUnchanged",
+    "WebhookConfig", "WebhookDeliveryError", "WebhookDispatcher", "ask_order_verdict", "reason_sentence",
+    "risk_limits_from", "verify_signature",
 ]  # fmt: skip
 
 

@@ -14,8 +14,15 @@ import pytest
 
 from actors import CandleBatchStore, MarketStore
 from actors.monitor import MonitorDataPort
+from actors.position import ExecutionStorePort
 from actors.risk import DeliveryLog, RiskStatePort
-from storage import MarketRepository, MonitorRepository, RiskStateRepository, WebhookDeliveryRepository
+from storage import (
+    ExecutionRepository,
+    MarketRepository,
+    MonitorRepository,
+    RiskStateRepository,
+    WebhookDeliveryRepository,
+)
 
 PORTS: list[tuple[type[Any], type[Any]]] = [
     (MarketStore, MarketRepository),
@@ -23,6 +30,7 @@ PORTS: list[tuple[type[Any], type[Any]]] = [
     (RiskStatePort, RiskStateRepository),
     (DeliveryLog, WebhookDeliveryRepository),
     (MonitorDataPort, MonitorRepository),
+    (ExecutionStorePort, ExecutionRepository),
 ]
 
 

@@ -17,6 +17,9 @@ EXPECTED = {
     "MarketRepository", "MonitorRepository", "PerformanceHistory", "RebuiltExposure", "RiskStateRepository",
     "StatementRejectedError", "TradingStateRecord", "UserRepository", "WebhookDeliveryRepository",
     "rebuild_exposure",
+    # the execution path (E-02..E-07)
+    "ExecutionBook", "ExecutionRecord", "ExecutionRepository", "OrderRecord", "PositionRecord",
+    "RejectionRecord", "SlippageRecord",
 }
 
 
