@@ -52,6 +52,7 @@ from actors.position import CloseOutcome, ClosePosition, PlacementOutcome, Place
 
 import actors
 from actors import GetFeedStatus, feed_path
+from actors.config import DEFAULT_INSTRUMENT
 from actors.paths import RISK, position_path
 from actors.risk import PreviewTrade
 from exchange import bybit
@@ -78,6 +79,7 @@ from gateway import (
     UnknownPositionError,
     UnknownSignalError,
 )
+from strategy_core import InstrumentRules, Side
 from supervision import (
     ActorUnavailable,
     AskTimeout,
@@ -130,6 +132,8 @@ class SupervisionEngineView:
             (default: wall time at speed 1, as in paper/live).
         wall_clock: the supervision tree's clock, the time base of feed ``last_event_at`` (default
             ``RealClock``, as the tree's).
+        instruments: the instrument rules of a symbol, sent with each preview (the engine's
+            ``TradingInputs.instrument``; default the default grid ``actors.config.DEFAULT_INSTRUMENT``).
     """
 
     def __init__(
@@ -142,6 +146,7 @@ class SupervisionEngineView:
         message_types: Mapping[str, type[Any]] | None = None,
         market_clock: Clock | None = None,
         wall_clock: Clock | None = None,
+        instruments: Callable[[str], InstrumentRules] | None = None,
     ) -> None:
         self._tree = tree
         self._wall = wall_clock or RealClock()
@@ -150,6 +155,7 @@ class SupervisionEngineView:
         self._symbols = symbols
         self._checks = dict(checks or {})
         self._message_types = dict(message_types) if message_types is not None else fault_message_types()
+        self._instruments = instruments or (lambda _symbol: DEFAULT_INSTRUMENT)
 
     def symbols(self) -> Sequence[str]:
         """Return the traded symbols, in display order."""
@@ -244,14 +250,33 @@ class SupervisionEngineView:
             EngineTimeoutError: no answer within ``timeout_s`` seconds.
         """
         message = PreviewTrade(
-            signal_id=signal.id,
             symbol=signal.symbol,
-            side=signal.side,
+            side=Side(signal.side),
             entry=signal.entry,
             sl=signal.sl,
+            instrument=self._instruments(signal.symbol),
+            signal_id=signal.id,
         )
         preview = await self._ask(RISK, message, timeout_s, "the risk actor")
-        return TradePreviewView.model_validate(preview, from_attributes=True)
+        return TradePreviewView(
+            signal_id=signal.id,
+            symbol=preview.symbol,
+            side=signal.side,
+            quantity=preview.qty,
+            price=preview.price,
+            notional_usd=preview.notional_usd,
+            fee_estimate_usd=preview.fee_estimate_usd,
+            risk_usd=preview.risk_usd,
+            risk_r=preview.risk_r,
+            heat_after_usd=preview.total_risk_usd_after,
+            heat_after_r=preview.total_risk_r_after,
+            positions_after=preview.positions_after,
+            base_usage_after=preview.base_usage_after,
+            base_limit=preview.base_limit,
+            verdict=preview.verdict,
+            reason=preview.reason,
+            reason_code=preview.reason_code,
+        )
 
     async def open_position(self, signal: SignalView, requested_by: str, timeout_s: float) -> PlacementResult:
         """Tell the PositionActor of ``signal.symbol`` to place ``signal`` (E-02); await its outcome.

@@ -253,29 +253,24 @@ class TradePreviewView(BaseModel):
     Nothing is reserved: the same preview asked twice gives the same answer until the book changes.
     """
 
-    model_config = _READ
+    model_config = _FROZEN
 
-    signal_id: Text
+    signal_id: str
     symbol: str
-    side: Annotated[Side, BeforeValidator(_as_text)]
+    side: Side
     quantity: Decimal = Field(description="base units: 1R / |entry − SL|, rounded down to the qty step")
-    entry: Decimal | None = None
-    notional_usd: Decimal = Field(validation_alias=AliasChoices("notional_usd", "notional"))
-    fee_estimate_usd: Decimal = Field(validation_alias=AliasChoices("fee_estimate_usd", "fee_estimate"))
+    price: Decimal = Field(description="the entry limit price, on the tick grid")
+    notional_usd: Decimal
+    fee_estimate_usd: Decimal = Field(description="taker fee of the entry and the exit at the entry price")
     risk_usd: Decimal
     risk_r: Decimal
-    heat_after_r: Decimal = Field(
-        validation_alias=AliasChoices("heat_after_r", "heat_after"), description="total open risk after, in R"
-    )
-    base_usage_after: dict[str, Decimal] = Field(
-        default_factory=dict,
-        validation_alias=AliasChoices("base_usage_after", "per_base_usage_after", "per_base_after"),
-        description="open risk per base asset after the trade, in R (e.g. BTC)",
-    )
-    verdict: Literal["approve", "deny"] = Field(
-        validation_alias=AliasChoices("verdict", "decision"), description="the RiskActor's verdict"
-    )
-    reason: str | None = Field(default=None, description="why the RiskActor would deny (null on approve)")
+    heat_after_usd: Decimal = Field(description="total open risk after the trade, USD")
+    heat_after_r: Decimal = Field(description="total open risk after the trade, in R")
+    positions_after: int = Field(description="open positions after the trade")
+    base_usage_after: int = Field(description="positions on this base asset and side after the trade")
+    base_limit: int = Field(description="the most positions allowed per base asset and side")
+    verdict: Literal["allowed", "denied"] = Field(description="the RiskActor's verdict now")
+    reason: str | None = Field(default=None, description="why the RiskActor would deny (null when allowed)")
     reason_code: str | None = None
 
 

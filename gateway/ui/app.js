@@ -213,6 +213,8 @@ async function openModal(signalId) {
 function closeModal() { $("modal").hidden = true; state.modalSignal = null; }
 
 // ---------------------------------------------------------------------------------- preview and order
+const money = (text) => Number(text).toFixed(2);  // display only: the wire keeps exact decimals
+const r = (text) => String(Number(Number(text).toFixed(2)));
 async function loadPreview(signalId) {
   const button = $("place-order");
   button.disabled = true;
@@ -222,14 +224,16 @@ async function loadPreview(signalId) {
   try {
     const p = await getJSON(`/signals/${encodeURIComponent(signalId)}/preview`);
     if (!state.modalSignal || state.modalSignal.id !== signalId) return;
-    const usage = Object.entries(p.base_usage_after || {}).map(([base, r]) => `${base} ${r} R`).join(", ") || "—";
-    const rows = [["Quantity", `${p.quantity} ${p.symbol.replace(/USDT$/, "")}`], ["Notional", `${p.notional_usd} USD`],
-      ["Fee estimate", `${p.fee_estimate_usd} USD`], ["Risk", `${p.risk_usd} USD · ${p.risk_r} R`],
-      ["Heat after", `${p.heat_after_r} R`], ["Per-base usage after", usage]];
+    const base = p.symbol.replace(/USDT$/, "");
+    const rows = [["Quantity", `${p.quantity} ${base}`], ["Notional", `${p.notional_usd} USD`],
+      ["Fee estimate", `${money(p.fee_estimate_usd)} USD`],
+      ["Risk", `${money(p.risk_usd)} USD · ${r(p.risk_r)} R`],
+      ["Heat after", `${r(p.heat_after_r)} R · ${money(p.heat_after_usd)} USD`],
+      ["Per-base usage after", `${p.base_usage_after} of ${p.base_limit} on ${base} ${p.side}`]];
     $("preview-table").replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("td", { class: "dim", text: k }),
       el("td", { "data-field": k, text: v }))));
-    const approve = p.verdict === "approve";
-    $("preview-verdict").textContent = approve ? "Risk check: approved." : `Risk check: denied — ${p.reason}`;
+    const approve = p.verdict === "allowed";
+    $("preview-verdict").textContent = approve ? "Risk check: allowed." : `Risk check: denied — ${p.reason}`;
     $("preview-verdict").className = `verdict ${approve ? "ok" : "bad"}`;
     button.disabled = !approve;
   } catch (err) {

@@ -92,9 +92,12 @@ def drive_browser(stack: Stack) -> None:
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+            page.on(
+                "console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None
+            )
             check_preview_click_outcome_and_positions(page, stack)
             check_a_rejection_is_told_in_plain_words(page, stack)
+            check_a_denied_preview_disables_the_button(page, stack)
             assert errors == []
         finally:
             browser.close()
@@ -110,10 +113,13 @@ def check_preview_click_outcome_and_positions(page: Page, stack: Stack) -> None:
 
     tile.click()
     expect(page.locator("#modal")).to_be_visible()
-    expect(page.locator("#preview-verdict")).to_have_text("Risk check: approved.", timeout=10_000)
+    expect(page.locator("#preview-verdict")).to_have_text("Risk check: allowed.", timeout=10_000)
     expect(page.locator('#preview-table [data-field="Quantity"]')).to_have_text("0.099 BTC")
-    expect(page.locator('#preview-table [data-field="Heat after"]')).to_have_text("1 R")
-    expect(page.locator('#preview-table [data-field="Per-base usage after"]')).to_have_text("BTC 1 R")
+    expect(page.locator('#preview-table [data-field="Risk"]')).to_have_text("24.80 USD · 0.99 R")
+    expect(page.locator('#preview-table [data-field="Heat after"]')).to_have_text("0.99 R · 24.80 USD")
+    expect(page.locator('#preview-table [data-field="Per-base usage after"]')).to_have_text(
+        "1 of 2 on BTC long"
+    )
     button = page.locator("#place-order")
     expect(button).to_be_enabled()
     expect(page.get_by_role("button", name="Place order")).to_have_count(1)  # ONE place button
@@ -148,6 +154,16 @@ def check_a_rejection_is_told_in_plain_words(page: Page, stack: Stack) -> None:
         "The exchange rejected the order: the balance is too low for this size."
     )
     expect(page.locator("#position-count")).to_have_text("1 open, 0 closed")  # no position from a rejection
+    page.locator("#modal-close").click()
+
+
+def check_a_denied_preview_disables_the_button(page: Page, stack: Stack) -> None:
+    signal_id = publish(stack, "SOLUSDT")  # two clicks so far: the desk's risk actor denies a third
+    page.locator(f'[data-signal-id="{signal_id}"]').click()
+    expect(page.locator("#preview-verdict")).to_have_text(
+        "Risk check: denied — Two positions on this base already: the limit is 2.", timeout=10_000
+    )
+    expect(page.locator("#place-order")).to_be_disabled()
 
 
 async def test_ui_preview_place_order_outcome_and_positions_list(stack: Stack) -> None:

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from functools import partial
 from typing import Any
 
@@ -259,7 +259,8 @@ class DeskPosition(SupervisedActor):
 
 
 class PreviewRisk(SupervisedActor):
-    """A small real risk actor answering ``PreviewTrade``: 1R = 25 USD; denies when the heat would pass 2R."""
+    """A small real risk actor answering ``PreviewTrade``: 1R = 25 USD, sized on the instrument's qty step;
+    each click so far adds 1R of heat, and the third position on a base is denied (limit 2)."""
 
     def __init__(self, desk: DeskLog) -> None:
         super().__init__()
@@ -269,24 +270,29 @@ class PreviewRisk(SupervisedActor):
         if not isinstance(message, PreviewTrade):
             return None
         self._desk.previews.append(message)
-        quantity = (Decimal(25) / abs(message.entry - message.sl)).quantize(
-            Decimal("0.001"), rounding="ROUND_DOWN"
-        )
-        notional = quantity * message.entry
-        heat = Decimal(1) + len(self._desk.clicks)
+        step = message.instrument.qty_step
+        qty = (Decimal(25) / abs(message.entry - message.sl) / step).to_integral_value(ROUND_DOWN) * step
+        notional = qty * message.entry
+        risk_usd = qty * abs(message.entry - message.sl)
+        placed = len(self._desk.clicks)
+        allowed = placed < 2
         return TradePreview(
-            signal_id=message.signal_id,
             symbol=message.symbol,
             side=message.side,
-            quantity=quantity,
-            notional=notional,
-            fee_estimate=(notional * Decimal("0.00055")).quantize(Decimal("0.01")),
-            risk_usd=(quantity * abs(message.entry - message.sl)).quantize(Decimal("0.01")),
-            risk_r=Decimal(1),
-            heat_after=heat,
-            per_base_usage_after={message.symbol.removesuffix("USDT"): Decimal(1)},
-            verdict="approve" if heat <= 2 else "deny",
-            reason=None if heat <= 2 else f"total heat would be {heat} R, above the 2 R limit",
+            qty=qty,
+            price=message.entry,
+            notional_usd=notional,
+            fee_estimate_usd=notional * message.taker_fee_rate * 2,
+            risk_usd=risk_usd,
+            risk_r=risk_usd / 25,
+            total_risk_usd_after=placed * Decimal(25) + risk_usd,
+            total_risk_r_after=placed + risk_usd / 25,
+            positions_after=placed + 1,
+            base_usage_after=placed + 1,
+            base_limit=2,
+            verdict="allowed" if allowed else "denied",
+            reason_code=None if allowed else "max_positions_per_base",
+            reason=None if allowed else "Two positions on this base already: the limit is 2.",
         )
 
 

@@ -57,16 +57,40 @@ async def test_preview_answers_size_risk_heat_and_the_verdict_without_reserving(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["signal_id"] == str(signal.id)
-    assert Decimal(body["quantity"]) == Decimal("0.099")  # 25 USD / 250.5 rounded down to 0.001
+    assert Decimal(body["quantity"]) == Decimal("0.099")  # 25 USD / 250.5 down to the default 0.001 step
     assert Decimal(body["notional_usd"]) == Decimal("0.099") * signal.entry
-    assert Decimal(body["heat_after_r"]) == 1
-    assert body["base_usage_after"] == {"BTC": "1"}
-    assert body["verdict"] == "approve"
+    assert Decimal(body["heat_after_r"]) == Decimal("0.99198")
+    assert (body["positions_after"], body["base_usage_after"], body["base_limit"]) == (1, 1, 2)
+    assert body["verdict"] == "allowed"
     assert body["reason"] is None
+    assert desk_stack.desk is not None
+    [asked] = desk_stack.desk.log.previews
+    assert (asked.symbol, asked.side, asked.entry, asked.sl) == ("BTCUSDT", "long", signal.entry, signal.sl)
+    assert asked.signal_id == str(signal.id)
     assert desk_stack.desk is not None
     assert desk_stack.desk.log.clicks == []  # a preview places nothing
     again = await desk_client.get(f"/signals/{signal.id}/preview")
     assert again.json() == body  # and reserves nothing
+
+
+async def test_preview_tells_the_risk_actors_denial_and_its_reason(
+    desk_client: httpx.AsyncClient, desk_stack: Stack
+) -> None:
+    for _ in range(2):
+        placed = make_signal("BTCUSDT")
+        await desk_stack.store(placed)
+        assert (
+            await desk_client.post("/positions/open", json={"signal_id": str(placed.id)})
+        ).status_code == 200
+    signal = make_signal("BTCUSDT")
+    await desk_stack.store(signal)
+
+    body = (await desk_client.get(f"/signals/{signal.id}/preview")).json()
+
+    assert body["verdict"] == "denied"
+    assert body["reason_code"] == "max_positions_per_base"
+    assert body["reason"] == "Two positions on this base already: the limit is 2."
+    assert (body["positions_after"], body["base_usage_after"]) == (3, 3)
 
 
 async def test_preview_of_an_unknown_signal_is_404(desk_client: httpx.AsyncClient) -> None:
