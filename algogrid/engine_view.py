@@ -48,12 +48,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from actors.position import CloseOutcome, ClosePosition, PlacementOutcome, PlaceOrderFromSignal
-
 import actors
 from actors import GetFeedStatus, feed_path
 from actors.config import DEFAULT_INSTRUMENT
 from actors.paths import RISK, position_path
+from actors.position import CloseOutcome, ClosePosition, PlacementOutcome, PlaceOrderFromSignal
 from actors.risk import PreviewTrade
 from exchange import bybit
 from gateway import (

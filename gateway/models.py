@@ -322,7 +322,7 @@ class PositionSummary(BaseModel):
 
 
 class PositionQuery(BaseModel):
-    """Filter of ``GET /positions``: ``open`` (opening, open, partial_accepted, closing), ``closed`` (the rest)."""
+    """Filter of ``GET /positions``: ``open`` (opening, open, partial_accepted, closing) or ``closed``."""
 
     model_config = _FROZEN
 

@@ -31,8 +31,8 @@ async def _store_position(
     """Commit the row the PositionActor's repository commits before it answers (E-04)."""
     closed = status == "closed"
     await storage.db.execute(
-        "INSERT INTO positions (id, symbol, side, status, requested_size_base, executed_size_base, fill_ratio, "
-        "avg_entry_price, risk_usd, closed_at, close_reason) "
+        "INSERT INTO positions (id, symbol, side, status, requested_size_base, executed_size_base, "
+        "fill_ratio, avg_entry_price, risk_usd, closed_at, close_reason) "
         "VALUES ($1, $5, 'long', $2, 0.1, 0.1, 1, 65000, 25, $3, $4) "
         "ON CONFLICT (id) DO UPDATE SET status = $2, closed_at = $3, close_reason = $4",
         uuid.UUID(position_id),
