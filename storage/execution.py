@@ -24,7 +24,7 @@ import asyncpg
 
 from storage.audit import AuditRepository
 from storage.database import Database
-from storage.signals import StoredSignal
+from storage.signals import SignalRepository, StoredSignal
 
 __all__ = [
     "ExecutionBook",
@@ -206,8 +206,7 @@ class ExecutionRepository:
             key = uuid.UUID(signal_id)
         except ValueError:
             return None
-        row = await self._db.fetchrow("SELECT * FROM signals WHERE id = $1", key)
-        return None if row is None else StoredSignal.from_record(row)
+        return await SignalRepository(self._db).get(key)
 
     async def load_book(self, symbol: str) -> ExecutionBook:
         """Return ``symbol``'s unfinished positions with their orders and fills, and the last fill's time."""

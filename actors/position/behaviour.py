@@ -12,6 +12,7 @@ in any order and any number of times with the same result; a fill is applied onl
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -210,6 +211,8 @@ class PositionBehaviour:
         self._by_signal: dict[str, str] = {}
         self._by_link: dict[str, str] = {}
         self._lookups: list[ReplyFuture[CloseOutcome]] = []
+        self._writes: deque[tuple[str, Callable[[], Awaitable[object]]]] = deque()
+        self._writing = False
         self._timers = MessageTimers(clock, self_ref, log)
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -302,7 +305,17 @@ class PositionBehaviour:
             self.self_ref.tell(failed(exc))
 
     def _write(self, what: str, fn: Callable[[], Awaitable[object]]) -> None:
-        """Submit a write whose result only needs logging on failure."""
+        """Queue a write; writes run one at a time in the order made, so a row never goes back in time."""
+        self._writes.append((what, fn))
+        if not self._writing:
+            self._next_write()
+
+    def _next_write(self) -> None:
+        if not self._writes:
+            self._writing = False
+            return
+        self._writing = True
+        what, fn = self._writes.popleft()
         self._job("write", what, fn)
 
     def _on_step(self, done: StepDone) -> None:  # noqa: PLR0912 - one branch per step kind
@@ -310,6 +323,7 @@ class PositionBehaviour:
         if done.flow == "write":
             if done.error is not None:
                 self.log.warning("position write failed", what=done.step, error=repr(done.error))
+            self._next_write()
             return
         if done.flow == "rebuild":
             self._on_rebuild_step(done, kind)
@@ -421,6 +435,7 @@ class PositionBehaviour:
         if not isinstance(waiting, list):
             return
         if done.error is not None:
+            self.log.warning("signal read failed", signal_id=sid, error=repr(done.error))
             self._refuse(sid, "storage_unavailable", "The signal could not be read; nothing was sent.")
             return
         signal, existing = cast("tuple[StoredSignal | None, PositionRecord | None]", done.result)
