@@ -189,7 +189,7 @@ RESTART = Backoff(min_s=0.05, max_s=0.2, jitter=0.0)
 
 
 @asynccontextmanager
-async def running_position(
+async def running_position(  # noqa: PLR0913 - the rig's knobs
     db_url: str,
     redis_url: str,
     sim: Simulator,
