@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -98,6 +99,8 @@ def drive_browser(stack: Stack) -> None:
             check_preview_click_outcome_and_positions(page, stack)
             check_a_rejection_is_told_in_plain_words(page, stack)
             check_a_denied_preview_disables_the_button(page, stack)
+            page.locator("#modal-close").click()
+            check_close_from_the_positions_list(page, stack)
             assert errors == []
         finally:
             browser.close()
@@ -155,6 +158,25 @@ def check_a_rejection_is_told_in_plain_words(page: Page, stack: Stack) -> None:
     )
     expect(page.locator("#position-count")).to_have_text("1 open, 0 closed")  # no position from a rejection
     page.locator("#modal-close").click()
+
+
+def check_close_from_the_positions_list(page: Page, stack: Stack) -> None:
+    row = page.locator("#position-rows tr.open")
+    position_id = row.get_attribute("data-position-id")
+    assert position_id is not None
+    trio.from_thread.run(store_open_position, stack, position_id)  # the row the real actor commits
+    row.locator("button", has_text="close").click()
+    closed = page.locator(f'#position-rows tr[data-position-id="{position_id}"]')
+    expect(closed).to_have_attribute("data-status", "closed", timeout=10_000)
+    expect(page.locator("#position-count")).to_have_text("0 open, 1 closed")
+
+
+async def store_open_position(stack: Stack, position_id: str) -> None:
+    await stack.storage.db.execute(
+        "INSERT INTO positions (id, symbol, side, status, requested_size_base, executed_size_base, "
+        "fill_ratio, risk_usd) VALUES ($1, 'BTCUSDT', 'long', 'open', 0.099, 0.099, 1, 25)",
+        uuid.UUID(position_id),
+    )
 
 
 def check_a_denied_preview_disables_the_button(page: Page, stack: Stack) -> None:

@@ -166,6 +166,16 @@ async def test_refusals_before_any_order_are_404_409_with_the_reason(
     assert refused.json()["error"] == "risk_denied"
     assert refused.json()["reason"] == "Not placed: risk denied:heat."
 
+    forgotten, unruled = make_signal("ETHUSDT"), make_signal("ETHUSDT")
+    for signal, outcome in ((forgotten, "unknown_signal"), (unruled, "instrument_unavailable")):
+        await desk_stack.store(signal)
+        desk_stack.script(signal, outcome)
+    lost = await desk_client.post("/positions/open", json={"signal_id": str(forgotten.id)})
+    assert (lost.status_code, lost.json()["error"]) == (404, "unknown_signal")
+    blind = await desk_client.post("/positions/open", json={"signal_id": str(unruled.id)})
+    assert (blind.status_code, blind.json()["error"]) == (503, "instrument_unavailable")
+    assert blind.json()["reason"] == "Not placed: instrument unavailable."
+
 
 async def test_a_malformed_body_is_422_with_the_reason(
     desk_client: httpx.AsyncClient, desk_stack: Stack
