@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -10,7 +11,16 @@ import pytest
 from exchange.simulator import Simulator, SimulatorConfig, open_simulator
 from tests.position.position_kit import API_KEY, API_SECRET, reset_tables
 
-FAST = SimulatorConfig(symbols=("BTCUSDT", "ETHUSDT"), speed=60, book_interval_ms=20, history_bars=10)
+# Exchange time starts one minute before a funding time (08:00 UTC): a test that advances the paused clock
+# past it sees a funding settlement; the others never do.
+FUNDING_AT = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+FAST = SimulatorConfig(
+    symbols=("BTCUSDT", "ETHUSDT"),
+    speed=60,
+    book_interval_ms=20,
+    history_bars=10,
+    start_time_ms=int(FUNDING_AT.timestamp() * 1000) - 60_000,
+)
 
 
 @pytest.fixture

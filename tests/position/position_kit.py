@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from actors import TradingInputs
+from algogrid.market_clock import SimMarketClock
 from actors.paths import position_path
 from actors.position import (
     CloseOutcome,
@@ -152,7 +153,7 @@ class PositionRig:
         """Store a ``new`` signal on ``entry`` with its SL ``sl_distance`` away; return its id."""
         sign = 1 if side is Side.LONG else -1
         qty = (self.r_unit / sl_distance).quantize(Decimal("0.001"), rounding="ROUND_FLOOR")
-        now = dt.datetime.now(dt.UTC)
+        now = SimMarketClock(self.sim.clock).now()
         signal = Signal(
             id=uuid.uuid4(),
             symbol=SYMBOL,
@@ -228,7 +229,10 @@ async def running_position(  # noqa: PLR0913 - the rig's knobs
         work = WorkPort(queue)
         risk_config = RiskConfig(risk_per_trade_usd=r_unit, max_total_risk_usd=r_unit * 10)
         limits = risk_limits_from(risk_config)
-        risk_deps = RiskActorDeps(work=work, store=storage.risk_state, metrics=RiskMetrics(CollectorRegistry()))
+        market = SimMarketClock(sim.clock)
+        risk_deps = RiskActorDeps(
+            work=work, store=storage.risk_state, metrics=RiskMetrics(CollectorRegistry()), market_clock=market
+        )
         risk_sink, published, monitor = LateSink(), Published(), Collector()
         deps = PositionDeps(
             work=work,
@@ -237,6 +241,7 @@ async def running_position(  # noqa: PLR0913 - the rig's knobs
             risk=risk_sink,
             publisher=published,
             monitor=monitor,
+            market_clock=market,
         )
         inputs = TradingInputs(
             risk_per_trade_usd=r_unit, instruments=instruments if instruments is not None else {SYMBOL: RULES}
