@@ -1,7 +1,7 @@
 """The order path in headless Debian Chromium driven by Playwright (E-01, E-02, E-07; issue 12 UI): open a
 signal, read the pre-trade preview, press the one "Place order" button, read the outcome in plain words and
 find the position in the positions list (live over the ``positions`` SSE channel); an exchange rejection is
-told in plain words too.
+told in plain words too, a denied preview disables the button, and the list's close button closes.
 
 The gateway runs for real (``serve_gateway`` over the production engine view, real PostgreSQL and Redis) in
 the test's trio loop; the tree holds the small real actors of tests/gateway/gw_kit.py at the contract's
