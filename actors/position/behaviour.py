@@ -164,6 +164,7 @@ class _Position:
     close_in_flight: bool = False
     finalizing: bool = False
     answer: PlacementOutcome | None = None
+    placement: PlacementStatus | None = None  # how the entry settled (E-03), once it has
 
     @property
     def side(self) -> Side:
@@ -211,8 +212,9 @@ class PositionBehaviour:
         self._by_signal: dict[str, str] = {}
         self._by_link: dict[str, str] = {}
         self._lookups: list[ReplyFuture[CloseOutcome]] = []
-        self._writes: deque[tuple[str, Callable[[], Awaitable[object]]]] = deque()
+        self._writes: deque[tuple[str, Callable[[], Awaitable[object]], Callable[[], None] | None]] = deque()
         self._writing = False
+        self._after_write: Callable[[], None] | None = None
         self._timers = MessageTimers(clock, self_ref, log)
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -304,9 +306,14 @@ class PositionBehaviour:
         except WorkRejectedError as exc:
             self.self_ref.tell(failed(exc))
 
-    def _write(self, what: str, fn: Callable[[], Awaitable[object]]) -> None:
-        """Queue a write; writes run one at a time in the order made, so a row never goes back in time."""
-        self._writes.append((what, fn))
+    def _write(
+        self, what: str, fn: Callable[[], Awaitable[object]], then: Callable[[], None] | None = None
+    ) -> None:
+        """Queue a write; writes run one at a time in the order made, so a row never goes back in time.
+
+        ``then`` runs once the write is done (committed, or failed and logged): what acknowledges it.
+        """
+        self._writes.append((what, fn, then))
         if not self._writing:
             self._next_write()
 
@@ -315,7 +322,8 @@ class PositionBehaviour:
             self._writing = False
             return
         self._writing = True
-        what, fn = self._writes.popleft()
+        what, fn, then = self._writes.popleft()
+        self._after_write = then
         self._job("write", what, fn)
 
     def _on_step(self, done: StepDone) -> None:  # noqa: PLR0912 - one branch per step kind
@@ -323,6 +331,9 @@ class PositionBehaviour:
         if done.flow == "write":
             if done.error is not None:
                 self.log.warning("position write failed", what=done.step, error=repr(done.error))
+            then, self._after_write = self._after_write, None
+            if then is not None:
+                then()
             self._next_write()
             return
         if done.flow == "rebuild":
@@ -890,7 +901,14 @@ class PositionBehaviour:
         if verdict == "partial_retry":
             verdict = "partial_accept"
         position.entry_settled = True
+        placements: dict[str, PlacementStatus] = {
+            "filled": "filled",
+            "partial_accept": "partial",
+            "underfill": "underfill",
+        }
+        position.placement = placements[verdict]
         if filled == 0:
+            position.placement = "expired"
             status = PositionStatus.FAILED_UNDERFILL
         else:
             status = {
@@ -916,8 +934,7 @@ class PositionBehaviour:
                 self.deps.monitor.tell(
                     PositionMarked(position=self._open_position(position), mark=ledger.avg_entry)
                 )
-        self._save(position)
-        self._reply_placement(position)
+        self._save(position, then=lambda: self._reply_placement(position))  # answered once stored
         if position.close_replies and position.status in _LIVE:
             position.closing_reason = "manual"
             self._move(position, PositionStatus.CLOSING)
@@ -1302,15 +1319,20 @@ class PositionBehaviour:
             "fees_usd": str(record.fees_usd),
             "funding_usd": str(record.funding_usd),
         }
-        self._write("close", lambda: store.close_position(record, actor="position", details=details))
-        self.deps.risk.tell(PositionClosed(position_id=record.id, closed_at=now))
-        if self.deps.monitor is not None:
-            self.deps.monitor.tell(PositionClosed(position_id=record.id, closed_at=now))
-        outcome = self._close_outcome(position, "closed", self._closed_sentence(position))
-        for reply in position.close_replies:
-            reply.set(outcome)
-        position.close_replies.clear()
-        self._publish(position)
+
+        def acknowledge() -> None:
+            self.deps.risk.tell(PositionClosed(position_id=record.id, closed_at=now))
+            if self.deps.monitor is not None:
+                self.deps.monitor.tell(PositionClosed(position_id=record.id, closed_at=now))
+            outcome = self._close_outcome(position, "closed", self._closed_sentence(position))
+            for reply in position.close_replies:
+                reply.set(outcome)
+            position.close_replies.clear()
+            self._publish(position)
+
+        self._write(
+            "close", lambda: store.close_position(record, actor="position", details=details), then=acknowledge
+        )
 
     def _closed_sentence(self, position: _Position) -> str:
         record = position.record
@@ -1374,10 +1396,10 @@ class PositionBehaviour:
             slippage_entry_bps=entry_bps if entry_bps is not None else record.slippage_entry_bps,
         )
 
-    def _save(self, position: _Position) -> None:
+    def _save(self, position: _Position, then: Callable[[], None] | None = None) -> None:
         record = position.record
         store = self.deps.store
-        self._write("position", lambda: store.save_position(record))
+        self._write("position", lambda: store.save_position(record), then=then)
         self._publish(position)
 
     def _store_order(self, position: _Position, link: str) -> None:
@@ -1538,6 +1560,9 @@ class PositionBehaviour:
         view = self._view(position) if position is not None else _view_of(record)
         status: PlacementStatus
         filled_ratio = record.fill_ratio
+        settled = position.placement if position is not None else None
+        if settled == "underfill":
+            record = replace(record, status=PositionStatus.FAILED_UNDERFILL.value)
         if record.error_message is not None and record.executed_size_base == 0:
             status, message = "rejected", record.error_message
         elif record.status == PositionStatus.FAILED_UNDERFILL.value or (

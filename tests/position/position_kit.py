@@ -8,7 +8,6 @@ routing the engine does).
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +22,6 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from actors import TradingInputs
-from algogrid.market_clock import SimMarketClock
 from actors.paths import position_path
 from actors.position import (
     CloseOutcome,
@@ -38,6 +36,7 @@ from actors.position import (
     PositionView,
 )
 from actors.risk import RiskActor, RiskActorDeps, RiskConfig, RiskMetrics, risk_limits_from
+from algogrid.market_clock import SimMarketClock
 from exchange import Credentials, ExchangeConfig
 from exchange.bybit import BybitRestClient, ExecutionReport, OrderUpdate, PositionUpdate, PrivateSession
 from exchange.simulator import Simulator
@@ -64,7 +63,9 @@ API_SECRET = "pos-secret"
 SYMBOL = "BTCUSDT"
 RULES = InstrumentRules(tick_size=Decimal("0.10"), qty_step=Decimal("0.001"), min_qty=Decimal("0.001"))
 
-_RESET = "TRUNCATE signals, positions, orders, executions, order_rejections, slippage_log, risk_denials CASCADE"
+_RESET = (
+    "TRUNCATE signals, positions, orders, executions, order_rejections, slippage_log, risk_denials CASCADE"
+)
 
 
 def reset_tables(db_url: str) -> None:
@@ -101,9 +102,12 @@ class Router:
 
     def publish(self, event: object) -> None:
         self.seen.append(event)
-        if self.target is not None and isinstance(event, OrderUpdate | ExecutionReport | PositionUpdate):
-            if getattr(event, "symbol", SYMBOL) == SYMBOL:
+        routed = isinstance(event, OrderUpdate | ExecutionReport | PositionUpdate)
+        if self.target is not None and routed and getattr(event, "symbol", SYMBOL) == SYMBOL:
+            try:
                 self.target.tell(event)
+            except Exception:  # the actor is restarting: its rebuild polls the exchange
+                return
 
 
 @dataclass
@@ -137,7 +141,9 @@ class PositionRig:
 
     async def close(self, position_id: str, timeout: float = 15.0) -> CloseOutcome:  # noqa: ASYNC109
         future: ReplyFuture[CloseOutcome] = ReplyFuture()
-        self.ref.tell(ClosePosition(position_id=position_id, reason="manual", requested_by="trader", reply=future))
+        self.ref.tell(
+            ClosePosition(position_id=position_id, reason="manual", requested_by="trader", reply=future)
+        )
         outcome: CloseOutcome = await self.bridge.wait(future, timeout=timeout, what="close")
         return outcome
 
@@ -190,7 +196,7 @@ RESTART = Backoff(min_s=0.05, max_s=0.2, jitter=0.0)
 
 
 @asynccontextmanager
-async def running_position(  # noqa: PLR0913 - the rig's knobs
+async def running_position(
     db_url: str,
     redis_url: str,
     sim: Simulator,
@@ -250,7 +256,9 @@ async def running_position(  # noqa: PLR0913 - the rig's knobs
         position = ChildSpec(
             "position", lambda: PositionActor.start(SYMBOL, execution, inputs, deps), kind="position"
         )
-        symbol = SupervisorSpec(SYMBOL, children=(position,), intensity=tolerant, backoff=RESTART, kind="symbol")
+        symbol = SupervisorSpec(
+            SYMBOL, children=(position,), intensity=tolerant, backoff=RESTART, kind="symbol"
+        )
         symbols = SupervisorSpec("symbols", children=(symbol,), intensity=tolerant, backoff=RESTART)
         risk = ChildSpec("risk", lambda: RiskActor.start(risk_config, limits, risk_deps), kind="risk")
         spec = SupervisorSpec("root", children=(risk, symbols), intensity=tolerant, backoff=RESTART)

@@ -80,7 +80,9 @@ async def test_a_lost_create_response_is_settled_by_looking_the_link_up_and_neve
         assert outcome.order_status == "filled", outcome
         entries = [o for o in rig.exchange_orders() if not o.reduce_only]
         assert len(entries) == 1
-        stored = await rig.storage.db.fetch("SELECT client_order_id, exchange_order_id FROM orders WHERE purpose = 'entry'")
+        stored = await rig.storage.db.fetch(
+            "SELECT client_order_id, exchange_order_id FROM orders WHERE purpose = 'entry'"
+        )
         assert len(stored) == 1
         assert stored[0]["exchange_order_id"] == entries[0].order_id
 
@@ -101,6 +103,8 @@ async def test_duplicated_and_reordered_executions_are_stored_once(
         account = sim.account(API_KEY)
         fills = [e for e in account.executions if e.order_link_id.endswith("-e0")]
         assert len(fills) >= 2
-        rows = await rig.storage.db.fetch("SELECT exec_id, qty FROM executions WHERE order_link_id LIKE '%-e0'")
+        rows = await rig.storage.db.fetch(
+            "SELECT exec_id, qty FROM executions WHERE order_link_id LIKE '%-e0'"
+        )
         assert sorted(r["exec_id"] for r in rows) == sorted(e.exec_id for e in fills)
         assert outcome.position.executed_size == sum((e.exec_qty for e in fills), Decimal(0))

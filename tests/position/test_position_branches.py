@@ -1,0 +1,268 @@
+"""Partial fills (E-03), rejections in plain words (E-07), close with the exchange's PnL (E-06), break-even
+(R-05) and a crash mid-order — the PositionActor on real parts (see ``position_kit``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_FLOOR, Decimal
+
+from actors.monitor import MoveStopToEntry
+from actors.paths import position_path
+from actors.position import ExecutionConfig, StepDone
+from exchange.simulator import Simulator
+from strategy_core.config import InstrumentRules
+from tests.position.conftest import FUNDING_AT
+from tests.position.position_kit import API_KEY, RULES, SYMBOL, best_ask, running_position
+from tests.support import eventually_async
+
+
+def _distance_for(ratio: Decimal, level: Decimal, r_unit: Decimal = Decimal(25)) -> Decimal:
+    """Return the SL distance that sizes the order so the best ask level fills ``ratio`` of it."""
+    qty = (level / ratio).quantize(Decimal("0.001"), rounding=ROUND_FLOOR)
+    return (r_unit / qty).quantize(Decimal("0.1"))
+
+
+async def test_a_partial_fill_is_accepted_and_protected_at_the_filled_size(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, level = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=_distance_for(Decimal("0.7"), level))
+
+        outcome = await rig.place(signal_id)
+
+        assert outcome.order_status == "partial", outcome
+        assert Decimal("0.5") <= outcome.fill_ratio < Decimal("0.95")
+        assert outcome.position is not None
+        assert outcome.position.status == "partial_accepted"
+        assert outcome.position.executed_size == level
+        assert "filled" in outcome.message
+
+        def protected() -> bool:
+            return len([o for o in rig.exchange_orders() if o.reduce_only]) == 4
+
+        await eventually_async(protected, timeout=10)
+        stop = next(o for o in rig.exchange_orders() if o.conditional)
+        assert stop.qty == level
+        tps = [o for o in rig.exchange_orders() if o.reduce_only and not o.conditional]
+        assert sum((o.qty for o in tps), Decimal(0)) == level
+
+
+async def test_a_partial_fill_with_the_retry_policy_is_topped_up(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = ExecutionConfig(fill_wait_seconds=1.0, poll_interval_s=0.2, partial_fill_policy="retry")
+    async with running_position(position_db_url, redis_clean_url, sim, config=config) as rig:
+        ask, level = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=_distance_for(Decimal("0.7"), level))
+
+        outcome = await rig.place(signal_id)
+
+        assert outcome.order_status == "filled", outcome
+        assert outcome.position is not None
+        assert outcome.position.executed_size == outcome.position.requested_size
+        links = [o.order_link_id for o in rig.exchange_orders() if not o.reduce_only]
+        assert len(links) == 2
+        assert any(link.endswith("-u1") for link in links)
+
+
+async def test_an_underfill_is_cancelled_closed_and_explained(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, level = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=_distance_for(Decimal("0.3"), level))
+
+        outcome = await rig.place(signal_id)
+
+        assert outcome.order_status == "underfill", outcome
+        assert outcome.fill_ratio < Decimal("0.5")
+        assert "below the minimum" in outcome.message
+
+        async def flat() -> bool:
+            positions = await rig.rest.get_positions(SYMBOL)
+            return all(p.size == 0 for p in positions)
+
+        await eventually_async(flat, timeout=10)
+
+        async def closed() -> bool:
+            row = await rig.storage.db.fetchrow(
+                "SELECT status, close_reason FROM positions WHERE id = $1::uuid", outcome.position_id
+            )
+            return row is not None and (row["status"], row["close_reason"]) == ("closed", "underfill")
+
+        await eventually_async(closed, timeout=10)
+
+
+async def test_rejections_are_stored_with_their_code_and_told_in_plain_words(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    # The actor believes a finer grid than the venue: the venue refuses the off-tick price, then the tiny qty.
+    fine = InstrumentRules(tick_size=Decimal("0.01"), qty_step=Decimal("0.0001"), min_qty=Decimal("0.0001"))
+    async with running_position(position_db_url, redis_clean_url, sim, instruments={SYMBOL: fine}) as rig:
+        ask, _ = best_ask(sim)
+        off_tick = await rig.signal(entry=ask + Decimal("0.05"), sl_distance=Decimal(500))
+        tiny = await rig.signal(entry=ask, sl_distance=Decimal(50_000))  # 25 / 50000 = 0.0005 < 0.001
+
+        price = await rig.place(off_tick)
+        qty = await rig.place(tiny)
+
+        assert (price.order_status, price.reason_code) == ("rejected", "price_off_tick"), price
+        assert "price" in price.message
+        assert (qty.order_status, qty.reason_code) == ("rejected", "qty_below_minimum"), qty
+        assert "minimum" in qty.message
+
+        async def both_stored() -> bool:
+            rows = await rig.storage.execution.list_rejections(SYMBOL)
+            kinds = sorted(r.error_kind for r in rows)
+            return kinds == ["price_off_tick", "qty_below_minimum"] and all(r.ret_code == 10001 for r in rows)
+
+        await eventually_async(both_stored, timeout=10)
+        assert not rig.exchange_orders()
+
+
+async def test_insufficient_balance_is_rejected_in_plain_words(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    sim.account(API_KEY).wallet = Decimal(10)
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+
+        outcome = await rig.place(signal_id)
+
+        assert (outcome.order_status, outcome.reason_code) == ("rejected", "insufficient_balance"), outcome
+        assert "balance" in outcome.message
+        again = await rig.place(signal_id)  # a second click reports the same, sends nothing
+        assert (again.order_status, again.position_id) == ("rejected", outcome.position_id)
+
+        async def stored() -> bool:
+            rows = await rig.storage.execution.list_rejections(SYMBOL)
+            return [(r.ret_code, r.error_kind) for r in rows] == [(110007, "insufficient_balance")]
+
+        await eventually_async(stored, timeout=10)
+
+
+async def test_close_reports_the_exchange_pnl_fees_and_funding_to_the_cent(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(2000))
+        opened = await rig.place(signal_id)
+        assert opened.order_status == "filled"
+        assert opened.position_id is not None
+        # Past the funding time: the venue settles funding on the open position.
+        now_ms = sim.clock.now_ms()
+        sim.clock.advance(int(FUNDING_AT.timestamp() * 1000) - now_ms + 1_000)
+
+        def funded() -> bool:
+            return any(e.exec_type == "Funding" for e in sim.account(API_KEY).executions)
+
+        await eventually_async(funded, timeout=10)
+
+        closed = await rig.close(opened.position_id)
+
+        assert closed.status == "closed", closed
+        account = sim.account(API_KEY)
+        pnl = sum((r.closed_pnl for r in account.closed_pnls if r.symbol == SYMBOL), Decimal(0))
+        fees = sum((e.exec_fee for e in account.executions if e.exec_type == "Trade"), Decimal(0))
+        funding = sum((e.exec_fee for e in account.executions if e.exec_type == "Funding"), Decimal(0))
+        assert funding != 0
+        cent = Decimal("0.01")
+        assert closed.pnl_usd is not None
+        assert closed.fees_usd is not None
+        assert closed.funding_usd is not None
+        assert closed.pnl_usd.quantize(cent) == pnl.quantize(cent)
+        assert closed.fees_usd.quantize(cent) == fees.quantize(cent)
+        assert closed.funding_usd.quantize(cent) == funding.quantize(cent)
+        assert not [o for o in account.orders.values() if o.status in {"New", "Untriggered"}]
+        again = await rig.close(opened.position_id)
+        assert again.status == "already_closed"
+        unknown = await rig.close("00000000-0000-0000-0000-000000000000")
+        assert unknown.status == "unknown_position"
+        row = await rig.storage.db.fetchrow(
+            "SELECT status, pnl_usd, close_reason FROM positions WHERE id = $1::uuid", opened.position_id
+        )
+        assert row is not None
+        assert row["status"] == "closed"
+        assert row["close_reason"] == "manual"
+        audit = await rig.storage.db.fetchval(
+            "SELECT count(*) FROM audit_trail WHERE action = 'position_closed' AND target_id = $1",
+            opened.position_id,
+        )
+        assert audit == 1
+
+
+async def test_break_even_amends_the_stop_to_the_entry(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        opened = await rig.place(signal_id)
+        assert opened.position_id is not None
+        assert opened.avg_price is not None
+
+        def protected() -> bool:
+            return any(o.conditional for o in rig.exchange_orders())
+
+        await eventually_async(protected, timeout=10)
+        sim.set_price(SYMBOL, opened.avg_price + 300)  # a falling stop must stay below the price
+        rig.ref.tell(
+            MoveStopToEntry(
+                position_id=opened.position_id,
+                symbol=SYMBOL,
+                new_sl=opened.avg_price,
+                at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+        def moved() -> bool:
+            stop = next(o for o in rig.exchange_orders() if o.conditional)
+            return stop.trigger_price == opened.avg_price
+
+        await eventually_async(moved, timeout=10)
+
+        async def stored() -> bool:
+            views = await rig.positions()
+            return any(v.be_moved and v.sl == opened.avg_price for v in views)
+
+        await eventually_async(stored, timeout=10)
+        assert len([o for o in rig.exchange_orders() if o.conditional]) == 1
+
+
+async def test_a_crash_mid_order_restarts_rebuilds_and_never_sends_a_second_order(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        # The create's answer is held (the client times out and looks the link up); meanwhile the order fills
+        # on the venue and the actor dies on its next job result: mid-order, intent committed, ack unseen.
+        sim.faults.drop_order_create_responses = 1
+        future = rig.place_future(signal_id)
+
+        def on_the_venue() -> bool:
+            return bool(rig.exchange_orders())
+
+        await eventually_async(on_the_venue, timeout=10)
+        rig.tree.faults.crash_on_next(position_path(SYMBOL), StepDone)
+
+        def restarted() -> bool:
+            return rig.ref.incarnation >= 2
+
+        await eventually_async(restarted, timeout=10)
+        rig.tree.faults.clear()
+
+        async def rebuilt_and_protected() -> bool:
+            views = await rig.positions()
+            return len(views) == 1 and len([o for o in rig.exchange_orders() if o.reduce_only]) == 4
+
+        await eventually_async(rebuilt_and_protected, timeout=15)
+        assert not future.done() or future.get(timeout=0).order_status in {"filled", "rejected"}
+        again = await rig.place(signal_id)
+        assert again.order_status == "filled", again
+        entries = [o for o in rig.exchange_orders() if not o.reduce_only]
+        assert len(entries) == 1
+        assert RULES.qty_step == Decimal("0.001")
