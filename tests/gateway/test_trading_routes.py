@@ -301,3 +301,26 @@ async def test_position_changes_reach_sse_clients_and_replay_after_last_event_id
         return bool(json.loads(missed.data)["status"] == "closed")
 
     assert await eventually_async(replays_the_close)
+
+
+# ------------------------------------------------------------------------------------------------ engine down
+
+
+async def test_without_risk_and_position_actors_the_routes_answer_503_with_the_reason(
+    client: httpx.AsyncClient, stack: Stack
+) -> None:
+    signal = make_signal("BTCUSDT")
+    await stack.store(signal)  # the plain stack: root → symbols → <SYM> → feed only
+
+    preview = await client.get(f"/signals/{signal.id}/preview")
+    assert preview.status_code == 503
+    assert preview.json() == {
+        "error": "engine_unavailable",
+        "reason": "the risk actor is not running (no actor at root/risk)",
+        "details": None,
+    }
+    placed = await client.post("/positions/open", json={"signal_id": str(signal.id)})
+    assert placed.status_code == 503
+    assert placed.json()["reason"] == (
+        "the position actor of BTCUSDT is not running (no actor at root/symbols/BTCUSDT/position)"
+    )
