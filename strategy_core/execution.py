@@ -87,7 +87,8 @@ _TERMINAL_ORDER = frozenset(
 
 _ORDER_ALLOWED: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset(OrderStatus) - {OrderStatus.NEW},
-    OrderStatus.UNTRIGGERED: frozenset(OrderStatus) - {OrderStatus.NEW, OrderStatus.UNTRIGGERED},
+    OrderStatus.UNTRIGGERED: frozenset(OrderStatus)
+    - {OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.UNTRIGGERED},
     OrderStatus.SUBMITTED: frozenset(
         {OrderStatus.UNTRIGGERED, OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED} | _TERMINAL_ORDER
     ),

@@ -26,6 +26,7 @@ from actors.position.messages import (
     PositionView,
     PrivateStreamResumed,
     RetryRebuild,
+    RiskCheckDue,
     StepDone,
 )
 
@@ -52,5 +53,6 @@ __all__ = [
     "PositionView",
     "PrivateStreamResumed",
     "RetryRebuild",
+    "RiskCheckDue",
     "StepDone",
 ]

@@ -94,6 +94,7 @@ from .messages import (
     PositionView,
     PrivateStreamResumed,
     RetryRebuild,
+    RiskCheckDue,
     StepDone,
 )
 from .words import rejection_words
@@ -117,6 +118,7 @@ PositionMessage = (
     | FillWaitElapsed
     | PollFills
     | RetryRebuild
+    | RiskCheckDue
 )
 """Every message the PositionActor handles: commands, exchange events, decisions, replies, timers."""
 
@@ -143,6 +145,7 @@ class _Placement:
     link: str
     requested_by: str
     replies: list[ReplyFuture[PlacementOutcome]]
+    asked_at: float = 0.0
 
 
 @dataclass
@@ -288,6 +291,8 @@ class PositionBehaviour:
                         self._poll(position)
             case RetryRebuild():
                 self._submit_rebuild(message.attempt)
+            case RiskCheckDue():
+                self._risk_check_due()
             case _:
                 raise unexpected("PositionMessage", message)
         return None
@@ -500,7 +505,10 @@ class PositionBehaviour:
             return
         link = order_link_id(sid, OrderPurpose.ENTRY, 0)
         requested_by = done.step.split(":", 1)[1]
-        self._placing[sid] = _Placement(signal, sizing, rules, link, requested_by, waiting)
+        self._placing[sid] = _Placement(
+            signal, sizing, rules, link, requested_by, waiting, self.clock.monotonic()
+        )
+        self._timers.tell_later(self.config.risk_timeout_s, RiskCheckDue())
         self.deps.risk.tell(
             CheckOrder(
                 order_id=link,
@@ -518,6 +526,20 @@ class PositionBehaviour:
             if isinstance(placing, _Placement) and placing.link == link:
                 return placing
         return None
+
+    def _risk_check_due(self) -> None:
+        """Refuse clicks the RiskActor left unanswered (fail closed); look again for the younger ones."""
+        now, timeout = self.clock.monotonic(), self.config.risk_timeout_s
+        waiting = [p for p in self._placing.values() if isinstance(p, _Placement)]
+        for placing in waiting:
+            if now - placing.asked_at >= timeout:
+                self._refuse(
+                    str(placing.signal.id),
+                    "risk_unavailable",
+                    "The risk check did not answer in time; nothing was sent (try again).",
+                )
+        if any(isinstance(p, _Placement) for p in self._placing.values()):
+            self._timers.tell_later(timeout / 2, RiskCheckDue())
 
     def _on_denied(self, denied: OrderDenied) -> None:
         placing = self._placement_of(denied.order_id)
@@ -589,6 +611,7 @@ class PositionBehaviour:
             position.entry_settled = True
             self._reply_placement(position)
             return
+        self._publish(position)  # opening: the intent is committed
         order = position.ledger.orders[position.links(OrderPurpose.ENTRY)[0]]
         self._send(position, order, "entry")
 

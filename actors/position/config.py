@@ -45,6 +45,9 @@ class ExecutionConfig(BaseModel):
     entry_slippage_ticks: int = Field(
         default=0, ge=0, le=1000, description="Ticks beyond the signal entry the IOC limit may fill at."
     )
+    risk_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="A click the RiskActor has not answered by then is refused."
+    )
     close_attempts: int = Field(
         default=5, ge=1, le=50, description="Reduce-only IOC orders tried to go flat."
     )

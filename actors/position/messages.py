@@ -9,7 +9,7 @@
   a REST snapshot), the monitor's decisions ``MoveStopToEntry`` and ``ReduceOnlyCloseRequested``, the
   RiskActor's ``OrderAllowed`` / ``OrderDenied``;
 * replies from the trio side (work queue): ``StepDone`` (one job of a flow: a typed result or an error);
-* timers: ``FillWaitElapsed``, ``PollFills``, ``RetryRebuild``;
+* timers: ``FillWaitElapsed``, ``PollFills``, ``RetryRebuild``, ``RiskCheckDue``;
 * out: ``PositionChanged`` (to the publisher port: SSE channel ``positions``), ``PositionOpened`` /
   ``PositionClosed`` (to the RiskActor), ``PositionMarked`` (to the monitor).
 """
@@ -40,6 +40,7 @@ __all__ = [
     "PositionView",
     "PrivateStreamResumed",
     "RetryRebuild",
+    "RiskCheckDue",
     "StepDone",
 ]
 
@@ -188,6 +189,11 @@ class PollFills:
     """Timer: poll the exchange for the fills of ``order_link_id`` (fallback of the private stream)."""
 
     order_link_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskCheckDue:
+    """Timer: refuse the clicks whose risk check is older than ``risk_timeout_s`` (fail closed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,15 @@ from actors.position import (
     PositionDeps,
     PositionView,
 )
-from actors.risk import RiskActor, RiskActorDeps, RiskConfig, RiskMetrics, risk_limits_from
+from actors.risk import (
+    GetRiskSnapshot,
+    RiskActor,
+    RiskActorDeps,
+    RiskConfig,
+    RiskMetrics,
+    RiskSnapshot,
+    risk_limits_from,
+)
 from algogrid.market_clock import SimMarketClock
 from exchange import Credentials, ExchangeConfig
 from exchange.bybit import BybitRestClient, ExecutionReport, OrderUpdate, PositionUpdate, PrivateSession
@@ -267,6 +275,12 @@ async def running_position(
         try:
             risk_sink.target = tree.ref("root/risk")
             await eventually_async(tree.settled, timeout=10)
+
+            async def risk_loaded() -> bool:
+                snapshot: RiskSnapshot = await bridge.ask(tree.ref("root/risk"), GetRiskSnapshot(), timeout=5)
+                return not snapshot.rebuilding
+
+            await eventually_async(risk_loaded, timeout=10)
             router.target = tree.ref(position_path(SYMBOL))
             if on_tree is not None:
                 on_tree(tree)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from actors.position import ExecutionConfig
 from exchange.simulator import Simulator
 from tests.position.position_kit import API_KEY, SYMBOL, best_ask, running_position
 from tests.support import eventually_async
@@ -91,9 +92,10 @@ async def test_duplicated_and_reordered_executions_are_stored_once(
     position_db_url: str, redis_clean_url: str, sim: Simulator
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
-        ask, _ = best_ask(sim)
-        # A size that sweeps several levels: several executions of one order.
-        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(20))
+        ask, level = best_ask(sim)
+        # Three times the best level: the order sweeps several levels, several executions of one order.
+        distance = (Decimal(25) / (3 * level)).quantize(Decimal("0.1"))
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=distance)
         sim.faults.duplicate_executions = 5
         sim.faults.reorder_executions = 3
 
@@ -108,3 +110,64 @@ async def test_duplicated_and_reordered_executions_are_stored_once(
         )
         assert sorted(r["exec_id"] for r in rows) == sorted(e.exec_id for e in fills)
         assert outcome.position.executed_size == sum((e.exec_qty for e in fills), Decimal(0))
+
+
+async def test_without_the_private_stream_fills_are_polled_over_rest(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim, private=False) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+
+        outcome = await rig.place(signal_id)
+
+        assert outcome.order_status == "filled", outcome
+        assert outcome.position is not None
+        assert outcome.position.executed_size == Decimal("0.05")
+        rows = await rig.storage.db.fetch("SELECT exec_id FROM executions WHERE order_link_id LIKE '%-e0'")
+        assert len(rows) >= 1
+
+
+async def test_an_entry_that_finds_no_liquidity_expires_without_a_position(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask - Decimal(1), sl_distance=Decimal(500))  # a buy below the ask
+
+        outcome = await rig.place(signal_id)
+
+        assert (outcome.order_status, outcome.fill_ratio) == ("expired", 0), outcome
+        assert "no position" in outcome.message
+        assert not [o for o in rig.exchange_orders() if o.reduce_only]
+        positions = await rig.rest.get_positions(SYMBOL)
+        assert all(p.size == 0 for p in positions)
+
+
+async def test_every_change_is_published_and_the_entry_slippage_is_logged(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = ExecutionConfig(fill_wait_seconds=1.0, poll_interval_s=0.2, entry_slippage_ticks=50)
+    async with running_position(position_db_url, redis_clean_url, sim, config=config) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask - Decimal(1), sl_distance=Decimal(500))
+
+        outcome = await rig.place(signal_id)
+
+        assert outcome.order_status == "filled", outcome
+        assert outcome.position_id is not None
+        assert outcome.avg_price == ask
+
+        def published() -> list[str]:
+            return [e.position.status for e in rig.published.events if e.position.id == outcome.position_id]
+
+        await eventually_async(lambda: published()[-1:] == ["open"], timeout=10)
+        assert published()[0] == "opening"
+
+        async def logged() -> bool:
+            return bool(await rig.storage.execution.list_slippage(outcome.position_id or ""))
+
+        await eventually_async(logged, timeout=10)
+        rows = await rig.storage.execution.list_slippage(outcome.position_id)
+        expected = Decimal(1) / (ask - Decimal(1)) * 10_000  # paid 1 USD above the signal's entry
+        assert [(r.leg, r.slippage_bps) for r in rows] == [("entry", expected)]

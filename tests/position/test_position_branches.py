@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_FLOOR, Decimal
 
-from actors.monitor import MoveStopToEntry
+from actors.monitor import MoveStopToEntry, ReduceOnlyCloseRequested
 from actors.paths import position_path
-from actors.position import ExecutionConfig, StepDone
+from actors.position import ExecutionConfig, PrivateStreamResumed, StepDone
 from exchange.simulator import Simulator
 from strategy_core.config import InstrumentRules
+from strategy_core.models import Side
 from tests.position.conftest import FUNDING_AT
 from tests.position.position_kit import API_KEY, RULES, SYMBOL, best_ask, running_position
 from tests.support import eventually_async
@@ -266,3 +267,132 @@ async def test_a_crash_mid_order_restarts_rebuilds_and_never_sends_a_second_orde
         entries = [o for o in rig.exchange_orders() if not o.reduce_only]
         assert len(entries) == 1
         assert RULES.qty_step == Decimal("0.001")
+
+
+async def test_life_cycle_tp1_break_even_tp2_then_close_matches_the_exchange_to_the_cent(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        opened = await rig.place(signal_id)
+        assert opened.order_status == "filled"
+        assert opened.position_id is not None
+        assert opened.avg_price is not None
+
+        def protected() -> bool:
+            return len([o for o in rig.exchange_orders() if o.reduce_only]) == 4
+
+        await eventually_async(protected, timeout=10)
+
+        def tp_filled(n: int) -> bool:
+            tps = [o for o in rig.exchange_orders() if o.reduce_only and not o.conditional]
+            return sum(1 for o in tps if o.status == "Filled") >= n
+
+        sim.set_price(SYMBOL, opened.avg_price + 600)  # through TP1
+        sim.clock.resume()
+        await eventually_async(lambda: tp_filled(1), timeout=10)
+        sim.clock.pause()
+        rig.ref.tell(
+            MoveStopToEntry(
+                position_id=opened.position_id,
+                symbol=SYMBOL,
+                new_sl=opened.avg_price,
+                at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+        async def at_break_even() -> bool:
+            return any(v.be_moved for v in await rig.positions())
+
+        await eventually_async(at_break_even, timeout=10)
+        sim.set_price(SYMBOL, opened.avg_price + 1100)  # through TP2
+        sim.clock.resume()
+        await eventually_async(lambda: tp_filled(2), timeout=10)
+        sim.clock.pause()
+
+        async def exits_seen() -> bool:
+            rows = await rig.storage.db.fetchval(
+                "SELECT count(*) FROM executions WHERE order_link_id LIKE '%-t_'"
+            )
+            return bool(rows >= 2)
+
+        await eventually_async(exits_seen, timeout=10)
+        closed = await rig.close(opened.position_id)
+
+        assert closed.status == "closed", closed
+        account = sim.account(API_KEY)
+        pnl = sum((r.closed_pnl for r in account.closed_pnls if r.symbol == SYMBOL), Decimal(0))
+        fees = sum((e.exec_fee for e in account.executions if e.exec_type == "Trade"), Decimal(0))
+        assert len([r for r in account.closed_pnls if r.symbol == SYMBOL]) >= 3  # TP1, TP2, the close
+        cent = Decimal("0.01")
+        assert closed.pnl_usd is not None
+        assert closed.pnl_usd.quantize(cent) == pnl.quantize(cent)
+        assert closed.fees_usd is not None
+        assert closed.fees_usd.quantize(cent) == fees.quantize(cent)
+        assert closed.position is not None
+        assert closed.position.be_moved
+        positions = await rig.rest.get_positions(SYMBOL)
+        assert all(p.size == 0 for p in positions)
+
+
+async def test_an_unanswered_risk_check_refuses_the_click_and_sends_nothing(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = ExecutionConfig(fill_wait_seconds=1.0, poll_interval_s=0.2, risk_timeout_s=0.5)
+    async with running_position(position_db_url, redis_clean_url, sim, config=config) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        rig.tree.faults.delay_next("root/risk", 2.0)
+
+        outcome = await rig.place(signal_id)
+
+        assert (outcome.order_status, outcome.reason_code) == ("rejected", "risk_unavailable"), outcome
+        assert "risk check" in outcome.message
+        assert not rig.exchange_orders()
+
+
+async def test_the_funding_rule_closes_reduce_only_until_flat(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        opened = await rig.place(await rig.signal(entry=ask, sl_distance=Decimal(500)))
+        assert opened.position_id is not None
+        rig.ref.tell(
+            ReduceOnlyCloseRequested(
+                position_id=opened.position_id,
+                symbol=SYMBOL,
+                side=Side.LONG,
+                reason="funding in 10 min, UPnL below threshold",
+                at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+        async def closed() -> bool:
+            views = await rig.positions()
+            return any(v.status == "closed" and v.close_reason == "funding" for v in views)
+
+        await eventually_async(closed, timeout=10)
+        positions = await rig.rest.get_positions(SYMBOL)
+        assert all(p.size == 0 for p in positions)
+        exits = [o for o in rig.exchange_orders() if o.order_link_id.endswith("-f0")]
+        assert len(exits) == 1
+        assert exits[0].reduce_only
+        assert exits[0].time_in_force == "IOC"
+
+
+async def test_a_resumed_private_stream_revalidates_with_a_rest_snapshot(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = ExecutionConfig(fill_wait_seconds=30.0, poll_interval_s=0.2)
+    async with running_position(position_db_url, redis_clean_url, sim, config=config, private=False) as rig:
+        ask, _ = best_ask(sim)
+        future = rig.place_future(await rig.signal(entry=ask, sl_distance=Decimal(500)))
+        await eventually_async(lambda: bool(rig.exchange_orders()), timeout=10)
+        assert not future.done()  # no stream, and the fill wait (30 s) is far
+
+        rig.ref.tell(PrivateStreamResumed(at=dt.datetime.now(dt.UTC)))
+
+        outcome = await rig.bridge.wait(future, timeout=10)
+        assert outcome.order_status == "filled", outcome

@@ -10,7 +10,7 @@ EXPECTED = [
     "ExecutionStorePort", "FillWaitElapsed", "GetPositions", "PlaceOrderFromSignal", "PlacementOutcome",
     "PlacementStatus", "PollFills", "PositionActor", "PositionBehaviour", "PositionChanged",
     "PositionDeps", "PositionMessage", "PositionPublisher", "PositionView", "PrivateStreamResumed",
-    "RetryRebuild", "StepDone",
+    "RetryRebuild", "RiskCheckDue", "StepDone",
 ]  # fmt: skip
 
 
