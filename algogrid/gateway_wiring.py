@@ -3,6 +3,7 @@
 The gateway talks only to ``gateway.ports``; this module is where those Protocols meet the rooms:
 
 * ``StorageSignalReader`` — ``SignalReader`` over ``storage.signals`` (asyncpg through trio-asyncio);
+* ``StoragePositionReader`` — ``PositionReader`` over ``storage.position_views`` (read-side queries);
 * ``RedisStreamCommands`` — ``StreamCommands`` over ``storage.redis`` (the SSE event log's XADD/XRANGE);
 * ``serve_gateway`` — runs ``gateway.serve`` over these two, the engine's ``EngineView`` (the one
   implementation is ``algogrid.engine_view.SupervisionEngineView``) and the PostgreSQL and Redis probes.
@@ -20,19 +21,27 @@ import trio
 
 from gateway import (
     EngineView,
+    ExecutionItem,
     GatewayHandle,
+    OrderItem,
+    PositionDetail,
+    PositionQuery,
+    PositionSummary,
     ReadinessProbe,
     SignalFeed,
     SignalQuery,
     SignalView,
+    SlippageItem,
     serve,
 )
 from storage import SignalFilters, Storage, StorageError, StoredSignal
+from storage.position_views import PositionViewRepository
 from storage.redis_client import RedisClient
 from storage.signals import SignalRepository
 
 __all__ = [
     "RedisStreamCommands",
+    "StoragePositionReader",
     "StorageSignalReader",
     "serve_gateway",
     "signal_view_of",
@@ -78,6 +87,42 @@ class StorageSignalReader:
             return None
         row = await self._signals.get(key)
         return None if row is None else signal_view_of(row)
+
+
+# ------------------------------------------------------------------------------------------------ positions
+
+
+class StoragePositionReader:
+    """``gateway.PositionReader`` over ``storage.position_views`` (newest first; E-06, G-01)."""
+
+    def __init__(self, positions: PositionViewRepository) -> None:
+        self._positions = positions
+
+    @classmethod
+    def of(cls, storage: Storage) -> StoragePositionReader:
+        """Return a reader over ``storage.db``."""
+        return cls(PositionViewRepository(storage.db))
+
+    async def list_positions(self, query: PositionQuery) -> list[PositionSummary]:
+        """Return the positions matching ``query``."""
+        rows = await self._positions.list(query.status, limit=query.limit)
+        return [PositionSummary.model_validate(row, from_attributes=True) for row in rows]
+
+    async def get_position(self, position_id: str) -> PositionDetail | None:
+        """Return one position (a UUID) with its orders, fills and slippage, or None (also for non-UUIDs)."""
+        try:
+            key = uuid.UUID(position_id)
+        except ValueError:
+            return None
+        row = await self._positions.get(key)
+        if row is None:
+            return None
+        return PositionDetail(
+            position=PositionSummary.model_validate(row.position, from_attributes=True),
+            orders=[OrderItem.model_validate(o, from_attributes=True) for o in row.orders],
+            fills=[ExecutionItem.model_validate(e, from_attributes=True) for e in row.executions],
+            slippage=[SlippageItem.model_validate(s, from_attributes=True) for s in row.slippage],
+        )
 
 
 # ------------------------------------------------------------------------------------------------ redis
@@ -146,6 +191,7 @@ async def serve_gateway(
         StorageSignalReader.of(storage),
         RedisStreamCommands(storage.redis),
         feed,
+        positions=StoragePositionReader.of(storage),
         fault_injection=fault_injection,
         probes=probes,
         shutdown_trigger=shutdown_trigger,

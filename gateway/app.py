@@ -28,9 +28,10 @@ from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
 from gateway.metrics import GatewayMetrics, LatencyMiddleware
 from gateway.openapi import build_openapi
-from gateway.ports import EngineView, ReadinessProbe, SignalReader
+from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
 from gateway.ratelimit import IpRateLimitMiddleware
 from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
+from gateway.routes_positions import POSITION_ENDPOINTS
 from gateway.routes_signals import SIGNAL_ENDPOINTS
 from gateway.sse import STREAM_ENDPOINT
 
@@ -43,7 +44,7 @@ UI_DIR = Path(__file__).with_name("ui")
 
 def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
     """Return the route table; ``POST /admin/faults`` exists only with ``fault_injection`` (dev mode)."""
-    table = (*OPS_ENDPOINTS, *SIGNAL_ENDPOINTS, STREAM_ENDPOINT)
+    table = (*OPS_ENDPOINTS, *SIGNAL_ENDPOINTS, *POSITION_ENDPOINTS, STREAM_ENDPOINT)
     return (*table, FAULT_ENDPOINT) if fault_injection else table
 
 
@@ -77,6 +78,7 @@ def create_app(
     events: RedisEventLog,
     feed: SignalFeed,
     *,
+    positions: PositionReader,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
 ) -> Starlette:
@@ -86,6 +88,7 @@ def create_app(
         config: the room's config (CORS origins, per-IP limit, ask timeout, SSE and cache tunables).
         engine: the engine seam (supervision tree, feed asks, faults, exchange readiness).
         signals: read side of the ``signals`` table.
+        positions: read side of positions, their orders, fills and slippage.
         events: the Redis Stream log SSE replays from.
         feed: the engine's signal sink; ``gateway.serve`` runs its drain task.
         fault_injection: serve ``POST /admin/faults`` (``dev.fault_injection``).
@@ -96,6 +99,7 @@ def create_app(
     ctx = GatewayContext(
         engine=engine,
         signals=signals,
+        positions=positions,
         events=events,
         feed=feed,
         hub=hub,

@@ -2,7 +2,9 @@
 
 One frozen model for the room (STYLE §9), reachable as ``Settings.gateway``; every default is visible here.
 ``ask_timeout_s`` is the one timeout of every gateway → engine ask (DESIGN §3): a feed status ask, the
-supervision tree snapshot. An ask that outlives it answers 503 with the reason (see ``gateway.errors``).
+supervision tree snapshot, the pre-trade preview. ``order_timeout_s`` is the one timeout of the two order
+commands (place, close): they wait for fills (``execution.fill_wait_seconds``, 3 s) plus REST round trips, so
+it must exceed both. Either one outlived answers 503 with the reason (see ``gateway.errors``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ class GatewayConfig(BaseModel):
         allowed_origins: CORS origins; empty adds no CORS middleware.
         ip_rate_limit_per_min: requests per minute per client address (probes are exempt).
         ask_timeout_s: the one timeout of every gateway → engine ask; past it the route answers 503.
+        order_timeout_s: how long ``POST /positions/open`` and ``/positions/{id}/close`` wait for the
+            position actor's outcome; past it the route answers 503 and the order's fate shows in
+            ``GET /positions``.
         probe_timeout_s: how long ``/ready`` waits for each storage probe and the engine's checks.
         heartbeat_s: SSE heartbeat period (each carries the market clock).
         stale_after_s: a feed quiet for longer (wall seconds) is reported stale.
@@ -37,6 +42,7 @@ class GatewayConfig(BaseModel):
     allowed_origins: tuple[str, ...] = ()
     ip_rate_limit_per_min: int = Field(default=100, ge=1, le=100_000)
     ask_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    order_timeout_s: float = Field(default=10.0, gt=0, le=120)
     probe_timeout_s: float = Field(default=2.0, gt=0, le=60)
     heartbeat_s: float = Field(default=15.0, gt=0, le=3600)
     stale_after_s: float = Field(default=30.0, gt=0)

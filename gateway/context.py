@@ -16,7 +16,7 @@ from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
 from gateway.metrics import GatewayMetrics
 from gateway.models import ErrorBody
-from gateway.ports import EngineView, ReadinessProbe, SignalReader
+from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
 
 __all__ = ["GatewayContext", "error_response", "json_body", "json_response"]
 
@@ -27,6 +27,7 @@ class GatewayContext:
 
     engine: EngineView
     signals: SignalReader
+    positions: PositionReader
     events: RedisEventLog
     feed: SignalFeed
     hub: SignalHub

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from gateway.context import error_response
 
-__all__ = ["Endpoint", "Handler", "parse_query", "validation_error"]
+__all__ = ["Endpoint", "Handler", "parse_body", "parse_query", "validation_error"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
@@ -58,3 +59,17 @@ def parse_query(request: Request, model: type[M]) -> M | Response:
         return model.model_validate(raw)
     except ValidationError as exc:
         return validation_error(exc, "query")
+
+
+async def parse_body(request: Request, model: type[M]) -> M | Response:
+    """Validate the JSON body into ``model``; return a 422 answer naming what is wrong (bad JSON included)."""
+    try:
+        raw = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(422, "invalid_body", "invalid body: expected a JSON object")
+    if not isinstance(raw, dict):
+        return error_response(422, "invalid_body", "invalid body: expected a JSON object")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        return validation_error(exc, "body")

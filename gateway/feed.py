@@ -1,7 +1,10 @@
-"""The engine → gateway signal path (S-04, G-03; DESIGN §3 "no blocking across the boundary").
+"""The engine → gateway event path of signals and positions (S-04, G-03, E-06; DESIGN §3 "no blocking
+across the boundary").
 
-``SignalFeed.publish`` is called by actors in their own threads. It validates the event into a
-``SignalView``, parks it in a bounded buffer and wakes the trio side with ``TrioToken.run_sync_soon`` — it
+``SignalFeed.publish`` is called by actors in their own threads: the signal actor's ``SignalGenerated``
+(SSE event ``signal``) and the position actors' ``PositionChanged`` (SSE event ``position``, the
+``positions`` channel). It validates the event into a ``SignalView`` or ``PositionSummary``, parks it in a
+bounded buffer and wakes the trio side with ``TrioToken.run_sync_soon`` — it
 never waits. ``SignalFeed.run`` (a trio task owned by ``gateway.serve``) drains the buffer: ``XADD`` to the
 Redis Stream (which assigns the monotonic event id), then fan-out to the live SSE clients, strictly in order.
 """
@@ -19,13 +22,16 @@ import trio
 from gateway.errors import EventLogError
 from gateway.events import RedisEventLog, StreamEvent
 from gateway.hub import SignalHub
-from gateway.models import SignalView
+from gateway.models import PositionSummary, SignalView
 
 __all__ = ["SignalFeed"]
 
 log = structlog.get_logger(__name__)
 
 SIGNAL_EVENT = "signal"
+POSITION_EVENT = "position"
+
+_View = SignalView | PositionSummary
 
 
 def to_signal_view(event: object) -> SignalView:
@@ -46,15 +52,27 @@ def to_signal_view(event: object) -> SignalView:
     return view.model_copy(update=extra) if extra else view
 
 
+def to_event_view(event: object) -> _View:
+    """Return the view of a published event: a ``PositionChanged`` (it carries ``position``) becomes a
+    ``PositionSummary``, anything else a ``SignalView`` (``to_signal_view``)."""
+    if isinstance(event, PositionSummary):
+        return event
+    position = getattr(event, "position", None)
+    if position is not None and getattr(event, "signal", None) is None:
+        return PositionSummary.model_validate(position, from_attributes=True)
+    return to_signal_view(event)
+
+
 class SignalFeed:
-    """Thread-safe, non-blocking sink for ``SignalGenerated`` (implements ``actors.SignalPublisher``)."""
+    """Thread-safe, non-blocking sink for ``SignalGenerated`` and ``PositionChanged`` (implements
+    ``actors.SignalPublisher`` and the position actors' publisher port)."""
 
     def __init__(self, capacity: int = 10_000, retry_s: float = 0.5, max_attempts: int = 5) -> None:
         self._capacity = capacity
         self._retry_s = retry_s
         self._max_attempts = max_attempts
         self._lock = threading.Lock()
-        self._pending: deque[SignalView] = deque()
+        self._pending: deque[_View] = deque()
         self._token: trio.lowlevel.TrioToken | None = None
         self._wakeup: trio.Event | None = None
         self.published = 0
@@ -67,11 +85,11 @@ class SignalFeed:
         Raises:
             pydantic.ValidationError: ``event`` does not carry a valid signal (the caller's bug, raised now).
         """
-        view = to_signal_view(event)
+        view = to_event_view(event)
         with self._lock:
             if len(self._pending) >= self._capacity:
                 self.dropped += 1
-                log.error("signal feed full, event dropped", symbol=view.symbol, signal_id=view.id)
+                log.error("event feed full, event dropped", symbol=view.symbol, id=view.id)
                 return
             self._pending.append(view)
             token = self._token
@@ -79,7 +97,7 @@ class SignalFeed:
             try:
                 token.run_sync_soon(self._wake)
             except trio.RunFinishedError:
-                log.warning("signal feed stopped, event kept in buffer", signal_id=view.id)
+                log.warning("event feed stopped, event kept in buffer", id=view.id)
 
     def _wake(self) -> None:
         # Runs in the trio thread via run_sync_soon: it must not raise (an escaping error kills the run).
@@ -87,7 +105,7 @@ class SignalFeed:
         if wakeup is not None:
             wakeup.set()
 
-    def _take(self) -> list[SignalView]:
+    def _take(self) -> list[_View]:
         with self._lock:
             batch = list(self._pending)
             self._pending.clear()
@@ -128,14 +146,15 @@ class SignalFeed:
             with self._lock:
                 self._token = None
 
-    async def _append(self, log_: RedisEventLog, view: SignalView) -> StreamEvent | None:
+    async def _append(self, log_: RedisEventLog, view: _View) -> StreamEvent | None:
         data = view.model_dump_json()
+        name = POSITION_EVENT if isinstance(view, PositionSummary) else SIGNAL_EVENT
         for attempt in range(1, self._max_attempts + 1):
             try:
-                return await log_.append(SIGNAL_EVENT, data)
+                return await log_.append(name, data)
             except EventLogError as exc:
-                log.warning("signal append failed", attempt=attempt, error=str(exc), signal_id=view.id)
+                log.warning("event append failed", event=name, attempt=attempt, error=str(exc), id=view.id)
                 await trio.sleep(self._retry_s * attempt)
         self.lost += 1
-        log.error("signal event lost", signal_id=view.id, symbol=view.symbol)
+        log.error("event lost", event=name, id=view.id, symbol=view.symbol)
         return None

@@ -15,19 +15,33 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "CheckResult",
+    "CloseBody",
+    "CloseReason",
+    "CloseResult",
     "ErrorBody",
+    "ExecutionItem",
     "FaultKind",
     "FaultRequest",
     "FeedStatusView",
     "HealthBody",
+    "OpenBody",
+    "OrderItem",
+    "OrderOutcome",
+    "PlacementResult",
+    "PositionDetail",
+    "PositionPage",
+    "PositionQuery",
+    "PositionSummary",
     "ReadyBody",
     "Side",
     "SignalLevels",
     "SignalPage",
     "SignalQuery",
     "SignalView",
+    "SlippageItem",
     "SupervisionNode",
     "TimeBody",
+    "TradePreviewView",
     "format_levels",
 ]
 
@@ -225,3 +239,203 @@ class SupervisionNode(BaseModel):
     mailbox: int | None = None
     handled: int | None = None
     children: list[SupervisionNode] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------ trading
+
+CloseReason = Literal["manual", "time_exit", "funding"]
+_READ = ConfigDict(frozen=True, extra="ignore", from_attributes=True, populate_by_name=True)
+
+
+class TradePreviewView(BaseModel):
+    """Body of ``GET /signals/{id}/preview``: what a click would place and the RiskActor's verdict (E-02).
+
+    Nothing is reserved: the same preview asked twice gives the same answer until the book changes.
+    """
+
+    model_config = _FROZEN
+
+    signal_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal = Field(description="base units: 1R / |entry − SL|, rounded down to the qty step")
+    price: Decimal = Field(description="the entry limit price, on the tick grid")
+    notional_usd: Decimal
+    fee_estimate_usd: Decimal = Field(description="taker fee of the entry and the exit at the entry price")
+    risk_usd: Decimal
+    risk_r: Decimal
+    heat_after_usd: Decimal = Field(description="total open risk after the trade, USD")
+    heat_after_r: Decimal = Field(description="total open risk after the trade, in R")
+    positions_after: int = Field(description="open positions after the trade")
+    base_usage_after: int = Field(description="positions on this base asset and side after the trade")
+    base_limit: int = Field(description="the most positions allowed per base asset and side")
+    verdict: Literal["allowed", "denied"] = Field(description="the RiskActor's verdict now")
+    reason: str | None = Field(default=None, description="why the RiskActor would deny (null when allowed)")
+    reason_code: str | None = None
+
+
+class OpenBody(BaseModel):
+    """Body of ``POST /positions/open``: the signal a person clicked (E-01: the only way to place orders)."""
+
+    model_config = _FROZEN
+
+    signal_id: str = Field(min_length=1, max_length=64)
+
+
+class CloseBody(BaseModel):
+    """Body of ``POST /positions/{id}/close`` (E-06)."""
+
+    model_config = _FROZEN
+
+    reason: CloseReason
+
+
+class PositionSummary(BaseModel):
+    """A position as clients see it: in lists, in placement answers and in ``position`` SSE events."""
+
+    model_config = _READ
+
+    id: Text
+    signal_id: Text | None = None
+    symbol: str
+    side: Annotated[Side, BeforeValidator(_as_text)]
+    status: Text = Field(
+        description="open | partial_accepted | closing | closed | failed_underfill | error (E-03, E-06)"
+    )
+    requested_size: Decimal = Field(validation_alias=AliasChoices("requested_size", "requested_size_base"))
+    executed_size: Decimal = Field(validation_alias=AliasChoices("executed_size", "executed_size_base"))
+    fill_ratio: Decimal
+    avg_entry_price: Decimal | None = None
+    avg_exit_price: Decimal | None = None
+    sl: Decimal | None = None
+    tp1: Decimal | None = None
+    tp2: Decimal | None = None
+    tp3: Decimal | None = None
+    pnl_usd: Decimal | None = None
+    fees_usd: Decimal = Decimal(0)
+    funding_usd: Decimal = Decimal(0)
+    be_moved: bool = False
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None = None
+    close_reason: str | None = None
+    message: str | None = Field(default=None, description="a plain sentence about the last change")
+
+
+class PositionQuery(BaseModel):
+    """Filter of ``GET /positions``: ``open`` (opening, open, partial_accepted, closing) or ``closed``."""
+
+    model_config = _FROZEN
+
+    status: Literal["open", "closed"] | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class PositionPage(BaseModel):
+    """Body of ``GET /positions``: newest first."""
+
+    model_config = _FROZEN
+
+    items: list[PositionSummary]
+
+
+class OrderItem(BaseModel):
+    """One order of a position (entry, top-up, TP, SL, exits)."""
+
+    model_config = _READ
+
+    id: Text
+    client_order_id: str = Field(description="the orderLinkId sent to the exchange")
+    exchange_order_id: str | None
+    side: str
+    order_type: str
+    time_in_force: str
+    reduce_only: bool
+    purpose: str
+    price: Decimal | None
+    qty: Decimal
+    filled_qty: Decimal
+    avg_fill_price: Decimal | None
+    status: str
+    created_at: dt.datetime
+
+
+class ExecutionItem(BaseModel):
+    """One fill (E-04), unique by the exchange's ``exec_id``."""
+
+    model_config = _READ
+
+    exec_id: str
+    order_id: Text | None
+    side: str
+    price: Decimal
+    qty: Decimal
+    fee: Decimal
+    fee_currency: str
+    is_maker: bool
+    exec_time: dt.datetime
+
+
+class SlippageItem(BaseModel):
+    """One ``slippage_log`` row (E-05): requested vs filled price, signed by side, in basis points."""
+
+    model_config = _READ
+
+    recorded_at: dt.datetime
+    leg: str
+    order_id: Text | None
+    requested_price: Decimal
+    avg_fill_price: Decimal
+    qty: Decimal
+    slippage_bps: Decimal
+    modelled_bps: Decimal | None
+
+
+class PositionDetail(BaseModel):
+    """Body of ``GET /positions/{id}``: the position with its orders, fills and slippage, oldest first."""
+
+    model_config = _FROZEN
+
+    position: PositionSummary
+    orders: list[OrderItem]
+    fills: list[ExecutionItem]
+    slippage: list[SlippageItem]
+
+
+class OrderOutcome(BaseModel):
+    """The entry order's outcome as the trader sees it (E-02)."""
+
+    model_config = _FROZEN
+
+    status: Literal["filled", "partial", "underfill", "expired", "rejected"]
+    fill_ratio: Decimal
+    avg_price: Decimal | None
+
+
+class PlacementResult(BaseModel):
+    """Body of ``POST /positions/open`` (200): the order's outcome, the position and a plain sentence.
+
+    A rejection by the exchange (E-07) is a 200 with ``order.status = rejected`` and the reason in
+    ``message``: the click was handled, the exchange said no.
+    """
+
+    model_config = _FROZEN
+
+    position_id: str | None
+    order: OrderOutcome
+    position: PositionSummary | None
+    message: str = Field(description="plain words for the trader, e.g. why an order was rejected")
+    reason_code: str | None = None
+
+
+class CloseResult(BaseModel):
+    """Body of ``POST /positions/{id}/close`` (200): the close's outcome, PnL in USD when closed."""
+
+    model_config = _FROZEN
+
+    position_id: str
+    status: Literal["closed", "closing", "error"]
+    position: PositionSummary | None
+    pnl_usd: Decimal | None
+    fees_usd: Decimal | None
+    funding_usd: Decimal | None
+    message: str

@@ -7,7 +7,10 @@ The gateway is thin ASGI: it never reaches into actors or repositories, it talks
   the engine's readiness checks. Adapters
   translate ``ActorUnavailable``/``AskTimeout`` into ``EngineUnavailableError``/``EngineTimeoutError``
   (``gateway.errors``).
+  It also carries the trader's commands: the pre-trade preview, placing a signal, closing a position
+  (E-01..E-06).
 * ``SignalReader`` — read side of the ``signals`` table (PostgreSQL).
+* ``PositionReader`` — read side of positions with their orders, fills and slippage (PostgreSQL).
 * ``StreamCommands`` — the two Redis Stream commands the SSE event log needs (trio-native, redis-py names).
 * ``ReadinessProbe`` — an async check that returns when ready and raises with a reason otherwise.
 """
@@ -19,12 +22,24 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gateway.models import FaultRequest, SignalQuery, SignalView
+from gateway.models import (
+    CloseReason,
+    CloseResult,
+    FaultRequest,
+    PlacementResult,
+    PositionDetail,
+    PositionQuery,
+    PositionSummary,
+    SignalQuery,
+    SignalView,
+    TradePreviewView,
+)
 
 __all__ = [
     "EngineView",
     "FeedStatus",
     "MarketTime",
+    "PositionReader",
     "ReadinessProbe",
     "SignalReader",
     "StreamCommands",
@@ -95,6 +110,38 @@ class EngineView(Protocol):
     async def readiness(self) -> Mapping[str, str | None]:
         """Return the engine's readiness checks (e.g. exchange sessions): name → None or the reason."""
 
+    async def preview(self, signal: SignalView, timeout_s: float) -> TradePreviewView:
+        """Return what a click on ``signal`` would place and the RiskActor's verdict, reserving nothing.
+
+        Raises:
+            EngineUnavailableError: the RiskActor is not running.
+            EngineTimeoutError: no answer within ``timeout_s`` seconds.
+        """
+
+    async def open_position(self, signal: SignalView, requested_by: str, timeout_s: float) -> PlacementResult:
+        """Place ``signal`` (a person clicked it; E-01) and return the entry order's outcome (E-02).
+
+        Raises:
+            UnknownSignalError: the engine does not know the signal.
+            SignalNotOpenError: the signal is not ``new`` or past its grace period.
+            RiskDeniedError: the RiskActor refused (its reason is the message).
+            InstrumentUnavailableError: the symbol's instrument rules are not loaded.
+            EngineUnavailableError: the position actor is not running.
+            EngineTimeoutError: no outcome within ``timeout_s``; the order's fate shows in ``GET /positions``.
+        """
+
+    async def close_position(
+        self, position: PositionSummary, reason: CloseReason, requested_by: str, timeout_s: float
+    ) -> CloseResult:
+        """Close ``position`` reduce-only for ``reason`` (E-06) and return the outcome.
+
+        Raises:
+            UnknownPositionError: the engine does not know the position.
+            PositionClosedError: it is closed already.
+            EngineUnavailableError: the position actor is not running.
+            EngineTimeoutError: no outcome within ``timeout_s``.
+        """
+
 
 class SignalReader(Protocol):
     """Read access to stored signals (PostgreSQL), newest first."""
@@ -104,6 +151,16 @@ class SignalReader(Protocol):
 
     async def get_signal(self, signal_id: str) -> SignalView | None:
         """Return the signal with ``signal_id`` or None."""
+
+
+class PositionReader(Protocol):
+    """Read access to stored positions (PostgreSQL), newest first."""
+
+    async def list_positions(self, query: PositionQuery) -> Sequence[PositionSummary]:
+        """Return the positions matching ``query``."""
+
+    async def get_position(self, position_id: str) -> PositionDetail | None:
+        """Return the position with ``position_id`` with its orders, fills and slippage, or None."""
 
 
 class StreamCommands(Protocol):

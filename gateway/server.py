@@ -25,7 +25,7 @@ from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
-from gateway.ports import EngineView, ReadinessProbe, SignalReader, StreamCommands
+from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader, StreamCommands
 from gateway.routes_ops import heartbeat_data
 from gateway.sse import ExposeRawSend
 
@@ -75,6 +75,7 @@ async def serve(
     stream_client: StreamCommands,
     feed: SignalFeed,
     *,
+    positions: PositionReader,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     stream_key: str = "algogrid:events",
@@ -87,7 +88,16 @@ async def serve(
     127.0.0.1 until auth lands (a warning is logged when ``config.host`` asks for another).
     """
     events = RedisEventLog(stream_client, stream=stream_key)
-    app = create_app(config, engine, signals, events, feed, fault_injection=fault_injection, probes=probes)
+    app = create_app(
+        config,
+        engine,
+        signals,
+        events,
+        feed,
+        positions=positions,
+        fault_injection=fault_injection,
+        probes=probes,
+    )
     hub = app.state.ctx.hub
     hconfig = HypercornConfig()
     hconfig.bind = [f"{_bind_host(config.host)}:{config.port}"]

@@ -1,4 +1,6 @@
-// algogrid UI — vanilla JS, no build step. Views: signal tiles (SSE-driven) and the live supervision tree.
+// algogrid UI — vanilla JS, no build step. Views: signal tiles and positions (SSE-driven), the live
+// supervision tree. The signal modal shows the pre-trade preview and the one "Place order" button: the only
+// way an order is placed (manual only, E-01); the outcome is told in plain words.
 //
 // Two time bases. Signal ages are MARKET time: created_at is market time, and in simulation the market runs
 // `speed` times faster than the wall clock. The gateway reports {market_time, wall_time, speed} at GET /time
@@ -14,6 +16,8 @@ const state = {
   faults: false,         // POST /admin/faults available (dev mode)
   treeTimer: null,
   modalSignal: null,
+  positions: new Map(),  // position id -> position
+  placing: false,
 };
 
 // The last clock report from the gateway: market and wall epoch ms, speed, and performance.now() when read.
@@ -176,6 +180,11 @@ function connectStream() {
     live(true);
     try { syncClock(JSON.parse(event.data)); } catch (_) { /* an old gateway: no market time */ }
   });
+  source.addEventListener("position", (event) => {
+    live(true);
+    acceptPosition(JSON.parse(event.data));
+    renderPositions();
+  });
   source.addEventListener("signal", (event) => {
     live(true);
     const signal = JSON.parse(event.data);
@@ -195,11 +204,131 @@ async function openModal(signalId) {
     el("td", { text: String(v) }))));
   $("copy-text").textContent = levels.text;
   $("copy-done").hidden = true;
+  $("order-outcome").hidden = true;
   $("modal").hidden = false;
   $("copy-levels").focus();
+  await loadPreview(levels.id);
 }
 
 function closeModal() { $("modal").hidden = true; state.modalSignal = null; }
+
+// ---------------------------------------------------------------------------------- preview and order
+const money = (text) => Number(text).toFixed(2);  // display only: the wire keeps exact decimals
+const r = (text) => String(Number(Number(text).toFixed(2)));
+async function loadPreview(signalId) {
+  const button = $("place-order");
+  button.disabled = true;
+  $("preview-table").replaceChildren();
+  $("preview-verdict").textContent = "asking the risk manager…";
+  $("preview-verdict").className = "verdict";
+  try {
+    const p = await getJSON(`/signals/${encodeURIComponent(signalId)}/preview`);
+    if (!state.modalSignal || state.modalSignal.id !== signalId) return;
+    const base = p.symbol.replace(/USDT$/, "");
+    const rows = [["Quantity", `${p.quantity} ${base}`], ["Notional", `${p.notional_usd} USD`],
+      ["Fee estimate", `${money(p.fee_estimate_usd)} USD`],
+      ["Risk", `${money(p.risk_usd)} USD · ${r(p.risk_r)} R`],
+      ["Heat after", `${r(p.heat_after_r)} R · ${money(p.heat_after_usd)} USD`],
+      ["Per-base usage after", `${p.base_usage_after} of ${p.base_limit} on ${base} ${p.side}`]];
+    $("preview-table").replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("td", { class: "dim", text: k }),
+      el("td", { "data-field": k, text: v }))));
+    const approve = p.verdict === "allowed";
+    $("preview-verdict").textContent = approve ? "Risk check: allowed." : `Risk check: denied — ${p.reason}`;
+    $("preview-verdict").className = `verdict ${approve ? "ok" : "bad"}`;
+    button.disabled = !approve;
+  } catch (err) {
+    $("preview-verdict").textContent = `Preview unavailable (${err.message}).`;
+    $("preview-verdict").className = "verdict bad";
+  }
+}
+
+const OUTCOME_WORDS = {
+  filled: "Filled",
+  partial: "Partly filled; the filled part is kept and protected",
+  underfill: "Too little filled; the rest was cancelled and what filled is being closed",
+  expired: "Not filled: the price moved away before the order could fill",
+  rejected: "Rejected by the exchange",
+};
+
+async function placeOrder() {
+  if (!state.modalSignal || state.placing) return;
+  const signalId = state.modalSignal.id;
+  const box = $("order-outcome");
+  state.placing = true;
+  $("place-order").disabled = true;
+  box.hidden = false;
+  box.className = "outcome";
+  box.textContent = "Placing the order…";
+  try {
+    const response = await fetch("/positions/open", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ signal_id: signalId }) });
+    const body = await response.json();
+    if (!response.ok) {
+      box.className = "outcome bad";
+      box.dataset.status = "refused";
+      box.textContent = `Not placed: ${body.reason}`;
+      return;
+    }
+    const words = OUTCOME_WORDS[body.order.status] || body.order.status;
+    const fill = `${Math.round(Number(body.order.fill_ratio) * 100)}% filled`;
+    const price = body.order.avg_price ? ` at ${body.order.avg_price}` : "";
+    box.className = `outcome ${body.order.status === "filled" || body.order.status === "partial" ? "ok" : "bad"}`;
+    box.dataset.status = body.order.status;
+    box.textContent = `${words} (${fill}${price}). ${body.message}`;
+    if (body.position) { acceptPosition(body.position); renderPositions(); }
+  } catch (err) {
+    box.className = "outcome bad";
+    box.dataset.status = "error";
+    box.textContent = `The order's outcome is unknown (${err.message}); see the positions list.`;
+  } finally {
+    state.placing = false;
+  }
+}
+
+// -------------------------------------------------------------------------------------------- positions
+function acceptPosition(position) {
+  const current = state.positions.get(position.id);
+  if (current && current.status === "closed" && position.status !== "closed") return;  // never regress
+  state.positions.set(position.id, position);
+}
+
+async function loadPositions() {
+  try {
+    const page = await getJSON("/positions?limit=200");
+    for (const position of page.items) acceptPosition(position);
+  } catch (err) {
+    console.warn("positions unavailable", err);
+  }
+}
+
+async function closePosition(positionId) {
+  try {
+    const result = await getJSON(`/positions/${encodeURIComponent(positionId)}/close`, { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reason: "manual" }) });
+    if (result.position) { acceptPosition(result.position); renderPositions(); }
+  } catch (err) {
+    alert(`close refused: ${err.message}`);
+  }
+}
+
+const OPEN_STATUSES = new Set(["opening", "open", "partial_accepted", "closing"]);
+
+function renderPositions() {
+  const all = [...state.positions.values()].sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at));
+  const open = all.filter((p) => OPEN_STATUSES.has(p.status));
+  $("position-count").textContent = `${open.length} open, ${all.length - open.length} closed`;
+  $("position-rows").replaceChildren(...all.map((p) => el("tr", { "data-position-id": p.id, "data-status": p.status,
+    class: OPEN_STATUSES.has(p.status) ? "open" : "closed", title: p.message || "" },
+    el("td", { text: p.symbol }), el("td", { class: `side ${p.side}`, text: p.side }),
+    el("td", { class: "pstatus", text: p.status.replace("_", " ") }),
+    el("td", { text: `${p.executed_size} / ${p.requested_size}` }),
+    el("td", { text: `${Math.round(Number(p.fill_ratio) * 100)}%` }),
+    el("td", { text: p.avg_entry_price ?? "—" }),
+    el("td", { text: p.pnl_usd ?? "—" }),
+    el("td", { class: "age", "data-at": p.opened_at, text: age(p.opened_at) }),
+    el("td", {}, OPEN_STATUSES.has(p.status) && p.status !== "closing"
+      ? el("button", { class: "danger", onclick: () => closePosition(p.id), text: "close" }) : null))));
+}
 
 async function copyLevels() {
   if (!state.modalSignal) return;
@@ -276,6 +405,7 @@ async function main() {
   $("modal").addEventListener("click", (e) => { if (e.target === $("modal")) closeModal(); });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeModal(); });
   $("copy-levels").addEventListener("click", copyLevels);
+  $("place-order").addEventListener("click", placeOrder);
   window.addEventListener("hashchange", route);
   try {
     const doc = await getJSON("/openapi.json");
@@ -286,6 +416,8 @@ async function main() {
   await loadFeeds();
   try { await loadSignals(); } catch (err) { console.warn("signals unavailable", err); }
   renderTiles();
+  await loadPositions();
+  renderPositions();
   connectStream();
   setInterval(async () => { await loadFeeds(); renderTiles(); }, 5000);
   refreshTimes();

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from gw_kit import Stack, open_stack
+from gw_kit import Desk, Stack, open_stack
 
 from algogrid.market_clock import SimMarketClock
 from exchange.simulator import SimClock
@@ -68,4 +68,28 @@ async def stack(
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=stack.url, timeout=10.0) as c:
+        yield c
+
+
+@pytest.fixture
+async def desk_stack(
+    migrated_db_url: str, redis_clean_url: str, gateway_config: GatewayConfig, sim_clock: SimClock
+) -> AsyncIterator[Stack]:
+    """The stack with the trading actors: ``DeskPosition`` per symbol and ``PreviewRisk`` at root/risk."""
+    config = gateway_config.model_copy(update={"order_timeout_s": 1.0})
+    async with open_stack(
+        migrated_db_url,
+        redis_clean_url,
+        SYMBOLS,
+        gateway=config,
+        fault_injection=False,
+        market_clock=SimMarketClock(sim_clock),
+        desk=Desk(),
+    ) as st:
+        yield st
+
+
+@pytest.fixture
+async def desk_client(desk_stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=desk_stack.url, timeout=10.0) as c:
         yield c

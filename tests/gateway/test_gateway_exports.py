@@ -12,6 +12,10 @@ EXPECTED = [
     "SignalHub", "SignalLevels", "SignalPage", "SignalQuery", "SignalReader", "SignalView", "StreamCommands",
     "StreamEvent", "SupervisionNode", "TimeBody", "UnknownActorPathError", "build_openapi", "create_app",
     "endpoints_for", "format_levels", "parse_event_id", "serve", "wait_for_stop_signal",
+    "CloseReason", "CloseResult", "InstrumentUnavailableError", "PositionClosedError", "RiskDeniedError",
+    "SignalNotOpenError", "UnknownPositionError", "UnknownSignalError", "OrderOutcome", "PlacementResult",
+    "PositionDetail", "PositionQuery", "PositionSummary", "TradePreviewView", "PositionReader",
+    "ExecutionItem", "OrderItem", "SlippageItem",
 ]  # fmt: skip
 
 
