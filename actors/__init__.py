@@ -10,6 +10,7 @@ Other rooms import from here only. The risk and monitor actors are rooms of thei
 from __future__ import annotations
 
 from actors.config import (
+    DEFAULT_INSTRUMENT,
     DevConfig,
     FeedConfig,
     IndicatorConfig,
@@ -66,6 +67,7 @@ from actors.symbols import SymbolsController, symbols_spec
 from actors.warmup import BackfillReport, CandleBatchStore, backfill
 
 __all__ = [
+    "DEFAULT_INSTRUMENT",
     "MONITOR",
     "MONITOR_NAME",
     "RISK",

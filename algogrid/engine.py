@@ -43,7 +43,7 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar, overload
 
@@ -51,9 +51,12 @@ import structlog
 import trio
 
 from actors import (
+    MONITOR,
+    RISK,
     ROOT,
     BackfillReport,
     EngineError,
+    LazySink,
     PipelineConfig,
     PrivateRouter,
     RefResolver,
@@ -68,6 +71,7 @@ from actors import (
     position_path,
     symbols_spec,
 )
+from actors.position import PositionDeps
 from actors.risk import RiskMetrics, WebhookDispatcher
 from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
@@ -97,7 +101,6 @@ __all__ = [
     "Engine",
     "LoadedInstruments",
     "LoggingPublisher",
-    "PositionWiring",
     "instrument_rules",
     "rest_client",
     "serve",
@@ -144,7 +147,6 @@ class Engine:
     inputs: TradingInputs | None = None  # what the trees trade with (instrument rules, unavailable symbols)
     private_session: PrivateSession | None = None  # None without credentials (paper/live)
     private_router: PrivateRouter | None = None
-    positions: PositionWiring | None = None
 
     @overload
     async def ask(self, path: str, message: Ask[R], *, timeout_s: float) -> R: ...
@@ -157,29 +159,6 @@ class Engine:
             UnknownPath / ActorUnavailable / AskTimeout: from the supervision library, unchanged.
         """
         return await self.bridge.ask(self.tree.ref(path), message, timeout=timeout_s)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PositionWiring:
-    """What the engine holds for the per-symbol PositionActors (``root/symbols/<SYM>/position``).
-
-    The composition root builds the PositionActor's deps from these: the REST client for the trading jobs it
-    hands to the trio side through ``work`` (placement, amend, cancel, snapshots — never called from the
-    actor thread), ``resolve`` for its siblings and ``root/risk`` by path, ``storage`` for its repositories,
-    ``inputs.order_rules`` for the instrument rules of an order (``SymbolUnavailableError`` when there are
-    none), ``min_notional_usd`` (per symbol, from instruments-info), ``settings.execution`` and the market
-    clock. Private events arrive through ``private_router``.
-    """
-
-    rest: BybitRestClient
-    work: TrioWorkPort
-    resolve: RefResolver
-    storage: Any
-    inputs: TradingInputs
-    execution: Any  # actors.ExecutionConfig (Settings.execution)
-    market_clock: Clock
-    private_router: PrivateRouter
-    min_notional_usd: Mapping[str, Decimal]
 
 
 def _readiness_checks(
@@ -455,9 +434,10 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             publisher=publisher or LoggingPublisher(),
         )
         inputs = trading_inputs(settings, loaded.rules, loaded.unavailable)
+        market_clock = market_clock_for(simulator.clock if simulator is not None else None)
+        deps = replace(deps, positions=_position_deps(deps, storage, rest, loaded, market_clock))
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
-        market_clock = market_clock_for(simulator.clock if simulator is not None else None)
         risk, monitor = risk_children(
             settings,
             storage,
@@ -468,7 +448,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         )
         root = SupervisorSpec(
             ROOT,
-            children=(risk, monitor, symbols_spec(symbols, pipeline, inputs, deps)),
+            children=(risk, monitor, symbols_spec(symbols, pipeline, inputs, deps, settings.execution)),
             intensity=pipeline.root_supervisor.intensity,
             backoff=pipeline.root_supervisor.backoff,
         )
@@ -483,23 +463,13 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                     lambda s: tree.ref(feed_path(s)),
                     lambda exc: isinstance(exc, ActorUnavailable | UnknownPath),
                 )
-                controller = SymbolsController(tree, bridge, pipeline, inputs, deps, router)
+                controller = SymbolsController(
+                    tree, bridge, pipeline, inputs, deps, router, execution=settings.execution
+                )
                 await bridge.wait_settled(tree, timeout=config.stop_timeout_s)
                 for symbol in symbols:
                     router.add(symbol)
                 private_router = _private_router(tree, router)
-                # The PositionActors' collaborators (PositionWiring): the construction point of their deps.
-                position_deps = PositionWiring(
-                    rest=rest,
-                    work=work,
-                    resolve=resolver,
-                    storage=storage,
-                    inputs=inputs,
-                    execution=settings.execution,
-                    market_clock=market_clock,
-                    private_router=private_router,
-                    min_notional_usd=loaded.min_notional_usd,
-                )
                 private = await _start_private(
                     feeds, exchange_config, private_router, rest, config.stop_timeout_s
                 )
@@ -521,6 +491,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                         lambda: sorted(router.symbols),
                         checks=_readiness_checks(session, report, private),
                         market_clock=market_clock,
+                        instruments=inputs.order_rules,
                     ),
                     alerts=wiring.alerts,
                     session=session,
@@ -530,7 +501,6 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                     inputs=inputs,
                     private_session=private,
                     private_router=private_router,
-                    positions=position_deps,
                 )
                 log.info(
                     "engine started",
@@ -548,6 +518,27 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         services.cancel_scope.cancel()
     if root_failed.is_set():
         raise EngineError(f"the supervision root failed: {tree.failure.as_json() if tree.failure else '?'}")
+
+
+def _position_deps(
+    deps: SymbolDeps, storage: Any, rest: BybitRestClient, loaded: LoadedInstruments, market_clock: Clock
+) -> PositionDeps:
+    """Return the PositionActors' ports (E-01..E-08).
+
+    Placement, fills, protection and close run as work-queue jobs on the rate-limited REST client; the
+    RiskActor and the MonitorActor are reached by path; position changes go to the signals' publisher (the
+    gateway's feed, SSE ``position``). Private events arrive through the ``PrivateRouter``.
+    """
+    return PositionDeps(
+        work=deps.work,
+        store=storage.execution,
+        exchange=rest,
+        risk=LazySink(deps.resolve, RISK),
+        publisher=deps.publisher,
+        monitor=LazySink(deps.resolve, MONITOR),
+        market_clock=market_clock,
+        min_notional_usd=loaded.min_notional_usd,
+    )
 
 
 def _private_router(tree: SupervisionTree, router: SymbolRouter) -> PrivateRouter:

@@ -49,9 +49,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import actors
-from actors import GetFeedStatus, feed_path
-from actors.config import DEFAULT_INSTRUMENT
-from actors.paths import RISK, position_path
+from actors import DEFAULT_INSTRUMENT, RISK, GetFeedStatus, SymbolUnavailableError, feed_path, position_path
 from actors.position import CloseOutcome, ClosePosition, PlacementOutcome, PlaceOrderFromSignal
 from actors.risk import PreviewTrade
 from exchange import bybit
@@ -248,12 +246,16 @@ class SupervisionEngineView:
             EngineUnavailableError: the RiskActor is not running or failed while answering.
             EngineTimeoutError: no answer within ``timeout_s`` seconds.
         """
+        try:
+            instrument = self._instruments(signal.symbol)
+        except SymbolUnavailableError as exc:
+            raise EngineUnavailableError(f"{signal.symbol} takes no orders: {exc}") from exc
         message = PreviewTrade(
             symbol=signal.symbol,
             side=Side(signal.side),
             entry=signal.entry,
             sl=signal.sl,
-            instrument=self._instruments(signal.symbol),
+            instrument=instrument,
             signal_id=signal.id,
         )
         preview = await self._ask(RISK, message, timeout_s, "the risk actor")

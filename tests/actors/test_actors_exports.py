@@ -6,6 +6,7 @@ import actors
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
+    "DEFAULT_INSTRUMENT",
     "ActorsError", "BackfillReport", "BehaviourActor", "BookLogged", "CandleBatchStore", "CandleConfirmed",
     "CandleStoreFailed", "CandleStored", "CheckSignal", "DevConfig", "EngineError", "ExecutionConfig",
     "FeedBehaviour", "FeedConfig", "FeedStatusReport", "GetFeedStatus", "GetSignalStats",
