@@ -165,12 +165,14 @@ def test_run_serves_risk_checked_signals_survives_a_feed_crash_and_stops_cleanly
         assert client.get("/health").status_code == 200
         eventually(lambda: client.get("/ready").status_code == 200, timeout=30, message="/ready 200")
 
-        # The root's children in start order; every symbol has its own feed → indicator → signal tree.
+        # The root's children in start order; every symbol has its own position, signal, indicator and feed.
         tree = client.get("/admin/supervision").json()
         assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
         symbols = tree["children"][2]["children"]
         assert len(symbols) == SYMBOL_COUNT
-        assert all(len(s["children"]) == 3 for s in symbols)
+        assert all(
+            [c["kind"] for c in s["children"]] == ["position", "signal", "indicator", "feed"] for s in symbols
+        ), [[c["kind"] for c in s["children"]] for s in symbols[:1]]
 
         # Real AVI-5 signals within 60 s of ready, through the RiskActor, on the SSE stream.
         items = eventually(

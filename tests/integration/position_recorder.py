@@ -1,9 +1,11 @@
 """A small recording actor standing at ``root/symbols/<SYM>/position`` in a real engine's tree.
 
-The wiring tests need something at the PositionActor's path that records what the engine routes there; the
-PositionActor itself is built elsewhere. ``add_recorder`` adds one under the symbol's supervisor at run time
-(through the engine's ``TrioBridge``), so the router, the private session and the monitor address it exactly
-as they address the real PositionActor: by path, with a ``ChildRef``.
+The wiring tests need to see exactly what the engine routes to the PositionActor's path. ``add_recorder``
+stops the symbol's real PositionActor and puts a recorder at the same path under the symbol's supervisor (at
+run time, through the engine's ``TrioBridge``), so the router, the private session and the monitor address it
+exactly as they address the real PositionActor: by path, with a ``ChildRef``. What the PositionActor does with
+those messages is proven in ``tests/position/``; that the real one receives them in the running engine, in
+``test_engine_private_wiring.py``.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ class RecordingActor(SupervisedActor):
 
 
 async def add_recorder(engine: Engine, symbol: str, timeout_s: float = 10.0) -> Journal:
-    """Start a recorder at ``position_path(symbol)`` in ``engine``'s tree and return its journal."""
+    """Replace the PositionActor at ``position_path(symbol)`` by a recorder; return its journal."""
     journal = Journal()
+    await engine.bridge.remove_child(engine.tree, position_path(symbol), timeout=timeout_s)
     spec = ChildSpec(POSITION, lambda: RecordingActor.start(journal), kind="position")
     ref = await engine.bridge.add_child(engine.tree, symbol_path(symbol), spec, timeout=timeout_s)
     assert ref.path == position_path(symbol)

@@ -2,9 +2,9 @@
 ``auto_funding_exit``) — before this wiring they were dropped.
 
 Real engine in simulation mode; the monitor at ``root/monitor`` is the engine's own (its ``positions`` port is
-what ``algogrid.risk_wiring`` builds). The PositionActor is not part of this branch's tree: a small recording
-actor stands at the position path (``position_recorder.add_recorder``), so this proves the routing by path,
-not what the PositionActor does with a decision.
+what ``algogrid.risk_wiring`` builds). A small recording actor replaces the PositionActor at the
+position path (``position_recorder.add_recorder``), so this proves the routing by path; what the PositionActor
+does with a decision is ``tests/position/`` (break-even amend, funding exit).
 """
 
 from __future__ import annotations

@@ -2,23 +2,23 @@
 re-validates.
 
 Real engine in simulation mode (its own account in the simulator, keys made at start), real sockets, real
-PostgreSQL/Redis, the real supervision tree. The PositionActor is not part of this branch's tree yet: each
-test adds a small recording actor at ``position_path(symbol)`` (``position_recorder.add_recorder``), so what
-is asserted is the routing by path — the engine's ``PrivateRouter`` resolving a ``ChildRef`` at the position
-path and telling it — not what a PositionActor does with the events. Once the PositionActor is a child of
-every symbol tree, ``add_recorder`` must go and these tests assert on the PositionActor instead.
+PostgreSQL/Redis, the real supervision tree. The routing tests replace a symbol's
+PositionActor by a small recording actor at ``position_path(symbol)`` (``position_recorder.add_recorder``), so
+what is asserted is the routing by path — the engine's ``PrivateRouter`` resolving a ``ChildRef`` at the
+position path and telling it; the last test shows the real PositionActors take the same events and keep
+running (what they do with them is ``tests/position/``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
 
 from position_recorder import add_recorder
 
-from actors import PipelineConfig, PrivateStreamResumed
+from actors import PipelineConfig, PrivateStreamResumed, position_path
 from algogrid.engine import Engine
 from algogrid.settings import Settings
 from exchange.bybit import ExecutionReport, OrderRequest, OrderUpdate, PositionUpdate, WalletUpdate
@@ -42,7 +42,7 @@ async def test_a_private_event_is_routed_to_the_position_path_of_its_symbol(run_
         assert engine.rest is not None
         assert engine.simulator is not None
         assert (await engine.view.readiness())["exchange_private"] is None  # authenticated and subscribed
-        btc = await add_recorder(engine, "BTCUSDT")  # ETHUSDT has nothing at its position path
+        btc = await add_recorder(engine, "BTCUSDT")  # ETHUSDT keeps its real PositionActor
 
         order = OrderRequest(
             symbol="BTCUSDT", side="Buy", order_type="Market", qty=Decimal("0.01"), order_link_id="wire-1"
@@ -61,8 +61,11 @@ async def test_a_private_event_is_routed_to_the_position_path_of_its_symbol(run_
         assert {e.symbol for e in btc.of(ExecutionReport)} == {"BTCUSDT"}
         stats = engine.private_router.stats
         assert stats.routed >= 4
-        # the wallet goes to every routed symbol: ETHUSDT's position path is empty (UnknownPath), counted
-        assert stats.rejected >= 1
+        # the wallet goes to every routed symbol: ETHUSDT's real PositionActor takes it too
+        assert stats.rejected == 0
+        eth = _position_node(await engine.view.supervision_tree(), "ETHUSDT")
+        assert eth["status"] == "running"
+        assert eth["handled"] >= 1
 
 
 async def test_a_private_reconnect_tells_every_routed_position_actor_private_stream_resumed(
@@ -84,3 +87,36 @@ async def test_a_private_reconnect_tells_every_routed_position_actor_private_str
         for journal in journals.values():
             [resumed] = journal.of(PrivateStreamResumed)
             assert resumed.at.tzinfo is not None
+
+
+def _position_node(tree: Mapping[str, Any], symbol: str) -> Mapping[str, Any]:
+    """Return the tree snapshot's node at ``position_path(symbol)``."""
+    symbols = next(c for c in tree["children"] if c["path"] == "root/symbols")
+    sym = next(c for c in symbols["children"] if c["path"] == f"root/symbols/{symbol}")
+    node: Mapping[str, Any] = next(c for c in sym["children"] if c["path"] == position_path(symbol))
+    return node
+
+
+async def test_the_real_position_actors_take_private_events_and_a_resume_and_keep_running(
+    run_engine: RunEngine,
+) -> None:
+    async with run_engine(_settings()) as engine:
+        assert engine.rest is not None
+        assert engine.simulator is not None
+        before = _position_node(await engine.view.supervision_tree(), "BTCUSDT")["handled"]
+        # an order nobody clicked (placed beside the engine): the PositionActor sees it and ignores it
+        order = OrderRequest(
+            symbol="BTCUSDT", side="Buy", order_type="Market", qty=Decimal("0.01"), order_link_id="outside-1"
+        )
+        await engine.rest.create_order(order)
+        assert engine.simulator.drop_connections("private") == 1
+
+        async def took_them() -> bool:
+            node = _position_node(await engine.view.supervision_tree(), "BTCUSDT")
+            # order, execution, position, wallet and PrivateStreamResumed at least
+            return bool(node["handled"] >= before + 5)
+
+        await eventually_async(took_them, timeout=15)
+        for symbol in SYMBOLS:
+            node = _position_node(await engine.view.supervision_tree(), symbol)
+            assert (node["status"], node["restarts"]) == ("running", 0)
