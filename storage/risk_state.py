@@ -63,7 +63,7 @@ SELECT p.id, p.symbol, p.side, p.risk_usd, p.risk_r,
        COALESCE(NULLIF(p.executed_size_base, 0), p.requested_size_base) AS qty,
        COALESCE(p.avg_entry_price, s.entry) AS entry
 FROM positions AS p LEFT JOIN signals AS s ON s.id = p.signal_id
-WHERE p.status IN ('open', 'closing', 'partial_accepted')
+WHERE p.status IN ('opening', 'open', 'closing', 'partial_accepted')
 """
 
 # Approved signals still inside the churn block: they rebuild the anti-churn book, and those without a

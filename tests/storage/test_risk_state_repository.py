@@ -116,3 +116,25 @@ async def test_exposure_is_rebuilt_from_open_positions_and_recent_signals(risk_s
         ("ETHUSDT", Side.LONG): reserved.created_at,
         ("BTCUSDT", Side.LONG): filled.created_at,
     }
+
+
+async def test_a_position_still_opening_counts_as_exposure_at_its_requested_size(
+    risk_storage: Storage,
+) -> None:
+    # a restart in the middle of a placement (intent committed, entry not settled) must not forget the
+    # exposure: the signal's reservation is gone (a position row exists), so the position row must count.
+    now = T0 + dt.timedelta(minutes=10)
+    clicked = _signal("BTCUSDT", T0 + dt.timedelta(minutes=5))
+    assert await risk_storage.signals.insert(clicked)
+    position_id = await risk_storage.db.fetchval(
+        "INSERT INTO positions (signal_id, symbol, side, status, requested_size_base, risk_usd, risk_r) "
+        "VALUES ($1, 'BTCUSDT', 'long', 'opening', 40, 25, 1) RETURNING id",
+        clicked.id,
+    )
+
+    positions, reservations, _ = await risk_storage.risk_state.load_exposure(
+        now, RiskLimits(), reservation_ttl_s=900.0
+    )
+
+    assert [(p.position_id, p.qty) for p in positions] == [(str(position_id), Decimal(40))]
+    assert reservations == ()
