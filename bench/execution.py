@@ -9,11 +9,12 @@ limiter (E-08: ``rest_order`` 10/s), so clicks are paced under it (``--tokens-pe
 status ``new``, created now in market time, levels around the simulator's current mid), then "clicked" the
 way the gateway's ``POST /positions/open`` does it, minus HTTP: ``storage.signals.get`` →
 ``signal_view_of`` → ``Engine.view.open_position`` (``SupervisionEngineView``: a ``ReplyFuture`` in
-``PlaceOrderFromSignal`` told to ``actors.position_path(symbol)``, awaited with ``TrioBridge.wait``). The engine view is called directly,
-not over HTTP. No preview is asked. Every ``--fill-every``-th signal is marketable (a buy limit 0.4 % over
-the mid: it fills, then the actor places SL + TP1..3, i.e. 4 more ``rest_order`` tokens); the others are
-priced 1 % under the mid, so their IOC entry is acknowledged and expires unfilled (one token each). Positions
-stay open (risk limits are raised so that the RiskActor approves every click; 1R is $5).
+``PlaceOrderFromSignal`` told to ``actors.position_path(symbol)``, awaited with ``TrioBridge.wait``).
+The engine view is called directly, not over HTTP. No preview is asked. Every ``--fill-every``-th signal
+is marketable (a buy limit 0.4 % over the mid: it fills, then the actor places SL + TP1..3, i.e. 4 more
+``rest_order`` tokens); the others are priced 1 % under the mid, so their IOC entry is acknowledged and
+expires unfilled (one token each). Positions stay open (risk limits are raised so that the RiskActor
+approves every click; 1R is $5).
 
 **What is measured** (all on this machine's wall clock, ``time.time_ns`` and PostgreSQL's ``now()``):
 
