@@ -2,8 +2,9 @@
 
 Starts embedded PostgreSQL/Redis (or uses DATABASE_URL/REDIS_URL), migrates a fresh database and runs the real
 engine, ``algogrid.engine.serve``, in simulation mode on the 15 whitelisted symbols (simulator over loopback
-sockets, fixed seed, speed 1 so exchange time is wall time). The engine's REST client keeps its Redis-backed
-limiter (E-08: ``rest_order`` 10/s), so clicks are paced under it (``--tokens-per-s``).
+sockets, fixed seed, speed 1: market time runs as wall time, so the signals stay within the grace period).
+The engine's REST client keeps its Redis-backed limiter (E-08: ``rest_order`` 10/s), so clicks are paced
+under it (``--tokens-per-s``).
 
 **The click.** Per order, one signal is stored through the product's repository (``storage.signals``,
 status ``new``, created now in market time, levels around the simulator's current mid), then "clicked" the
@@ -27,10 +28,13 @@ approves every click; 1R is $5).
   round trip.
 * ``click_to_intent_*`` — click start → the ``PositionChanged`` (status ``opening``) the actor publishes once
   the intent row is committed (the bench is the engine's publisher: it records the arrival time).
-* ``fill_to_db_*`` — an execution's ``execTime`` at the exchange → its ``executions.received_at``.
-  ``received_at`` is ``now()`` of the inserting transaction (its start; the commit follows in the same round
-  trip, before the actor applies the fill). ``execTime`` is the simulator's clock in whole milliseconds,
-  mapped to wall time with the offset measured at start (speed 1): resolution ±1 ms.
+* ``fill_to_db_*`` — a fill at the exchange → its ``executions`` row. The fill instant is when the simulator
+  hands the execution to its private WebSocket hub: the simulator matches and pushes in one synchronous step
+  (``/v5/order/create`` flushes its pushes before answering; resting orders flush after the market step), so
+  the bench wraps the hub's ``publish_private`` (test infrastructure, not product code) and notes
+  ``time.time_ns()`` per ``execId``. The row's ``received_at`` is ``now()`` of the inserting transaction (its
+  start; the commit follows in the same round trip, before the actor applies the fill). The simulator's
+  ``execTime`` is not used: it is the market's last step time, up to ``book_interval_ms`` (100 ms) stale.
 * ``rest_floor_*`` — the same request shape (IOC limit entries, same mix and sizing) sent sequentially by a
   bare ``BybitRestClient.create_order`` (no engine, no limiter) on its own simulator account: the floor.
 
@@ -119,6 +123,24 @@ class AckRecorder:
         setattr(rest, "create_order", create_order)  # noqa: B010
 
 
+class PushRecorder:
+    """Notes, per ``execId``, the wall time the simulator pushed the execution to its private WS hub."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.pushed_ns: dict[str, int] = {}
+        hub = getattr(sim, "_hub")  # noqa: B009 - the simulator's hub: test infrastructure, observed only
+        original: Callable[..., None] = hub.publish_private
+
+        def publish_private(account: object, topic: str, data: list[dict[str, Any]], now_ms: int) -> None:
+            if topic == "execution":
+                at = time.time_ns()
+                for item in data:
+                    self.pushed_ns.setdefault(str(item.get("execId")), at)
+            original(account, topic, data, now_ms)
+
+        setattr(hub, "publish_private", publish_private)  # noqa: B010
+
+
 @dataclass
 class Click:
     """One placed signal and what was seen of it."""
@@ -133,10 +155,9 @@ class Click:
 
 @dataclass
 class Plan:
-    """The clicks of the run and their outcome counts."""
+    """The clicks of the run, in order."""
 
     clicks: list[Click] = field(default_factory=list)
-    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -188,15 +209,6 @@ def _signal(
     )
 
 
-def _sim_offset_ms(sim: Simulator) -> float:
-    """Return exchange ms minus wall ms (median of samples; the simulator clock is whole milliseconds)."""
-    samples = []
-    for _ in range(201):
-        wall = time.time_ns() / 1e6
-        samples.append(sim.clock.now_ms() - wall)
-    return statistics.median(samples)
-
-
 async def _ready(engine: Engine, timeout_s: float) -> None:
     with trio.fail_after(timeout_s):
         while True:
@@ -221,7 +233,6 @@ async def _click(engine: Engine, storage: Storage, click: Click, timeout_s: floa
         except GatewayError as exc:
             click.status, click.error = "error", f"{type(exc).__name__}: {exc}"
     click.answered_ns = time.time_ns()
-    plan.outcomes[click.status] = plan.outcomes.get(click.status, 0) + 1
 
 
 async def _run_clicks(engine: Engine, storage: Storage, settings: Settings, args: argparse.Namespace) -> Plan:
@@ -350,7 +361,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         assert engine.rest is not None
         await _ready(engine, 60.0)
         acks = AckRecorder(engine.rest)
-        offset_ms = _sim_offset_ms(engine.simulator)
+        pushes = PushRecorder(engine.simulator)
         print(f"execution bench: engine ready; {args.orders + args.warmup} clicks ...", file=sys.stderr)
         started = trio.current_time()
         plan = await _run_clicks(engine, storage, settings, args)
@@ -361,7 +372,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         entry_rows = await storage.db.fetch(
             "SELECT client_order_id, created_at FROM orders WHERE purpose = 'entry'"
         )
-        exec_rows = await storage.db.fetch("SELECT exec_time, received_at FROM executions")
+        exec_rows = await storage.db.fetch("SELECT exec_id, received_at FROM executions")
         limiter = engine.rest.rate_limiter
         order_bucket = None if limiter is None else limiter.stats.get("rest_order")
         nursery.cancel_scope.cancel()
@@ -377,11 +388,17 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         opening_ns = events.opening_ns.get(str(click.signal.id).lower())
         if opening_ns is not None:
             click_to_intent.append((opening_ns - click.clicked_ns) / 1e6)
-    fill_to_db = [
-        (row["received_at"].timestamp() * 1000 - (row["exec_time"].timestamp() * 1000 - offset_ms))
-        for row in exec_rows
-    ]
+    fill_to_db: list[float] = []
+    for row in exec_rows:
+        pushed_ns = pushes.pushed_ns.get(row["exec_id"])
+        if pushed_ns is not None:
+            received = row["received_at"]
+            received_ns = int(received.timestamp()) * 1_000_000_000 + received.microsecond * 1000
+            fill_to_db.append((received_ns - pushed_ns) / 1e6)
     errors = [c.error for c in measured if c.error]
+    outcomes: dict[str, int] = {}
+    for click in measured:
+        outcomes[click.status] = outcomes.get(click.status, 0) + 1
     return {
         "bench": "execution",
         "orders": len(measured),
@@ -397,7 +414,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         **_summary(floor, "rest_floor"),
         "click_to_ack_target_ms": CLICK_TARGET_P99_MS,
         "fill_to_db_target_ms": FILL_TARGET_P99_MS,
-        "outcomes": dict(sorted(plan.outcomes.items())),
+        "outcomes": dict(sorted(outcomes.items())),
         "errors": errors[:3],
         "entry_orders_stored": len(entry_rows),
         "executions_stored": len(exec_rows),
