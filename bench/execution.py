@@ -28,6 +28,9 @@ approves every click; 1R is $5).
   round trip.
 * ``click_to_intent_*`` — click start → the ``PositionChanged`` (status ``opening``) the actor publishes once
   the intent row is committed (the bench is the engine's publisher: it records the arrival time).
+* ``legs_ms`` — click → ack cut at those two marks: the gateway's signal read, read → intent committed
+  (the actor's signal load, the RiskActor's verdict, the intent transaction), intent → ack (the limiter
+  token, a Redis call, and the REST create round trip).
 * ``fill_to_db_*`` — a fill at the exchange → its ``executions`` row. The fill instant is when the simulator
   hands the execution to its private WebSocket hub: the simulator matches and pushes in one synchronous step
   (``/v5/order/create`` flushes its pushes before answering; resting orders flush after the market step), so
@@ -148,6 +151,7 @@ class Click:
     signal: StoredSignal
     marketable: bool
     clicked_ns: int = 0
+    read_ns: int = 0
     answered_ns: int = 0
     status: str = ""
     error: str | None = None
@@ -224,6 +228,7 @@ async def _ready(engine: Engine, timeout_s: float) -> None:
 async def _click(engine: Engine, storage: Storage, click: Click, timeout_s: float, plan: Plan) -> None:
     click.clicked_ns = time.time_ns()
     stored = await storage.signals.get(click.signal.id)  # as POST /positions/open reads it
+    click.read_ns = time.time_ns()
     if stored is None:
         click.status, click.error = "error", f"signal {click.signal.id} not stored"
     else:
@@ -380,6 +385,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
     measured = plan.clicks[args.warmup :]
     click_to_ack: list[float] = []
     click_to_intent: list[float] = []
+    legs: dict[str, list[float]] = {"signal_read": [], "read_to_intent": [], "intent_to_ack": []}
     for click in measured:
         link = order_link_id(str(click.signal.id), OrderPurpose.ENTRY, 0)
         ack_ns = acks.acks_ns.get(link)
@@ -388,6 +394,10 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         opening_ns = events.opening_ns.get(str(click.signal.id).lower())
         if opening_ns is not None:
             click_to_intent.append((opening_ns - click.clicked_ns) / 1e6)
+        legs["signal_read"].append((click.read_ns - click.clicked_ns) / 1e6)
+        if opening_ns is not None and ack_ns is not None:
+            legs["read_to_intent"].append((opening_ns - click.read_ns) / 1e6)
+            legs["intent_to_ack"].append((ack_ns - opening_ns) / 1e6)
     fill_to_db: list[float] = []
     for row in exec_rows:
         pushed_ns = pushes.pushed_ns.get(row["exec_id"])
@@ -411,6 +421,13 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         **_summary(click_to_ack, "click_to_ack"),
         **_summary(click_to_intent, "click_to_intent"),
         **_summary(fill_to_db, "fill_to_db"),
+        # where click → ack goes (p50 / p99): the gateway's signal read; the actor's signal load, risk verdict
+        # and intent commit; the limiter token and the REST create round trip
+        "legs_ms": {
+            name: {"p50": round(statistics.median(v), 3), "p99": round(_pct(v, 0.99), 3)}
+            for name, v in legs.items()
+            if v
+        },
         **_summary(floor, "rest_floor"),
         "click_to_ack_target_ms": CLICK_TARGET_P99_MS,
         "fill_to_db_target_ms": FILL_TARGET_P99_MS,
