@@ -41,6 +41,10 @@ approves every click; 1R is $5).
 * ``rest_floor_*`` — the same request shape (IOC limit entries, same mix and sizing) sent sequentially by a
   bare ``BybitRestClient.create_order`` (no engine, no limiter) on its own simulator account: the floor.
 
+The timestamps of the rows are read at the end with two read-only queries on ``storage.db`` (measurement
+only; no repository exposes ``received_at``). Fewer fills than orders are sampled: positions stay open and
+``risk.max_concurrent_positions`` is at most 100, so about one signal in seven fills.
+
 Run: ``.venv/bin/python bench/execution.py [--orders N]``. The last line of output is one JSON object.
 """
 
