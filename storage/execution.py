@@ -24,6 +24,7 @@ import asyncpg
 
 from storage.audit import AuditRepository
 from storage.database import Database
+from storage.errors import StatementRejectedError
 from storage.signals import SignalRepository, StoredSignal
 
 __all__ = [
@@ -312,29 +313,24 @@ class ExecutionRepository:
         A position that already exists (a second click, a restarted actor) is returned unchanged and the
         intent is not duplicated.
         """
-        async with self._db.transaction() as tx:
-            row = await tx.fetchrow(
-                f"SELECT {_POSITION_COLUMNS} FROM positions WHERE id = $1 FOR UPDATE",  # noqa: S608 - constant column lists
-                uuid.UUID(position.id),
-            )
-            if row is not None:
-                return _position(row)
-            await tx.execute(*_insert_position(position))
-            await tx.execute(*_insert_order(intent))
-            await AuditRepository(tx).append(
-                "order_intent",
-                {
-                    "symbol": position.symbol,
-                    "side": position.side,
-                    "qty": str(intent.qty),
-                    "order_link_id": intent.client_order_id,
-                    "signal_id": position.signal_id,
-                },
-                actor=actor,
-                target_type="position",
-                target_id=position.id,
-            )
-        return position
+        # One statement (one round trip on the click's path): the position, its entry intent and the audit
+        # row are inserted together or, when the position exists, not at all.
+        details = {
+            "symbol": position.symbol,
+            "side": position.side,
+            "qty": str(intent.qty),
+            "order_link_id": intent.client_order_id,
+            "signal_id": position.signal_id,
+        }
+        inserted = await self._db.fetchval(
+            _OPEN_POSITION, *_insert_position(position)[1:], *_insert_order(intent)[1:], actor, details
+        )
+        if inserted:
+            return position
+        existing = await self.get_position(position.id)
+        if existing is None:  # the conflicting row cannot vanish: positions are never deleted
+            raise StatementRejectedError(f"expected position {position.id} after a conflict, got none")
+        return existing
 
     async def record_intent(self, order: OrderRecord) -> bool:
         """Commit an order's intent before it is sent; return False when that ``orderLinkId`` exists."""
@@ -469,6 +465,28 @@ class ExecutionRepository:
                 r.slippage_bps,
                 r.modelled_bps,
             )
+
+
+_OPEN_POSITION = """
+WITH pos AS (
+    INSERT INTO positions (id, signal_id, symbol, side, status, requested_size_base, sl, tp1, tp2, tp3,
+                           risk_usd, risk_r, opened_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), intent AS (
+    INSERT INTO orders (client_order_id, position_id, signal_id, symbol, side, order_type, time_in_force,
+                        reduce_only, purpose, qty, price, trigger_price, attempt, status)
+    SELECT $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27 FROM pos
+    ON CONFLICT (client_order_id) DO NOTHING
+    RETURNING 1
+), audit AS (
+    INSERT INTO audit_trail (actor_label, action, target_type, target_id, details)
+    SELECT $28, 'order_intent', 'position', pos.id::text, $29::jsonb FROM pos
+    RETURNING 1
+)
+SELECT count(*) > 0 FROM pos
+"""
 
 
 def _insert_position(p: PositionRecord) -> tuple[Any, ...]:
