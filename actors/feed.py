@@ -50,7 +50,14 @@ from exchange.bybit import (
     PublicTrade,
     TickerUpdate,
 )
-from strategy_core import BookTop, ConfirmedCandle, InvalidCandleError, TickerState, orderbook_imbalance
+from strategy_core import (
+    BookTop,
+    ConfirmedCandle,
+    InvalidCandleError,
+    TickerState,
+    book_depth_usd,
+    orderbook_imbalance,
+)
 from supervision import Clock
 
 __all__ = ["FeedActor", "FeedBehaviour", "FeedMessage", "FeedStats", "ms_to_utc"]
@@ -328,7 +335,10 @@ class FeedBehaviour:
         )
 
     def book_top(self, now: dt.datetime) -> BookTop | None:
-        """Return the top of book with the L10 imbalance, or ``None`` while the book is unusable."""
+        """Return the top of book with the L10 imbalance and the L50 depth, or ``None`` while unusable.
+
+        ``depth_usd`` is Σ price × qty over both sides of the whole L50 book (see ``BookTop``).
+        """
         bid, ask = self.book.top_of_book()
         if not self.book.synced or bid is None or ask is None or bid[0] >= ask[0]:
             return None
@@ -339,6 +349,7 @@ class FeedBehaviour:
             return None
         ts = ms_to_utc(self.book.ts) if self.book.ts else now
         return BookTop(
+            depth_usd=book_depth_usd(*self.book.depth()),
             symbol=self.symbol,
             bid=bid[0],
             bid_qty=bid[1],

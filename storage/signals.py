@@ -23,7 +23,7 @@ __all__ = ["SignalFilters", "SignalLike", "SignalRepository", "StoredSignal"]
 # Every statement below is a constant built from this constant column list (no user input): S608 is noqa'd.
 _COLUMNS = (
     "id, symbol, side, entry, tp1, tp2, tp3, sl, qty, risk_usd, risk_r, p_win, strategy, strategy_version, "
-    "status, bar_start, created_at, queued_until, error_code, error_message"
+    "status, bar_start, created_at, queued_until, error_code, error_message, atr_above_p80, book_depth_usd"
 )
 
 
@@ -70,6 +70,10 @@ class SignalLike(Protocol):
     def error_code(self) -> str | None: ...
     @property
     def error_message(self) -> str | None: ...
+    @property
+    def atr_above_p80(self) -> bool | None: ...
+    @property
+    def book_depth_usd(self) -> Decimal | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,8 @@ class StoredSignal:
     queued_until: datetime | None
     error_code: str | None
     error_message: str | None
+    atr_above_p80: bool | None = None
+    book_depth_usd: Decimal | None = None
 
     @classmethod
     def from_record(cls, record: asyncpg.Record) -> StoredSignal:
@@ -114,17 +120,18 @@ class SignalFilters:
     since: datetime | None = None
 
 
-# The 20 columns of _COLUMNS, as array types for the batched ``unnest`` insert (same order).
+# The 22 columns of _COLUMNS, as array types for the batched ``unnest`` insert (same order).
 _ARRAY_TYPES = (
     "uuid[]", "text[]", "text[]",  # id, symbol, side
     *["numeric[]"] * 9,  # entry, tp1, tp2, tp3, sl, qty, risk_usd, risk_r, p_win
     "text[]", "text[]", "text[]",  # strategy, strategy_version, status
     "timestamptz[]", "timestamptz[]", "timestamptz[]",  # bar_start, created_at, queued_until
     "text[]", "text[]",  # error_code, error_message
+    "boolean[]", "numeric[]",  # atr_above_p80, book_depth_usd
 )
 _INSERT_ONE = (
     f"INSERT INTO signals ({_COLUMNS}) VALUES "  # noqa: S608
-    "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) "
+    "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22) "
     "ON CONFLICT (id) DO NOTHING"
 )
 _INSERT_MANY = (
@@ -139,7 +146,8 @@ def _row(signal: SignalLike) -> tuple[object, ...]:
         signal.id, signal.symbol, str(signal.side), signal.entry, signal.tp1, signal.tp2, signal.tp3,
         signal.sl, signal.qty, signal.risk_usd, signal.risk_r, signal.p_win, signal.strategy,
         signal.strategy_version, str(signal.status), signal.bar_start, signal.created_at,
-        signal.queued_until, signal.error_code, signal.error_message,
+        signal.queued_until, signal.error_code, signal.error_message, signal.atr_above_p80,
+        signal.book_depth_usd,
     )
 
 

@@ -255,6 +255,8 @@ def apply_avi5(
                 strategy_version=strategy_version(config),
                 created_at=now,
                 bar_start=indicators.bar_start,
+                atr_above_p80=indicators.atr_above_p80,
+                book_depth_usd=book.depth_usd,
             )
     return Avi5Decision(
         symbol=indicators.symbol,

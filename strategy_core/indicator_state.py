@@ -8,6 +8,7 @@ field.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from strategy_core.errors import InsufficientDataError, ZeroVolumeError
 from strategy_core.indicators import (
     Donchian,
     VwapBand,
+    atr_above_percentile,
     calculate_atr_ema,
     calculate_ema,
     calculate_vwap_band,
@@ -25,7 +27,21 @@ from strategy_core.models import ConfirmedCandle, IndicatorSet
 from strategy_core.resample import Resampler15m
 from strategy_core.streaming import StreamingATR, StreamingDonchian, StreamingEMA, StreamingVWAP
 
-__all__ = ["IndicatorState", "compute_indicator_set"]
+__all__ = ["ATR_PERCENTILE", "IndicatorState", "compute_indicator_set"]
+
+ATR_PERCENTILE = 80
+"""E-05: ATR "above its 80th percentile", over the last ``vwap_window`` ATR values (the indicator window)."""
+
+
+def _atr_history(candles_5m: Sequence[ConfirmedCandle], config: AVI5Config) -> list[Decimal]:
+    """Return the last ``vwap_window`` ATR values of the series (the streaming fold, so both twins agree)."""
+    atr = StreamingATR(config.atr_period)
+    history: deque[Decimal] = deque(maxlen=config.vwap_window)
+    for candle in candles_5m:
+        value = atr.update(candle)
+        if value is not None:
+            history.append(value)
+    return list(history)
 
 
 def compute_indicator_set(
@@ -59,6 +75,7 @@ def compute_indicator_set(
         ema_slow=calculate_ema(closes_15m, config.ema_slow_15m),
         bars_5m=len(candles_5m),
         bars_15m=len(candles_15m),
+        atr_above_p80=atr_above_percentile(_atr_history(candles_5m, config), ATR_PERCENTILE),
     )
 
 
@@ -72,6 +89,7 @@ def _indicator_set(
     ema_slow: Decimal,
     bars_5m: int,
     bars_15m: int,
+    atr_above_p80: bool | None,
 ) -> IndicatorSet:
     """Return the snapshot after ``last``: the one field mapping of the batch and the streaming twin."""
     return IndicatorSet(
@@ -88,6 +106,7 @@ def _indicator_set(
         ema_slow_15m=ema_slow,
         bars_5m=bars_5m,
         bars_15m=bars_15m,
+        atr_above_p80=atr_above_p80,
     )
 
 
@@ -99,6 +118,7 @@ class IndicatorState:
         self.config = config
         self._vwap = StreamingVWAP(config.vwap_window)
         self._atr = StreamingATR(config.atr_period)
+        self._atr_history: deque[Decimal] = deque(maxlen=config.vwap_window)
         self._donchian = StreamingDonchian(config.donchian_window)
         self._resampler = Resampler15m()
         self._ema_fast = StreamingEMA(config.ema_fast_15m)
@@ -136,6 +156,8 @@ class IndicatorState:
             self._ema_fast.update(merged.close)
             self._ema_slow.update(merged.close)
         atr = self._atr.update(candle)
+        if atr is not None:
+            self._atr_history.append(atr)
         channel = self._donchian.update(candle)
         try:
             band = self._vwap.update(candle)
@@ -153,4 +175,5 @@ class IndicatorState:
             ema_slow=slow,
             bars_5m=self.bars_5m,
             bars_15m=self.bars_15m,
+            atr_above_p80=atr_above_percentile(self._atr_history, ATR_PERCENTILE),
         )

@@ -15,11 +15,14 @@ Formulas (also in docs/strategy.md):
 - Donchian = (max high, min low) over the last n bars, the current bar included
 - imbalance = (Σ bid qty − Σ ask qty) / (Σ bid qty + Σ ask qty) over the best ``levels`` of each side
 - microprice = (ask·bid_qty + bid·ask_qty) / (bid_qty + ask_qty)
+- ATR elevated (E-05) = the newest ATR > the p-th percentile (nearest rank) of the last n ATR values, the
+             newest included; unknown (None) until two values exist
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, localcontext
 from typing import NamedTuple
@@ -32,6 +35,8 @@ __all__ = [
     "BookLevel",
     "Donchian",
     "VwapBand",
+    "atr_above_percentile",
+    "book_depth_usd",
     "calculate_atr_ema",
     "calculate_ema",
     "calculate_vwap",
@@ -181,6 +186,24 @@ def calculate_atr_ema(klines: Sequence[ConfirmedCandle], period: int = 14) -> De
     return calculate_ema(ranges, period)
 
 
+def atr_above_percentile(atrs: Sequence[Decimal], percentile: int = 80) -> bool | None:
+    """Return whether the newest ATR (``atrs[-1]``) lies above the ``percentile``-th percentile of ``atrs``.
+
+    The percentile is the nearest-rank one (the ⌈p/100·n⌉-th smallest value, no interpolation, so the
+    comparison is exact in Decimal). ``atrs`` is the ATR history of the indicator window, oldest first, the
+    newest included. Returns ``None`` with fewer than two values: one value has no distribution to lie above.
+
+    Raises:
+        ValueError: ``percentile`` is not in 1..100.
+    """
+    if not 1 <= percentile <= 100:
+        raise ValueError(f"expected a percentile in 1..100, got {percentile}")
+    if len(atrs) < 2:  # a distribution needs two values
+        return None
+    rank = math.ceil(percentile * len(atrs) / 100)
+    return atrs[-1] > sorted(atrs)[rank - 1]
+
+
 def donchian_channel(klines: Sequence[ConfirmedCandle], window: int = 20) -> Donchian:
     """Return (highest high, lowest low) over the last ``window`` candles, the newest included."""
     _need(len(klines), window, "candles for the Donchian channel")
@@ -219,6 +242,14 @@ def orderbook_imbalance(
         bid_qty = sum((lv.qty for lv in bid_side), Decimal(0))
         ask_qty = sum((lv.qty for lv in ask_side), Decimal(0))
         return (bid_qty - ask_qty) / (bid_qty + ask_qty)
+
+
+def book_depth_usd(
+    bids: Iterable[tuple[Decimal, Decimal]], asks: Iterable[tuple[Decimal, Decimal]]
+) -> Decimal:
+    """Return the book's notional depth Σ price × qty over every given level of both sides (E-05), exact."""
+    with localcontext(DECIMAL_CONTEXT):
+        return sum((p * q for p, q in itertools.chain(bids, asks)), Decimal(0))
 
 
 def microprice(bid: Decimal, bid_qty: Decimal, ask: Decimal, ask_qty: Decimal) -> Decimal:

@@ -162,7 +162,11 @@ class ConfirmedCandle(BaseModel):
 
 
 class BookTop(BaseModel):
-    """Top of book plus the L10 imbalance computed by the feed from its L50 book (S-01)."""
+    """Top of book plus the L10 imbalance computed by the feed from its L50 book (S-01).
+
+    ``depth_usd`` counts both sides: the signal's side is not known when the feed builds the top, and the
+    slippage model (E-05) asks how deep the market is, not how deep one side of it is.
+    """
 
     model_config = _FROZEN
 
@@ -173,6 +177,8 @@ class BookTop(BaseModel):
     ask_qty: FiniteDecimal = Field(gt=0)
     imbalance: FiniteDecimal = Field(ge=-1, le=1)
     ts: datetime
+    depth_usd: FiniteDecimal | None = Field(default=None, ge=0)
+    """Notional depth of the feed's L50 book, Σ price × qty over both sides (E-05); None: not measured."""
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -226,6 +232,8 @@ class IndicatorSet(BaseModel):
     ema_slow_15m: FiniteDecimal
     bars_5m: int = Field(ge=0)
     bars_15m: int = Field(ge=0)
+    atr_above_p80: bool | None = None
+    """Whether ``atr`` lies above the 80th percentile of the window's ATR history (E-05); None: unknown."""
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -46,6 +46,9 @@ class Signal(BaseModel):
 
     ``risk_usd`` is qty × |entry − sl| (the loss at SL, fees excluded); ``risk_r`` is ``risk_usd`` in units of
     the configured 1R (R-01). ``p_win`` is the calibrated probability that TP1 is reached before SL.
+
+    ``atr_above_p80`` and ``book_depth_usd`` are the market context at signal time that the slippage model
+    reads (E-05): whether ATR lay above its 80th percentile, and the L50 book's notional depth; None: unknown.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -70,6 +73,8 @@ class Signal(BaseModel):
     queued_until: datetime | None = None
     error_code: str | None = None
     error_message: str | None = None
+    atr_above_p80: bool | None = None
+    book_depth_usd: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _check_levels(self) -> Self:

@@ -66,6 +66,7 @@ from strategy_core.execution import (
     advance_position,
     classify_fill,
     exchange_side,
+    modelled_slippage_pct,
     order_link_id,
     order_status_from_exchange,
     position_id_for,
@@ -156,6 +157,7 @@ class _Position:
     ledger: Ledger
     rules: InstrumentRules | None
     signal_entry: Decimal | None = None
+    modelled_bps: Decimal | None = None  # the slippage model for the signal's market context (E-05)
     replies: list[ReplyFuture[PlacementOutcome]] = field(default_factory=list)
     close_replies: list[ReplyFuture[CloseOutcome]] = field(default_factory=list)
     purposes: dict[str, OrderPurpose] = field(default_factory=dict)
@@ -588,7 +590,11 @@ class PositionBehaviour:
             price=sizing.price,
         )
         position = _Position(
-            record=record, ledger=Ledger(side=side), rules=placing.rules, signal_entry=signal.entry
+            record=record,
+            ledger=Ledger(side=side),
+            rules=placing.rules,
+            signal_entry=signal.entry,
+            modelled_bps=self._modelled_bps(signal),
         )
         position.replies.extend(placing.replies)
         del self._placing[sid]
@@ -1446,6 +1452,21 @@ class PositionBehaviour:
 
         self._write("order", write)
 
+    def _modelled_bps(self, signal: StoredSignal) -> Decimal | None:
+        """Return the slippage model (E-05) for the signal's market context in bps, None without context.
+
+        A signal stored before the context existed carries neither field: no model. An unknown ATR
+        percentile counts as not elevated; an unknown depth counts as thin (``modelled_slippage_pct``).
+        """
+        if signal.atr_above_p80 is None and signal.book_depth_usd is None:
+            return None
+        pct = modelled_slippage_pct(
+            self.config.slippage_base_pct,
+            atr_above_p80=bool(signal.atr_above_p80),
+            depth_usd=signal.book_depth_usd,
+        )
+        return pct * 100
+
     def _log_slippage(self, position: _Position, record: ExecutionRecord) -> None:
         if record.exec_type == EXEC_TYPE_FUNDING:
             return
@@ -1474,7 +1495,7 @@ class PositionBehaviour:
             avg_fill_price=record.price,
             qty=record.qty,
             slippage_bps=slippage_bps(position.side, leg, requested, record.price),  # type: ignore[arg-type]
-            modelled_bps=None,
+            modelled_bps=position.modelled_bps,
         )
         store = self.deps.store
         self._write("slippage", lambda: store.record_slippage([row]))

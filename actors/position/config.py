@@ -45,6 +45,12 @@ class ExecutionConfig(BaseModel):
     entry_slippage_ticks: int = Field(
         default=0, ge=0, le=1000, description="Ticks beyond the signal entry the IOC limit may fill at."
     )
+    slippage_base_pct: Decimal = Field(
+        default=Decimal("0.05"),
+        ge=0,
+        le=5,
+        description="Base of the slippage model in percent, before the ATR and depth adjustments (E-05).",
+    )
     risk_timeout_s: float = Field(
         default=5.0, gt=0, le=60, description="A click the RiskActor has not answered by then is refused."
     )

@@ -77,3 +77,20 @@ def test_front_door_exports_resolve() -> None:
     missing = [name for name in actors.__all__ if not hasattr(actors, name)]
     assert missing == []
     assert SnapshotFetched.__module__ == "actors.messages"
+
+
+async def test_the_top_carries_the_notional_depth_of_the_whole_l50_book() -> None:
+    feed, work, _box, _source = _feed()
+    feed.start()
+    await pump(work, _box)
+    assert feed.book_top(NOW).depth_usd == D(100) * D(3) + D(101) * D(1)  # type: ignore[union-attr]
+    bids = tuple((D(100) - D(i) / 10, D("0.5") + i) for i in range(1, 60))  # deeper than 50 levels
+    asks = tuple((D(101) + D(i) / 10, D("1.25") * i) for i in range(1, 60))
+    feed.handle(BookDelta("BTCUSDT", bids, asks, 11, 11, 2_000, None))
+    top = feed.book_top(NOW)
+    assert top is not None
+    book_bids, book_asks = feed.book.depth()
+    assert len(book_bids) == len(book_asks) == 50  # the feed keeps L50, beyond is cut
+    expected = sum((p * q for p, q in (*book_bids, *book_asks)), D(0))
+    assert top.depth_usd == expected
+    assert top.depth_usd != sum((p * q for p, q in ((D(100), D(3)), (D(101), D(1)), *bids, *asks)), D(0))

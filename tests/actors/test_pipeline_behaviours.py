@@ -147,6 +147,16 @@ async def test_pipeline_stores_each_candle_once_and_signals_each_bar_once(
         assert await _count(storage, "SELECT count(*) FROM signals WHERE symbol = $1", line.symbol) == len(
             published
         )
+        # E-05: each signal took its market context from the indicators and the feed's book, and kept it
+        for event in published:
+            signal = event.signal  # type: ignore[attr-defined]
+            assert signal.atr_above_p80 is not None
+            assert signal.book_depth_usd is not None
+            assert signal.book_depth_usd > 0
+            stored = await storage.signals.get(signal.id)
+            assert stored is not None
+            assert stored.atr_above_p80 is signal.atr_above_p80
+            assert stored.book_depth_usd == signal.book_depth_usd
         assert line.feed.stats.research_logged > 0
         assert (
             await _count(storage, "SELECT count(*) FROM orderbook_l50_log WHERE symbol = $1", line.symbol) > 0

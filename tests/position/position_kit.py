@@ -163,8 +163,19 @@ class PositionRig:
         """Every order the venue accepted for the test account."""
         return list(self.sim.account(API_KEY).orders.values())
 
-    async def signal(self, *, side: Side = Side.LONG, entry: Decimal, sl_distance: Decimal) -> str:
-        """Store a ``new`` signal on ``entry`` with its SL ``sl_distance`` away; return its id."""
+    async def signal(
+        self,
+        *,
+        side: Side = Side.LONG,
+        entry: Decimal,
+        sl_distance: Decimal,
+        atr_above_p80: bool | None = None,
+        book_depth_usd: Decimal | None = None,
+    ) -> str:
+        """Store a ``new`` signal on ``entry`` with its SL ``sl_distance`` away; return its id.
+
+        ``atr_above_p80`` / ``book_depth_usd``: the signal's market context (E-05), None by default.
+        """
         sign = 1 if side is Side.LONG else -1
         qty = (self.r_unit / sl_distance).quantize(Decimal("0.001"), rounding="ROUND_FLOOR")
         now = SimMarketClock(self.sim.clock).now()
@@ -185,6 +196,8 @@ class PositionRig:
             strategy_version="1",
             created_at=now,
             bar_start=now.replace(second=0, microsecond=0),
+            atr_above_p80=atr_above_p80,
+            book_depth_usd=book_depth_usd,
         )
         assert await self.storage.signals.insert(signal)
         return str(signal.id)

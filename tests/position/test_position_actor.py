@@ -6,10 +6,12 @@ against the simulator over real sockets (its clock paused, so the book is known 
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from actors.position import ExecutionConfig
 from exchange.simulator import Simulator
+from strategy_core.execution import modelled_slippage_pct
 from tests.position.position_kit import API_KEY, SYMBOL, best_ask, running_position
 from tests.support import eventually_async
 
@@ -176,3 +178,34 @@ async def test_every_change_is_published_and_the_entry_slippage_is_logged(
         rows = await rig.storage.execution.list_slippage(outcome.position_id)
         expected = Decimal(1) / (ask - Decimal(1)) * 10_000  # paid 1 USD above the signal's entry
         assert [(r.leg, r.slippage_bps) for r in rows] == [("entry", expected)]
+
+
+async def test_the_slippage_row_carries_the_model_for_the_signals_market_context(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = ExecutionConfig(
+        fill_wait_seconds=1.0, poll_interval_s=0.2, entry_slippage_ticks=50, slippage_base_pct=Decimal("0.1")
+    )
+    async with running_position(position_db_url, redis_clean_url, sim, config=config) as rig:
+        ask, _ = best_ask(sim)
+        thin = Decimal("250000.125")  # below $1M: +0.25 %
+        signal_id = await rig.signal(
+            entry=ask - Decimal(1), sl_distance=Decimal(500), atr_above_p80=True, book_depth_usd=thin
+        )
+        stored = await rig.storage.signals.get(uuid.UUID(signal_id))
+        assert stored is not None
+        assert (stored.atr_above_p80, stored.book_depth_usd) == (True, thin)
+
+        outcome = await rig.place(signal_id)
+
+        assert outcome.order_status == "filled", outcome
+        assert outcome.position_id is not None
+
+        async def logged() -> bool:
+            return bool(await rig.storage.execution.list_slippage(outcome.position_id or ""))
+
+        await eventually_async(logged, timeout=10)
+        rows = await rig.storage.execution.list_slippage(outcome.position_id)
+        model = modelled_slippage_pct(Decimal("0.1"), atr_above_p80=True, depth_usd=thin) * 100
+        assert model == Decimal("50.0")  # (0.1 base + 0.15 ATR + 0.25 thin book) % in bps
+        assert [(r.leg, r.modelled_bps) for r in rows] == [("entry", model)]

@@ -74,6 +74,8 @@ class Sig:
     queued_until: datetime | None = None
     error_code: str | None = None
     error_message: str | None = None
+    atr_above_p80: bool | None = None
+    book_depth_usd: Decimal | None = None
 
 
 async def test_signal_insert_get_round_trip_and_second_insert_is_a_no_op(storage: Storage) -> None:
@@ -85,6 +87,25 @@ async def test_signal_insert_get_round_trip_and_second_insert_is_a_no_op(storage
     assert stored.p_win == Decimal("0.61")
     assert (stored.tp3, stored.qty, stored.created_at) == (sig.tp3, sig.qty, sig.created_at)
     assert await storage.signals.get(uuid.uuid4()) is None
+
+
+async def test_signal_market_context_round_trips_exactly_single_and_batched(storage: Storage) -> None:
+    depth = Decimal("987654.32100000001")
+    single = Sig(uuid.uuid4(), atr_above_p80=True, book_depth_usd=depth)
+    assert await storage.signals.insert(single) is True
+    batch = [
+        Sig(uuid.uuid4(), atr_above_p80=False, book_depth_usd=Decimal("1000000.000000000001")),
+        Sig(uuid.uuid4(), atr_above_p80=None, book_depth_usd=None),
+        Sig(uuid.uuid4(), atr_above_p80=True, book_depth_usd=Decimal(0)),
+    ]
+    assert await storage.signals.insert_many(batch) == [True, True, True]
+    for sig in [single, *batch]:
+        stored = await storage.signals.get(sig.id)
+        assert stored is not None
+        assert (stored.atr_above_p80, stored.book_depth_usd) == (sig.atr_above_p80, sig.book_depth_usd)
+        assert str(stored.book_depth_usd) == str(sig.book_depth_usd)  # same digits, not just equal value
+    with pytest.raises(IntegrityViolationError):
+        await storage.signals.insert(Sig(uuid.uuid4(), book_depth_usd=Decimal(-1)))
 
 
 async def test_signal_list_filters_and_pages_newest_first(storage: Storage) -> None:
