@@ -62,7 +62,8 @@ async def test_a_double_click_sends_one_order_and_both_get_the_same_position(
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
         ask, _ = best_ask(sim)
-        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        # 50 above the best ask: the IOC limit reaches deeper levels, never hanging on one level's size
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(500))
 
         first, second = rig.place_future(signal_id), rig.place_future(signal_id)
         one = await rig.bridge.wait(first, timeout=15)
@@ -80,7 +81,8 @@ async def test_a_lost_create_response_is_settled_by_looking_the_link_up_and_neve
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
         ask, _ = best_ask(sim)
-        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        # 50 above the best ask: the IOC limit reaches deeper levels, never hanging on one level's size
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(500))
         sim.faults.drop_order_create_responses = 1
 
         outcome = await rig.place(signal_id, timeout=30)
@@ -124,7 +126,8 @@ async def test_without_the_private_stream_fills_are_polled_over_rest(
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim, private=False) as rig:
         ask, _ = best_ask(sim)
-        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        # 50 above the best ask: the IOC limit reaches deeper levels, never hanging on one level's size
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(500))
 
         outcome = await rig.place(signal_id)
 

@@ -238,7 +238,8 @@ async def test_a_crash_mid_order_restarts_rebuilds_and_never_sends_a_second_orde
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
         ask, _ = best_ask(sim)
-        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        # 50 above the best ask: the IOC limit reaches deeper levels, never hanging on one level's size
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(500))
         # The create's answer is held (the client times out and looks the link up); meanwhile the order fills
         # on the venue and the actor dies on its next job result: mid-order, intent committed, ack unseen.
         sim.faults.drop_order_create_responses = 1
