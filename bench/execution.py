@@ -176,14 +176,11 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _summary(samples: list[float], prefix: str) -> dict[str, float | None]:
+def _summary(samples: list[float]) -> tuple[float | None, float | None, float | None]:
+    """Return (p50, p99, max) in ms, or Nones without samples."""
     if not samples:
-        return {f"{prefix}_p50_ms": None, f"{prefix}_p99_ms": None, f"{prefix}_max_ms": None}
-    return {
-        f"{prefix}_p50_ms": round(statistics.median(samples), 3),
-        f"{prefix}_p99_ms": round(_pct(samples, 0.99), 3),
-        f"{prefix}_max_ms": round(max(samples), 3),
-    }
+        return None, None, None
+    return round(statistics.median(samples), 3), round(_pct(samples, 0.99), 3), round(max(samples), 3)
 
 
 def _signal(
@@ -413,6 +410,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
     outcomes: dict[str, int] = {}
     for click in measured:
         outcomes[click.status] = outcomes.get(click.status, 0) + 1
+    ack, intent, fill, rest = (_summary(v) for v in (click_to_ack, click_to_intent, fill_to_db, floor))
     return {
         "bench": "execution",
         "orders": len(measured),
@@ -422,9 +420,15 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
             "fill_to_db": len(fill_to_db),
             "rest_floor": len(floor),
         },
-        **_summary(click_to_ack, "click_to_ack"),
-        **_summary(click_to_intent, "click_to_intent"),
-        **_summary(fill_to_db, "fill_to_db"),
+        "click_to_ack_p50_ms": ack[0],
+        "click_to_ack_p99_ms": ack[1],
+        "click_to_ack_max_ms": ack[2],
+        "click_to_intent_p50_ms": intent[0],
+        "click_to_intent_p99_ms": intent[1],
+        "click_to_intent_max_ms": intent[2],
+        "fill_to_db_p50_ms": fill[0],
+        "fill_to_db_p99_ms": fill[1],
+        "fill_to_db_max_ms": fill[2],
         # where click → ack goes (p50 / p99): the gateway's signal read; the actor's signal load, risk verdict
         # and intent commit; the limiter token and the REST create round trip
         "legs_ms": {
@@ -432,7 +436,9 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
             for name, v in legs.items()
             if v
         },
-        **_summary(floor, "rest_floor"),
+        "rest_floor_p50_ms": rest[0],
+        "rest_floor_p99_ms": rest[1],
+        "rest_floor_max_ms": rest[2],
         "click_to_ack_target_ms": CLICK_TARGET_P99_MS,
         "fill_to_db_target_ms": FILL_TARGET_P99_MS,
         "outcomes": dict(sorted(outcomes.items())),

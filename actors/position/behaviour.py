@@ -1517,31 +1517,7 @@ class PositionBehaviour:
         )
 
     def _view(self, position: _Position) -> PositionView:
-        r = position.record
-        return PositionView(
-            id=r.id,
-            signal_id=r.signal_id,
-            symbol=r.symbol,
-            side=Side(r.side),
-            status=PositionStatus(r.status),
-            requested_size=r.requested_size_base,
-            executed_size=r.executed_size_base,
-            fill_ratio=r.fill_ratio,
-            avg_entry_price=r.avg_entry_price,
-            avg_exit_price=r.avg_exit_price,
-            sl=r.sl,
-            tp1=r.tp1,
-            tp2=r.tp2,
-            tp3=r.tp3,
-            pnl_usd=r.pnl_usd,
-            fees_usd=r.fees_usd,
-            funding_usd=r.funding_usd,
-            be_moved=r.be_moved,
-            opened_at=r.opened_at,
-            closed_at=r.closed_at,
-            close_reason=r.close_reason,
-            message=r.error_message,
-        )
+        return _view_of(position.record)
 
     def _publish(self, position: _Position) -> None:
         if self.deps.publisher is not None:
