@@ -13,13 +13,9 @@ keeps serving.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,13 +30,8 @@ from algogrid.market_clock import SimMarketClock
 from exchange.simulator import SimClock
 from gateway import GatewayConfig
 from strategy_core import Signal
+from tests.support.browser import IMAGES, browser_marks, launch_chromium, plain_asyncio_loop
 
-CHROMIUM = "/usr/bin/chromium"
-DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-# Screenshots refresh docs/images only on request, so a normal test run leaves the tree clean.
-IMAGES = (
-    DOC_IMAGES if os.environ.get("UPDATE_SCREENSHOTS") else Path(tempfile.gettempdir()) / "algogrid-ui-shots"
-)
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "LINKUSDT", "AVAXUSDT")
 MARKET_START = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 SPEED = 60.0
@@ -50,13 +41,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None  # type: ignore[assignment]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        sync_playwright is None, reason="playwright is not installed (pip install playwright)"
-    ),
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"Debian chromium missing at {CHROMIUM}"),
-]
+pytestmark = browser_marks(sync_playwright is not None)
 
 
 @pytest.fixture
@@ -98,20 +83,9 @@ def store_and_publish(
 
 def drive_browser(stack: Stack, sim_clock: SimClock) -> None:
     assert sync_playwright is not None
-    # trio_asyncio (imported by storage) swaps the asyncio policy; Playwright needs a plain loop here.
-    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    plain_asyncio_loop()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(pw)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 760})
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)

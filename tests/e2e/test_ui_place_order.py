@@ -11,12 +11,8 @@ answering ``PreviewTrade``). Playwright's sync API drives the browser from a wor
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import shutil
 import sys
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,13 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # the 
 from gw_kit import Desk, Stack, generated, make_signal, open_stack
 
 from gateway import GatewayConfig
+from tests.support.browser import IMAGES, browser_marks, launch_chromium, plain_asyncio_loop
 
-CHROMIUM = "/usr/bin/chromium"
-DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-# Screenshots refresh docs/images only on request, so a normal test run leaves the tree clean.
-IMAGES = (
-    DOC_IMAGES if os.environ.get("UPDATE_SCREENSHOTS") else Path(tempfile.gettempdir()) / "algogrid-ui-shots"
-)
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
 try:
@@ -43,13 +34,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None  # type: ignore[assignment]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        sync_playwright is None, reason="playwright is not installed (pip install playwright)"
-    ),
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"Debian chromium missing at {CHROMIUM}"),
-]
+pytestmark = browser_marks(sync_playwright is not None)
 
 
 @pytest.fixture
@@ -75,20 +60,9 @@ def publish(stack: Stack, symbol: str, outcome: str | None = None) -> str:
 
 def drive_browser(stack: Stack) -> None:
     assert sync_playwright is not None
-    # trio_asyncio (imported by storage) swaps the asyncio policy; Playwright needs a plain loop here.
-    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    plain_asyncio_loop()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(pw)
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             errors: list[str] = []
