@@ -75,6 +75,7 @@ from actors.position import PositionDeps
 from actors.risk import RiskMetrics, WebhookDispatcher
 from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
+from algogrid.heap import freeze_startup_heap, unfreeze_heap
 from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
 from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
@@ -391,6 +392,23 @@ async def _until_stopped(trigger: Callable[[], Awaitable[None]], root_failed: tr
         waiters.start_soon(wait_for, root_failed.wait)
 
 
+def _announce(
+    engine: Engine, config: EngineConfig, unavailable: list[str], task_status: trio.TaskStatus[Engine]
+) -> None:
+    """Log the start, freeze the warmed-up heap when configured and report the engine started."""
+    log.info(
+        "engine started",
+        mode=engine.mode,
+        symbols=len(engine.router.symbols),
+        webhooks=engine.alerts is not None,
+        private_stream=engine.private_session is not None,
+        unavailable_for_orders=unavailable,
+    )
+    if config.freeze_heap_after_start:
+        log.info("start-up heap frozen", objects=freeze_startup_heap())
+    task_status.started(engine)
+
+
 async def _run(  # noqa: PLR0917 - private, called from serve only
     settings: Any,
     storage: Any,
@@ -502,18 +520,11 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                     private_session=private,
                     private_router=private_router,
                 )
-                log.info(
-                    "engine started",
-                    mode=mode,
-                    symbols=len(symbols),
-                    webhooks=wiring.alerts is not None,
-                    private_stream=private is not None,
-                    unavailable_for_orders=sorted(loaded.unavailable),
-                )
-                task_status.started(engine)
+                _announce(engine, config, sorted(loaded.unavailable), task_status)
                 await _until_stopped(trigger, root_failed)
                 feeds.cancel_scope.cancel()
         finally:
+            unfreeze_heap()
             await _stop_tree(bridge, tree, config.stop_timeout_s)
         services.cancel_scope.cancel()
     if root_failed.is_set():

@@ -26,8 +26,8 @@ approves every click; 1R is $5).
   keyed by ``orderLinkId``; the call itself, its arguments and its result are unchanged. The path includes
   the signal read, the risk verdict, the intent commit, the rate-limiter token (a Redis call) and the REST
   round trip.
-* ``click_to_intent_*`` — click start → the ``PositionChanged`` (status ``opening``) the actor publishes once
-  the intent row is committed (the bench is the engine's publisher: it records the arrival time).
+* ``click_to_intent_*`` — click start → the entry intent's ``orders.created_at`` (``now()`` of the one
+  statement that inserts the position, the intent and the audit row; it commits before the REST call).
 * ``legs_ms`` — click → ack cut at those two marks: the gateway's signal read, read → intent committed
   (the actor's signal load, the RiskActor's verdict, the intent transaction), intent → ack (the limiter
   token, a Redis call, and the REST create round trip).
@@ -98,20 +98,15 @@ FILL_TARGET_P99_MS = 25.0
 
 
 class PositionEvents:
-    """The engine's publisher: notes when each position first shows ``opening`` (its intent is committed)."""
+    """The engine's publisher: counts the ``PositionChanged`` events (the SSE channel's load in this run)."""
 
     def __init__(self) -> None:
-        self.opening_ns: dict[str, int] = {}
         self.events = 0
 
     def publish(self, event: object) -> None:
-        """Record a ``PositionChanged``; ignore the signals (non-blocking, runs in actor threads)."""
-        if not isinstance(event, PositionChanged):
-            return
-        self.events += 1
-        view = event.position
-        if view.signal_id is not None and view.status.value == "opening":
-            self.opening_ns.setdefault(view.signal_id.lower(), time.time_ns())
+        """Count a ``PositionChanged``; ignore the signals (non-blocking, runs in actor threads)."""
+        if isinstance(event, PositionChanged):
+            self.events += 1
 
 
 class AckRecorder:
@@ -174,6 +169,11 @@ class Plan:
 def _pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _ns(at: dt.datetime) -> int:
+    """Return a PostgreSQL timestamp as epoch nanoseconds (microsecond precision)."""
+    return int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1000
 
 
 def _summary(samples: list[float]) -> tuple[float | None, float | None, float | None]:
@@ -383,6 +383,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         order_bucket = None if limiter is None else limiter.stats.get("rest_order")
         nursery.cancel_scope.cancel()
 
+    intent_ns = {row["client_order_id"]: _ns(row["created_at"]) for row in entry_rows}
     measured = plan.clicks[args.warmup :]
     click_to_ack: list[float] = []
     click_to_intent: list[float] = []
@@ -392,7 +393,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         ack_ns = acks.acks_ns.get(link)
         if ack_ns is not None:
             click_to_ack.append((ack_ns - click.clicked_ns) / 1e6)
-        opening_ns = events.opening_ns.get(str(click.signal.id).lower())
+        opening_ns = intent_ns.get(link)
         if opening_ns is not None:
             click_to_intent.append((opening_ns - click.clicked_ns) / 1e6)
         legs["signal_read"].append((click.read_ns - click.clicked_ns) / 1e6)
@@ -403,9 +404,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
     for row in exec_rows:
         pushed_ns = pushes.pushed_ns.get(row["exec_id"])
         if pushed_ns is not None:
-            received = row["received_at"]
-            received_ns = int(received.timestamp()) * 1_000_000_000 + received.microsecond * 1000
-            fill_to_db.append((received_ns - pushed_ns) / 1e6)
+            fill_to_db.append((_ns(row["received_at"]) - pushed_ns) / 1e6)
     errors = [c.error for c in measured if c.error]
     outcomes: dict[str, int] = {}
     for click in measured:
@@ -444,6 +443,7 @@ async def _run(args: argparse.Namespace, urls: ServerUrls) -> dict[str, Any]:
         "outcomes": dict(sorted(outcomes.items())),
         "errors": errors[:3],
         "entry_orders_stored": len(entry_rows),
+        "position_events": events.events,
         "executions_stored": len(exec_rows),
         "rest_order_limiter": None
         if order_bucket is None

@@ -149,6 +149,7 @@ class ExecutionBook:
     orders: tuple[OrderRecord, ...]
     executions: tuple[ExecutionRecord, ...]
     last_exec_time: dt.datetime | None
+    signals: tuple[StoredSignal, ...] = ()  # the positions' signals: entry and market context (E-05)
 
 
 _POSITION_COLUMNS = (
@@ -201,13 +202,20 @@ class ExecutionRepository:
 
     # -- reads ---------------------------------------------------------------------------------------
 
-    async def load_signal(self, signal_id: str) -> StoredSignal | None:
-        """Return the signal ``signal_id`` (``None`` when unknown or not a UUID)."""
+    async def load_click(
+        self, signal_id: str, position_id: str
+    ) -> tuple[StoredSignal | None, PositionRecord | None]:
+        """Return a clicked signal and the position it already opened, if any (``None``s when unknown).
+
+        One round trip on a click's path; the position row is read only when it exists (a repeated click).
+        """
         try:
             key = uuid.UUID(signal_id)
         except ValueError:
-            return None
-        return await SignalRepository(self._db).get(key)
+            return None, None
+        signal, has_position = await SignalRepository(self._db).get_with_position(key, uuid.UUID(position_id))
+        existing = await self.get_position(position_id) if has_position else None
+        return signal, existing
 
     async def load_book(self, symbol: str) -> ExecutionBook:
         """Return ``symbol``'s unfinished positions with their orders and fills, and the last fill's time."""
@@ -227,11 +235,14 @@ class ExecutionRepository:
             ids,
         )
         last = await self._db.fetchval("SELECT max(exec_time) FROM executions WHERE symbol = $1", symbol)
+        signal_ids = [row["signal_id"] for row in positions if row["signal_id"] is not None]
+        signals = await SignalRepository(self._db).get_many(signal_ids)
         return ExecutionBook(
             positions=tuple(_position(r) for r in positions),
             orders=tuple(_order(r) for r in orders),
             executions=tuple(_execution(r) for r in executions),
             last_exec_time=last,
+            signals=tuple(signals),
         )
 
     async def get_position(self, position_id: str) -> PositionRecord | None:
@@ -361,9 +372,16 @@ class ExecutionRepository:
             trigger_price,
         )
 
-    async def record_executions(self, executions: Sequence[ExecutionRecord]) -> list[str]:
-        """Insert each execution once (by exec id); return the exec ids that were new (E-04)."""
+    async def record_executions(
+        self, executions: Sequence[ExecutionRecord], slippage: Mapping[str, SlippageRecord] | None = None
+    ) -> list[str]:
+        """Insert each execution once (by exec id) with its slippage row; return the new ids (E-04, E-05).
+
+        ``slippage`` maps an exec id to its row; the row is inserted in the same transaction as a *new*
+        execution, so a crash after the commit loses neither and a repeated execution adds no second row.
+        """
         new: list[str] = []
+        rows = slippage or {}
         async with self._db.transaction() as tx:
             for e in executions:
                 inserted = await tx.fetchval(
@@ -385,8 +403,12 @@ class ExecutionRepository:
                     e.is_maker,
                     e.exec_time,
                 )
-                if inserted is not None:
-                    new.append(str(inserted))
+                if inserted is None:
+                    continue
+                new.append(str(inserted))
+                row = rows.get(e.exec_id)
+                if row is not None:
+                    await tx.execute(_INSERT_SLIPPAGE, *_slippage_args(row))
         return new
 
     async def save_position(self, position: PositionRecord) -> None:
@@ -448,23 +470,31 @@ class ExecutionRepository:
         )
 
     async def record_slippage(self, rows: Sequence[SlippageRecord]) -> None:
-        """Append slippage rows (E-05)."""
+        """Append slippage rows (E-05) that belong to no new execution (a fill's row goes with the fill)."""
         for r in rows:
-            await self._db.execute(
-                "INSERT INTO slippage_log (symbol, side, leg, position_id, order_id, client_order_id, "
-                "requested_price, avg_fill_price, qty, slippage_bps, modelled_bps) VALUES ($1, $2, $3, $4, "
-                "(SELECT id FROM orders WHERE client_order_id = $5), $5, $6, $7, $8, $9, $10)",
-                r.symbol,
-                r.side,
-                r.leg,
-                _uuid(r.position_id),
-                r.client_order_id,
-                r.requested_price,
-                r.avg_fill_price,
-                r.qty,
-                r.slippage_bps,
-                r.modelled_bps,
-            )
+            await self._db.execute(_INSERT_SLIPPAGE, *_slippage_args(r))
+
+
+_INSERT_SLIPPAGE = (
+    "INSERT INTO slippage_log (symbol, side, leg, position_id, order_id, client_order_id, requested_price, "
+    "avg_fill_price, qty, slippage_bps, modelled_bps) VALUES ($1, $2, $3, $4, "
+    "(SELECT id FROM orders WHERE client_order_id = $5), $5, $6, $7, $8, $9, $10)"
+)
+
+
+def _slippage_args(r: SlippageRecord) -> tuple[Any, ...]:
+    return (
+        r.symbol,
+        r.side,
+        r.leg,
+        _uuid(r.position_id),
+        r.client_order_id,
+        r.requested_price,
+        r.avg_fill_price,
+        r.qty,
+        r.slippage_bps,
+        r.modelled_bps,
+    )
 
 
 _OPEN_POSITION = """

@@ -186,6 +186,32 @@ class SignalRepository:
         record = await self._db.fetchrow(f"SELECT {_COLUMNS} FROM signals WHERE id = $1", signal_id)  # noqa: S608
         return None if record is None else StoredSignal.from_record(record)
 
+    async def get_many(self, signal_ids: Sequence[uuid.UUID]) -> list[StoredSignal]:
+        """Return the signals among ``signal_ids`` that exist (any order)."""
+        if not signal_ids:
+            return []
+        rows = await self._db.fetch(
+            f"SELECT {_COLUMNS} FROM signals WHERE id = ANY($1::uuid[])",  # noqa: S608
+            list(signal_ids),
+        )
+        return [StoredSignal.from_record(r) for r in rows]
+
+    async def get_with_position(
+        self, signal_id: uuid.UUID, position_id: uuid.UUID
+    ) -> tuple[StoredSignal | None, bool]:
+        """Return the signal and whether position ``position_id`` exists (one round trip: a click's read)."""
+        record = await self._db.fetchrow(
+            f"SELECT {_COLUMNS}, EXISTS (SELECT 1 FROM positions WHERE id = $2) AS has_position "  # noqa: S608
+            "FROM signals WHERE id = $1",
+            signal_id,
+            position_id,
+        )
+        if record is None:
+            return None, False
+        values = dict(record.items())
+        has_position = bool(values.pop("has_position"))
+        return StoredSignal(**values), has_position
+
     async def list(
         self, filters: SignalFilters | None = None, limit: int = 50, offset: int = 0
     ) -> list[StoredSignal]:

@@ -149,6 +149,16 @@ class _Placement:
     asked_at: float = 0.0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _IntentSent:
+    """A click's job result: the stored position and, when this click inserted it, the entry's send."""
+
+    stored: PositionRecord
+    sent: bool
+    ack: OrderAck | None = None
+    error: Exception | None = None
+
+
 @dataclass
 class _Position:
     """One position of this symbol: its stored record, its ledger and its flows."""
@@ -394,8 +404,17 @@ class PositionBehaviour:
 
     def _restore(self, book: ExecutionBook) -> None:
         rules = self.inputs.instruments.get(self.symbol)  # None: protective orders wait for the rules
+        signals = {str(s.id): s for s in book.signals}
         for record in book.positions:
-            position = _Position(record=record, ledger=Ledger(side=Side(record.side)), rules=rules)
+            signal = signals.get(record.signal_id or "")
+            position = _Position(
+                record=record,
+                ledger=Ledger(side=Side(record.side)),
+                rules=rules,
+                # the signal's entry and market context survive a restart: slippage is logged as before
+                signal_entry=None if signal is None else signal.entry,
+                modelled_bps=None if signal is None else self._modelled_bps(signal),
+            )
             self._register(position)
         for order in book.orders:
             owner = self._positions.get(order.position_id or "")
@@ -441,9 +460,7 @@ class PositionBehaviour:
         store = self.deps.store
 
         async def load() -> tuple[StoredSignal | None, PositionRecord | None]:
-            signal = await store.load_signal(sid)
-            existing = await store.get_position(position_id_for(sid)) if signal is not None else None
-            return signal, existing
+            return await store.load_click(sid, position_id_for(sid))
 
         self._job(sid, f"signal:{command.requested_by}", load)
 
@@ -600,29 +617,42 @@ class PositionBehaviour:
         del self._placing[sid]
         self._register(position)
         self._track(position, OrderState(link, OrderPurpose.ENTRY, sizing.qty, price=sizing.price), 0)
-        store = self.deps.store
-
+        store, exchange = self.deps.store, self.deps.exchange
         requested_by = placing.requested_by
+        request = self._request(position, position.ledger.orders[link])
+        position.in_flight.add(link)
 
-        async def commit() -> PositionRecord:
-            return await store.open_position(record, intent, requested_by)
+        # One job on the click's path: the intent is committed, then, only when this click inserted it, the
+        # entry is sent (DESIGN §9: the commit precedes the REST call; an earlier position is never re-sent).
+        async def commit_then_send() -> _IntentSent:
+            stored = await store.open_position(record, intent, requested_by)
+            if stored != record:
+                return _IntentSent(stored=stored, sent=False)
+            try:
+                return _IntentSent(stored=stored, sent=True, ack=await exchange.create_order(request))
+            except Exception as exc:  # a step result: the actor decides on the send's failure
+                return _IntentSent(stored=stored, sent=True, error=exc)
 
-        self._job(pid, "intent", commit)
+        self._job(pid, f"intent:{link}", commit_then_send)
 
     def _on_intent_stored(self, position: _Position, done: StepDone) -> None:
         if done.error is not None:
+            position.in_flight.clear()
             self._fail(position, "storage_unavailable", "The order could not be recorded; nothing was sent.")
             return
-        stored = done.result
-        assert isinstance(stored, PositionRecord)
-        if stored.status != PositionStatus.OPENING.value or stored.executed_size_base > 0:
-            position.record = stored  # an earlier click's position: never a second order
+        outcome = done.result
+        assert isinstance(outcome, _IntentSent)
+        if not outcome.sent:
+            position.in_flight.clear()
+            position.record = outcome.stored  # an earlier click's position: never a second order
             position.entry_settled = True
             self._reply_placement(position)
             return
-        self._publish(position)  # opening: the intent is committed
-        order = position.ledger.orders[position.links(OrderPurpose.ENTRY)[0]]
-        self._send(position, order, "entry")
+        self._publish(position)  # opening: the intent is committed (and the entry sent)
+        link = done.step.split(":", 1)[1]
+        self._on_entry_sent(
+            position, StepDone(flow=done.flow, step=f"entry:{link}", result=outcome.ack, error=outcome.error)
+        )
 
     def _send(self, position: _Position, order: OrderState, step: str) -> None:
         """Send an order whose intent is committed (create; unknown outcome settled by ``orderLinkId``)."""
@@ -769,6 +799,7 @@ class PositionBehaviour:
 
     def _store_fills(self, reports: Sequence[ExecutionReport]) -> None:
         records: list[ExecutionRecord] = []
+        slippage: dict[str, SlippageRecord] = {}
         for report in reports:
             if report.symbol != self.symbol:
                 continue
@@ -777,14 +808,18 @@ class PositionBehaviour:
                 continue
             if report.exec_id in position.ledger.fills:
                 continue
-            records.append(_record_of(report, position.record.id))
+            record = _record_of(report, position.record.id)
+            records.append(record)
+            row = self._slippage_of(position, record)
+            if row is not None:
+                slippage[record.exec_id] = row
         if not records:
             return
         store = self.deps.store
         batch = tuple(records)
 
         async def insert() -> tuple[ExecutionRecord, ...]:
-            await store.record_executions(batch)
+            await store.record_executions(batch, slippage)  # each new fill with its slippage row (E-05)
             return batch  # stored (new or already there): now they may be acknowledged
 
         self._job("fills", "fills", insert)
@@ -800,7 +835,6 @@ class PositionBehaviour:
                 continue
             position.ledger = position.ledger.apply_fill(_fill_of(record))
             touched[position.record.id] = position
-            self._log_slippage(position, record)
         for position in touched.values():
             self._progress(position)
 
@@ -1467,13 +1501,14 @@ class PositionBehaviour:
         )
         return pct * 100
 
-    def _log_slippage(self, position: _Position, record: ExecutionRecord) -> None:
+    def _slippage_of(self, position: _Position, record: ExecutionRecord) -> SlippageRecord | None:
+        """Return a fill's slippage row (E-05): vs the signal's entry, the TP's price, the SL's trigger."""
         if record.exec_type == EXEC_TYPE_FUNDING:
-            return
+            return None
         purpose = position.purposes.get(record.order_link_id)
         order = position.ledger.orders.get(record.order_link_id)
         if purpose is None or order is None:
-            return
+            return None
         requested: Decimal | None
         if purpose in _ENTRY_PURPOSES:
             requested, leg = position.signal_entry or order.price, "entry"
@@ -1484,8 +1519,8 @@ class PositionBehaviour:
         else:
             requested, leg = None, "exit"
         if requested is None or requested <= 0:
-            return
-        row = SlippageRecord(
+            return None
+        return SlippageRecord(
             symbol=self.symbol,
             side=position.record.side,
             leg=leg,
@@ -1497,8 +1532,6 @@ class PositionBehaviour:
             slippage_bps=slippage_bps(position.side, leg, requested, record.price),  # type: ignore[arg-type]
             modelled_bps=position.modelled_bps,
         )
-        store = self.deps.store
-        self._write("slippage", lambda: store.record_slippage([row]))
 
     def _open_position(self, position: _Position) -> OpenPosition:
         ledger, record = position.ledger, position.record

@@ -36,8 +36,10 @@ __all__ = ["ExchangePort", "ExecutionStorePort", "PositionDeps", "PositionPublis
 class ExecutionStorePort(Protocol):
     """The store operations of the PositionActor's jobs (``storage.ExecutionRepository``)."""
 
-    async def load_signal(self, signal_id: str) -> StoredSignal | None:
-        """Return the signal (``None`` when unknown)."""
+    async def load_click(
+        self, signal_id: str, position_id: str
+    ) -> tuple[StoredSignal | None, PositionRecord | None]:
+        """Return the clicked signal and the position it already opened (``None`` when unknown / none)."""
         ...
 
     async def load_book(self, symbol: str) -> ExecutionBook:
@@ -71,8 +73,10 @@ class ExecutionStorePort(Protocol):
         """Store an order's new state."""
         ...
 
-    async def record_executions(self, executions: Sequence[ExecutionRecord]) -> list[str]:
-        """Insert executions once by exec id; return the new ids."""
+    async def record_executions(
+        self, executions: Sequence[ExecutionRecord], slippage: Mapping[str, SlippageRecord] | None = None
+    ) -> list[str]:
+        """Insert executions once by exec id, each new one with its slippage row; return the new ids."""
         ...
 
     async def save_position(self, position: PositionRecord) -> None:
@@ -93,9 +97,6 @@ class ExecutionStorePort(Protocol):
         """Append an exchange rejection."""
         ...
 
-    async def record_slippage(self, rows: Sequence[SlippageRecord]) -> None:
-        """Append slippage rows."""
-        ...
 
 
 class ExchangePort(Protocol):

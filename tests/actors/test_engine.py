@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import trio
 
@@ -36,6 +38,7 @@ async def test_engine_backfills_runs_the_tree_and_stops_cleanly(
             )
         )
         view = engine.view  # what the gateway sees of the engine
+        assert gc.get_freeze_count() > 10_000  # the warmed-up heap is out of the collector's full passes
         assert list(view.symbols()) == sorted(SYMBOLS)
         assert engine.warmup.fetched == dict.fromkeys(SYMBOLS, 100)
         assert engine.warmup.stored == dict.fromkeys(SYMBOLS, 100)
@@ -63,3 +66,4 @@ async def test_engine_backfills_runs_the_tree_and_stops_cleanly(
             await view.inject_fault(FaultRequest(path="root/symbols/NOPEUSDT/feed", kind="crash"))
         nursery.cancel_scope.cancel()
     assert engine.tree.ref("root").status.value == "stopped"
+    assert gc.get_freeze_count() == 0  # handed back at stop: a later engine in this process starts clean

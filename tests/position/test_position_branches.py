@@ -11,10 +11,15 @@ from actors.paths import position_path
 from actors.position import ExecutionConfig, PrivateStreamResumed, StepDone
 from exchange.simulator import Simulator
 from strategy_core.config import InstrumentRules
+from strategy_core.execution import modelled_slippage_pct
 from strategy_core.models import Side
 from tests.position.conftest import FUNDING_AT
 from tests.position.position_kit import API_KEY, RULES, SYMBOL, best_ask, running_position
 from tests.support import eventually_async
+
+DEEP = Decimal(5_000_000)  # a book deeper than $1M: no thin-book add-on
+_BASE_PCT = ExecutionConfig().slippage_base_pct
+_MODEL_ATR_DEEP = modelled_slippage_pct(_BASE_PCT, atr_above_p80=True, depth_usd=DEEP) * 100  # in bps
 
 
 def _distance_for(ratio: Decimal, level: Decimal, r_unit: Decimal = Decimal(25)) -> Decimal:
@@ -239,7 +244,9 @@ async def test_a_crash_mid_order_restarts_rebuilds_and_never_sends_a_second_orde
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
         ask, _ = best_ask(sim)
         # 50 above the best ask: the IOC limit reaches deeper levels, never hanging on one level's size
-        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(500))
+        signal_id = await rig.signal(
+            entry=ask + 50, sl_distance=Decimal(500), atr_above_p80=True, book_depth_usd=DEEP
+        )
         # The create's answer is held (the client times out and looks the link up); meanwhile the order fills
         # on the venue and the actor dies on its next job result: mid-order, intent committed, ack unseen.
         sim.faults.drop_order_create_responses = 1
@@ -268,6 +275,49 @@ async def test_a_crash_mid_order_restarts_rebuilds_and_never_sends_a_second_orde
         entries = [o for o in rig.exchange_orders() if not o.reduce_only]
         assert len(entries) == 1
         assert RULES.qty_step == Decimal("0.001")
+        # The entry's slippage was committed with its fill: the crash on the fills' result lost neither.
+        rows = await rig.storage.execution.list_slippage(again.position_id or "")
+        entry_fills = await rig.storage.db.fetchval(
+            "SELECT count(*) FROM executions WHERE order_link_id = $1", entries[0].order_link_id
+        )
+        assert [r.leg for r in rows] == ["entry"] * entry_fills
+        assert {r.modelled_bps for r in rows} == {_MODEL_ATR_DEEP}
+
+
+async def test_a_restarted_actor_logs_exit_slippage_against_the_signals_market_context(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        signal_id = await rig.signal(
+            entry=ask, sl_distance=Decimal(500), atr_above_p80=True, book_depth_usd=DEEP
+        )
+        opened = await rig.place(signal_id)
+        assert opened.order_status == "filled", opened
+        assert opened.avg_price is not None
+
+        def protected() -> bool:
+            return len([o for o in rig.exchange_orders() if o.reduce_only]) == 4
+
+        await eventually_async(protected, timeout=10)
+        rig.tree.faults.crash_now(position_path(SYMBOL))  # the next incarnation rebuilds from PG + exchange
+        await eventually_async(lambda: rig.ref.incarnation >= 2, timeout=10)
+
+        async def rebuilt() -> bool:
+            return len(await rig.positions()) == 1
+
+        await eventually_async(rebuilt, timeout=10)
+        sim.set_price(SYMBOL, opened.avg_price + 600)  # through TP1, seen by the restarted actor
+        sim.clock.resume()
+
+        async def exit_logged() -> bool:
+            rows = await rig.storage.execution.list_slippage(opened.position_id or "")
+            return any(r.leg == "exit" for r in rows)
+
+        await eventually_async(exit_logged, timeout=10)
+        sim.clock.pause()
+        rows = await rig.storage.execution.list_slippage(opened.position_id or "")
+        assert {r.modelled_bps for r in rows if r.leg == "exit"} == {_MODEL_ATR_DEEP}
 
 
 async def test_life_cycle_tp1_break_even_tp2_then_close_matches_the_exchange_to_the_cent(

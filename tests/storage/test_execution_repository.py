@@ -114,6 +114,7 @@ async def test_the_intent_is_committed_with_its_position_once(clean: Storage) ->
     signal_id = await _signal(clean)
     position = _position(signal_id)
 
+    before = await repo.load_click(signal_id, position.id)
     first = await repo.open_position(position, _intent(position))
     second = await repo.open_position(position, _intent(position))
 
@@ -122,10 +123,13 @@ async def test_the_intent_is_committed_with_its_position_once(clean: Storage) ->
     assert [p.id for p in book.positions] == [position.id]
     assert [(o.client_order_id, o.status) for o in book.orders] == [("link-e0", "new")]
     assert await repo.record_intent(_intent(position)) is False
-    stored = await repo.load_signal(signal_id)
+    assert before[0] is not None
+    assert before[1] is None  # no position before the click's intent
+    stored, placed = await repo.load_click(signal_id, position.id)
     assert stored is not None
     assert stored.status == "new"
-    assert await repo.load_signal("not-a-uuid") is None
+    assert placed == position  # a repeated click finds the first position in the same read
+    assert await repo.load_click("not-a-uuid", position.id) == (None, None)
 
 
 async def test_an_execution_is_stored_once_by_exec_id(clean: Storage) -> None:
@@ -142,6 +146,30 @@ async def test_an_execution_is_stored_once_by_exec_id(clean: Storage) -> None:
     assert [r.exec_id for r in rows] == ["a", "b", "c"]
     linked = await clean.db.fetchval("SELECT count(*) FROM executions WHERE order_id IS NOT NULL")
     assert linked == 3
+
+
+async def test_a_fills_slippage_row_is_committed_with_the_new_fill_only(clean: Storage) -> None:
+    repo = clean.execution
+    position = _position(await _signal(clean))
+    await repo.open_position(position, _intent(position))
+    row = SlippageRecord(
+        symbol="BTCUSDT",
+        side="long",
+        leg="entry",
+        position_id=position.id,
+        client_order_id="link-e0",
+        requested_price=Decimal(100),
+        avg_fill_price=Decimal("100.1"),
+        qty=Decimal(25),
+        slippage_bps=Decimal(10),
+        modelled_bps=Decimal(10),
+    )
+
+    await repo.record_executions([_fill("a", position)], {"a": row})
+    await repo.record_executions([_fill("a", position)], {"a": row})  # the same fill delivered again
+
+    logged = await repo.list_slippage(position.id)
+    assert [(r.leg, r.slippage_bps) for r in logged] == [("entry", Decimal(10))]
 
 
 async def test_order_states_and_the_new_statuses_of_revision_0008(clean: Storage) -> None:
