@@ -154,7 +154,7 @@ async def test_close_reports_the_exchange_pnl_fees_and_funding_to_the_cent(
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
         ask, _ = best_ask(sim)
-        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(2000))
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(2000))
         opened = await rig.place(signal_id)
         assert opened.order_status == "filled"
         assert opened.position_id is not None
@@ -205,7 +205,7 @@ async def test_break_even_amends_the_stop_to_the_entry(
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
         ask, _ = best_ask(sim)
-        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(500))
         opened = await rig.place(signal_id)
         assert opened.position_id is not None
         assert opened.avg_price is not None
@@ -290,7 +290,7 @@ async def test_a_restarted_actor_logs_exit_slippage_against_the_signals_market_c
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
         ask, _ = best_ask(sim)
         signal_id = await rig.signal(
-            entry=ask, sl_distance=Decimal(500), atr_above_p80=True, book_depth_usd=DEEP
+            entry=ask + 50, sl_distance=Decimal(500), atr_above_p80=True, book_depth_usd=DEEP
         )
         opened = await rig.place(signal_id)
         assert opened.order_status == "filled", opened
@@ -325,7 +325,7 @@ async def test_life_cycle_tp1_break_even_tp2_then_close_matches_the_exchange_to_
 ) -> None:
     async with running_position(position_db_url, redis_clean_url, sim) as rig:
         ask, _ = best_ask(sim)
-        signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+        signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(500))
         opened = await rig.place(signal_id)
         assert opened.order_status == "filled"
         assert opened.position_id is not None
@@ -439,7 +439,7 @@ async def test_a_resumed_private_stream_revalidates_with_a_rest_snapshot(
     config = ExecutionConfig(fill_wait_seconds=30.0, poll_interval_s=0.2)
     async with running_position(position_db_url, redis_clean_url, sim, config=config, private=False) as rig:
         ask, _ = best_ask(sim)
-        future = rig.place_future(await rig.signal(entry=ask, sl_distance=Decimal(500)))
+        future = rig.place_future(await rig.signal(entry=ask + 50, sl_distance=Decimal(500)))
         await eventually_async(lambda: bool(rig.exchange_orders()), timeout=10)
         assert not future.done()  # no stream, and the fill wait (30 s) is far
 
