@@ -264,10 +264,7 @@ class PlacementFlow(PositionCore):
 
     def _request(self, position: PositionFlow, order: OrderState) -> OrderRequest:
         side = position.side
-        if order.purpose in ENTRY_PURPOSES:
-            xside = exchange_side(side, opening=True)
-        else:
-            xside = exchange_side(side, opening=False)
+        xside = exchange_side(side, opening=order.purpose in ENTRY_PURPOSES)
         if order.purpose is OrderPurpose.SL:
             return OrderRequest(
                 symbol=self.symbol,
@@ -292,20 +289,10 @@ class PlacementFlow(PositionCore):
                 order_link_id=order.order_link_id,
                 reduce_only=True,
             )
-        if order.price is None:
-            return OrderRequest(
-                symbol=self.symbol,
-                side=xside,
-                order_type="Market",
-                qty=order.qty,
-                time_in_force="IOC",
-                order_link_id=order.order_link_id,
-                reduce_only=order.purpose in CLOSE_PURPOSES,
-            )
-        return OrderRequest(
+        return OrderRequest(  # an entry, top-up or close: IOC, at a limit price or at market
             symbol=self.symbol,
             side=xside,
-            order_type="Limit",
+            order_type="Market" if order.price is None else "Limit",
             qty=order.qty,
             price=order.price,
             time_in_force="IOC",

@@ -148,11 +148,9 @@ async def test_an_execution_is_stored_once_by_exec_id(clean: Storage) -> None:
     assert linked == 3
 
 
-async def test_a_fills_slippage_row_is_committed_with_the_new_fill_only(clean: Storage) -> None:
-    repo = clean.execution
-    position = _position(await _signal(clean))
-    await repo.open_position(position, _intent(position))
-    row = SlippageRecord(
+def _entry_slippage(position: PositionRecord, modelled_bps: Decimal | None) -> SlippageRecord:
+    """Return the entry fill's slippage row: 100.1 paid for a 100 entry, 10 bps."""
+    return SlippageRecord(
         symbol="BTCUSDT",
         side="long",
         leg="entry",
@@ -162,8 +160,15 @@ async def test_a_fills_slippage_row_is_committed_with_the_new_fill_only(clean: S
         avg_fill_price=Decimal("100.1"),
         qty=Decimal(25),
         slippage_bps=Decimal(10),
-        modelled_bps=Decimal(10),
+        modelled_bps=modelled_bps,
     )
+
+
+async def test_a_fills_slippage_row_is_committed_with_the_new_fill_only(clean: Storage) -> None:
+    repo = clean.execution
+    position = _position(await _signal(clean))
+    await repo.open_position(position, _intent(position))
+    row = _entry_slippage(position, modelled_bps=Decimal(10))
 
     await repo.record_executions([_fill("a", position)], {"a": row})
     await repo.record_executions([_fill("a", position)], {"a": row})  # the same fill delivered again
@@ -250,22 +255,7 @@ async def test_rejections_and_slippage_rows(clean: Storage) -> None:
             request={"qty": "25"},
         )
     )
-    await repo.record_slippage(
-        [
-            SlippageRecord(
-                symbol="BTCUSDT",
-                side="long",
-                leg="entry",
-                position_id=position.id,
-                client_order_id="link-e0",
-                requested_price=Decimal(100),
-                avg_fill_price=Decimal("100.1"),
-                qty=Decimal(25),
-                slippage_bps=Decimal(10),
-                modelled_bps=None,
-            )
-        ]
-    )
+    await repo.record_slippage([_entry_slippage(position, modelled_bps=None)])
 
     rejections = await repo.list_rejections("BTCUSDT")
     assert [(r.ret_code, r.error_kind, r.request) for r in rejections] == [
