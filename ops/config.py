@@ -53,11 +53,12 @@ class RetentionConfig(BaseModel):
 
     def days_of(self) -> dict[str, int]:
         """Return the window of each archiver family, by family name."""
+        # positions first: a position leaving releases its signal for the signals family in the same pass
         return {
+            "positions": self.positions_days,
+            "signals": self.signals_days,
             "klines_5m": self.klines_days,
             "orderbook_l50_log": self.orderbook_l50_days,
-            "signals": self.signals_days,
-            "positions": self.positions_days,
         }
 
 
