@@ -41,9 +41,9 @@ def conn(migrated_db_url: str) -> Iterator[psycopg2.extensions.connection]:
 def _signal(cur: psycopg2.extensions.cursor, created: dt.datetime) -> str:
     signal_id = str(uuid.uuid4())
     cur.execute(
-        "INSERT INTO signals (id, symbol, side, entry, tp1, tp2, tp3, sl, qty, risk_usd, risk_r, p_win, strategy,"
-        " strategy_version, bar_start, created_at) VALUES (%s, 'BTCUSDT', 'long', 100, 101, 102, 103, 99, 1, 25,"
-        " 1, 0.6, 'avi5', '1', %s, %s)",
+        "INSERT INTO signals (id, symbol, side, entry, tp1, tp2, tp3, sl, qty, risk_usd, risk_r, p_win,"
+        " strategy, strategy_version, bar_start, created_at) VALUES (%s, 'BTCUSDT', 'long', 100, 101, 102,"
+        " 103, 99, 1, 25, 1, 0.6, 'avi5', '1', %s, %s)",
         (signal_id, created, created),
     )
     return signal_id
@@ -52,16 +52,16 @@ def _signal(cur: psycopg2.extensions.cursor, created: dt.datetime) -> str:
 def _closed_position(cur: psycopg2.extensions.cursor, signal_id: str, closed: dt.datetime) -> str:
     position_id = str(uuid.uuid4())
     cur.execute(
-        "INSERT INTO positions (id, signal_id, symbol, side, status, requested_size_base, risk_usd, opened_at,"
-        " closed_at, close_reason, pnl_usd) VALUES (%s, %s, 'BTCUSDT', 'long', 'closed', 1, 25, %s, %s,"
-        " 'manual', 3.5)",
+        "INSERT INTO positions (id, signal_id, symbol, side, status, requested_size_base, risk_usd,"
+        " opened_at, closed_at, close_reason, pnl_usd) VALUES (%s, %s, 'BTCUSDT', 'long', 'closed', 1, 25,"
+        " %s, %s, 'manual', 3.5)",
         (position_id, signal_id, closed - dt.timedelta(hours=2), closed),
     )
     order_id = str(uuid.uuid4())
     cur.execute(
-        "INSERT INTO orders (id, position_id, signal_id, client_order_id, symbol, side, order_type, time_in_force,"
-        " purpose, price, qty, filled_qty, status) VALUES (%s, %s, %s, %s, 'BTCUSDT', 'Buy', 'Limit', 'IOC',"
-        " 'entry', 100, 1, 1, 'filled')",
+        "INSERT INTO orders (id, position_id, signal_id, client_order_id, symbol, side, order_type,"
+        " time_in_force, purpose, price, qty, filled_qty, status) VALUES (%s, %s, %s, %s, 'BTCUSDT', 'Buy',"
+        " 'Limit', 'IOC', 'entry', 100, 1, 1, 'filled')",
         (order_id, position_id, signal_id, f"c-{order_id[:8]}"),
     )
     cur.execute(
