@@ -86,9 +86,10 @@ class ConfigReloader:
     """Applies validated settings changes to a running engine and audits them."""
 
     def __init__(self, current: Settings, path: Path | None, audit: Audit, ask_risk: AskRisk,
-                 live_limits: LiveRiskLimits) -> None:
+                 live_limits: LiveRiskLimits, overrides: Mapping[str, Any] | None = None) -> None:
         self.current = current
         self._path = path
+        self._overrides = dict(overrides or {})  # the CLI flags still win on reload
         self._audit = audit
         self._ask_risk = ask_risk
         self._live = live_limits
@@ -136,7 +137,7 @@ class ConfigReloader:
     async def reload_file(self, *, actor: str = "operator", source: str = "sighup") -> ReloadResult | None:
         """Re-read the settings file and the environment and apply; a bad file changes nothing."""
         try:
-            new = load_settings(self._path)
+            new = load_settings(self._path, **self._overrides)
         except ConfigError as exc:
             log.error("config reload refused", error=str(exc))  # noqa: TRY400 - the one-line reason is enough
             return None

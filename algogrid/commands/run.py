@@ -132,7 +132,7 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
     signals: AsyncIterator[int],
     started: float,
     ops_metrics: OpsMetrics,
-    config_path: Path | None,
+    reload_from: tuple[Path | None, dict[str, Any]],
 ) -> str:
     """Run engine and gateway until the first stop signal; return its name after an orderly stop.
 
@@ -160,8 +160,8 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
             registry.register(EngineCollector(engine))
             assert engine.risk_limits is not None
             reloader = ConfigReloader(
-                settings, config_path, storage.audit, risk_asker(engine, settings.gateway.ask_timeout_s),
-                engine.risk_limits,
+                settings, reload_from[0], storage.audit, risk_asker(engine, settings.gateway.ask_timeout_s),
+                engine.risk_limits, reload_from[1],
             )
             await _audit(storage, "system_started", {"mode": settings.mode, "url": handle.url})
             log.info(
@@ -205,7 +205,11 @@ async def _run_storage_only(
 
 
 async def _main(
-    settings: Settings, urls: ServerUrls, serve: EngineServe | None, started: float, config_path: Path | None
+    settings: Settings,
+    urls: ServerUrls,
+    serve: EngineServe | None,
+    started: float,
+    reload_from: tuple[Path | None, dict[str, Any]],
 ) -> str:
     """Run until SIGINT/SIGTERM and return the signal's name (``engine_failed`` when the root failed)."""
     ops_metrics = OpsMetrics(CollectorRegistry(auto_describe=True), settings.ops.backup.dir)
@@ -218,7 +222,7 @@ async def _main(
                     received = await _run_storage_only(settings, storage, signals, started)
                 else:
                     received = await _run_system(
-                        settings, storage, serve, signals, started, ops_metrics, config_path
+                        settings, storage, serve, signals, started, ops_metrics, reload_from
                     )
             except* EngineError as failed:
                 received = "engine_failed"
@@ -231,7 +235,8 @@ async def _main(
 def run(args: argparse.Namespace) -> int:
     """Run the system and return the exit code (0 after a clean signal-driven stop)."""
     started = time.monotonic()
-    settings = load_or_report(args.config, **overrides_of(args))
+    overrides = overrides_of(args)
+    settings = load_or_report(args.config, **overrides)
     if settings is None:
         return EXIT_CONFIG
     secret = settings.webhooks.secret.get_secret_value()
@@ -242,6 +247,6 @@ def run(args: argparse.Namespace) -> int:
         from algogrid.engine import serve
     log.info("starting", mode=settings.mode, engine=serve is not None)
     with servers_and_schema(settings) as urls:
-        received = trio.run(_main, settings, urls, serve, started, args.config)
+        received = trio.run(_main, settings, urls, serve, started, (args.config, overrides))
     log.info("stopped", signal=received)
     return EXIT_ENGINE_FAILED if received == "engine_failed" else 0
