@@ -86,7 +86,7 @@ class ConfigReloader:
     """Applies validated settings changes to a running engine and audits them."""
 
     def __init__(self, current: Settings, path: Path | None, audit: Audit, ask_risk: AskRisk,
-                 live_limits: LiveRiskLimits, overrides: Mapping[str, Any] | None = None) -> None:
+                 live_limits: LiveRiskLimits, *, overrides: Mapping[str, Any] | None = None) -> None:
         self.current = current
         self._path = path
         self._overrides = dict(overrides or {})  # the CLI flags still win on reload

@@ -161,7 +161,7 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
             assert engine.risk_limits is not None
             reloader = ConfigReloader(
                 settings, reload_from[0], storage.audit, risk_asker(engine, settings.gateway.ask_timeout_s),
-                engine.risk_limits, reload_from[1],
+                engine.risk_limits, overrides=reload_from[1],
             )
             await _audit(storage, "system_started", {"mode": settings.mode, "url": handle.url})
             log.info(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_KEYWORDS = frozenset({"by", "on", "and", "or", "unless", "without", "ignoring", "group_left", "group_right", "le"})
+_KEYWORDS = frozenset(
+    {"by", "on", "and", "or", "unless", "without", "ignoring", "group_left", "group_right", "le"}
+)
 
 
 def metric_names(expr: str) -> set[str]:

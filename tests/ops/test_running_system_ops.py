@@ -45,19 +45,23 @@ def _exported(text: str) -> set[str]:
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "settings.yaml"
-    path.write_text(yaml.safe_dump({"symbols": ["BTCUSDT", "ETHUSDT"], "risk": {"max_concurrent_positions": 10}}))
+    settings = {"symbols": ["BTCUSDT", "ETHUSDT"], "risk": {"max_concurrent_positions": 10}}
+    path.write_text(yaml.safe_dump(settings))
     return path
 
 
 @pytest.fixture
-def started(migrated_db_url: str, redis_clean_url: str, tmp_path: Path, config_file: Path) -> Iterator[RunningSystem]:
+def started(
+    migrated_db_url: str, redis_clean_url: str, tmp_path: Path, config_file: Path
+) -> Iterator[RunningSystem]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALGOGRID_")}
     env.update(
         DATABASE_URL=migrated_db_url, REDIS_URL=redis_clean_url,
         ALGOGRID_LOGGING__FILE=str(tmp_path / "log" / "algogrid.jsonl"),
         ALGOGRID_OPS__BACKUP__DIR=str(tmp_path / "backups"),
     )
-    system = RunningSystem(["--config", str(config_file), "--port", "0", "--data-dir", str(tmp_path / "data")], env)
+    args = ["--config", str(config_file), "--port", "0", "--data-dir", str(tmp_path / "data")]
+    system = RunningSystem(args, env)
     try:
         yield system
     finally:
@@ -78,7 +82,8 @@ def test_metrics_cover_dashboard_and_alerts_and_sighup_reloads_a_risk_limit(
     ready = eventually(lambda: started.line("ready"), timeout=60, interval=0.1, message="ready line")
     with httpx.Client(base_url=ready["url"], timeout=10) as client:
         exported = _exported(client.get("/metrics").text)
-    used = set().union(*(metric_names(e) for e in dashboard_exprs() + [str(r["expr"]) for r in alert_rules()]))
+    exprs = dashboard_exprs() + [str(r["expr"]) for r in alert_rules()]
+    used = set().union(*(metric_names(e) for e in exprs))
     assert used - PENDING <= exported, sorted(used - PENDING - exported)
 
     config_file.write_text(yaml.safe_dump({
