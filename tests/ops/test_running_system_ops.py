@@ -91,7 +91,7 @@ def test_metrics_cover_dashboard_and_alerts_and_sighup_reloads_a_risk_limit(
         "risk": {"max_concurrent_positions": 3},  # hot
     }))
     started.proc.send_signal(signal.SIGHUP)
-    reloads = eventually(lambda: _audit_reloads(migrated_db_url), timeout=20, message="config_reloaded audit row")
+    reloads = eventually(lambda: _audit_reloads(migrated_db_url), timeout=20, message="config_reloaded row")
     details = reloads[-1]
     assert details["source"] == "sighup"
     assert details["applied"] == ["risk.max_concurrent_positions"]
