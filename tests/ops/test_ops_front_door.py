@@ -1,4 +1,4 @@
-"""The ops front door exports exactly its public names, and each error derives from OpsError (STYLE §1, §10)."""
+"""The ops front door exports exactly its public names; each error derives from OpsError (STYLE §1, §10)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import ops
 
 EXPECTED = {
     "ArchiveError", "Archiver", "BackupCollector", "BackupConfig", "BackupError", "BackupManifest",
-    "MaintenanceService", "OffsiteConfig", "OffsiteError", "OpsConfig", "OpsError", "OpsMetrics", "PassReport",
-    "RestoreError", "RestoreReport", "RetentionConfig", "VerificationError", "create_backup", "latest_manifest",
-    "list_manifests", "prune_backups", "read_archive", "restore_backup", "verify_restored",
+    "MaintenanceService", "OffsiteConfig", "OffsiteError", "OpsConfig", "OpsError", "OpsMetrics",
+    "PassReport", "RestoreError", "RestoreReport", "RetentionConfig", "VerificationError", "create_backup",
+    "latest_manifest", "list_manifests", "prune_backups", "read_archive", "restore_backup", "verify_restored",
 }
 
 
