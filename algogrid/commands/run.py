@@ -214,20 +214,21 @@ async def _main(
     """Run until SIGINT/SIGTERM and return the signal's name (``engine_failed`` when the root failed)."""
     ops_metrics = OpsMetrics(CollectorRegistry(auto_describe=True), settings.ops.backup.dir)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with open_storage(settings.storage, urls) as storage, trio.open_nursery() as maintenance:
-            archiver = Archiver(RetentionRepository(storage.db), settings.ops.retention, ops_metrics)
-            await maintenance.start(MaintenanceService(archiver, settings.ops.retention, ops_metrics).run)
-            try:
-                if serve is None:
-                    received = await _run_storage_only(settings, storage, signals, started)
-                else:
-                    received = await _run_system(
-                        settings, storage, serve, signals, started, ops_metrics, reload_from
-                    )
-            except* EngineError as failed:
-                received = "engine_failed"
-                log.error("engine failed", error=str(failed.exceptions[0]))  # noqa: TRY400 - reason is enough
-            maintenance.cancel_scope.cancel()  # background work stops before storage closes (O-03)
+        async with open_storage(settings.storage, urls) as storage:
+            async with trio.open_nursery() as maintenance:
+                archiver = Archiver(RetentionRepository(storage.db), settings.ops.retention, ops_metrics)
+                await maintenance.start(MaintenanceService(archiver, settings.ops.retention, ops_metrics).run)
+                try:
+                    if serve is None:
+                        received = await _run_storage_only(settings, storage, signals, started)
+                    else:
+                        received = await _run_system(
+                            settings, storage, serve, signals, started, ops_metrics, reload_from
+                        )
+                except* EngineError as failed:
+                    received = "engine_failed"
+                    log.error("engine failed", error=str(failed.exceptions[0]))  # noqa: TRY400 - reason is enough
+                maintenance.cancel_scope.cancel()  # background work stops before storage closes (O-03)
             await _audit(storage, "system_stopped", {"signal": received})  # nothing outside cancels this run
     return received
 
