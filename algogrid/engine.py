@@ -72,13 +72,13 @@ from actors import (
     symbols_spec,
 )
 from actors.position import PositionDeps
-from actors.risk import RiskMetrics, WebhookDispatcher
+from actors.risk import RiskMetrics, WebhookDispatcher, risk_limits_from
 from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
 from algogrid.heap import freeze_startup_heap, unfreeze_heap
 from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
-from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
+from algogrid.risk_wiring import LiveRiskLimits, RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PrivateSession, PublicSession
 from exchange.config import Credentials, ExchangeConfig
@@ -148,6 +148,7 @@ class Engine:
     inputs: TradingInputs | None = None  # what the trees trade with (instrument rules, unavailable symbols)
     private_session: PrivateSession | None = None  # None without credentials (paper/live)
     private_router: PrivateRouter | None = None
+    risk_limits: LiveRiskLimits | None = None  # the RiskActor's limits as last reloaded (O-02)
 
     @overload
     async def ask(self, path: str, message: Ask[R], *, timeout_s: float) -> R: ...
@@ -438,8 +439,9 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         # flushes denials on stop, an alert may be submitted last) and are cancelled only after it.
         await services.start(queue.run)
         wiring = RiskWiring(
-            metrics=metrics or new_metrics(),
+            metrics=metrics or new_metrics(settings.monitor.stats_window_days),
             alerts=await start_alerts(settings.webhooks, storage, services),
+            limits=LiveRiskLimits(risk_limits_from(settings.risk)),
         )
 
         resolver = RefResolver()
@@ -519,6 +521,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                     inputs=inputs,
                     private_session=private,
                     private_router=private_router,
+                    risk_limits=wiring.limits,
                 )
                 _announce(engine, config, sorted(loaded.unavailable), task_status)
                 await _until_stopped(trigger, root_failed)

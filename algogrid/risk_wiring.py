@@ -34,9 +34,17 @@ from actors.risk import (
     WebhookDispatcher,
     risk_limits_from,
 )
+from strategy_core.config import RiskLimits
 from supervision import ChildSpec, Clock
 
-__all__ = ["RiskWiring", "ServiceStarter", "new_metrics", "risk_children", "start_alerts"]
+__all__ = ["LiveRiskLimits", "RiskWiring", "ServiceStarter", "new_metrics", "risk_children", "start_alerts"]
+
+
+class LiveRiskLimits:
+    """The RiskActor's limits as last reloaded (O-02): its child spec starts every incarnation with them."""
+
+    def __init__(self, limits: RiskLimits) -> None:
+        self.value = limits
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +53,7 @@ class RiskWiring:
 
     metrics: RiskMetrics
     alerts: WebhookDispatcher | None
+    limits: LiveRiskLimits | None = None  # set by risk_children; the hot reload updates it
 
 
 class ServiceStarter(Protocol):
@@ -69,9 +78,9 @@ async def start_alerts(
     return dispatcher
 
 
-def new_metrics() -> RiskMetrics:
+def new_metrics(stats_window_days: int = 30) -> RiskMetrics:
     """Return risk metrics on a registry of their own (several engines may share one process)."""
-    return RiskMetrics(CollectorRegistry(auto_describe=True))
+    return RiskMetrics(CollectorRegistry(auto_describe=True), stats_window_days=stats_window_days)
 
 
 def risk_children(
@@ -95,7 +104,7 @@ def risk_children(
         market_clock: the time both actors' decisions read (reservation TTL, anti-churn, UTC day, funding).
     """
     risk_config = settings.risk
-    limits = risk_limits_from(risk_config)
+    live = wiring.limits or LiveRiskLimits(risk_limits_from(risk_config))
     monitor_config = monitor_config_from(risk_config, settings.monitor)
     risk_deps = RiskActorDeps(
         work=work,
@@ -114,6 +123,6 @@ def risk_children(
         market_clock=market_clock,
     )
     return (
-        ChildSpec(RISK_NAME, lambda: RiskActor.start(risk_config, limits, risk_deps), kind="risk"),
+        ChildSpec(RISK_NAME, lambda: RiskActor.start(risk_config, live.value, risk_deps), kind="risk"),
         ChildSpec(MONITOR_NAME, lambda: MonitorActor.start(monitor_config, monitor_deps), kind="monitor"),
     )

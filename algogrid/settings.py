@@ -34,6 +34,7 @@ from algogrid.engine_config import EngineConfig
 from exchange.config import ExchangeConfig
 from exchange.simulator.config import SimulatorConfig
 from gateway.config import GatewayConfig
+from ops.config import OpsConfig
 from storage import StorageConfig
 from strategy_core.config import AVI5Config
 
@@ -163,6 +164,7 @@ class Settings(BaseSettings):
     simulator: SimulatorConfig = SIMULATION_DEFAULTS
     strategy: AVI5Config = AVI5Config()
     webhooks: WebhookConfig = WebhookConfig()
+    ops: OpsConfig = OpsConfig()
 
     @field_validator("symbols", mode="before")
     @classmethod

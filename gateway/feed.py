@@ -12,7 +12,7 @@ Redis Stream (which assigns the monotonic event id), then fan-out to the live SS
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +78,7 @@ class SignalFeed:
         self.published = 0
         self.dropped = 0
         self.lost = 0
+        self.generated: Counter[tuple[str, str]] = Counter()  # signals by (symbol, side): G-06
 
     def publish(self, event: object) -> None:
         """Queue ``event`` for the stream and SSE clients; safe from any thread, never blocks.
@@ -86,7 +87,10 @@ class SignalFeed:
             pydantic.ValidationError: ``event`` does not carry a valid signal (the caller's bug, raised now).
         """
         view = to_event_view(event)
+        side = getattr(view, "side", None)
         with self._lock:
+            if not isinstance(view, PositionSummary) and side is not None:
+                self.generated[(str(view.symbol), str(side))] += 1
             if len(self._pending) >= self._capacity:
                 self.dropped += 1
                 log.error("event feed full, event dropped", symbol=view.symbol, id=view.id)

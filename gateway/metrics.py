@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
 
-__all__ = ["GatewayMetrics", "LatencyMiddleware", "SupervisionCollector"]
+__all__ = ["FeedCollector", "GatewayMetrics", "LatencyMiddleware", "SupervisionCollector"]
 
 _LATENCY_BUCKETS_MS = (0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
@@ -67,6 +67,40 @@ class SupervisionCollector(Collector):
         yield status_family
 
 
+class FeedCollector(Collector):
+    """Monotonic counts of the signal feed and the SSE hub, read at scrape time (Counters, G-06)."""
+
+    def __init__(self, hub: SignalHub, feed: SignalFeed) -> None:
+        self._hub = hub
+        self._feed = feed
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield ``signals_generated_total{symbol,side}`` and the feed's and hub's counters."""
+        generated = CounterMetricFamily(
+            "signals_generated",
+            "Signals generated and published, by symbol and side.",
+            labels=["symbol", "side"],
+        )
+        for (symbol, side), n in sorted(self._feed.generated.items()):
+            generated.add_metric([symbol, side], n)
+        yield generated
+        yield CounterMetricFamily(
+            "gateway_signals_published",
+            "Events appended to the stream and fanned out.",
+            value=self._feed.published,
+        )
+        yield CounterMetricFamily(
+            "gateway_signals_lost",
+            "Events dropped (buffer full or stream unavailable).",
+            value=self._feed.dropped + self._feed.lost,
+        )
+        yield CounterMetricFamily(
+            "sse_clients_cut_off",
+            "SSE clients cut off because their buffer was full.",
+            value=self._hub.dropped_slow,
+        )
+
+
 class GatewayMetrics:
     """The gateway's own registry (one per app, so tests can build several apps in one process)."""
 
@@ -84,21 +118,7 @@ class GatewayMetrics:
         Gauge("sse_clients", "Connected SSE clients.", registry=self.registry).set_function(
             lambda: hub.clients
         )
-        Gauge(
-            "sse_clients_cut_off",
-            "SSE clients cut off because their buffer was full.",
-            registry=self.registry,
-        ).set_function(lambda: hub.dropped_slow)
-        Gauge(
-            "gateway_signals_published",
-            "Signals appended to the stream and fanned out.",
-            registry=self.registry,
-        ).set_function(lambda: feed.published)
-        Gauge(
-            "gateway_signals_lost",
-            "Signals dropped (buffer full or stream unavailable).",
-            registry=self.registry,
-        ).set_function(lambda: feed.dropped + feed.lost)
+        self.registry.register(FeedCollector(hub, feed))
         self.engine_errors = PromCounter(
             "gateway_engine_errors",
             "Engine asks answered 503, by reason.",

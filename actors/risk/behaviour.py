@@ -60,6 +60,7 @@ from .messages import (
     TradingStateObserved,
     TradingStateReply,
     TradingStateUnchanged,
+    UpdateRiskLimits,
 )
 
 __all__ = ["RiskBehaviour", "RiskMessage"]
@@ -75,6 +76,7 @@ RiskMessage = (
     | CriticalDiscrepancy
     | KillConditionTriggered
     | GetRiskSnapshot
+    | UpdateRiskLimits
     | RiskStateLoaded
     | RiskStateLoadFailed
     | TradingStateObserved
@@ -87,7 +89,7 @@ RiskMessage = (
 )
 """Every message the RiskActor handles: commands, replies from the trio side, its own timers."""
 
-RiskReply = RiskVerdict | OrderVerdict | TradePreview | TradingStateReply | RiskSnapshot
+RiskReply = RiskVerdict | OrderVerdict | TradePreview | TradingStateReply | RiskSnapshot | RiskLimits
 """What ``RiskBehaviour.handle`` returns for the messages that answer (an ask's reply)."""
 
 
@@ -196,6 +198,11 @@ class RiskBehaviour:
                 return self._engage(message.reason, by, ChangeSource.KILL_CONDITION)
             case GetRiskSnapshot():
                 return self._snapshot()
+            case UpdateRiskLimits():
+                self._limits = message.limits
+                self._book.limits = message.limits
+                self.log.info("risk limits reloaded", limits=repr(message.limits))
+                return message.limits
             # -- replies (work queue → risk)
             case RiskStateLoaded():
                 if self._book.rebuilding:  # a second load (e.g. a stray retry) must not wipe newer state

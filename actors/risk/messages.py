@@ -22,7 +22,7 @@ from typing import Literal
 
 from actors.messages import MessageSink
 from storage import ChangeSource, TradingStateRecord
-from strategy_core.config import InstrumentRules
+from strategy_core.config import InstrumentRules, RiskLimits
 from strategy_core.exposure import ChurnBook, OpenPosition
 from strategy_core.models import Side
 from supervision import Ask
@@ -56,6 +56,7 @@ __all__ = [
     "TradingStateObserved",
     "TradingStateReply",
     "TradingStateUnchanged",
+    "UpdateRiskLimits",
 ]
 
 
@@ -234,6 +235,16 @@ class RiskSnapshot:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GetRiskSnapshot(Ask[RiskSnapshot]):
     """Command: return the RiskActor's current state (``RiskSnapshot``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateRiskLimits(Ask[RiskLimits]):
+    """Command (O-02 hot reload): use ``limits`` for every later decision; reply with the limits in force.
+
+    Open exposure is kept: a lowered limit only refuses new risk, it never closes anything.
+    """
+
+    limits: RiskLimits
 
 
 # ------------------------------------------------------------------ replies from the trio side

@@ -13,7 +13,7 @@ class RiskMetrics:
     Tests pass a fresh ``CollectorRegistry`` so that several instances can coexist in one process.
     """
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, *, stats_window_days: int = 30) -> None:
         self.registry = registry
         self.decisions = Counter(
             "algogrid_risk_decisions",
@@ -65,6 +65,17 @@ class RiskMetrics:
             "algogrid_risk_performance",
             "Trade statistics of the monitor's window: win_rate, profit_factor, net_expectancy_r, trades.",
             ["stat"],
+            registry=registry,
+        )
+        # G-06 names: the window is the monitor's stats_window_days (30 by default: win_rate_last_30d)
+        self.win_rate = Gauge(
+            f"win_rate_last_{stats_window_days}d",
+            f"Win rate of the trades closed in the last {stats_window_days} days (0..1).",
+            registry=registry,
+        )
+        self.profit_factor = Gauge(
+            f"profit_factor_last_{stats_window_days}d",
+            f"Profit factor of the trades closed in the last {stats_window_days} days.",
             registry=registry,
         )
         self.monitor_findings = Counter(

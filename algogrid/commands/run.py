@@ -32,9 +32,13 @@ from prometheus_client.metrics_core import Metric
 
 from actors import EngineError
 from algogrid.commands.bootstrap import EXIT_CONFIG, add_config_argument, load_or_report, servers_and_schema
+from algogrid.config_reload import ConfigReloader, risk_asker
+from algogrid.engine_metrics import EngineCollector
 from algogrid.logging_setup import register_secret
 from algogrid.settings import Settings
+from ops import Archiver, MaintenanceService, OpsMetrics
 from storage import ServerUrls, Storage, StorageError, open_storage
+from storage.retention import RetentionRepository
 
 __all__ = ["EXIT_ENGINE_FAILED", "register", "run"]
 
@@ -121,8 +125,14 @@ def _urls(base: str) -> dict[str, str]:
     }
 
 
-async def _run_system(
-    settings: Settings, storage: Storage, serve: EngineServe, signals: AsyncIterator[int], started: float
+async def _run_system(  # noqa: PLR0917 - private, called from _main only
+    settings: Settings,
+    storage: Storage,
+    serve: EngineServe,
+    signals: AsyncIterator[int],
+    started: float,
+    ops_metrics: OpsMetrics,
+    reload_from: tuple[Path | None, dict[str, Any]],
 ) -> str:
     """Run engine and gateway until the first stop signal; return its name after an orderly stop.
 
@@ -144,7 +154,15 @@ async def _run_system(
                     serve_gateway, settings, storage, engine.view, feed, shutdown_trigger=stop_gateway.wait
                 )
             )
-            handle.context.metrics.registry.register(_RegistryView(engine.metrics.registry))
+            registry = handle.context.metrics.registry
+            registry.register(_RegistryView(engine.metrics.registry))
+            registry.register(_RegistryView(ops_metrics.registry))
+            registry.register(EngineCollector(engine))
+            assert engine.risk_limits is not None
+            reloader = ConfigReloader(
+                settings, reload_from[0], storage.audit, risk_asker(engine, settings.gateway.ask_timeout_s),
+                engine.risk_limits, overrides=reload_from[1],
+            )
             await _audit(storage, "system_started", {"mode": settings.mode, "url": handle.url})
             log.info(
                 "ready",
@@ -157,7 +175,10 @@ async def _run_system(
                 log_file=str(settings.logging.file) if settings.logging.file else None,
                 seconds_to_ready=round(time.monotonic() - started, 3),
             )
-            received = await _first_stop_signal(signals)
+            async with trio.open_nursery() as reloads:  # O-02: SIGHUP reloads non-secret settings
+                await reloads.start(reloader.serve_sighup)
+                received = await _first_stop_signal(signals)
+                reloads.cancel_scope.cancel()
             log.info("stopping", signal=received)
             stop_gateway.set()  # stop accepting; in-flight requests finish within gateway.graceful_timeout_s
         log.info("gateway drained")
@@ -183,18 +204,31 @@ async def _run_storage_only(
     return received
 
 
-async def _main(settings: Settings, urls: ServerUrls, serve: EngineServe | None, started: float) -> str:
+async def _main(
+    settings: Settings,
+    urls: ServerUrls,
+    serve: EngineServe | None,
+    started: float,
+    reload_from: tuple[Path | None, dict[str, Any]],
+) -> str:
     """Run until SIGINT/SIGTERM and return the signal's name (``engine_failed`` when the root failed)."""
+    ops_metrics = OpsMetrics(CollectorRegistry(auto_describe=True), settings.ops.backup.dir)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_storage(settings.storage, urls) as storage:
-            try:
-                if serve is None:
-                    received = await _run_storage_only(settings, storage, signals, started)
-                else:
-                    received = await _run_system(settings, storage, serve, signals, started)
-            except* EngineError as failed:
-                received = "engine_failed"
-                log.error("engine failed", error=str(failed.exceptions[0]))  # noqa: TRY400 - reason is enough
+            async with trio.open_nursery() as maintenance:
+                archiver = Archiver(RetentionRepository(storage.db), settings.ops.retention, ops_metrics)
+                await maintenance.start(MaintenanceService(archiver, settings.ops.retention, ops_metrics).run)
+                try:
+                    if serve is None:
+                        received = await _run_storage_only(settings, storage, signals, started)
+                    else:
+                        received = await _run_system(
+                            settings, storage, serve, signals, started, ops_metrics, reload_from
+                        )
+                except* EngineError as failed:
+                    received = "engine_failed"
+                    log.error("engine failed", error=str(failed.exceptions[0]))  # noqa: TRY400 - reason is enough
+                maintenance.cancel_scope.cancel()  # background work stops before storage closes (O-03)
             await _audit(storage, "system_stopped", {"signal": received})  # nothing outside cancels this run
     return received
 
@@ -202,7 +236,8 @@ async def _main(settings: Settings, urls: ServerUrls, serve: EngineServe | None,
 def run(args: argparse.Namespace) -> int:
     """Run the system and return the exit code (0 after a clean signal-driven stop)."""
     started = time.monotonic()
-    settings = load_or_report(args.config, **overrides_of(args))
+    overrides = overrides_of(args)
+    settings = load_or_report(args.config, **overrides)
     if settings is None:
         return EXIT_CONFIG
     secret = settings.webhooks.secret.get_secret_value()
@@ -213,6 +248,6 @@ def run(args: argparse.Namespace) -> int:
         from algogrid.engine import serve
     log.info("starting", mode=settings.mode, engine=serve is not None)
     with servers_and_schema(settings) as urls:
-        received = trio.run(_main, settings, urls, serve, started)
+        received = trio.run(_main, settings, urls, serve, started, (args.config, overrides))
     log.info("stopped", signal=received)
     return EXIT_ENGINE_FAILED if received == "engine_failed" else 0

@@ -1,4 +1,4 @@
-"""monitoring/alerts.yml speaks our metric names and links every alert to a runbook section that exists."""
+"""The risk group of monitoring/alerts.yml speaks our metric names and links each alert to its runbook."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _rules() -> list[dict[str, object]]:
     document = yaml.safe_load((ROOT / "monitoring" / "alerts.yml").read_text())
-    return [rule for group in document["groups"] for rule in group["rules"]]
+    groups = [group for group in document["groups"] if group["name"] == "algogrid-risk"]
+    return [rule for group in groups for rule in group["rules"]]
 
 
 def _metric_names() -> set[str]:

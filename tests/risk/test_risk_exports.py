@@ -7,7 +7,8 @@ from tests.support.exports import assert_front_door
 
 EXPECTED = [
     "Alert", "AlertKind", "AlertSink", "CheckOrder", "CriticalDiscrepancy", "DeliveryAttempt",
-    "DeliveryLog", "GetRiskSnapshot", "KillConditionTriggered", "KillSwitchCommandError", "OrderAllowed",
+    "DeliveryLog", "GetRiskSnapshot", "UpdateRiskLimits", "KillConditionTriggered", "KillSwitchCommandError",
+    "OrderAllowed",
     "OrderDenied", "PollTradingState", "PositionClosed", "PositionOpened", "PreviewTrade",
     "RISK_UNAVAILABLE", "RiskActor", "RiskActorDeps", "RiskBehaviour", "RiskConfig", "RiskError",
     "RiskMetrics", "RiskSnapshot", "RiskStatePort", "SIGNATURE_HEADER", "SetTradingState", "Severity",

@@ -20,7 +20,7 @@ import psycopg2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ("actors", "algogrid", "gateway", "exchange", "supervision", "strategy_core", "backtest")
+SCANNED = ("actors", "algogrid", "ops", "gateway", "exchange", "supervision", "strategy_core", "backtest")
 
 _STATEMENT = re.compile(
     r"""^\s*(
