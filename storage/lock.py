@@ -112,6 +112,10 @@ class RedisLock:
             raise LockNotAcquiredError(f"lock {self.name!r} is held by another owner")
         return lease
 
+    async def holder(self) -> str | None:
+        """Return the current holder's value (``"<owner>:<token>"``), or None when the lock is free."""
+        return await self._redis.get(self.key)
+
     async def renew(self, lease: Lease) -> None:
         """Extend ``lease`` by the TTL or raise :class:`LockLostError` when it is no longer current."""
         renewed = int(await self._redis.eval(_RENEW, [self.key], [lease.value, self.ttl_ms]))

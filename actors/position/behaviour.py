@@ -98,6 +98,8 @@ from .messages import (
     RiskCheckDue,
     StepDone,
 )
+from .reconcile import RepairsMixin
+from .repairs import AdoptExchangeClose, CancelOrphanOrders, RepairStepDone, Revalidate
 from .words import rejection_words
 
 __all__ = ["PositionBehaviour", "PositionMessage"]
@@ -120,8 +122,12 @@ PositionMessage = (
     | PollFills
     | RetryRebuild
     | RiskCheckDue
+    | Revalidate
+    | AdoptExchangeClose
+    | CancelOrphanOrders
+    | RepairStepDone
 )
-"""Every message the PositionActor handles: commands, exchange events, decisions, replies, timers."""
+"""Every message the PositionActor handles: commands, exchange events, decisions, replies, timers, repairs."""
 
 _LIVE = (PositionStatus.OPEN, PositionStatus.PARTIAL_ACCEPTED)
 _ENTRY_PURPOSES = (OrderPurpose.ENTRY, OrderPurpose.TOPUP)
@@ -186,7 +192,7 @@ class _Position:
         return [self.ledger.orders[link] for link in self.links(*purposes) if link in self.ledger.orders]
 
 
-class PositionBehaviour:
+class PositionBehaviour(RepairsMixin):
     """The PositionActor's state machine (see the module docstring)."""
 
     def __init__(
@@ -295,6 +301,9 @@ class PositionBehaviour:
                 self._submit_rebuild(message.attempt)
             case RiskCheckDue():
                 self._risk_check_due()
+            # -- repairs (reconciler, C-02: actors.position.reconcile)
+            case Revalidate() | AdoptExchangeClose() | CancelOrphanOrders() | RepairStepDone():
+                self._repair(message)
             case _:
                 raise unexpected("PositionMessage", message)
         return None
