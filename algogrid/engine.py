@@ -52,6 +52,7 @@ import trio
 
 from actors import (
     MONITOR,
+    RECONCILER,
     RISK,
     ROOT,
     BackfillReport,
@@ -72,11 +73,13 @@ from actors import (
     symbols_spec,
 )
 from actors.position import PositionDeps
+from actors.reconciler import ReconcilerMetrics, RunPass
 from actors.risk import RiskMetrics, WebhookDispatcher
 from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
 from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
+from algogrid.reconciler_wiring import FirstPass, reconciler_children
 from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PrivateSession, PublicSession
@@ -391,7 +394,7 @@ async def _until_stopped(trigger: Callable[[], Awaitable[None]], root_failed: tr
         waiters.start_soon(wait_for, root_failed.wait)
 
 
-async def _run(  # noqa: PLR0917 - private, called from serve only
+async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one ordered start sequence
     settings: Any,
     storage: Any,
     exchange_config: Any,
@@ -438,6 +441,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         deps = replace(deps, positions=_position_deps(deps, storage, rest, loaded, market_clock))
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
+        bridge = TrioBridge()
         risk, monitor = risk_children(
             settings,
             storage,
@@ -446,9 +450,29 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             wiring=wiring,
             market_clock=market_clock,
         )
+        first_pass = FirstPass()
+        tracked: list[str] = list(symbols)  # the router's symbols once it exists
+        reconciliation = settings.reconciler
+        # C-01: the reconciler starts after symbols (stops first); its start-up pass holds new exposure.
+        recon = reconciler_children(
+            reconciliation,
+            storage,
+            work=work,
+            exchange=rest,
+            resolve=resolver,
+            bridge=bridge,
+            symbols=lambda: tracked,
+            metrics=ReconcilerMetrics(wiring.metrics.registry),
+            alerts=wiring.alerts,
+            publisher=deps.publisher,
+            market_clock=market_clock,
+            on_recorded=first_pass,
+        )
         root = SupervisorSpec(
             ROOT,
-            children=(risk, monitor, symbols_spec(symbols, pipeline, inputs, deps, settings.execution)),
+            children=(
+                risk, monitor, symbols_spec(symbols, pipeline, inputs, deps, settings.execution), *recon
+            ),
             intensity=pipeline.root_supervisor.intensity,
             backoff=pipeline.root_supervisor.backoff,
         )
@@ -456,7 +480,6 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         supervision_metrics = SupervisionMetrics(wiring.metrics.registry)
         tree = SupervisionTree.start(root, on_root_failure=on_root_failure, metrics=supervision_metrics)
         resolver.bind(tree.ref)
-        bridge = TrioBridge()
         try:
             async with trio.open_nursery() as feeds:
                 router = SymbolRouter(
@@ -469,14 +492,18 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                 await bridge.wait_settled(tree, timeout=config.stop_timeout_s)
                 for symbol in symbols:
                     router.add(symbol)
+                tracked[:] = sorted(router.symbols)
                 private_router = _private_router(tree, router)
+                resumed = _reconcile_on_resume(tree, private_router) if recon else None
                 private = await _start_private(
-                    feeds, exchange_config, private_router, rest, config.stop_timeout_s
+                    feeds, exchange_config, private_router, rest, config.stop_timeout_s, on_resumed=resumed
                 )
                 session = PublicSession(exchange_config, symbols, router, rest)
                 await feeds.start(session.run)
                 if simulator is not None:
                     await _resume_market(simulator, session, config.stop_timeout_s)
+                if recon:
+                    await _first_pass(first_pass, reconciliation.pass_timeout_s)
                 engine = Engine(
                     tree=tree,
                     router=router,
@@ -541,6 +568,37 @@ def _position_deps(
     )
 
 
+async def _first_pass(first: FirstPass, timeout_s: float) -> None:
+    """Wait (bounded) for the reconciler's start-up pass: DESIGN §9, storage → reconciliation → clicks.
+
+    A timeout is only logged: new exposure stays held by the RiskActor until a pass is recorded.
+    """
+    with trio.move_on_after(timeout_s) as waited:
+        await first.event.wait()
+    if waited.cancelled_caught:
+        log.warning("no reconciliation pass at start; new exposure stays held", timeout_s=timeout_s)
+        return
+    record = first.first
+    log.info(
+        "start-up reconciliation pass recorded",
+        clean=record.clean if record else None,
+        critical=record.critical if record else None,
+    )
+
+
+def _reconcile_on_resume(tree: SupervisionTree, router: PrivateRouter) -> Callable[[int], None]:
+    """Return the private session's resume hook: REST re-validation by every PositionActor, then a pass."""
+
+    def resumed(at_ms: int) -> None:
+        router.resumed(at_ms)
+        try:
+            tree.ref(RECONCILER).tell(RunPass("stream_resumed"))
+        except (ActorUnavailable, UnknownPath) as exc:
+            log.warning("reconciler unavailable on resume", error=repr(exc))
+
+    return resumed
+
+
 def _private_router(tree: SupervisionTree, router: SymbolRouter) -> PrivateRouter:
     """Return the private session's sink: events to each PositionActor of ``router``'s symbols."""
     return PrivateRouter(
@@ -556,6 +614,8 @@ async def _start_private(
     router: PrivateRouter,
     rest: BybitRestClient,
     timeout_s: float,
+    *,
+    on_resumed: Callable[[int], None] | None = None,
 ) -> PrivateSession | None:
     """Start the private WS session on ``router`` in ``feeds`` when the config has credentials, else None.
 
@@ -566,7 +626,8 @@ async def _start_private(
     if credentials is None:
         log.warning("no exchange credentials: private stream off, trading unavailable")
         return None
-    private = PrivateSession(exchange_config, credentials, router, rest, on_resumed=router.resumed)
+    resumed = on_resumed or router.resumed
+    private = PrivateSession(exchange_config, credentials, router, rest, on_resumed=resumed)
     await feeds.start(private.run)
     with trio.move_on_after(timeout_s) as waited:
         await private.wait_ready()

@@ -11,7 +11,7 @@ EXPECTED = [
     "CandleStoreFailed", "CandleStored", "CheckSignal", "DevConfig", "EngineError", "ExecutionConfig",
     "FeedBehaviour", "FeedConfig", "FeedStatusReport", "GetFeedStatus", "GetSignalStats",
     "HistoryLoadFailed", "HistoryLoaded", "IndicatorConfig", "IndicatorsComputed", "LazySink", "MONITOR",
-    "MONITOR_NAME", "MarketStore", "MessageSink", "PipelineConfig", "PositionDecisionSink", "PrivateRouter",
+    "MONITOR_NAME", "RECONCILER", "RECONCILER_NAME", "MarketStore", "MessageSink", "PipelineConfig", "PositionDecisionSink", "PrivateRouter",
     "PrivateStreamResumed", "RISK", "RISK_NAME", "ROOT",
     "RefResolver", "RoutingError", "SYMBOLS", "SignalAllowed", "SignalConfig", "SignalDenied",
     "SignalGenerated", "SignalPublisher", "SignalQueued", "SignalStats", "SignalStoreFailed",

@@ -1,0 +1,113 @@
+"""Wiring of the ReconcilerActor (``root/reconciler``, C-01..C-04) for the composition root.
+
+``reconciler_child`` returns its child spec: the reads and fenced writes on ``storage.reconciliation``, the
+Redis lock with fencing tokens (``storage.RedisLock``, name ``reconciler.lock_name``), the engine's REST
+client, the PositionActors' views asked through the ``TrioBridge`` (``BridgeViews``), the RiskActor and each
+symbol's PositionActor by path, alerts, metrics on the engine's registry and the gateway's publisher.
+``FirstPass`` lets the engine wait for the start-up pass before it reports ready (DESIGN §9: storage →
+reconciliation pass → clicks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import trio
+
+from actors import RECONCILER_NAME, RISK, LazySink, RefResolver, position_path
+from actors.messages import MessageSink
+from actors.ports import WorkQueue
+from actors.position import GetPositions, PositionView
+from actors.reconciler import (
+    ReconcileExchangePort,
+    ReconcilerActor,
+    ReconcilerConfig,
+    ReconcilerDeps,
+    ReconcilerMetrics,
+    ReconciliationPublisher,
+)
+from actors.risk import AlertSink
+from storage import PassRecord, RedisLock
+from supervision import ActorUnavailable, AskTimeout, ChildSpec, Clock, TrioBridge, UnknownPath
+
+__all__ = ["BridgeViews", "FirstPass", "reconciler_child", "reconciler_children"]
+
+
+class BridgeViews:
+    """``PositionViewsPort``: ask a symbol's PositionActor for its views from the trio side (bounded)."""
+
+    def __init__(self, resolve: Callable[[str], Any], bridge: TrioBridge, timeout_s: float) -> None:
+        self._resolve, self._bridge, self._timeout_s = resolve, bridge, timeout_s
+
+    async def views(self, symbol: str) -> tuple[PositionView, ...] | None:
+        """Return the views, or None when the actor is unknown, restarting or slower than the timeout."""
+        try:
+            views: tuple[PositionView, ...] = await self._bridge.ask(
+                self._resolve(position_path(symbol)), GetPositions(), timeout=self._timeout_s
+            )
+        except (ActorUnavailable, UnknownPath, AskTimeout):
+            return None
+        return views
+
+
+class FirstPass:
+    """Set once the first pass is recorded (``on_recorded`` runs in the trio thread, inside the job)."""
+
+    def __init__(self) -> None:
+        self.event = trio.Event()
+        self.first: PassRecord | None = None
+
+    def __call__(self, record: PassRecord) -> None:
+        """Note ``record``; the first one sets ``event``."""
+        if self.first is None:
+            self.first = record
+            self.event.set()
+
+
+class _PositionSinks:
+    def __init__(self, resolve: RefResolver) -> None:
+        self._resolve = resolve
+
+    def __call__(self, symbol: str) -> MessageSink:
+        return self._resolve(position_path(symbol))
+
+
+def reconciler_child(
+    config: ReconcilerConfig,
+    storage: Any,
+    *,
+    work: WorkQueue,
+    exchange: ReconcileExchangePort,
+    resolve: RefResolver,
+    bridge: TrioBridge,
+    symbols: Callable[[], Sequence[str]],
+    metrics: ReconcilerMetrics | None,
+    alerts: AlertSink | None = None,
+    publisher: ReconciliationPublisher | None = None,
+    market_clock: Clock | None = None,
+    on_recorded: Callable[[PassRecord], None] | None = None,
+    lock_owner: str | None = None,
+) -> ChildSpec:
+    """Return the ``reconciler`` child spec of the root supervisor (start it after ``symbols``)."""
+    deps = ReconcilerDeps(
+        work=work,
+        store=storage.reconciliation,
+        exchange=exchange,
+        lock=RedisLock(storage.redis, config.lock_name, config.lock_ttl_s, owner=lock_owner),
+        views=BridgeViews(resolve, bridge, config.actor_timeout_s),
+        symbols=symbols,
+        risk=LazySink(resolve, RISK),
+        positions=_PositionSinks(resolve),
+        alerts=alerts,
+        metrics=metrics,
+        publisher=publisher,
+        market_clock=market_clock,
+        on_recorded=on_recorded,
+    )
+    return ChildSpec(RECONCILER_NAME, lambda: ReconcilerActor.start(config, deps), kind="reconciler")
+
+
+def reconciler_children(config: ReconcilerConfig, storage: Any, **kwargs: Any) -> tuple[ChildSpec, ...]:
+    """Return ``(reconciler_child(...),)`` when ``config.enabled``, else no child."""
+    return (reconciler_child(config, storage, **kwargs),) if config.enabled else ()
