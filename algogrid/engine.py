@@ -79,7 +79,7 @@ from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
 from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
-from algogrid.reconciler_wiring import FirstPass, reconciler_children
+from algogrid.reconciler_wiring import FirstPass, ReconciliationAccess, reconciler_children
 from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
 from exchange.bybit import BybitRestClient, PrivateSession, PublicSession
@@ -150,6 +150,7 @@ class Engine:
     inputs: TradingInputs | None = None  # what the trees trade with (instrument rules, unavailable symbols)
     private_session: PrivateSession | None = None  # None without credentials (paper/live)
     private_router: PrivateRouter | None = None
+    reconciliation: ReconciliationAccess | None = None  # the gateway's ReconciliationPort (None: disabled)
 
     @overload
     async def ask(self, path: str, message: Ask[R], *, timeout_s: float) -> R: ...
@@ -528,6 +529,9 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
                     inputs=inputs,
                     private_session=private,
                     private_router=private_router,
+                    reconciliation=(
+                        ReconciliationAccess(tree.ref, bridge, storage, reconciliation) if recon else None
+                    ),
                 )
                 log.info(
                     "engine started",

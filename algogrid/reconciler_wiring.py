@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import structlog
 import trio
 
-from actors import RECONCILER_NAME, RISK, LazySink, RefResolver, position_path
+from actors import RECONCILER, RECONCILER_NAME, RISK, LazySink, RefResolver, position_path
 from actors.messages import MessageSink
 from actors.ports import WorkQueue
 from actors.position import GetPositions, PositionView
 from actors.reconciler import (
+    FindingsAcknowledged,
+    GetReconciliationStatus,
     ReconcileExchangePort,
     ReconcilerActor,
     ReconcilerConfig,
@@ -28,10 +31,19 @@ from actors.reconciler import (
     ReconciliationPublisher,
 )
 from actors.risk import AlertSink
+from gateway import (
+    EngineTimeoutError,
+    EngineUnavailableError,
+    FindingBody,
+    PassBody,
+    ReconciliationStatusBody,
+)
 from storage import PassRecord, RedisLock
 from supervision import ActorUnavailable, AskTimeout, ChildSpec, Clock, TrioBridge, UnknownPath
 
-__all__ = ["BridgeViews", "FirstPass", "reconciler_child", "reconciler_children"]
+__all__ = ["BridgeViews", "FirstPass", "ReconciliationAccess", "reconciler_child", "reconciler_children"]
+
+log = structlog.get_logger(__name__)
 
 
 class BridgeViews:
@@ -63,6 +75,58 @@ class FirstPass:
         if self.first is None:
             self.first = record
             self.event.set()
+
+
+class ReconciliationAccess:
+    """The gateway's ``ReconciliationPort`` over the running tree and storage (G-01, C-02)."""
+
+    def __init__(
+        self, resolve: Callable[[str], Any], bridge: TrioBridge, storage: Any, config: ReconcilerConfig
+    ) -> None:
+        self._resolve, self._bridge, self._storage = resolve, bridge, storage
+        self._lock = RedisLock(storage.redis, config.lock_name, config.lock_ttl_s)
+
+    async def status(self, timeout_s: float) -> ReconciliationStatusBody:
+        """Ask ``root/reconciler`` for its status and read the lock's holder.
+
+        Raises:
+            EngineUnavailableError: the reconciler is not running.
+            EngineTimeoutError: no answer within ``timeout_s``.
+        """
+        try:
+            status = await self._bridge.ask(
+                self._resolve(RECONCILER), GetReconciliationStatus(), timeout=timeout_s
+            )
+        except (ActorUnavailable, UnknownPath) as exc:
+            raise EngineUnavailableError(f"the reconciler is not running: {exc}") from exc
+        except AskTimeout as exc:
+            raise EngineTimeoutError(f"the reconciler did not answer within {timeout_s:g} s") from exc
+        return ReconciliationStatusBody(
+            passes=[PassBody.model_validate(p, from_attributes=True) for p in status.passes],
+            open_findings=[_finding(f) for f in status.open_findings],
+            hold=status.hold,
+            running=status.running,
+            lock_holder=await self._lock.holder(),
+            owner=status.owner,
+            skipped=status.skipped,
+            refused=status.refused,
+            failed=status.failed,
+            interval_s=status.interval_s,
+        )
+
+    async def acknowledge(self, ids: list[int] | None, by: str) -> list[int]:
+        """Store and audit the acknowledgement, then tell the reconciler (it re-reads its open findings)."""
+        done: list[int] = await self._storage.reconciliation.acknowledge(ids, by=by)
+        try:
+            self._resolve(RECONCILER).tell(FindingsAcknowledged(ids=tuple(done), by=by))
+        except (ActorUnavailable, UnknownPath):
+            log.warning("reconciler unavailable; it reloads the acknowledgement on its next start")
+        return done
+
+
+def _finding(finding: Any) -> FindingBody:
+    fields = {name: getattr(finding, name) for name in FindingBody.model_fields}
+    return FindingBody.model_validate({**fields, "details": dict(finding.details)})
 
 
 class _PositionSinks:

@@ -141,7 +141,13 @@ async def _run_system(
         async with trio.open_nursery() as gateway_scope:
             handle = await gateway_scope.start(
                 partial(
-                    serve_gateway, settings, storage, engine.view, feed, shutdown_trigger=stop_gateway.wait
+                    serve_gateway,
+                    settings,
+                    storage,
+                    engine.view,
+                    feed,
+                    shutdown_trigger=stop_gateway.wait,
+                    reconciliation=engine.reconciliation,
                 )
             )
             handle.context.metrics.registry.register(_RegistryView(engine.metrics.registry))
