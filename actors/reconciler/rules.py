@@ -241,10 +241,7 @@ def _entry_drift(snapshot: SymbolSnapshot, held: list[_Held], config: Reconciler
 def _orders(snapshot: SymbolSnapshot, held: list[_Held], config: ReconcilerConfig) -> list[Finding]:
     symbol = snapshot.symbol
     live_orders = {
-        o.client_order_id: (h, o)
-        for h in held
-        for o in h.orders
-        if not OrderStatus(o.status).terminal
+        o.client_order_id: (h, o) for h in held for o in h.orders if not OrderStatus(o.status).terminal
     }
     findings: list[Finding] = []
     orphans: list[str] = []

@@ -137,6 +137,15 @@ class Simulator:
             raise ValueError(f"expected public, private or None, got {kind!r}")
         return self._hub.drop(kind)  # type: ignore[arg-type]
 
+    def silence_connections(self, kind: str | None = None) -> int:
+        """Make every current WebSocket (``"public"``, ``"private"`` or all) half-open: connected, silent.
+
+        Unlike the ``half_open`` knob, only the connections open now go silent; a reconnect is served.
+        """
+        if kind not in (None, "public", "private"):
+            raise ValueError(f"expected public, private or None, got {kind!r}")
+        return self._hub.silence(kind)  # type: ignore[arg-type]
+
     def stop(self) -> None:
         """Stop serving; :func:`open_simulator` returns once everything is closed."""
         self._stopping.set()
