@@ -1,4 +1,4 @@
-"""Scenarios of issue 13 against the simulator over real sockets, real PostgreSQL and Redis (C-01..C-04, P-03).
+"""Issue 13's scenarios on the simulator over real sockets, real PostgreSQL and Redis (C-01..C-04, P-03).
 
 The system is the real tree (``recon_kit.running_system``): RiskActor, PositionActor, ReconcilerActor. A
 "restart" stops the tree and starts a new one on the same simulator (the exchange keeps its state); "another
@@ -59,16 +59,21 @@ async def test_the_start_up_pass_releases_the_hold_and_a_flat_account_shows_no_d
         assert rig.first_pass is not None
         await eventually_async(lambda: rig.first_pass.first is not None, timeout=10)  # type: ignore[union-attr]
         first = rig.first_pass.first
-        assert first is not None and first.clean and first.critical == 0
+        assert first is not None
+        assert first.clean
+        assert first.critical == 0
 
         async def released() -> bool:
             return not (await rig.risk()).reconciliation_hold
 
         await eventually_async(released, timeout=5)
         status = await rig.status()
-        assert not status.hold and status.open_findings == ()
+        assert not status.hold
+        assert status.open_findings == ()
         stored = await rig.storage.reconciliation.recent_passes()
-        assert stored and stored[0].fence >= 1 and stored[0].holder == status.owner
+        assert stored
+        assert stored[0].fence >= 1
+        assert stored[0].holder == status.owner
 
 
 async def test_a_warm_restart_of_a_position_opened_ten_days_ago_shows_zero_drift(
@@ -104,7 +109,8 @@ async def test_a_position_closed_by_hand_while_down_is_adopted_with_the_exchange
 
         async def adopted() -> object:
             return await rig.storage.db.fetchrow(
-                "SELECT status, close_reason, pnl_usd FROM positions WHERE id = $1::uuid AND status = 'closed'",
+                "SELECT status, close_reason, pnl_usd FROM positions "
+                "WHERE id = $1::uuid AND status = 'closed'",
                 uuid.UUID(position_id),
             )
 
@@ -165,7 +171,8 @@ async def test_extra_size_added_on_the_exchange_is_critical_and_engages_the_kill
         assert status.passes[0].critical >= 1
         assert status.hold
         snapshot = await rig.risk()
-        assert snapshot.record is not None and snapshot.record.kill_switch
+        assert snapshot.record is not None
+        assert snapshot.record.kill_switch
         assert snapshot.record.state.value == "halted"
         assert "size_mismatch" in (snapshot.record.reason or "")
         assert snapshot.reconciliation_hold
@@ -192,7 +199,8 @@ async def test_extra_size_added_on_the_exchange_is_critical_and_engages_the_kill
 
         await eventually_async(released, timeout=5)
         audited = await rig.storage.db.fetchval(
-            "SELECT count(*) FROM audit_trail WHERE action = 'reconciliation.acknowledged' AND actor_label = $1",
+            "SELECT count(*) FROM audit_trail "
+            "WHERE action = 'reconciliation.acknowledged' AND actor_label = $1",
             "admin@test",
         )
         assert audited == 1
