@@ -123,6 +123,7 @@ async def running_system(
     r_unit: Decimal = Decimal(25),
     owner: str | None = None,
     exchange_overrides: dict[str, Any] | None = None,
+    publisher: Any = None,
 ) -> AsyncIterator[ReconRig]:
     """Start the tree (the reconciler's start-up pass included); stop it and the private session after."""
     execution = ExecutionConfig(fill_wait_seconds=1.0, poll_interval_s=0.2)
@@ -183,7 +184,7 @@ async def running_system(
             bridge=bridge,
             symbols=lambda: [SYMBOL],
             metrics=metrics,
-            publisher=events,
+            publisher=publisher or events,
             market_clock=market,
             on_recorded=first,
             lock_owner=owner,
