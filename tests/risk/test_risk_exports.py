@@ -8,7 +8,8 @@ from tests.support.exports import assert_front_door
 EXPECTED = [
     "Alert", "AlertKind", "AlertSink", "CheckOrder", "CriticalDiscrepancy", "DeliveryAttempt",
     "DeliveryLog", "GetRiskSnapshot", "KillConditionTriggered", "KillSwitchCommandError", "OrderAllowed",
-    "OrderDenied", "PollTradingState", "PositionClosed", "PositionOpened", "PreviewTrade", "ReconciliationVerdict",
+    "OrderDenied", "PollTradingState", "PositionClosed", "PositionOpened", "PreviewTrade",
+    "ReconciliationVerdict",
     "RISK_UNAVAILABLE", "RiskActor", "RiskActorDeps", "RiskBehaviour", "RiskConfig", "RiskError",
     "RiskMetrics", "RiskSnapshot", "RiskStatePort", "SIGNATURE_HEADER", "SetTradingState", "Severity",
     "TIMESTAMP_HEADER", "TradePreview", "TradingState", "TradingStateChanged", "TradingStateUnchanged",
