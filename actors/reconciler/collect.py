@@ -1,6 +1,8 @@
 """The read of one pass, run on the trio side as a work-queue job (C-01, C-04).
 
-Under the lock (``LeasePort.try_acquire``; another holder → ``PassSkipped``), in this order:
+Under the lock (``LeasePort.try_acquire``; another holder → ``PassSkipped``; a token not newer than the one
+PostgreSQL last accepted means Redis lost its counter, and the current lease is re-issued past it), in this
+order:
 
 1. the exchange's positions, then its open orders (conditional ones included);
 2. the executions since the window start (the oldest held position's opening, at most ``lookback_s``
@@ -49,6 +51,9 @@ async def read_pass(
         return PassSkipped(holder=await deps.lock.holder())
     try:
         with trio.fail_after(config.pass_timeout_s):
+            stored = await deps.store.fence()
+            if lease.token <= stored:  # Redis lost its fence counter: PostgreSQL remembers a newer token
+                lease = await deps.lock.advance(lease, stored)
             snapshot = await _read(deps, config, symbols, now, lease)
     except trio.TooSlowError as exc:
         await deps.lock.release(lease)

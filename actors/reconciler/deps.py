@@ -50,6 +50,10 @@ class ReconcileStorePort(Protocol):
         """Return which exec ids are stored."""
         ...
 
+    async def fence(self) -> int:
+        """Return the newest lock token that wrote."""
+        ...
+
     async def open_findings(self) -> list[StoredFinding]:
         """Return the open findings."""
         ...
@@ -112,6 +116,10 @@ class LeasePort(Protocol):
 
     async def holder(self) -> str | None:
         """Return the current holder's value (``owner:token``), or None."""
+        ...
+
+    async def advance(self, lease: Lease, past: int) -> Lease:
+        """Re-issue the current lease with a token greater than ``past``."""
         ...
 
 

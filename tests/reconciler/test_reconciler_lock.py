@@ -95,3 +95,17 @@ async def test_a_stale_holders_write_is_refused_by_the_fencing_token(
         holders = [p.holder for p in await storage.reconciliation.recent_passes()]
         assert holders == ["fresh"]
         assert await storage.reconciliation.fence() == new.token
+
+
+async def test_a_redis_that_lost_its_fence_counter_is_moved_past_the_newest_token_postgresql_accepted(
+    recon_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = StorageConfig(pool_min_size=1, pool_max_size=2)
+    async with open_storage(config, ServerUrls(recon_db_url, redis_clean_url)) as storage:
+        await storage.db.execute("UPDATE reconciliation_fence SET fence = 41")  # Redis (flushed) starts at 1
+    async with running_system(recon_db_url, redis_clean_url, sim) as rig:
+        status = await rig.status()
+        assert status.passes[0].fence == 42
+        assert status.refused == 0
+        after = await rig.next_pass()
+        assert after.passes[0].fence == 43
