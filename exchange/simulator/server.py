@@ -29,7 +29,7 @@ from exchange.simulator.market import Market
 from exchange.simulator.matching import MatchingEngine
 from exchange.simulator.publisher import Publisher
 from exchange.simulator.replay import load_kline_csv
-from exchange.simulator.rest_api import RestApi
+from exchange.simulator.rest_api import OrderHook, RestApi
 from exchange.simulator.rest_market import MarketApi
 from exchange.simulator.rest_trade import TradeApi
 from exchange.simulator.ws_endpoints import WsEndpoints
@@ -72,6 +72,8 @@ class Simulator:
         self._stopping = trio.Event()
         self._base_url: str | None = None
         self._steps = 0
+        # Test hooks on order creation (``rest_api.OrderHook``), e.g. a crash of the client at a chosen point.
+        self.order_hooks: list[OrderHook] = []
         self._app = Starlette(routes=self._routes())
 
     # ----------------------------------------------------------------------------- public API
@@ -202,6 +204,7 @@ class Simulator:
             TradeApi(self._engine, self.faults),
             self._flush,
             self._stopping,
+            self.order_hooks,
         )
         ws = WsEndpoints(
             self._hub, self.faults, self._engine.accounts, self._publisher.snapshot, set(self._markets)
