@@ -4,7 +4,8 @@ Under the lock (``LeasePort.try_acquire``; another holder → ``PassSkipped``; a
 PostgreSQL last accepted means Redis lost its counter, and the current lease is re-issued past it), in this
 order:
 
-1. the exchange's positions, then its open orders (conditional ones included);
+1. the exchange's positions (one settle-coin page: up to 20 symbols), then each symbol's open orders
+   (conditional ones included; one read per symbol, as a settle-coin read returns one page of 20);
 2. the executions since the window start (the oldest held position's opening, at most ``lookback_s``
    back), every page;
 3. PostgreSQL: the held positions with their orders and fills, and which of the exchange's order links
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 import trio
 
 from actors.position import PositionView
-from exchange.bybit import ExecutionReport, PositionUpdate
+from exchange.bybit import ExecutionReport, OrderUpdate, PositionUpdate
 from storage import Lease
 
 from .config import ReconcilerConfig
@@ -71,7 +72,7 @@ async def _read(
     started = time.perf_counter()
     exchange, store, wanted = deps.exchange, deps.store, set(symbols)
     before = _by_symbol(await exchange.get_positions(settle_coin=deps.settle_coin), wanted)
-    orders = [o for o in await exchange.get_open_orders(settle_coin=deps.settle_coin) if o.symbol in wanted]
+    orders = await _open_orders(deps, symbols)
     held = await store.load_held(list(symbols))
     opened = [p.opened_at for book in held.values() for p in book.positions]
     floor = now - dt.timedelta(seconds=config.lookback_s)
@@ -108,6 +109,19 @@ async def _read(
         symbols=tuple(snapshots),
         read_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+async def _open_orders(deps: ReconcilerDeps, symbols: Sequence[str]) -> list[OrderUpdate]:
+    """Return every symbol's open orders, one read per symbol (a settle-coin read returns one page of 20)."""
+    found: dict[str, list[OrderUpdate]] = {}
+
+    async def one(symbol: str) -> None:
+        found[symbol] = await deps.exchange.get_open_orders(symbol)
+
+    async with trio.open_nursery() as nursery:
+        for symbol in symbols:
+            nursery.start_soon(one, symbol)
+    return [o for symbol in symbols for o in found[symbol]]
 
 
 def _by_symbol(positions: list[PositionUpdate], wanted: set[str]) -> dict[str, PositionUpdate]:
