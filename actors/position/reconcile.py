@@ -15,35 +15,50 @@ final closed-PnL read counts it. The close reason is ``reconciliation``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from actors.errors import WorkRejectedError
 from actors.messages import MessageSink
 from exchange import BybitApiError, RetCode
 from exchange.bybit import ExecutionReport
-from storage import ExecutionRecord
+from storage import ExecutionRecord, PositionRecord
 from strategy_core.execution import (
     EXEC_TYPE_FUNDING,
     ExecFill,
+    Ledger,
     OrderPurpose,
     OrderState,
     OrderStatus,
     PositionStatus,
     exchange_side,
 )
+from strategy_core.models import Side
 
 from .deps import PositionDeps
 from .repairs import AdoptExchangeClose, CancelOrphanOrders, RepairMessage, RepairStepDone, Revalidate
-
-if TYPE_CHECKING:
-    from .behaviour import _Position
 
 __all__ = ["RepairsMixin"]
 
 _ADOPTABLE = (PositionStatus.OPEN, PositionStatus.PARTIAL_ACCEPTED, PositionStatus.CLOSING)
 _EXTERNAL = "external:"
+
+
+class _Repairable(Protocol):
+    """What a repair reads and changes of the behaviour's position (``behaviour._Position``)."""
+
+    record: PositionRecord
+    ledger: Ledger
+    purposes: dict[str, OrderPurpose]
+    finalizing: bool
+    closing_reason: str | None
+
+    @property
+    def side(self) -> Side: ...
+
+    @property
+    def status(self) -> PositionStatus: ...
 
 
 class RepairsMixin:
@@ -53,17 +68,17 @@ class RepairsMixin:
     deps: PositionDeps
     self_ref: MessageSink
     log: Any
-    _positions: dict[str, _Position]
+    _positions: Mapping[str, _Repairable]
 
-    # -- provided by PositionBehaviour
+    # -- provided by PositionBehaviour (its positions are ``_Repairable``)
 
-    def _poll(self, position: _Position) -> None:
+    def _poll(self, position: Any) -> None:
         raise NotImplementedError
 
-    def _progress(self, position: _Position) -> None:
+    def _progress(self, position: Any) -> None:
         raise NotImplementedError
 
-    def _track(self, position: _Position, order: OrderState, attempt: int) -> None:
+    def _track(self, position: Any, order: OrderState, attempt: int) -> None:
         raise NotImplementedError
 
     # -- dispatch
