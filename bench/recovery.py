@@ -226,20 +226,27 @@ async def _run(args: argparse.Namespace, urls: ServerUrls, tmp: Path) -> dict[st
             async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
                 creds = Credentials(api_key=API_KEY, api_secret=SecretStr(API_SECRET))
                 xconfig = ExchangeConfig(rest_url=sim.rest_url)
-                async with BybitRestClient(xconfig, creds) as other:
-                    t0 = time.monotonic()
-                    await other.create_order(
-                        OrderRequest(
-                            symbol=WHITELIST[0], side="Buy", order_type="Market", qty=Decimal("0.01"),
-                            time_in_force="IOC", order_link_id="another-client-1",
-                        )
+                applied: list[float] = []
+
+                def stamp(stage: str, params: dict[str, Any]) -> None:
+                    if stage == "executed" and params.get("orderLinkId") == "another-client-1":
+                        applied.append(time.monotonic())  # the exchange's state changed here
+
+                sim.order_hooks.append(stamp)
+                async with BybitRestClient(xconfig, creds) as other, trio.open_nursery() as nursery:
+                    order = OrderRequest(
+                        symbol=WHITELIST[0], side="Buy", order_type="Market", qty=Decimal("0.01"),
+                        time_in_force="IOC", order_link_id="another-client-1",
                     )  # fmt: skip
+                    nursery.start_soon(other.create_order, order)
                     while True:
                         body = await _status(client)  # a 503 (a slow ask under load) is polled again
-                        if any(f["severity"] == "critical" for f in body.get("open_findings", ())):
+                        if applied and any(
+                            f["severity"] == "critical" for f in body.get("open_findings", ())
+                        ):
                             break
                         await trio.sleep(0.02)
-                    drift_s = time.monotonic() - t0
+                    drift_s = time.monotonic() - applied[0]
         finally:
             engine.stop()
     return {
