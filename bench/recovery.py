@@ -143,7 +143,7 @@ def _env(sim: Simulator, urls: ServerUrls, tmp: Path, interval: float) -> dict[s
         ALGOGRID_RISK__MAX_CONCURRENT_POSITIONS="20",
         ALGOGRID_RISK__MAX_TOTAL_RISK_USD="1000",
         ALGOGRID_PIPELINE__BACKFILL_BARS="30",
-        ALGOGRID_GATEWAY__IP_RATE_LIMIT_PER_MIN="100000",  # the bench polls the status route (G-02 is 100/min)
+        ALGOGRID_GATEWAY__IP_RATE_LIMIT_PER_MIN="100000",  # the bench polls /admin/reconciliation/status
         ALGOGRID_LOGGING__FILE=str(tmp / "log" / "algogrid.jsonl"),
     )
     return env
