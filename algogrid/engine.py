@@ -79,10 +79,15 @@ from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
 from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
-from algogrid.reconciler_wiring import FirstPass, ReconciliationAccess, reconciler_children
+from algogrid.reconciler_wiring import (
+    FirstPass,
+    ForeignActivityTap,
+    ReconciliationAccess,
+    reconciler_children,
+)
 from algogrid.risk_wiring import RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
-from exchange.bybit import BybitRestClient, PrivateSession, PublicSession
+from exchange.bybit import BybitRestClient, EventSink, PrivateSession, PublicSession
 from exchange.config import Credentials, ExchangeConfig
 from exchange.simulator import Simulator, open_simulator
 from storage import KlineRepository
@@ -496,8 +501,15 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
                 tracked[:] = sorted(router.symbols)
                 private_router = _private_router(tree, router)
                 resumed = _reconcile_on_resume(tree, private_router) if recon else None
+                tap = ForeignActivityTap(private_router, lambda: tree.ref(RECONCILER)) if recon else None
                 private = await _start_private(
-                    feeds, exchange_config, private_router, rest, config.stop_timeout_s, on_resumed=resumed
+                    feeds,
+                    exchange_config,
+                    private_router,
+                    rest,
+                    config.stop_timeout_s,
+                    on_resumed=resumed,
+                    sink=tap,
                 )
                 session = PublicSession(exchange_config, symbols, router, rest)
                 await feeds.start(session.run)
@@ -620,6 +632,7 @@ async def _start_private(
     timeout_s: float,
     *,
     on_resumed: Callable[[int], None] | None = None,
+    sink: EventSink | None = None,
 ) -> PrivateSession | None:
     """Start the private WS session on ``router`` in ``feeds`` when the config has credentials, else None.
 
@@ -631,7 +644,7 @@ async def _start_private(
         log.warning("no exchange credentials: private stream off, trading unavailable")
         return None
     resumed = on_resumed or router.resumed
-    private = PrivateSession(exchange_config, credentials, router, rest, on_resumed=resumed)
+    private = PrivateSession(exchange_config, credentials, sink or router, rest, on_resumed=resumed)
     await feeds.start(private.run)
     with trio.move_on_after(timeout_s) as waited:
         await private.wait_ready()

@@ -29,6 +29,8 @@ from actors.reconciler import (
     ReconcilerDeps,
     ReconcilerMetrics,
     ReconciliationPublisher,
+    RunPass,
+    is_own_link,
 )
 from actors.risk import AlertSink
 from gateway import (
@@ -41,9 +43,37 @@ from gateway import (
 from storage import PassRecord, RedisLock
 from supervision import ActorUnavailable, AskTimeout, ChildSpec, Clock, TrioBridge, UnknownPath
 
-__all__ = ["BridgeViews", "FirstPass", "ReconciliationAccess", "reconciler_child", "reconciler_children"]
+__all__ = [
+    "BridgeViews",
+    "FirstPass",
+    "ForeignActivityTap",
+    "ReconciliationAccess",
+    "reconciler_child",
+    "reconciler_children",
+]
 
 log = structlog.get_logger(__name__)
+
+
+class ForeignActivityTap:
+    """The private session's sink in front of the ``PrivateRouter``: routes every event unchanged, and asks
+    the reconciler for a pass at once when the account trades or orders outside the system (an execution or
+    order whose ``orderLinkId`` is not ours), so another client's change is judged within a pass, not within
+    an interval."""
+
+    def __init__(self, sink: Any, reconciler: Callable[[], MessageSink]) -> None:
+        self._sink, self._reconciler = sink, reconciler
+
+    def publish(self, event: Any) -> None:
+        """Route ``event``; on outside activity tell ``RunPass("foreign_activity")`` (never raises)."""
+        self._sink.publish(event)
+        link = getattr(event, "order_link_id", None)
+        if link is None or getattr(event, "exec_type", "Trade") != "Trade" or is_own_link(link):
+            return
+        try:
+            self._reconciler().tell(RunPass("foreign_activity"))
+        except Exception as exc:  # boundary: the stream's reader must never fail on the reconciler's state
+            log.warning("reconciler unavailable for outside activity", error=repr(exc))
 
 
 class BridgeViews:

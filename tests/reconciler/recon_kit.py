@@ -41,7 +41,7 @@ from actors.risk import (
     risk_limits_from,
 )
 from algogrid.market_clock import SimMarketClock
-from algogrid.reconciler_wiring import FirstPass, reconciler_child
+from algogrid.reconciler_wiring import FirstPass, ForeignActivityTap, reconciler_child
 from exchange import Credentials, ExchangeConfig
 from exchange.bybit import BybitRestClient, OrderRequest, PrivateSession
 from exchange.simulator import Simulator
@@ -202,7 +202,8 @@ async def running_system(
             tree.ref(position_path(SYMBOL)).tell(PrivateStreamResumed(at=at))
             tree.ref("root/reconciler").tell(RunPass("stream_resumed"))
 
-        session = PrivateSession(xconfig, CREDS, router, rest, on_resumed=resumed)
+        tap = ForeignActivityTap(router, lambda: tree.ref("root/reconciler"))  # as algogrid.engine does
+        session = PrivateSession(xconfig, CREDS, tap, rest, on_resumed=resumed)
         await nursery.start(session.run)
         with trio.fail_after(10):
             await session.wait_ready()

@@ -264,3 +264,19 @@ async def test_a_silently_dead_private_stream_is_detected_and_revalidated_by_res
 
         await eventually_async(passed_again, timeout=10)
         assert await _kinds(rig, "critical") == []
+
+
+async def test_outside_activity_on_the_private_stream_is_judged_at_once_not_after_an_interval(
+    recon_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    slow_passes = FAST.model_copy(update={"interval_s": 120.0})
+    async with running_system(recon_db_url, redis_clean_url, sim, config=slow_passes) as rig:
+        await _open_position(rig, sim)
+        async with other_client(sim) as other_bot:
+            await market(other_bot, "Buy", Decimal("0.010"), "other-bot-3")
+
+        async def critical() -> bool:
+            return any(f.severity == "critical" for f in (await rig.status()).open_findings)
+
+        await eventually_async(critical, timeout=5)  # the interval is two minutes
+        assert (await rig.risk()).record.kill_switch  # type: ignore[union-attr]
