@@ -14,8 +14,11 @@ through ``POST /positions/open`` (the product's only placement path).
 * ``recovery_s`` — ``kill -9`` of the engine → a new ``algogrid run`` has rebuilt, recorded its start-up
   reconciliation pass *clean* and serves (its ``ready`` line, which comes after that pass; checked clean over
   HTTP); the median of ``--runs`` (≥ 5) kills; target ≤ 10 s;
-* ``drift_detect_s`` — another client adds size to one symbol on the exchange → the reconciler's critical
-  finding is visible in ``GET /admin/reconciliation/status``; target ≤ one interval (``--interval``).
+* ``drift_detect_s`` — another client adds size to one symbol on the exchange (the instant the simulator
+  applies the order, an order-create hook) → the reconciler's critical finding is visible in
+  ``GET /admin/reconciliation/status``; target ≤ one interval (``--interval``). The other client's execution
+  reaches the engine on the account's private stream, which runs a pass at once (``ForeignActivityTap``);
+  without the stream, the periodic pass finds it within an interval plus one pass.
 
 The last line is one JSON object with those keys, the runs and the settings.
 """

@@ -38,9 +38,6 @@ class ReconcilerConfig(BaseModel):
     cancel_own_orphans: bool = Field(
         default=True, description="Cancel open orders with our orderLinkId that no position owns (warning)."
     )
-    liquidate_on_critical: bool = Field(
-        default=False, description="Close the affected known positions reduce-only on a critical finding."
-    )
     entry_price_tolerance: Decimal = Field(
         default=Decimal("0.001"), ge=0, description="Relative average-entry difference that is only info."
     )
