@@ -51,6 +51,8 @@ from actors.messages import (
 from actors.paths import (
     MONITOR,
     MONITOR_NAME,
+    RECONCILER,
+    RECONCILER_NAME,
     RISK,
     RISK_NAME,
     ROOT,
@@ -70,6 +72,8 @@ __all__ = [
     "DEFAULT_INSTRUMENT",
     "MONITOR",
     "MONITOR_NAME",
+    "RECONCILER",
+    "RECONCILER_NAME",
     "RISK",
     "RISK_NAME",
     "ROOT",

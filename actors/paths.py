@@ -1,8 +1,8 @@
 """Supervision paths of the engine's actors, in one place (DESIGN §1).
 
-The tree is ``root → risk, monitor, symbols → <SYM> → position, signal, indicator, feed``. Every
-module that names an actor by path — the composition root, the router, the gateway's feed asks, the
-benches — takes it from here.
+The tree is ``root → risk, monitor, symbols, reconciler``; ``symbols → <SYM> → position, signal,
+indicator, feed``. Every module that names an actor by path — the composition root, the router, the
+gateway's feed asks, the benches — takes it from here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ __all__ = [
     "MONITOR",
     "MONITOR_NAME",
     "POSITION",
+    "RECONCILER",
+    "RECONCILER_NAME",
     "RISK",
     "RISK_NAME",
     "ROOT",
@@ -30,6 +32,7 @@ __all__ = [
 ROOT = "root"
 RISK_NAME = "risk"
 MONITOR_NAME = "monitor"
+RECONCILER_NAME = "reconciler"
 SYMBOLS_NAME = "symbols"
 FEED = "feed"
 INDICATOR = "indicator"
@@ -39,6 +42,7 @@ POSITION = "position"
 RISK = f"{ROOT}/{RISK_NAME}"
 MONITOR = f"{ROOT}/{MONITOR_NAME}"
 SYMBOLS = f"{ROOT}/{SYMBOLS_NAME}"
+RECONCILER = f"{ROOT}/{RECONCILER_NAME}"
 
 
 def symbol_path(symbol: str) -> str:

@@ -52,6 +52,7 @@ import trio
 
 from actors import (
     MONITOR,
+    RECONCILER,
     RISK,
     ROOT,
     BackfillReport,
@@ -72,15 +73,22 @@ from actors import (
     symbols_spec,
 )
 from actors.position import PositionDeps
+from actors.reconciler import ReconcilerMetrics, RunPass
 from actors.risk import RiskMetrics, WebhookDispatcher, risk_limits_from
 from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
 from algogrid.heap import freeze_startup_heap, unfreeze_heap
 from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
+from algogrid.reconciler_wiring import (
+    FirstPass,
+    ForeignActivityTap,
+    ReconciliationAccess,
+    reconciler_children,
+)
 from algogrid.risk_wiring import LiveRiskLimits, RiskWiring, new_metrics, risk_children, start_alerts
 from exchange import bybit
-from exchange.bybit import BybitRestClient, PrivateSession, PublicSession
+from exchange.bybit import BybitRestClient, EventSink, PrivateSession, PublicSession
 from exchange.config import Credentials, ExchangeConfig
 from exchange.simulator import Simulator, open_simulator
 from storage import KlineRepository
@@ -149,6 +157,7 @@ class Engine:
     private_session: PrivateSession | None = None  # None without credentials (paper/live)
     private_router: PrivateRouter | None = None
     risk_limits: LiveRiskLimits | None = None  # the RiskActor's limits as last reloaded (O-02)
+    reconciliation: ReconciliationAccess | None = None  # the gateway's ReconciliationPort (None: disabled)
 
     @overload
     async def ask(self, path: str, message: Ask[R], *, timeout_s: float) -> R: ...
@@ -410,7 +419,7 @@ def _announce(
     task_status.started(engine)
 
 
-async def _run(  # noqa: PLR0917 - private, called from serve only
+async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one ordered start sequence
     settings: Any,
     storage: Any,
     exchange_config: Any,
@@ -458,6 +467,7 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         deps = replace(deps, positions=_position_deps(deps, storage, rest, loaded, market_clock))
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
+        bridge = TrioBridge()
         risk, monitor = risk_children(
             settings,
             storage,
@@ -466,9 +476,29 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
             wiring=wiring,
             market_clock=market_clock,
         )
+        first_pass = FirstPass()
+        tracked: list[str] = list(symbols)  # the router's symbols once it exists
+        reconciliation = settings.reconciler
+        # C-01: the reconciler starts after symbols (stops first); its start-up pass holds new exposure.
+        recon = reconciler_children(
+            reconciliation,
+            storage,
+            work=work,
+            exchange=rest,
+            resolve=resolver,
+            bridge=bridge,
+            symbols=lambda: tracked,
+            metrics=ReconcilerMetrics(wiring.metrics.registry),
+            alerts=wiring.alerts,
+            publisher=deps.publisher,
+            market_clock=market_clock,
+            on_recorded=first_pass,
+        )
         root = SupervisorSpec(
             ROOT,
-            children=(risk, monitor, symbols_spec(symbols, pipeline, inputs, deps, settings.execution)),
+            children=(
+                risk, monitor, symbols_spec(symbols, pipeline, inputs, deps, settings.execution), *recon
+            ),
             intensity=pipeline.root_supervisor.intensity,
             backoff=pipeline.root_supervisor.backoff,
         )
@@ -476,7 +506,6 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
         supervision_metrics = SupervisionMetrics(wiring.metrics.registry)
         tree = SupervisionTree.start(root, on_root_failure=on_root_failure, metrics=supervision_metrics)
         resolver.bind(tree.ref)
-        bridge = TrioBridge()
         try:
             async with trio.open_nursery() as feeds:
                 router = SymbolRouter(
@@ -489,14 +518,25 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                 await bridge.wait_settled(tree, timeout=config.stop_timeout_s)
                 for symbol in symbols:
                     router.add(symbol)
+                tracked[:] = sorted(router.symbols)
                 private_router = _private_router(tree, router)
+                resumed = _reconcile_on_resume(tree, private_router) if recon else None
+                tap = ForeignActivityTap(private_router, lambda: tree.ref(RECONCILER)) if recon else None
                 private = await _start_private(
-                    feeds, exchange_config, private_router, rest, config.stop_timeout_s
+                    feeds,
+                    exchange_config,
+                    private_router,
+                    rest,
+                    config.stop_timeout_s,
+                    on_resumed=resumed,
+                    sink=tap,
                 )
                 session = PublicSession(exchange_config, symbols, router, rest)
                 await feeds.start(session.run)
                 if simulator is not None:
                     await _resume_market(simulator, session, config.stop_timeout_s)
+                if recon:
+                    await _first_pass(first_pass, reconciliation.pass_timeout_s)
                 engine = Engine(
                     tree=tree,
                     router=router,
@@ -522,6 +562,9 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                     private_session=private,
                     private_router=private_router,
                     risk_limits=wiring.limits,
+                    reconciliation=(
+                        ReconciliationAccess(tree.ref, bridge, storage, reconciliation) if recon else None
+                    ),
                 )
                 _announce(engine, config, sorted(loaded.unavailable), task_status)
                 await _until_stopped(trigger, root_failed)
@@ -555,6 +598,37 @@ def _position_deps(
     )
 
 
+async def _first_pass(first: FirstPass, timeout_s: float) -> None:
+    """Wait (bounded) for the reconciler's start-up pass: DESIGN §9, storage → reconciliation → clicks.
+
+    A timeout is only logged: new exposure stays held by the RiskActor until a pass is recorded.
+    """
+    with trio.move_on_after(timeout_s) as waited:
+        await first.event.wait()
+    if waited.cancelled_caught:
+        log.warning("no reconciliation pass at start; new exposure stays held", timeout_s=timeout_s)
+        return
+    record = first.first
+    log.info(
+        "start-up reconciliation pass recorded",
+        clean=record.clean if record else None,
+        critical=record.critical if record else None,
+    )
+
+
+def _reconcile_on_resume(tree: SupervisionTree, router: PrivateRouter) -> Callable[[int], None]:
+    """Return the private session's resume hook: REST re-validation by every PositionActor, then a pass."""
+
+    def resumed(at_ms: int) -> None:
+        router.resumed(at_ms)
+        try:
+            tree.ref(RECONCILER).tell(RunPass("stream_resumed"))
+        except (ActorUnavailable, UnknownPath) as exc:
+            log.warning("reconciler unavailable on resume", error=repr(exc))
+
+    return resumed
+
+
 def _private_router(tree: SupervisionTree, router: SymbolRouter) -> PrivateRouter:
     """Return the private session's sink: events to each PositionActor of ``router``'s symbols."""
     return PrivateRouter(
@@ -570,6 +644,9 @@ async def _start_private(
     router: PrivateRouter,
     rest: BybitRestClient,
     timeout_s: float,
+    *,
+    on_resumed: Callable[[int], None] | None = None,
+    sink: EventSink | None = None,
 ) -> PrivateSession | None:
     """Start the private WS session on ``router`` in ``feeds`` when the config has credentials, else None.
 
@@ -580,7 +657,8 @@ async def _start_private(
     if credentials is None:
         log.warning("no exchange credentials: private stream off, trading unavailable")
         return None
-    private = PrivateSession(exchange_config, credentials, router, rest, on_resumed=router.resumed)
+    resumed = on_resumed or router.resumed
+    private = PrivateSession(exchange_config, credentials, sink or router, rest, on_resumed=resumed)
     await feeds.start(private.run)
     with trio.move_on_after(timeout_s) as waited:
         await private.wait_ready()

@@ -28,6 +28,7 @@ from gateway import (
     PositionQuery,
     PositionSummary,
     ReadinessProbe,
+    ReconciliationPort,
     SignalFeed,
     SignalQuery,
     SignalView,
@@ -167,6 +168,7 @@ async def serve_gateway(
     feed: SignalFeed,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    reconciliation: ReconciliationPort | None = None,
     task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the gateway over the real rooms until ``shutdown_trigger`` returns (or until cancelled).
@@ -178,6 +180,7 @@ async def serve_gateway(
             ``SupervisionEngineView`` over any running tree in tests.
         feed: the ``SignalFeed`` the engine was given as its ``SignalPublisher``.
         shutdown_trigger: returns when the gateway must stop accepting and drain (O-03).
+        reconciliation: the engine's reconciliation (``Engine.reconciliation``), None without a reconciler.
     """
     fault_injection = bool(settings.dev.fault_injection)
     probes: dict[str, ReadinessProbe] = {
@@ -194,6 +197,7 @@ async def serve_gateway(
         positions=StoragePositionReader.of(storage),
         fault_injection=fault_injection,
         probes=probes,
+        reconciliation=reconciliation,
         shutdown_trigger=shutdown_trigger,
         task_status=task_status,
     )

@@ -104,6 +104,10 @@ def risk_children(
         market_clock: the time both actors' decisions read (reservation TTL, anti-churn, UTC day, funding).
     """
     risk_config = settings.risk
+    reconciler = getattr(settings, "reconciler", None)
+    if reconciler is not None and reconciler.enabled:
+        # C-01: new exposure waits for the reconciler's first clean pass (root/reconciler tells the verdict).
+        risk_config = risk_config.model_copy(update={"await_reconciliation": True})
     live = wiring.limits or LiveRiskLimits(risk_limits_from(risk_config))
     monitor_config = monitor_config_from(risk_config, settings.monitor)
     risk_deps = RiskActorDeps(

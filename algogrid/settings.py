@@ -29,6 +29,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from actors import DevConfig, ExecutionConfig, PipelineConfig
 from actors.monitor import MonitorConfig
+from actors.reconciler import ReconcilerConfig
 from actors.risk import RiskConfig, WebhookConfig
 from algogrid.engine_config import EngineConfig
 from exchange.config import ExchangeConfig
@@ -157,6 +158,7 @@ class Settings(BaseSettings):
     execution: ExecutionConfig = ExecutionConfig()
     risk: RiskConfig = RiskConfig()
     monitor: MonitorConfig = MonitorConfig()
+    reconciler: ReconcilerConfig = ReconcilerConfig()
     pipeline: PipelineConfig = PipelineConfig()
     dev: DevConfig = DevConfig()
     logging: LoggingConfig = LoggingConfig()

@@ -59,6 +59,13 @@ from gateway.ports import (
     SignalReader,
     StreamCommands,
 )
+from gateway.reconciliation import (
+    FindingBody,
+    PassBody,
+    ReconciliationEventView,
+    ReconciliationPort,
+    ReconciliationStatusBody,
+)
 from gateway.server import GatewayHandle, serve, wait_for_stop_signal
 
 __all__ = [
@@ -75,6 +82,7 @@ __all__ = [
     "FaultRequest",
     "FeedStatus",
     "FeedStatusView",
+    "FindingBody",
     "GatewayConfig",
     "GatewayContext",
     "GatewayError",
@@ -83,6 +91,7 @@ __all__ = [
     "MarketTime",
     "OrderItem",
     "OrderOutcome",
+    "PassBody",
     "PlacementResult",
     "PositionClosedError",
     "PositionDetail",
@@ -90,6 +99,9 @@ __all__ = [
     "PositionReader",
     "PositionSummary",
     "ReadinessProbe",
+    "ReconciliationEventView",
+    "ReconciliationPort",
+    "ReconciliationStatusBody",
     "RedisEventLog",
     "RiskDeniedError",
     "SignalFeed",

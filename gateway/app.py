@@ -30,8 +30,10 @@ from gateway.metrics import GatewayMetrics, LatencyMiddleware
 from gateway.openapi import build_openapi
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
 from gateway.ratelimit import IpRateLimitMiddleware
+from gateway.reconciliation import ReconciliationPort
 from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
 from gateway.routes_positions import POSITION_ENDPOINTS
+from gateway.routes_reconciliation import RECONCILIATION_ENDPOINTS
 from gateway.routes_signals import SIGNAL_ENDPOINTS
 from gateway.sse import STREAM_ENDPOINT
 
@@ -44,7 +46,13 @@ UI_DIR = Path(__file__).with_name("ui")
 
 def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
     """Return the route table; ``POST /admin/faults`` exists only with ``fault_injection`` (dev mode)."""
-    table = (*OPS_ENDPOINTS, *SIGNAL_ENDPOINTS, *POSITION_ENDPOINTS, STREAM_ENDPOINT)
+    table = (
+        *OPS_ENDPOINTS,
+        *SIGNAL_ENDPOINTS,
+        *POSITION_ENDPOINTS,
+        *RECONCILIATION_ENDPOINTS,
+        STREAM_ENDPOINT,
+    )
     return (*table, FAULT_ENDPOINT) if fault_injection else table
 
 
@@ -81,6 +89,7 @@ def create_app(
     positions: PositionReader,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
+    reconciliation: ReconciliationPort | None = None,
 ) -> Starlette:
     """Build the gateway ASGI app (G-01..G-04).
 
@@ -93,6 +102,7 @@ def create_app(
         feed: the engine's signal sink; ``gateway.serve`` runs its drain task.
         fault_injection: serve ``POST /admin/faults`` (``dev.fault_injection``).
         probes: readiness checks by name (e.g. ``postgres``, ``redis``).
+        reconciliation: the engine's reconciliation (status, acknowledgement); None: 503 on its routes.
     """
     hub = SignalHub(client_buffer=config.sse_client_buffer)
     metrics = GatewayMetrics(hub, feed)
@@ -107,6 +117,7 @@ def create_app(
         config=config,
         probes=dict(probes or {}),
         signal_cache=ReadCache(config.signals_cache_ttl_s),
+        reconciliation=reconciliation,
     )
     table = endpoints_for(fault_injection=fault_injection)
     openapi_body = json.dumps(build_openapi(table, _version()))

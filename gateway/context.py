@@ -17,6 +17,7 @@ from gateway.hub import SignalHub
 from gateway.metrics import GatewayMetrics
 from gateway.models import ErrorBody
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
+from gateway.reconciliation import ReconciliationPort
 
 __all__ = ["GatewayContext", "error_response", "json_body", "json_response"]
 
@@ -35,6 +36,7 @@ class GatewayContext:
     config: GatewayConfig
     probes: Mapping[str, ReadinessProbe] = field(default_factory=dict)
     signal_cache: ReadCache = field(default_factory=lambda: ReadCache(0.0))
+    reconciliation: ReconciliationPort | None = None  # None: the engine runs no reconciler
 
 
 def ctx_of(request: Request) -> GatewayContext:

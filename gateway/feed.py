@@ -23,6 +23,7 @@ from gateway.errors import EventLogError
 from gateway.events import RedisEventLog, StreamEvent
 from gateway.hub import SignalHub
 from gateway.models import PositionSummary, SignalView
+from gateway.reconciliation import ReconciliationEventView
 
 __all__ = ["SignalFeed"]
 
@@ -30,8 +31,9 @@ log = structlog.get_logger(__name__)
 
 SIGNAL_EVENT = "signal"
 POSITION_EVENT = "position"
+RECONCILIATION_EVENT = "reconciliation"
 
-_View = SignalView | PositionSummary
+_View = SignalView | PositionSummary | ReconciliationEventView
 
 
 def to_signal_view(event: object) -> SignalView:
@@ -54,9 +56,12 @@ def to_signal_view(event: object) -> SignalView:
 
 def to_event_view(event: object) -> _View:
     """Return the view of a published event: a ``PositionChanged`` (it carries ``position``) becomes a
-    ``PositionSummary``, anything else a ``SignalView`` (``to_signal_view``)."""
-    if isinstance(event, PositionSummary):
+    ``PositionSummary``, a reconciler's ``ReconciliationEvent`` a ``ReconciliationEventView`` (SSE event
+    ``reconciliation``), anything else a ``SignalView`` (``to_signal_view``)."""
+    if isinstance(event, PositionSummary | ReconciliationEventView):
         return event
+    if hasattr(event, "new_findings") and hasattr(event, "run_id"):
+        return ReconciliationEventView.of(event)  # actors.reconciler.ReconciliationEvent
     position = getattr(event, "position", None)
     if position is not None and getattr(event, "signal", None) is None:
         return PositionSummary.model_validate(position, from_attributes=True)
@@ -152,7 +157,13 @@ class SignalFeed:
 
     async def _append(self, log_: RedisEventLog, view: _View) -> StreamEvent | None:
         data = view.model_dump_json()
-        name = POSITION_EVENT if isinstance(view, PositionSummary) else SIGNAL_EVENT
+        name = (
+            POSITION_EVENT
+            if isinstance(view, PositionSummary)
+            else RECONCILIATION_EVENT
+            if isinstance(view, ReconciliationEventView)
+            else SIGNAL_EVENT
+        )
         for attempt in range(1, self._max_attempts + 1):
             try:
                 return await log_.append(name, data)

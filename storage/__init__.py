@@ -19,9 +19,9 @@ itself unless the caller already opened one with ``trio_asyncio.open_loop()``)::
 Every SQL statement of the project lives in a repository here, one per concept: candles (``klines``),
 signals, the L50 book log (``books``), the pipeline's ``MarketStore`` over those three (``market(source=…)``),
 trading state and kill switch (``kill_switch``), the RiskActor's state (``risk_state``), webhook deliveries,
-the monitor's reads (``monitor``), the audit trail (``audit``) and users (``users``). Their value types
-(``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here too; the actors
-declare the ports these repositories satisfy.
+the monitor's reads (``monitor``), reconciliation, the audit trail (``audit``) and users (``users``).
+Their value types (``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here too;
+the actors declare the ports these repositories satisfy.
 
 Without URLs, ``with start_servers(config) as urls:`` starts embedded PostgreSQL/Redis under
 ``config.data_dir`` (default ``var/``) and ``open_storage(config, urls)`` uses them. Schema: ``upgrade(url)``.
@@ -72,6 +72,7 @@ from storage.market import MarketRepository
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.monitor import MonitorRepository, PerformanceHistory
 from storage.orderbook import BookLike, BookLogRepository
+from storage.reconciliation import FindingRecord, PassRecord, ReconciliationRepository, StoredFinding
 from storage.redis_client import RedisClient
 from storage.risk_state import DenialRecord, RebuiltExposure, RiskStateRepository, rebuild_exposure
 from storage.runtime import ServerUrls, Storage, open_storage, start_servers
@@ -100,6 +101,7 @@ __all__ = [
     "ExecutionRecord",
     "ExecutionRepository",
     "FencedWriteRejectedError",
+    "FindingRecord",
     "IntegrityViolationError",
     "IssuedActivation",
     "KillSwitchRepository",
@@ -111,9 +113,11 @@ __all__ = [
     "MarketRepository",
     "MonitorRepository",
     "OrderRecord",
+    "PassRecord",
     "PerformanceHistory",
     "PositionRecord",
     "RebuiltExposure",
+    "ReconciliationRepository",
     "RedisClient",
     "RedisLock",
     "RejectionRecord",
@@ -128,6 +132,7 @@ __all__ = [
     "StorageConfig",
     "StorageError",
     "StorageUnavailableError",
+    "StoredFinding",
     "StoredKline",
     "StoredSignal",
     "TradingStateRecord",

@@ -49,6 +49,19 @@ end
 return 0
 """
 
+_ADVANCE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return 0
+end
+local newest = tonumber(redis.call('GET', KEYS[2]) or '0')
+if newest < tonumber(ARGV[2]) then
+    redis.call('SET', KEYS[2], ARGV[2])
+end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[3] .. ':' .. token, 'PX', ARGV[4])
+return token
+"""
+
 _FENCED_SET = """
 local newest = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) < newest then
@@ -111,6 +124,29 @@ class RedisLock:
         if lease is None:
             raise LockNotAcquiredError(f"lock {self.name!r} is held by another owner")
         return lease
+
+    async def holder(self) -> str | None:
+        """Return the current holder's value (``"<owner>:<token>"``), or None when the lock is free."""
+        return await self._redis.get(self.key)
+
+    async def advance(self, lease: Lease, past: int) -> Lease:
+        """Re-issue the current ``lease`` with a token greater than ``past`` (the fence counter was lost).
+
+        A store that remembers the newest token it accepted (``reconciliation_fence``) can be ahead of Redis
+        after Redis lost its data; the holder of the *current* lease then moves the counter past it.
+
+        Raises:
+            LockLostError: ``lease`` is no longer current.
+        """
+        token = int(
+            await self._redis.eval(
+                _ADVANCE, [self.key, self.fence_key], [lease.value, past, self.owner, self.ttl_ms]
+            )
+        )
+        if token == 0:
+            raise LockLostError(f"lock {self.name!r} lease {lease.token} expired or was taken over")
+        log.warning("lock fence advanced", lock=self.name, fence=token, past=past)
+        return Lease(self.name, self.owner, token)
 
     async def renew(self, lease: Lease) -> None:
         """Extend ``lease`` by the TTL or raise :class:`LockLostError` when it is no longer current."""

@@ -21,6 +21,7 @@ from storage.klines import KlineRepository
 from storage.market import MarketRepository
 from storage.monitor import MonitorRepository
 from storage.orderbook import BookLogRepository
+from storage.reconciliation import ReconciliationRepository
 from storage.redis_client import RedisClient, connect_redis
 from storage.risk_state import RiskStateRepository
 from storage.signals import SignalRepository
@@ -59,6 +60,7 @@ class Storage:
     risk_state: RiskStateRepository
     webhook_deliveries: WebhookDeliveryRepository
     monitor: MonitorRepository
+    reconciliation: ReconciliationRepository
     audit: AuditRepository
     users: UserRepository
 
@@ -78,6 +80,7 @@ class Storage:
             risk_state=RiskStateRepository(db, kill_switch),
             webhook_deliveries=WebhookDeliveryRepository(db),
             monitor=MonitorRepository(db),
+            reconciliation=ReconciliationRepository(db),
             audit=AuditRepository(db),
             users=UserRepository(db),
         )

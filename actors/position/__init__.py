@@ -29,8 +29,11 @@ from actors.position.messages import (
     RiskCheckDue,
     StepDone,
 )
+from actors.position.repairs import AdoptExchangeClose, CancelOrphanOrders, RepairStepDone, Revalidate
 
 __all__ = [
+    "AdoptExchangeClose",
+    "CancelOrphanOrders",
     "CloseOutcome",
     "ClosePosition",
     "CloseReason",
@@ -52,7 +55,9 @@ __all__ = [
     "PositionPublisher",
     "PositionView",
     "PrivateStreamResumed",
+    "RepairStepDone",
     "RetryRebuild",
+    "Revalidate",
     "RiskCheckDue",
     "StepDone",
 ]

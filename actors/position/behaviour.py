@@ -10,7 +10,8 @@ in any order and any number of times with the same result; a fill is applied onl
 
 The flows live in their own modules, each a mixin over ``core.PositionCore`` (the shared state and moves):
 ``placement`` (the click, E-02/E-03/E-07), ``fills`` (E-04/E-05), ``protection`` (SL/TPs, R-05),
-``closing`` (E-06, R-06) and ``rebuild`` (a restart); ``state`` holds the in-memory records.
+``closing`` (E-06, R-06), ``rebuild`` (a restart) and ``reconcile`` (the reconciler's repairs, C-02/C-03);
+``state`` holds the in-memory records.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from .messages import (
 from .placement import PlacementFlow
 from .protection import ProtectionFlow
 from .rebuild import RebuildFlow
+from .reconcile import RepairFlow
+from .repairs import AdoptExchangeClose, CancelOrphanOrders, RepairStepDone, Revalidate
 
 __all__ = ["PositionBehaviour", "PositionMessage"]
 
@@ -59,11 +62,15 @@ PositionMessage = (
     | PollFills
     | RetryRebuild
     | RiskCheckDue
+    | Revalidate
+    | AdoptExchangeClose
+    | CancelOrphanOrders
+    | RepairStepDone
 )
-"""Every message the PositionActor handles: commands, exchange events, decisions, replies, timers."""
+"""Every message the PositionActor handles: commands, exchange events, decisions, replies, timers, repairs."""
 
 
-class PositionBehaviour(PlacementFlow, FillsFlow, ProtectionFlow, ClosingFlow, RebuildFlow):
+class PositionBehaviour(PlacementFlow, FillsFlow, ProtectionFlow, ClosingFlow, RebuildFlow, RepairFlow):
     """The PositionActor's state machine (see the module docstring): one dispatch over the flows."""
 
     def start(self) -> None:
@@ -127,6 +134,9 @@ class PositionBehaviour(PlacementFlow, FillsFlow, ProtectionFlow, ClosingFlow, R
                 self._submit_rebuild(message.attempt)
             case RiskCheckDue():
                 self._risk_check_due()
+            # -- repairs the ReconcilerActor asks for (C-02, C-03: actors.position.reconcile)
+            case Revalidate() | AdoptExchangeClose() | CancelOrphanOrders() | RepairStepDone():
+                self._repair(message)
             case _:
                 raise unexpected("PositionMessage", message)
         return None

@@ -35,6 +35,7 @@ class AlertKind(enum.StrEnum):
     NEGATIVE_EXPECTANCY = "negative_expectancy"
     LOW_WIN_RATE = "low_win_rate"
     LOW_PROFIT_FACTOR = "low_profit_factor"
+    RECONCILIATION_CRITICAL = "reconciliation_critical"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -46,6 +46,7 @@ from .messages import (
     PositionClosed,
     PositionOpened,
     PreviewTrade,
+    ReconciliationVerdict,
     ReleaseReservation,
     RetryPersist,
     RetryRebuild,
@@ -62,6 +63,7 @@ from .messages import (
     TradingStateUnchanged,
     UpdateRiskLimits,
 )
+from .state import is_tightening
 
 __all__ = ["RiskBehaviour", "RiskMessage"]
 
@@ -74,6 +76,7 @@ RiskMessage = (
     | ReleaseReservation
     | SetTradingState
     | CriticalDiscrepancy
+    | ReconciliationVerdict
     | KillConditionTriggered
     | GetRiskSnapshot
     | UpdateRiskLimits
@@ -112,7 +115,11 @@ class RiskBehaviour:
         self.market: Clock = deps.market_clock or clock
         self.self_ref = self_ref
         self.log = log
-        self._book = RiskBook(limits=limits, reservation_ttl_s=config.reservation_ttl_s)
+        self._book = RiskBook(
+            limits=limits,
+            reservation_ttl_s=config.reservation_ttl_s,
+            reconciliation_hold=config.await_reconciliation,
+        )
         self._pending_record: TradingStateRecord | None = None  # written, not yet confirmed (retried)
         # The newest change made while rebuilding: it wins over the loaded state, whichever reply lands first.
         self._changed_while_rebuilding: TradingStateRecord | None = None
@@ -192,7 +199,9 @@ class RiskBehaviour:
             case CriticalDiscrepancy():
                 where = f" on {message.symbol}" if message.symbol else ""
                 reason = f"critical reconciliation finding {message.kind}{where}: {message.details}"
-                return self._engage(reason, "reconciler", ChangeSource.RECONCILIATION)
+                return self._engage(reason, "reconciler", ChangeSource.RECONCILIATION, message.state)
+            case ReconciliationVerdict():
+                self._reconciled(message)
             case KillConditionTriggered():
                 by = f"monitor:{message.condition}"
                 return self._engage(message.reason, by, ChangeSource.KILL_CONDITION)
@@ -379,9 +388,18 @@ class RiskBehaviour:
 
     # -- trading state -----------------------------------------------------------------------------------
 
-    def _engage(self, reason: str, by: str, source: ChangeSource) -> TradingStateReply:
+    def _engage(
+        self, reason: str, by: str, source: ChangeSource, state: TradingState = TradingState.HALTED
+    ) -> TradingStateReply:
         self._deps.metrics.kill_switch_engagements.labels(source=source.value).inc()
-        return self._set_state(TradingState.HALTED, True, reason, by, source)
+        return self._set_state(state, True, reason, by, source)
+
+    def _reconciled(self, verdict: ReconciliationVerdict) -> None:
+        """Hold or release new exposure after a reconciliation pass (C-01); only a change is logged."""
+        hold = not verdict.clean
+        if hold != self._book.reconciliation_hold:
+            self.log.warning("reconciliation hold changed", hold=hold, reason=verdict.reason)
+        self._book.reconciliation_hold = hold
 
     def _set_state(
         self, state: TradingState, kill_switch: bool, reason: str, by: str, source: ChangeSource
@@ -391,9 +409,11 @@ class RiskBehaviour:
         if current is None:
             # Still rebuilding: the change wins over the loaded state (see _restore).
             current = self._changed_while_rebuilding or TradingStateRecord.initial(now)
-        halted = current.kill_switch and current.state is TradingState.HALTED
-        if source is not ChangeSource.OPERATOR and halted:
+        automatic = source is not ChangeSource.OPERATOR
+        if automatic and current.kill_switch and not is_tightening(current.state, state):
             return TradingStateUnchanged(record=current, why="the kill switch is already engaged")
+        if automatic and is_tightening(state, current.state):
+            state = current.state  # an automatic source only tightens (a HALTED state stays HALTED)
         if kill_switch and state is TradingState.ACTIVE:
             state = TradingState.HALTED
         record = TradingStateRecord(
@@ -503,4 +523,5 @@ class RiskBehaviour:
             record=book.record,
             positions=tuple(sorted(book.exposure.positions, key=lambda p: p.position_id)),
             churn=tuple((s, side.value, at) for s, side, at in book.churn_entries(now)),
+            reconciliation_hold=book.reconciliation_hold,
         )

@@ -46,6 +46,7 @@ class Decision:
 
 
 _REBUILDING = Decision(False, REBUILDING)
+_RECONCILING = Decision(False, "reconciling")
 
 
 @dataclass
@@ -58,6 +59,9 @@ class RiskBook:
     exposure: Exposure = field(default_factory=Exposure)
     churn: ChurnBook = field(default_factory=ChurnBook)
     reserved_at: dict[str, dt.datetime] = field(default_factory=dict)
+    # C-01: new exposure waits for a clean reconciliation pass (set at start when the reconciler runs, and
+    # again while a critical finding is open); reduce-only orders are never held.
+    reconciliation_hold: bool = False
 
     @property
     def rebuilding(self) -> bool:
@@ -88,7 +92,7 @@ class RiskBook:
             return _REBUILDING
         self.expire_reservations(now)
         exposure, churn = self.without_reservation(candidate, signal_id)
-        return Decision.of(
+        decision = Decision.of(
             check_risk(
                 exposure,
                 candidate,
@@ -99,6 +103,9 @@ class RiskBook:
                 now=now,
             )
         )
+        if decision.allowed and self.reconciliation_hold and not candidate.reduce_only:
+            return _RECONCILING
+        return decision
 
     def without_reservation(
         self, candidate: RiskCandidate, signal_id: str | None
@@ -164,6 +171,8 @@ _SENTENCES = {
     "halted": "trading is HALTED; nothing is approved",
     "reducing": "trading is REDUCING; only risk-reducing orders are approved",
     "kill_switch": "the kill switch is engaged",
+    "reconciling": "new exposure waits for a clean reconciliation pass (at start, or while a critical "
+    "finding is open)",
     "unknown_position": "expected a reduce-only order for an open position on that symbol and side",
     "max_concurrent_positions": "the maximum number of concurrent positions is reached",
     "max_total_risk_r": "the total open risk in R would exceed its limit",

@@ -52,6 +52,13 @@ class RiskConfig(BaseModel):
         description="Denials are written at most this long after the first (0: at once).",
     )
     denial_batch_max: int = Field(default=500, ge=1, le=100_000, description="Denials written in one batch.")
+    await_reconciliation: bool = Field(
+        default=False,
+        description=(
+            "Deny new exposure from start until the reconciler reports a clean pass (C-01, DESIGN §9); "
+            "the engine sets it when ``reconciler.enabled``."
+        ),
+    )
 
     @field_validator("rebuild_backoff_s")
     @classmethod

@@ -6,6 +6,7 @@ The signal pre-check is ``actors.CheckSignal`` → ``SignalAllowed | SignalDenie
   ``PreviewTrade`` → ``TradePreview`` (reserves nothing);
 * exposure events (position side): ``PositionOpened``, ``PositionClosed``, ``ReleaseReservation``;
 * trading-state commands: ``SetTradingState`` (operator), ``CriticalDiscrepancy`` (reconciler, C-03),
+  ``ReconciliationVerdict`` (reconciler, C-01: hold new exposure until a clean pass),
   ``KillConditionTriggered`` (monitor, R-04) → ``TradingStateChanged | TradingStateUnchanged``;
 * ``GetRiskSnapshot`` → ``RiskSnapshot`` (ops, monitor, bench);
 * replies from the trio side (work queue): ``RiskStateLoaded``, ``RiskStateLoadFailed``, ``StorePersisted``,
@@ -42,6 +43,7 @@ __all__ = [
     "PositionClosed",
     "PositionOpened",
     "PreviewTrade",
+    "ReconciliationVerdict",
     "ReleaseReservation",
     "RetryPersist",
     "RetryRebuild",
@@ -202,11 +204,25 @@ class SetTradingState(Ask[TradingStateReply]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CriticalDiscrepancy(Ask[TradingStateReply]):
-    """Event (reconciler → risk, C-03): a critical finding; engages the kill switch (HALTED)."""
+    """Event (reconciler → risk, C-03): a critical finding; engages the kill switch in ``state`` (config)."""
 
     symbol: str | None
     kind: str
     details: str
+    at: dt.datetime
+    state: TradingState = TradingState.HALTED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconciliationVerdict:
+    """Event (reconciler → risk, C-01): after every pass, whether new exposure may be approved.
+
+    ``clean`` is False while the start-up pass has not completed cleanly or a critical finding is open; the
+    RiskActor then holds new exposure (reason ``reconciling``) while reduce-only orders still pass.
+    """
+
+    clean: bool
+    reason: str
     at: dt.datetime
 
 
@@ -230,6 +246,7 @@ class RiskSnapshot:
     record: TradingStateRecord | None
     positions: tuple[OpenPosition, ...]
     churn: tuple[tuple[str, str, dt.datetime], ...]  # (symbol, side, blocked until)
+    reconciliation_hold: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

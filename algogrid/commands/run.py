@@ -151,7 +151,13 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
         async with trio.open_nursery() as gateway_scope:
             handle = await gateway_scope.start(
                 partial(
-                    serve_gateway, settings, storage, engine.view, feed, shutdown_trigger=stop_gateway.wait
+                    serve_gateway,
+                    settings,
+                    storage,
+                    engine.view,
+                    feed,
+                    shutdown_trigger=stop_gateway.wait,
+                    reconciliation=engine.reconciliation,
                 )
             )
             registry = handle.context.metrics.registry

@@ -35,6 +35,7 @@ class Connection:
     account: Account | None = None
     scope: trio.CancelScope | None = None
     dropped: bool = False
+    silent: bool = False  # half-open: stays connected, sends nothing more (not even pongs)
 
     def push(self, text: str) -> bool:
         """Queue ``text`` for sending; return False when the client is too slow (its queue is full)."""
@@ -78,6 +79,16 @@ class Hub:
         victims = [c for c in self.connections if kind is None or c.kind == kind]
         for conn in victims:
             self._drop(conn)
+        return len(victims)
+
+    def silence(self, kind: Kind | None = None) -> int:
+        """Make every current connection (of ``kind``) half-open for good; return how many.
+
+        New connections are not affected: a client that detects the silence and reconnects is served again.
+        """
+        victims = [c for c in self.connections if kind is None or c.kind == kind]
+        for conn in victims:
+            conn.silent = True
         return len(victims)
 
     def _drop(self, conn: Connection) -> None:

@@ -29,6 +29,11 @@ from exchange.simulator.wire import envelope
 
 __all__ = ["RestApi"]
 
+OrderHook = Callable[[str, dict[str, Any]], None]
+"""A test hook on ``/v5/order/create``: called with ``"received"`` (before the order exists) and
+``"executed"`` (created and matched, its private pushes sent, the HTTP answer not yet) and the request's
+parameters."""
+
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[dict[str, Any], Account | None], dict[str, Any]]
@@ -56,8 +61,10 @@ class RestApi:
         trade_api: TradeApi,
         flush: Callable[[], None],
         stopping: trio.Event,
+        order_hooks: list[OrderHook] | None = None,
     ) -> None:
         self._config = config
+        self._order_hooks = order_hooks if order_hooks is not None else []
         self._faults = faults
         self._engine = engine
         self._limiter = RateLimiter()
@@ -125,18 +132,27 @@ class RestApi:
                 headers = verdict.headers()
                 if not verdict.allowed:
                     raise BybitRejection(10006, "Too many visits!")  # noqa: TRY301 - same envelope path
+            creating = path == "/v5/order/create"
+            if creating:
+                self._hook("received", params)
             result = fn(params, account)
         except BybitRejection as rejection:
             log.debug("request rejected", path=path, ret_code=rejection.ret_code)
             self._flush()
             return _json(envelope({}, rejection.ret_code, rejection.ret_msg), headers=headers)
         self._flush()
+        if creating:
+            self._hook("executed", params)  # matched, private pushes sent; the HTTP answer not yet
         if path == "/v5/order/create" and faults.take("drop_order_create_responses"):
             log.info("order create response dropped", order_id=result.get("orderId"))
             with trio.move_on_after(LOST_RESPONSE_HOLD_S):
                 await self._stopping.wait()
             return PlainTextResponse("gateway timeout", status_code=504)
         return _json(envelope(result), headers=headers)
+
+    def _hook(self, stage: str, params: dict[str, Any]) -> None:
+        for hook in list(self._order_hooks):
+            hook(stage, params)
 
     def _limit(self, kind: str) -> int:
         if kind == "order":

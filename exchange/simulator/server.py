@@ -29,7 +29,7 @@ from exchange.simulator.market import Market
 from exchange.simulator.matching import MatchingEngine
 from exchange.simulator.publisher import Publisher
 from exchange.simulator.replay import load_kline_csv
-from exchange.simulator.rest_api import RestApi
+from exchange.simulator.rest_api import OrderHook, RestApi
 from exchange.simulator.rest_market import MarketApi
 from exchange.simulator.rest_trade import TradeApi
 from exchange.simulator.ws_endpoints import WsEndpoints
@@ -72,6 +72,8 @@ class Simulator:
         self._stopping = trio.Event()
         self._base_url: str | None = None
         self._steps = 0
+        # Test hooks on order creation (``rest_api.OrderHook``), e.g. a crash of the client at a chosen point.
+        self.order_hooks: list[OrderHook] = []
         self._app = Starlette(routes=self._routes())
 
     # ----------------------------------------------------------------------------- public API
@@ -137,6 +139,15 @@ class Simulator:
             raise ValueError(f"expected public, private or None, got {kind!r}")
         return self._hub.drop(kind)  # type: ignore[arg-type]
 
+    def silence_connections(self, kind: str | None = None) -> int:
+        """Make every current WebSocket (``"public"``, ``"private"`` or all) half-open: connected, silent.
+
+        Unlike the ``half_open`` knob, only the connections open now go silent; a reconnect is served.
+        """
+        if kind not in (None, "public", "private"):
+            raise ValueError(f"expected public, private or None, got {kind!r}")
+        return self._hub.silence(kind)  # type: ignore[arg-type]
+
     def stop(self) -> None:
         """Stop serving; :func:`open_simulator` returns once everything is closed."""
         self._stopping.set()
@@ -193,6 +204,7 @@ class Simulator:
             TradeApi(self._engine, self.faults),
             self._flush,
             self._stopping,
+            self.order_hooks,
         )
         ws = WsEndpoints(
             self._hub, self.faults, self._engine.accounts, self._publisher.snapshot, set(self._markets)

@@ -71,7 +71,7 @@ class WsEndpoints:
         try:
             async with trio.open_nursery() as nursery:
                 conn.scope = nursery.cancel_scope
-                nursery.start_soon(self._writer, websocket, outbox)
+                nursery.start_soon(self._writer, websocket, outbox, conn)
                 await self._reader(websocket, conn)
                 nursery.cancel_scope.cancel()
         finally:
@@ -83,9 +83,11 @@ class WsEndpoints:
             except Exception:
                 log.debug("websocket close failed", conn_id=conn.conn_id)
 
-    async def _writer(self, websocket: WebSocket, outbox: trio.MemoryReceiveChannel[str]) -> None:
+    async def _writer(
+        self, websocket: WebSocket, outbox: trio.MemoryReceiveChannel[str], conn: Connection
+    ) -> None:
         async for text in outbox:
-            if self._faults.half_open:
+            if self._faults.half_open or conn.silent:
                 continue  # half-open: keep the socket, send nothing
             await websocket.send({"type": "websocket.send", "text": text})
 

@@ -44,7 +44,8 @@ async def test_engine_backfills_runs_the_tree_and_stops_cleanly(
         assert engine.warmup.stored == dict.fromkeys(SYMBOLS, 100)
         assert engine.warmup.failed == {}
         tree = await view.supervision_tree()
-        assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
+        paths = [c["path"] for c in tree["children"]]
+        assert paths == ["root/risk", "root/monitor", "root/symbols", "root/reconciler"]
 
         async def live_bars_stored() -> bool:
             count = await storage.db.fetchval("SELECT count(*) FROM klines_5m WHERE symbol = $1", SYMBOLS[0])

@@ -167,7 +167,8 @@ def test_run_serves_risk_checked_signals_survives_a_feed_crash_and_stops_cleanly
 
         # The root's children in start order; every symbol has its own position, signal, indicator and feed.
         tree = client.get("/admin/supervision").json()
-        assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
+        paths = [c["path"] for c in tree["children"]]
+        assert paths == ["root/risk", "root/monitor", "root/symbols", "root/reconciler"]
         symbols = tree["children"][2]["children"]
         assert len(symbols) == SYMBOL_COUNT
         assert all(

@@ -16,6 +16,7 @@ EXPECTED = [
     "SignalNotOpenError", "UnknownPositionError", "UnknownSignalError", "OrderOutcome", "PlacementResult",
     "PositionDetail", "PositionQuery", "PositionSummary", "TradePreviewView", "PositionReader",
     "ExecutionItem", "OrderItem", "SlippageItem",
+    "FindingBody", "PassBody", "ReconciliationEventView", "ReconciliationPort", "ReconciliationStatusBody",
 ]  # fmt: skip
 
 

@@ -45,7 +45,8 @@ async def test_every_signal_is_decided_by_the_risk_actor_and_published_when_allo
 ) -> None:
     async with run_engine(_settings(), publisher=published) as engine:
         tree = await engine.view.supervision_tree()
-        assert [c["path"] for c in tree["children"]] == ["root/risk", "root/monitor", "root/symbols"]
+        paths = [c["path"] for c in tree["children"]]
+        assert paths == ["root/risk", "root/monitor", "root/symbols", "root/reconciler"]
         assert [c["kind"] for c in tree["children"][:2]] == ["risk", "monitor"]
         assert engine.alerts is None  # no webhook URLs configured
 

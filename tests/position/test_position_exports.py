@@ -6,11 +6,12 @@ import actors.position
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
+    "AdoptExchangeClose", "CancelOrphanOrders",
     "CloseOutcome", "ClosePosition", "CloseReason", "CloseStatus", "ExchangePort", "ExecutionConfig",
     "ExecutionStorePort", "FillWaitElapsed", "GetPositions", "PlaceOrderFromSignal", "PlacementOutcome",
     "PlacementStatus", "PollFills", "PositionActor", "PositionBehaviour", "PositionChanged",
     "PositionDeps", "PositionMessage", "PositionPublisher", "PositionView", "PrivateStreamResumed",
-    "RetryRebuild", "RiskCheckDue", "StepDone",
+    "RepairStepDone", "RetryRebuild", "Revalidate", "RiskCheckDue", "StepDone",
 ]  # fmt: skip
 
 

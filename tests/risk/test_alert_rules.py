@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from prometheus_client import CollectorRegistry
 
+from actors.reconciler import ReconcilerMetrics
 from actors.risk import AlertKind, RiskMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,7 @@ def _rules() -> list[dict[str, object]]:
 def _metric_names() -> set[str]:
     registry = CollectorRegistry()
     RiskMetrics(registry)
+    ReconcilerMetrics(registry)  # the reconciler's gauges share the engine's registry
     names: set[str] = set()
     for family in registry.collect():
         names.add(family.name)

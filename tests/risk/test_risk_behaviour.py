@@ -18,6 +18,7 @@ from actors.risk import (
     OrderDenied,
     PollTradingState,
     PositionOpened,
+    ReconciliationVerdict,
     RiskActorDeps,
     RiskBehaviour,
     RiskConfig,
@@ -73,7 +74,13 @@ signal = make_signal
 
 class Harness:
     def __init__(
-        self, storage: Storage, limits: RiskLimits, clock: ManualClock, state_poll_s: float | None = None
+        self,
+        storage: Storage,
+        limits: RiskLimits,
+        clock: ManualClock,
+        state_poll_s: float | None = None,
+        *,
+        await_reconciliation: bool = False,
     ) -> None:
         self.jobs = Jobs()
         self.inbox = Inbox()
@@ -83,7 +90,9 @@ class Harness:
             store=storage.risk_state,
             metrics=RiskMetrics(self.registry),
         )
-        config = RiskConfig(state_poll_s=state_poll_s, denial_flush_s=0)
+        config = RiskConfig(
+            state_poll_s=state_poll_s, denial_flush_s=0, await_reconciliation=await_reconciliation
+        )
         self.behaviour = RiskBehaviour(config, limits, deps, clock, self.inbox, structlog.get_logger("test"))
 
     async def start(self) -> None:
@@ -275,3 +284,47 @@ async def test_a_halt_made_while_rebuilding_wins_even_when_its_write_is_confirme
         denied = h.check(signal())
         assert isinstance(denied, SignalDenied)
         assert denied.reason == "halted"
+
+
+async def test_new_exposure_waits_for_a_clean_reconciliation_pass_while_reduce_only_passes(
+    risk_db_url: str, redis_clean_url: str
+) -> None:
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
+        h = Harness(storage, LIMITS, ManualClock(T0), await_reconciliation=True)
+        await h.start()
+        held = h.check(signal())
+        assert isinstance(held, SignalDenied)
+        assert held.reason == "reconciling"
+        h.behaviour.handle(ReconciliationVerdict(clean=True, reason="last pass clean", at=T0))
+        assert isinstance(h.check(signal("ETHUSDT")), SignalAllowed)
+        h.behaviour.handle(ReconciliationVerdict(clean=False, reason="1 critical finding(s) open", at=T0))
+        again = h.check(signal("SOLUSDT"))
+        assert isinstance(again, SignalDenied)
+        assert again.reason == "reconciling"
+
+
+async def test_a_critical_finding_engages_the_configured_state_and_only_tightens(
+    risk_db_url: str, redis_clean_url: str
+) -> None:
+    async with open_risk_storage(risk_db_url, redis_clean_url) as storage:
+        h = Harness(storage, LIMITS, ManualClock(T0))
+        await h.start()
+        reply = h.behaviour.handle(
+            CriticalDiscrepancy(
+                symbol="BTCUSDT", kind="size_mismatch", details="x", at=T0, state=TradingState.REDUCING
+            )
+        )
+        assert isinstance(reply, TradingStateChanged)
+        assert reply.record.state is TradingState.REDUCING
+        assert reply.record.kill_switch
+        same = h.behaviour.handle(
+            CriticalDiscrepancy(
+                symbol="ETHUSDT", kind="size_mismatch", details="y", at=T0, state=TradingState.REDUCING
+            )
+        )
+        assert isinstance(same, TradingStateUnchanged)
+        tighter = h.behaviour.handle(
+            CriticalDiscrepancy(symbol="ETHUSDT", kind="position_unknown", details="z", at=T0)
+        )
+        assert isinstance(tighter, TradingStateChanged)
+        assert tighter.record.state is TradingState.HALTED

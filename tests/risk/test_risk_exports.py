@@ -10,6 +10,7 @@ EXPECTED = [
     "DeliveryLog", "GetRiskSnapshot", "UpdateRiskLimits", "KillConditionTriggered", "KillSwitchCommandError",
     "OrderAllowed",
     "OrderDenied", "PollTradingState", "PositionClosed", "PositionOpened", "PreviewTrade",
+    "ReconciliationVerdict",
     "RISK_UNAVAILABLE", "RiskActor", "RiskActorDeps", "RiskBehaviour", "RiskConfig", "RiskError",
     "RiskMetrics", "RiskSnapshot", "RiskStatePort", "SIGNATURE_HEADER", "SetTradingState", "Severity",
     "TIMESTAMP_HEADER", "TradePreview", "TradingState", "TradingStateChanged", "TradingStateUnchanged",

@@ -53,6 +53,10 @@ GOOD_ROWS: list[tuple[str, str, tuple[object, ...]]] = [
     ("reconciliation_log", "INSERT INTO reconciliation_log (run_id, symbol, severity, kind, position_id) "
      "VALUES (gen_random_uuid(), 'BTCUSDT', 'critical', 'missing_on_exchange', %s) RETURNING severity",
      (POSITION,)),
+    ("reconciliation_passes", "INSERT INTO reconciliation_passes (run_id, fence, holder, started_at, "
+     "duration_ms, symbols, clean) VALUES (gen_random_uuid(), 1, 'engine-a', now(), 12.5, 15, true) "
+     "RETURNING holder", ()),
+    ("reconciliation_fence", "UPDATE reconciliation_fence SET fence = 7 RETURNING fence", ()),
     ("webhook_deliveries", "INSERT INTO webhook_deliveries (event, url, payload, position_id) VALUES "
      "('be', 'https://hooks.example.com/x', '{}', %s) RETURNING status", (POSITION,)),
     ("event_outbox", "INSERT INTO event_outbox (channel, payload) VALUES ('signals', '{}') RETURNING channel",
@@ -100,6 +104,10 @@ BAD_ROWS: list[tuple[str, str]] = [
     ("kill_switch_state_singleton_check", "INSERT INTO kill_switch_state (id) VALUES (2)"),
     ("reconciliation_log_severity_check", "INSERT INTO reconciliation_log (run_id, severity, kind) "
      "VALUES (gen_random_uuid(), 'fatal', 'x')"),
+    ("reconciliation_fence_singleton_check", "INSERT INTO reconciliation_fence (id) VALUES (2)"),
+    ("reconciliation_passes_counts_check", "INSERT INTO reconciliation_passes (run_id, fence, holder, "
+     "started_at, duration_ms, symbols, critical, clean) VALUES (gen_random_uuid(), 1, 'x', now(), 1, 1, -1, "
+     "false)"),
     ("webhook_deliveries_url_check", "INSERT INTO webhook_deliveries (event, url, payload) "
      "VALUES ('be', 'ftp://x', '{}')"),
     ("klines_5m_ohlc_check", "INSERT INTO klines_5m (symbol, open_time, open, high, low, close, volume) "
@@ -124,7 +132,8 @@ EXPECTED = {
     "users": "admin", "user_tokens": "activation", "refresh_token_families": "jti-1", "api_keys": "main",
     "audit_trail": "login", "signals": "short", "positions": "open", "orders": "new", "executions": "ex-1",
     "order_rejections": 110007, "kill_switch_state": "HALTED", "risk_denials": "max_total_risk",
-    "reconciliation_log": "critical", "webhook_deliveries": "pending", "event_outbox": "signals",
+    "reconciliation_log": "critical", "reconciliation_passes": "engine-a", "reconciliation_fence": 7,
+    "webhook_deliveries": "pending", "event_outbox": "signals",
     "klines_5m": Decimal("100.5"), "orderbook_l50_log": 1, "slippage_log": Decimal("-50"),
     "calibration_runs": "running", "theta_maps": Decimal("0.35"),
 }

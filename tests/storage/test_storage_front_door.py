@@ -15,6 +15,7 @@ EXPECTED = {
     "AlertLike", "AttemptLike", "AuditRepository", "BookLike", "BookLogRepository", "ChangeSource",
     "DenialRecord", "IssuedActivation", "KillSwitchRepository", "MIRROR_CHANNEL", "MIRROR_KEY",
     "MarketRepository", "MonitorRepository", "PerformanceHistory", "RebuiltExposure", "RiskStateRepository",
+    "FindingRecord", "PassRecord", "ReconciliationRepository", "StoredFinding",
     "StatementRejectedError", "TradingStateRecord", "UserRepository", "WebhookDeliveryRepository",
     "rebuild_exposure",
     # the execution path (E-02..E-07)
