@@ -23,6 +23,7 @@ from strategy_core.numeric import round_down_to_step
 from supervision import ReplyFuture
 
 from .core import PositionCore
+from .deps import ExchangePort
 from .messages import CloseOutcome, ClosePosition, PollFills, StepDone
 from .state import CLOSE_PURPOSES, PositionFlow, epoch_ms, fill_of, record_of, view_of
 
@@ -115,11 +116,7 @@ class ClosingFlow(PositionCore):
         open_qty = position.ledger.open_qty
         if rules is not None:
             open_qty = round_down_to_step(open_qty, rules.qty_step)
-        live = [
-            o.order_link_id
-            for o in position.orders(OrderPurpose.SL, OrderPurpose.TP)
-            if not o.status.terminal
-        ]
+        live = _live_protection(position)
         purpose = (
             OrderPurpose.FUNDING_EXIT if position.closing_reason == "funding" else OrderPurpose.MANUAL_CLOSE
         )
@@ -137,12 +134,7 @@ class ClosingFlow(PositionCore):
         position.close_in_flight = True
 
         async def close() -> OrderAck | None:
-            for link in live:
-                try:
-                    await exchange.cancel_order(symbol, order_link_id=link)
-                except BybitApiError as exc:
-                    if exc.code not in {RetCode.ORDER_NOT_EXISTS, RetCode.ORDER_ALREADY_FINISHED}:
-                        raise
+            await _cancel(exchange, symbol, live)
             if intent is None or request is None:
                 return None
             await store.record_intent(intent)
@@ -203,8 +195,12 @@ class ClosingFlow(PositionCore):
         opened = epoch_ms(position.record.opened_at)
         since = opened - 60_000
         pid, store = position.record.id, self.deps.store
+        # A flat position keeps no protective order: a stop or take-profit left on the venue would act on the
+        # symbol's next position (one-way mode). The TPs closed it → the SL goes; the SL closed it → the TPs.
+        leftover = _live_protection(position)
 
         async def final() -> tuple[list[ClosedPnl], list[ExecutionRecord]]:
+            await _cancel(exchange, symbol, leftover)
             rows = await exchange.get_closed_pnl(symbol, start_time=since, limit=100)
             page = await exchange.get_executions(
                 symbol=symbol, start_time=opened, exec_type=EXEC_TYPE_FUNDING
@@ -270,3 +266,19 @@ class ClosingFlow(PositionCore):
             f"Closed {record.symbol} {record.side}: PnL {record.pnl_usd} USDT after fees "
             f"{record.fees_usd} USDT, funding {record.funding_usd} USDT."
         )
+
+
+def _live_protection(position: PositionFlow) -> list[str]:
+    """Return the links of the position's SL and TPs that are still working on the venue."""
+    working = position.orders(OrderPurpose.SL, OrderPurpose.TP)
+    return [o.order_link_id for o in working if not o.status.terminal]
+
+
+async def _cancel(exchange: ExchangePort, symbol: str, links: list[str]) -> None:
+    """Cancel ``links`` on the venue; an order already gone (filled, cancelled, unknown) is no error."""
+    for link in links:
+        try:
+            await exchange.cancel_order(symbol, order_link_id=link)
+        except BybitApiError as exc:
+            if exc.code not in {RetCode.ORDER_NOT_EXISTS, RetCode.ORDER_ALREADY_FINISHED}:
+                raise

@@ -460,3 +460,31 @@ async def test_a_symbol_without_instrument_rules_takes_no_order(
         assert (outcome.order_status, outcome.reason_code) == ("rejected", "instrument_unavailable"), outcome
         assert "no tick or size step is guessed" in outcome.message
         assert not rig.exchange_orders()
+
+
+async def test_take_profits_that_close_the_position_cancel_its_stop_on_the_exchange(
+    position_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_position(position_db_url, redis_clean_url, sim) as rig:
+        ask, _ = best_ask(sim)
+        opened = await rig.place(await rig.signal(entry=ask + 50, sl_distance=Decimal(500)))
+        assert opened.order_status == "filled", opened
+        assert opened.avg_price is not None
+
+        def protected() -> bool:
+            return len([o for o in rig.exchange_orders() if o.reduce_only]) == 4
+
+        await eventually_async(protected, timeout=10)
+        sim.set_price(SYMBOL, opened.avg_price + 3000)  # through TP1, TP2 and TP3
+        sim.clock.resume()
+
+        async def closed_by_the_take_profits() -> bool:
+            return any(v.status.value == "closed" for v in await rig.positions())
+
+        await eventually_async(closed_by_the_take_profits, timeout=15)
+        sim.clock.pause()
+        views = await rig.positions()
+        assert [v.close_reason for v in views] == ["tp"]
+        stops = [o for o in rig.exchange_orders() if o.conditional]
+        # Cancelled before its trigger (Bybit: Deactivated); else it would act on the symbol's next position.
+        assert [o.status for o in stops] == ["Deactivated"]
