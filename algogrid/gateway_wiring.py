@@ -172,14 +172,18 @@ async def serve_gateway(
     """Serve the gateway over the real rooms until ``shutdown_trigger`` returns (or until cancelled).
 
     Args:
-        settings: ``algogrid.settings.Settings`` (reads ``gateway`` and ``dev.fault_injection``).
+        settings: ``algogrid.settings.Settings`` (reads ``gateway``, ``auth``, ``mode``, ``storage.data_dir``
+            and ``dev.fault_injection``).
         storage: an open ``storage.Storage`` (PostgreSQL reads, Redis Stream event log, probes).
         engine: the engine as the gateway sees it: ``Engine.view`` in ``algogrid run``, a
             ``SupervisionEngineView`` over any running tree in tests.
         feed: the ``SignalFeed`` the engine was given as its ``SignalPublisher``.
         shutdown_trigger: returns when the gateway must stop accepting and drain (O-03).
     """
+    from algogrid.auth_wiring import build_auth
+
     fault_injection = bool(settings.dev.fault_injection)
+    auth, accounts = build_auth(settings.auth, settings.mode, settings.storage.data_dir, storage, "")
     probes: dict[str, ReadinessProbe] = {
         "postgres": lambda: _require(storage.db.ping, "PostgreSQL"),
         "redis": lambda: _require(storage.redis.ping, "Redis"),
@@ -192,6 +196,9 @@ async def serve_gateway(
         RedisStreamCommands(storage.redis),
         feed,
         positions=StoragePositionReader.of(storage),
+        auth=auth,
+        accounts=accounts,
+        kv=storage.redis,
         fault_injection=fault_injection,
         probes=probes,
         shutdown_trigger=shutdown_trigger,

@@ -18,6 +18,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway.access import guard
+from gateway.auth.accounts import Accounts
+from gateway.auth.errors import LockedOutError
+from gateway.auth.limits import KeyValue
+from gateway.auth.service import AuthService
 from gateway.cache import ReadCache
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext, error_response
@@ -30,10 +35,14 @@ from gateway.metrics import GatewayMetrics, LatencyMiddleware
 from gateway.openapi import build_openapi
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
 from gateway.ratelimit import IpRateLimitMiddleware
+from gateway.request_context import RequestContextMiddleware
+from gateway.routes_auth import AUTH_ENDPOINTS
 from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
 from gateway.routes_positions import POSITION_ENDPOINTS
 from gateway.routes_signals import SIGNAL_ENDPOINTS
-from gateway.sse import STREAM_ENDPOINT
+from gateway.routes_users import USER_ENDPOINTS
+from gateway.security import SecurityMiddleware
+from gateway.sse import STREAM_ENDPOINT, SessionStreams
 
 __all__ = ["create_app", "endpoints_for"]
 
@@ -44,7 +53,14 @@ UI_DIR = Path(__file__).with_name("ui")
 
 def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
     """Return the route table; ``POST /admin/faults`` exists only with ``fault_injection`` (dev mode)."""
-    table = (*OPS_ENDPOINTS, *SIGNAL_ENDPOINTS, *POSITION_ENDPOINTS, STREAM_ENDPOINT)
+    table = (
+        *OPS_ENDPOINTS,
+        *SIGNAL_ENDPOINTS,
+        *POSITION_ENDPOINTS,
+        STREAM_ENDPOINT,
+        *AUTH_ENDPOINTS,
+        *USER_ENDPOINTS,
+    )
     return (*table, FAULT_ENDPOINT) if fault_injection else table
 
 
@@ -62,7 +78,12 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
         ctx: GatewayContext = request.app.state.ctx
         ctx.metrics.engine_errors.labels(type(exc).__name__).inc()
         log.warning("engine unavailable", path=request.url.path, reason=str(exc))
-    return error_response(exc.status_code, exc.error, str(exc))
+    response = error_response(exc.status_code, exc.error, str(exc))
+    if isinstance(exc, LockedOutError):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="algogrid"'
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -79,6 +100,9 @@ def create_app(
     feed: SignalFeed,
     *,
     positions: PositionReader,
+    auth: AuthService,
+    accounts: Accounts,
+    kv: KeyValue,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
 ) -> Starlette:
@@ -92,6 +116,9 @@ def create_app(
         events: the Redis Stream log SSE replays from.
         feed: the engine's signal sink; ``gateway.serve`` runs its drain task.
         fault_injection: serve ``POST /admin/faults`` (``dev.fault_injection``).
+        auth: sessions and the per-request check behind every guarded route (U-03, U-07).
+        accounts: the account lifecycle behind ``/auth/*`` and ``/users``.
+        kv: Redis for the shared per-IP limit.
         probes: readiness checks by name (e.g. ``postgres``, ``redis``).
     """
     hub = SignalHub(client_buffer=config.sse_client_buffer)
@@ -105,9 +132,14 @@ def create_app(
         hub=hub,
         metrics=metrics,
         config=config,
+        auth=auth,
+        accounts=accounts,
         probes=dict(probes or {}),
         signal_cache=ReadCache(config.signals_cache_ttl_s),
+        streams=SessionStreams(),
     )
+    assert ctx.streams is not None
+    auth.on_revoke(ctx.streams.close)
     table = endpoints_for(fault_injection=fault_injection)
     openapi_body = json.dumps(build_openapi(table, _version()))
 
@@ -117,7 +149,7 @@ def create_app(
     async def root(request: Request) -> Response:
         return RedirectResponse("/ui/", status_code=307)
 
-    routes: list[BaseRoute] = [endpoint.route() for endpoint in table]
+    routes: list[BaseRoute] = [endpoint.route(guard(endpoint, auth)) for endpoint in table]
     routes += [
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Route("/", root, methods=["GET"], include_in_schema=False),
@@ -134,17 +166,22 @@ def create_app(
             log.info("gateway stopped")
 
     # Each middleware wraps every request (and every SSE chunk's send): add only the ones that do work.
-    middleware = [Middleware(LatencyMiddleware, metrics=metrics)]
+    middleware = [
+        Middleware(LatencyMiddleware, metrics=metrics),
+        Middleware(RequestContextMiddleware, trusted_proxies=config.trusted_proxies),
+        Middleware(SecurityMiddleware, max_body_bytes=config.max_body_bytes),
+    ]
     if config.allowed_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(config.allowed_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["Content-Type", "Last-Event-ID", "Authorization"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Content-Type", "Last-Event-ID", "Authorization", "X-CSRF-Token"],
+                allow_credentials=True,
             )
         )
-    middleware.append(Middleware(IpRateLimitMiddleware, per_minute=config.ip_rate_limit_per_min))
+    middleware.append(Middleware(IpRateLimitMiddleware, per_minute=config.ip_rate_limit_per_min, kv=kv))
     app = Starlette(
         routes=routes,
         middleware=middleware,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,6 +17,11 @@ from gateway.hub import SignalHub
 from gateway.metrics import GatewayMetrics
 from gateway.models import ErrorBody
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
+
+if TYPE_CHECKING:
+    from gateway.auth.accounts import Accounts
+    from gateway.auth.service import AuthService
+    from gateway.sse import SessionStreams
 
 __all__ = ["GatewayContext", "error_response", "json_body", "json_response"]
 
@@ -33,8 +38,11 @@ class GatewayContext:
     hub: SignalHub
     metrics: GatewayMetrics
     config: GatewayConfig
+    auth: AuthService
+    accounts: Accounts
     probes: Mapping[str, ReadinessProbe] = field(default_factory=dict)
     signal_cache: ReadCache = field(default_factory=lambda: ReadCache(0.0))
+    streams: SessionStreams | None = None
 
 
 def ctx_of(request: Request) -> GatewayContext:

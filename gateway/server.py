@@ -21,6 +21,9 @@ from hypercorn.trio import serve as hypercorn_serve
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.auth.accounts import Accounts
+from gateway.auth.limits import KeyValue
+from gateway.auth.service import AuthService
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.events import RedisEventLog
@@ -32,9 +35,6 @@ from gateway.sse import ExposeRawSend
 __all__ = ["GatewayHandle", "serve", "wait_for_stop_signal"]
 
 log = structlog.get_logger(__name__)
-
-LOOPBACK = "127.0.0.1"
-
 
 @dataclass(frozen=True, slots=True)
 class GatewayHandle:
@@ -58,16 +58,6 @@ async def wait_for_stop_signal() -> None:
             return
 
 
-def _bind_host(requested: str) -> str:
-    if requested != LOOPBACK:
-        log.warning(
-            "gateway binds 127.0.0.1 only until authentication lands",
-            requested_host=requested,
-            bound_host=LOOPBACK,
-        )
-    return LOOPBACK
-
-
 async def serve(
     config: GatewayConfig,
     engine: EngineView,
@@ -76,6 +66,9 @@ async def serve(
     feed: SignalFeed,
     *,
     positions: PositionReader,
+    auth: AuthService,
+    accounts: Accounts,
+    kv: KeyValue,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     stream_key: str = "algogrid:events",
@@ -84,8 +77,8 @@ async def serve(
 ) -> None:
     """Serve the gateway until ``shutdown_trigger`` returns (or forever), then shut down gracefully.
 
-    Reports a ``GatewayHandle`` through ``task_status`` once the socket listens. The bound host is always
-    127.0.0.1 until auth lands (a warning is logged when ``config.host`` asks for another).
+    Reports a ``GatewayHandle`` through ``task_status`` once the socket listens. With ``tls_cert_file`` and
+    ``tls_key_file`` it serves HTTPS (hypercorn's TLS).
     """
     events = RedisEventLog(stream_client, stream=stream_key)
     app = create_app(
@@ -95,12 +88,19 @@ async def serve(
         events,
         feed,
         positions=positions,
+        auth=auth,
+        accounts=accounts,
+        kv=kv,
         fault_injection=fault_injection,
         probes=probes,
     )
     hub = app.state.ctx.hub
     hconfig = HypercornConfig()
-    hconfig.bind = [f"{_bind_host(config.host)}:{config.port}"]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    hconfig.bind = [f"{host}:{config.port}"]
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        hconfig.certfile = str(config.tls_cert_file)
+        hconfig.keyfile = str(config.tls_key_file)
     hconfig.graceful_timeout = config.graceful_timeout_s
     hconfig.backlog = 4096
     hconfig.accesslog = None
@@ -139,6 +139,8 @@ async def serve(
         # of the collector's generations so full collections stay short during fan-out bursts.
         gc.freeze()
         url = binds[0]
+        if not accounts.link_base:
+            accounts.link_base = url  # links in mails point at this gateway unless auth.public_url says else
         log.info("gateway listening", url=url)
         task_status.started(GatewayHandle(url=url, app=app))
     log.info("gateway stopped serving")

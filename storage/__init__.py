@@ -35,7 +35,7 @@ and the Redis client reconnect by themselves once the server is back. Constraint
 from __future__ import annotations
 
 from storage.aio import AioBridge
-from storage.audit import AuditRepository
+from storage.audit import AuditContext, AuditContextLike, AuditRepository
 from storage.config import StorageConfig
 from storage.database import Connection, Database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -76,7 +76,8 @@ from storage.redis_client import RedisClient
 from storage.risk_state import DenialRecord, RebuiltExposure, RiskStateRepository, rebuild_exposure
 from storage.runtime import ServerUrls, Storage, open_storage, start_servers
 from storage.signals import SignalFilters, SignalLike, SignalRepository, StoredSignal
-from storage.users import IssuedActivation, UserRepository
+from storage.sessions import RefreshOutcome, Rotation, SessionRepository
+from storage.users import IssuedActivation, UserRecord, UserRepository
 from storage.webhook_deliveries import AlertLike, AttemptLike, WebhookDeliveryRepository
 
 __all__ = [
@@ -85,6 +86,8 @@ __all__ = [
     "AioBridge",
     "AlertLike",
     "AttemptLike",
+    "AuditContext",
+    "AuditContextLike",
     "AuditRepository",
     "BookLike",
     "BookLogRepository",
@@ -131,6 +134,10 @@ __all__ = [
     "StoredKline",
     "StoredSignal",
     "TradingStateRecord",
+    "RefreshOutcome",
+    "Rotation",
+    "SessionRepository",
+    "UserRecord",
     "UserRepository",
     "WebhookDeliveryRepository",
     "current_revision",

@@ -24,6 +24,7 @@ from storage.orderbook import BookLogRepository
 from storage.redis_client import RedisClient, connect_redis
 from storage.risk_state import RiskStateRepository
 from storage.signals import SignalRepository
+from storage.sessions import SessionRepository
 from storage.users import UserRepository
 from storage.webhook_deliveries import WebhookDeliveryRepository
 
@@ -61,6 +62,7 @@ class Storage:
     monitor: MonitorRepository
     audit: AuditRepository
     users: UserRepository
+    sessions: SessionRepository
 
     @classmethod
     def over(cls, db: Database, redis: RedisClient, bridge: AioBridge) -> Storage:
@@ -80,6 +82,7 @@ class Storage:
             monitor=MonitorRepository(db),
             audit=AuditRepository(db),
             users=UserRepository(db),
+            sessions=SessionRepository(db),
         )
 
     def market(self, *, source: str = "ws") -> MarketRepository:

@@ -45,8 +45,10 @@ from actors.risk import PreviewTrade, TradePreview
 from algogrid.engine_view import SupervisionEngineView
 from algogrid.gateway_wiring import serve_gateway
 from gateway import GatewayConfig, GatewayHandle, SignalFeed
+from gateway.auth import AuthConfig
 from storage import Storage, StorageConfig, open_storage
 from strategy_core import Signal
+from tests.support.auth import TEST_AUTH
 from supervision import (
     Backoff,
     ChildSpec,
@@ -413,6 +415,9 @@ class WiringSettings:
 
     gateway: GatewayConfig
     dev: Any
+    auth: AuthConfig = TEST_AUTH
+    mode: str = "simulation"
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
 
 @dataclass(frozen=True)

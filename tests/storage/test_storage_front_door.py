@@ -15,7 +15,9 @@ EXPECTED = {
     "AlertLike", "AttemptLike", "AuditRepository", "BookLike", "BookLogRepository", "ChangeSource",
     "DenialRecord", "IssuedActivation", "KillSwitchRepository", "MIRROR_CHANNEL", "MIRROR_KEY",
     "MarketRepository", "MonitorRepository", "PerformanceHistory", "RebuiltExposure", "RiskStateRepository",
-    "StatementRejectedError", "TradingStateRecord", "UserRepository", "WebhookDeliveryRepository",
+    "StatementRejectedError", "TradingStateRecord", "UserRepository",
+    # users, sessions and the audit context (U-02, U-03, U-11)
+    "AuditContext", "AuditContextLike", "RefreshOutcome", "Rotation", "SessionRepository", "UserRecord", "WebhookDeliveryRepository",
     "rebuild_exposure",
     # the execution path (E-02..E-07)
     "ExecutionBook", "ExecutionRecord", "ExecutionRepository", "OrderRecord", "PositionRecord",

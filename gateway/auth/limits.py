@@ -1,0 +1,110 @@
+"""Abuse limits kept in Redis so several gateways share them (G-02, U-02): failure counters with soft
+lockout, and the revocation marks of sessions.
+
+* ``AttemptLimiter`` — failures of login, TOTP and password reset are counted per account (a hash of the
+  normalised e-mail, counted whether or not the account exists, so a lockout reveals nothing) and per client
+  address, in a fixed window; past a limit the next attempt is refused with 429 and ``Retry-After`` before any
+  password is checked.
+* ``RevocationList`` — ``auth:revoked:<sid>`` marks a revoked session for as long as one of its access tokens
+  could still be valid; every authenticated request checks it (one Redis round trip), so logout, deactivation
+  and role changes take effect at once on every gateway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from gateway.auth.config import LockoutConfig
+from gateway.auth.errors import LockedOutError
+
+__all__ = ["AttemptLimiter", "KeyValue", "RevocationList", "account_key", "count_in_window"]
+
+_INCR_WINDOW = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('TTL', KEYS[1])}
+"""
+
+
+class KeyValue(Protocol):
+    """The Redis commands the gateway's limits use (``storage.RedisClient`` satisfies it)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def setex(self, key: str, seconds: int, value: Any) -> bool: ...
+
+    async def delete(self, *keys: str) -> int: ...
+
+    async def exists(self, *keys: str) -> int: ...
+
+    async def eval(self, script: str, keys: Sequence[str] = (), args: Sequence[Any] = ()) -> Any: ...
+
+
+def account_key(email: str) -> str:
+    """Return the counter key of an e-mail (its hash: addresses are not stored in Redis)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+async def count_in_window(kv: KeyValue, key: str, window_s: int) -> tuple[int, int]:
+    """Increment ``key`` in a fixed window of ``window_s``; return (count, seconds left)."""
+    count, ttl = await kv.eval(_INCR_WINDOW, [key], [window_s])
+    return int(count), max(1, int(ttl))
+
+
+class AttemptLimiter:
+    """Per-account and per-address failure counters with soft lockout."""
+
+    def __init__(self, kv: KeyValue, config: LockoutConfig, prefix: str = "auth:fail") -> None:
+        self._kv = kv
+        self._config = config
+        self._prefix = prefix
+
+    def _keys(self, account: str, ip: str) -> tuple[str, str]:
+        return f"{self._prefix}:acct:{account}", f"{self._prefix}:ip:{ip}"
+
+    async def check(self, account: str, ip: str) -> None:
+        """Raise ``LockedOutError`` when the account or the address is over its limit."""
+        acct_key, ip_key = self._keys(account, ip)
+        acct, by_ip = await self._kv.get(acct_key), await self._kv.get(ip_key)
+        if (acct and int(acct) >= self._config.max_account_failures) or (
+            by_ip and int(by_ip) >= self._config.max_ip_failures
+        ):
+            raise LockedOutError(
+                "too many failed attempts: try again later", retry_after_s=self._config.window_s
+            )
+
+    async def failed(self, account: str, ip: str) -> None:
+        """Count one failure for the account and the address."""
+        for key in self._keys(account, ip):
+            await count_in_window(self._kv, key, self._config.window_s)
+
+    async def succeeded(self, account: str) -> None:
+        """Clear the account's failures after a full success."""
+        await self._kv.delete(self._keys(account, "-")[0])
+
+    async def limit_requests(self, kind: str, key: str, limit: int) -> None:
+        """Count a request of ``kind`` (e.g. password reset) for ``key``; raise past ``limit`` per window."""
+        count, left = await count_in_window(self._kv, f"{self._prefix}:{kind}:{key}", self._config.window_s)
+        if count > limit:
+            raise LockedOutError("too many requests: try again later", retry_after_s=left)
+
+
+class RevocationList:
+    """Revoked sessions (refresh families) by id, kept as long as their access tokens could live."""
+
+    def __init__(self, kv: KeyValue, ttl_s: int, prefix: str = "auth:revoked") -> None:
+        self._kv = kv
+        self._ttl_s = ttl_s
+        self._prefix = prefix
+
+    async def revoke(self, sids: Iterable[uuid.UUID]) -> None:
+        """Mark ``sids`` revoked."""
+        for sid in sids:
+            await self._kv.setex(f"{self._prefix}:{sid}", self._ttl_s, "1")
+
+    async def is_revoked(self, sid: uuid.UUID) -> bool:
+        """Return whether ``sid`` was revoked."""
+        return bool(await self._kv.exists(f"{self._prefix}:{sid}"))
