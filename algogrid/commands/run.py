@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
     add_config_argument(parser)
     parser.add_argument(
         "--host",
-        help="gateway address (only 127.0.0.1 is bound until authentication lands; default: gateway.host)",
+        help="gateway address (default: gateway.host, 127.0.0.1)",
     )
     parser.add_argument("--port", type=int, help="gateway port (0 picks a free one; default: gateway.port)")
     parser.add_argument(
@@ -105,6 +105,23 @@ class _RegistryView:
         return ()
 
 
+async def _first_admin(settings: Settings, storage: Storage, url: str) -> None:
+    """On a fresh install (no user at all), print a one-time activation link for the first admin (U-02).
+
+    The link goes to stdout only (never to the log); it is valid ``auth.activation_ttl_hours`` and works once.
+    """
+    from algogrid.auth_wiring import FIRST_ADMIN_EMAIL, ensure_first_admin
+
+    link = await ensure_first_admin(storage, settings.auth.public_url or url, settings.auth.activation_ttl_hours)
+    if link is not None:
+        log.info("first admin created: activation link printed on stdout", email=FIRST_ADMIN_EMAIL)
+        print(  # noqa: T201 - the operator's console, like create-admin
+            f"First admin {FIRST_ADMIN_EMAIL}: activate at {link} (valid "
+            f"{settings.auth.activation_ttl_hours} h, shown once)",
+            flush=True,
+        )
+
+
 async def _first_stop_signal(signals: AsyncIterator[int]) -> str:
     async for signum in signals:
         return signal.Signals(signum).name
@@ -145,6 +162,7 @@ async def _run_system(
                 )
             )
             handle.context.metrics.registry.register(_RegistryView(engine.metrics.registry))
+            await _first_admin(settings, storage, handle.url)
             await _audit(storage, "system_started", {"mode": settings.mode, "url": handle.url})
             log.info(
                 "ready",
