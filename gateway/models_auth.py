@@ -45,7 +45,7 @@ class LoginBody(BaseModel):
     model_config = _IN
     email: str = Email
     password: str = Password
-    totp_code: str | None = Code
+    totp_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
 
 class TokenPair(BaseModel):
@@ -80,7 +80,7 @@ class ActivateBody(BaseModel):
     model_config = _IN
     token: str = Token
     password: str = Password
-    totp_code: str | None = Code
+    totp_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
 
 class ActivationView(BaseModel):
