@@ -59,12 +59,15 @@ def token_service_for(config: AuthConfig, mode: str, data_dir: Path) -> TokenSer
         if config.jwt_secret is not None:
             key: str | bytes = config.jwt_secret.get_secret_value()
         elif mode == "simulation":
-            key = _secret_file(data_dir / "secrets" / "jwt_secret", lambda: secrets.token_urlsafe(48).encode())
+            key = _secret_file(
+                data_dir / "secrets" / "jwt_secret", lambda: secrets.token_urlsafe(48).encode()
+            )
         else:
             raise ValueError(f"auth.jwt_secret is required in {mode} mode")
         signing, verify = key, key
     else:
-        assert config.jwt_private_key_file is not None and config.jwt_public_key_file is not None
+        assert config.jwt_private_key_file is not None
+        assert config.jwt_public_key_file is not None
         signing, verify = config.jwt_private_key_file.read_bytes(), config.jwt_public_key_file.read_bytes()
     return TokenService(
         algorithm=config.jwt_algorithm,
@@ -95,13 +98,15 @@ def cipher_for(config: AuthConfig, mode: str, data_dir: Path) -> SecretCipher:
     return LocalCipher(base64.b64decode(raw))
 
 
-def build_auth(config: AuthConfig, mode: str, data_dir: Path, storage: Storage, link_base: str) -> tuple[AuthService, Accounts]:
+def build_auth(
+    config: AuthConfig, mode: str, data_dir: Path, storage: Storage, link_base: str
+) -> tuple[AuthService, Accounts]:
     """Return the auth service and the account lifecycle over ``storage``."""
     auth = AuthService(
         config=config,
         tokens=token_service_for(config, mode, data_dir),
-        users=storage.users,  # type: ignore[arg-type]  # storage records satisfy the ports structurally
-        sessions=storage.sessions,  # type: ignore[arg-type]
+        users=storage.users,
+        sessions=storage.sessions,
         audit=storage.audit,
         kv=storage.redis,
         cipher=cipher_for(config, mode, data_dir),

@@ -138,7 +138,9 @@ async def authenticate(request: Request, auth: AuthService) -> Principal | None:
     return principal
 
 
-def guard(endpoint: Endpoint, auth: AuthService, access: Mapping[tuple[str, str], frozenset[str]] = ACCESS) -> Handler:
+def guard(
+    endpoint: Endpoint, auth: AuthService, access: Mapping[tuple[str, str], frozenset[str]] = ACCESS
+) -> Handler:
     """Return ``endpoint.handler`` behind the matrix row of ``(method, path)`` (refused if there is none)."""
     key = (endpoint.method, endpoint.path)
     inner = endpoint.handler
@@ -154,13 +156,17 @@ def guard(endpoint: Endpoint, auth: AuthService, access: Mapping[tuple[str, str]
     async def guarded(request: Request) -> Response:
         if _QUERY_CREDENTIALS.intersection(request.query_params.keys()):
             raise TokenInQueryError("credentials are never accepted in a URL: use the Authorization header")
-        principal = await authenticate(request, auth) if roles or request.headers.get("authorization") else None
+        principal = (
+            await authenticate(request, auth) if roles or request.headers.get("authorization") else None
+        )
         if roles:
             if principal is None:
                 raise InvalidTokenError("authentication required")
             if principal.role not in roles:
                 log.info("access denied", route=f"{endpoint.method} {endpoint.path}", role=principal.role)
-                raise ForbiddenError(f"the {principal.role} role may not call {endpoint.method} {endpoint.path}")
+                raise ForbiddenError(
+                    f"the {principal.role} role may not call {endpoint.method} {endpoint.path}"
+                )
         if principal is not None:
             structlog.contextvars.bind_contextvars(user_id=str(principal.user_id))
         request.state.principal = principal

@@ -47,7 +47,8 @@ class Endpoint:
 
     def route(self, handler: Handler | None = None) -> Route:
         """Return the Starlette route serving this endpoint (through ``handler``, e.g. its access guard)."""
-        return Route(self.path, handler or self.handler, methods=[self.method], name=f"{self.method} {self.path}")
+        name = f"{self.method} {self.path}"
+        return Route(self.path, handler or self.handler, methods=[self.method], name=name)
 
 
 def validation_error(exc: ValidationError, where: str) -> Response:

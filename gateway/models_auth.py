@@ -52,7 +52,7 @@ class TokenPair(BaseModel):
     model_config = _OUT
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
 
 

@@ -67,7 +67,9 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp, trusted_proxies: Sequence[str] = ()) -> None:
         self.app = app
-        self.trusted: tuple[Network, ...] = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+        self.trusted: tuple[Network, ...] = tuple(
+            ipaddress.ip_network(p, strict=False) for p in trusted_proxies
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,7 +86,10 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", request_id.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), (b"x-request-id", request_id.encode())],
+                }
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id, correlation_id=correlation_id):

@@ -57,12 +57,33 @@ def _secure(request: Request, ctx: GatewayContext) -> bool:
 
 def _set_cookies(response: Response, request: Request, ctx: GatewayContext, pair: IssuedTokens) -> None:
     secure = _secure(request, ctx)
-    response.set_cookie(ACCESS_COOKIE, pair.access_token, max_age=pair.expires_in, path="/",
-                        secure=secure, httponly=True, samesite="strict")
-    response.set_cookie(REFRESH_COOKIE, pair.refresh_token, max_age=pair.refresh_expires_in, path=_REFRESH_PATH,
-                        secure=secure, httponly=True, samesite="strict")
-    response.set_cookie(CSRF_COOKIE, pair.csrf or "", max_age=pair.refresh_expires_in, path="/",
-                        secure=secure, httponly=False, samesite="strict")
+    response.set_cookie(
+        ACCESS_COOKIE,
+        pair.access_token,
+        max_age=pair.expires_in,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    response.set_cookie(
+        REFRESH_COOKIE,
+        pair.refresh_token,
+        max_age=pair.refresh_expires_in,
+        path=_REFRESH_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        pair.csrf or "",
+        max_age=pair.refresh_expires_in,
+        path="/",
+        secure=secure,
+        httponly=False,
+        samesite="strict",
+    )
 
 
 def _clear_cookies(response: Response) -> None:
@@ -73,11 +94,20 @@ def _clear_cookies(response: Response) -> None:
 async def _session_answer(request: Request, pair: IssuedTokens, via: Via) -> Response:
     ctx = ctx_of(request)
     if via == "bearer":
-        return json_response(TokenPair(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                                       expires_in=pair.expires_in))
+        return json_response(
+            TokenPair(
+                access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+            )
+        )
     claims = ctx.auth.tokens.verify(pair.access_token, TokenKind.ACCESS)
-    response = json_response(SessionView(user_id=claims.sub, role=claims.role,  # type: ignore[arg-type]
-                                         expires_in=pair.expires_in, csrf_token=pair.csrf or ""))
+    response = json_response(
+        SessionView(
+            user_id=claims.sub,
+            role=claims.role,
+            expires_in=pair.expires_in,
+            csrf_token=pair.csrf or "",
+        )
+    )
     _set_cookies(response, request, ctx, pair)
     return response
 
@@ -135,9 +165,15 @@ async def me(request: Request) -> Response:
     user = await ctx_of(request).auth.users.get(principal.user_id)
     if user is None:
         raise InvalidTokenError("the account no longer exists")
-    return json_response(MeView(id=user.id, email=user.email, role=user.role,  # type: ignore[arg-type]
-                                totp_enabled=user.totp_enabled,
-                                session_expires_at=dt.datetime.fromtimestamp(principal.exp, dt.UTC)))
+    return json_response(
+        MeView(
+            id=user.id,
+            email=user.email,
+            role=user.role,
+            totp_enabled=user.totp_enabled,
+            session_expires_at=dt.datetime.fromtimestamp(principal.exp, dt.UTC),
+        )
+    )
 
 
 async def activation_totp(request: Request) -> Response:
@@ -146,7 +182,9 @@ async def activation_totp(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     setup = await ctx_of(request).accounts.activation_totp(body.token)
-    return json_response(TotpSetupView(secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg))
+    return json_response(
+        TotpSetupView(secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg)
+    )
 
 
 async def activate(request: Request) -> Response:
@@ -154,9 +192,11 @@ async def activate(request: Request) -> Response:
     body = await parse_body(request, ActivateBody)
     if isinstance(body, Response):
         return body
-    user = await ctx_of(request).accounts.activate(body.token, body.password, body.totp_code, meta_of(request))
+    user = await ctx_of(request).accounts.activate(
+        body.token, body.password, body.totp_code, meta_of(request)
+    )
     enabled = body.totp_code is not None
-    return json_response(ActivationView(user_id=user.id, role=user.role, totp_enabled=enabled))  # type: ignore[arg-type]
+    return json_response(ActivationView(user_id=user.id, role=user.role, totp_enabled=enabled))
 
 
 async def forgot_password(request: Request) -> Response:
@@ -193,7 +233,9 @@ async def change_password(request: Request) -> Response:
 async def totp_setup(request: Request) -> Response:
     """Start TOTP enrolment for the caller."""
     setup = await ctx_of(request).accounts.totp_setup(principal_of(request))
-    return json_response(TotpSetupView(secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg))
+    return json_response(
+        TotpSetupView(secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg)
+    )
 
 
 async def totp_confirm(request: Request) -> Response:
@@ -210,34 +252,132 @@ async def totp_disable(request: Request) -> Response:
     body = await parse_body(request, DisableTotpBody)
     if isinstance(body, Response):
         return body
-    await ctx_of(request).accounts.totp_disable(principal_of(request), body.password, body.code, meta_of(request))
+    await ctx_of(request).accounts.totp_disable(
+        principal_of(request), body.password, body.code, meta_of(request)
+    )
     return Response(status_code=204)
 
 
 _E = (401, 403, 422, 429)
 AUTH_ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("/auth/login", "POST", login, "Log in (API client): bearer tokens", "auth",
-             body=LoginBody, response=TokenPair, errors=(401, 403, 415, 422, 429), status=200),
-    Endpoint("/auth/session", "POST", open_session, "Log in (browser): HttpOnly cookies + CSRF token", "auth",
-             body=LoginBody, response=SessionView, errors=(401, 403, 415, 422, 429), status=200),
-    Endpoint("/auth/refresh", "POST", refresh, "Rotate a refresh token (reuse revokes the session)", "auth",
-             body=RefreshBody, response=TokenPair, errors=(401, 403, 415, 422), status=200, body_optional=True),
-    Endpoint("/auth/logout", "POST", logout, "End the caller's session", "auth", errors=(401, 403), status=204),
+    Endpoint(
+        "/auth/login",
+        "POST",
+        login,
+        "Log in (API client): bearer tokens",
+        "auth",
+        body=LoginBody,
+        response=TokenPair,
+        errors=(401, 403, 415, 422, 429),
+        status=200,
+    ),
+    Endpoint(
+        "/auth/session",
+        "POST",
+        open_session,
+        "Log in (browser): HttpOnly cookies + CSRF token",
+        "auth",
+        body=LoginBody,
+        response=SessionView,
+        errors=(401, 403, 415, 422, 429),
+        status=200,
+    ),
+    Endpoint(
+        "/auth/refresh",
+        "POST",
+        refresh,
+        "Rotate a refresh token (reuse revokes the session)",
+        "auth",
+        body=RefreshBody,
+        response=TokenPair,
+        errors=(401, 403, 415, 422),
+        status=200,
+        body_optional=True,
+    ),
+    Endpoint(
+        "/auth/logout", "POST", logout, "End the caller's session", "auth", errors=(401, 403), status=204
+    ),
     Endpoint("/auth/me", "GET", me, "Who the caller is", "auth", response=MeView, errors=(401,)),
-    Endpoint("/auth/activate/totp", "POST", activation_totp, "TOTP enrolment with an activation token", "auth",
-             body=TokenBody, response=TotpSetupView, errors=(400, 415, 422), status=200),
-    Endpoint("/auth/activate", "POST", activate, "Activate an account: password (+ TOTP code)", "auth",
-             body=ActivateBody, response=ActivationView, errors=(400, 401, 409, 415, 422), status=200),
-    Endpoint("/auth/password/forgot", "POST", forgot_password, "Mail a password reset link", "auth",
-             body=EmailBody, errors=(415, 422, 429), status=202),
-    Endpoint("/auth/password/reset", "POST", reset_password, "Set a new password with a reset token", "auth",
-             body=ResetBody, errors=(400, 415, 422), status=204),
-    Endpoint("/auth/password/change", "POST", change_password, "Change the caller's password", "auth",
-             body=ChangePasswordBody, errors=(*_E, 415), status=204),
-    Endpoint("/auth/2fa/setup", "POST", totp_setup, "Start TOTP enrolment", "auth",
-             response=TotpSetupView, errors=(401, 403, 409), status=200),
-    Endpoint("/auth/2fa/confirm", "POST", totp_confirm, "Enable TOTP with a current code", "auth",
-             body=CodeBody, errors=(*_E, 409, 415), status=204),
-    Endpoint("/auth/2fa/disable", "POST", totp_disable, "Disable TOTP (password + code)", "auth",
-             body=DisableTotpBody, errors=(*_E, 409, 415), status=204),
+    Endpoint(
+        "/auth/activate/totp",
+        "POST",
+        activation_totp,
+        "TOTP enrolment with an activation token",
+        "auth",
+        body=TokenBody,
+        response=TotpSetupView,
+        errors=(400, 415, 422),
+        status=200,
+    ),
+    Endpoint(
+        "/auth/activate",
+        "POST",
+        activate,
+        "Activate an account: password (+ TOTP code)",
+        "auth",
+        body=ActivateBody,
+        response=ActivationView,
+        errors=(400, 401, 409, 415, 422),
+        status=200,
+    ),
+    Endpoint(
+        "/auth/password/forgot",
+        "POST",
+        forgot_password,
+        "Mail a password reset link",
+        "auth",
+        body=EmailBody,
+        errors=(415, 422, 429),
+        status=202,
+    ),
+    Endpoint(
+        "/auth/password/reset",
+        "POST",
+        reset_password,
+        "Set a new password with a reset token",
+        "auth",
+        body=ResetBody,
+        errors=(400, 415, 422),
+        status=204,
+    ),
+    Endpoint(
+        "/auth/password/change",
+        "POST",
+        change_password,
+        "Change the caller's password",
+        "auth",
+        body=ChangePasswordBody,
+        errors=(*_E, 415),
+        status=204,
+    ),
+    Endpoint(
+        "/auth/2fa/setup",
+        "POST",
+        totp_setup,
+        "Start TOTP enrolment",
+        "auth",
+        response=TotpSetupView,
+        errors=(401, 403, 409),
+        status=200,
+    ),
+    Endpoint(
+        "/auth/2fa/confirm",
+        "POST",
+        totp_confirm,
+        "Enable TOTP with a current code",
+        "auth",
+        body=CodeBody,
+        errors=(*_E, 409, 415),
+        status=204,
+    ),
+    Endpoint(
+        "/auth/2fa/disable",
+        "POST",
+        totp_disable,
+        "Disable TOTP (password + code)",
+        "auth",
+        body=DisableTotpBody,
+        errors=(*_E, 409, 415),
+        status=204,
+    ),
 )

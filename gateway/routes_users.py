@@ -11,7 +11,15 @@ from starlette.responses import Response
 
 from gateway.context import ctx_of, error_response, json_response
 from gateway.endpoint import Endpoint, parse_body
-from gateway.models_auth import CreatedUser, CreateUserBody, PatchedUser, PatchUserBody, UserExport, UserPage, UserView
+from gateway.models_auth import (
+    CreatedUser,
+    CreateUserBody,
+    PatchedUser,
+    PatchUserBody,
+    UserExport,
+    UserPage,
+    UserView,
+)
 from gateway.routes_auth import meta_of
 
 __all__ = ["USER_ENDPOINTS"]
@@ -28,9 +36,16 @@ async def list_users(request: Request) -> Response:
     """Answer every user (no secrets)."""
     users = await ctx_of(request).accounts.list_users()
     items = [
-        UserView(id=u.id, email=u.email, role=u.role, is_active=u.is_active,  # type: ignore[arg-type]
-                 activated=u.password_hash is not None, totp_enabled=u.totp_enabled,
-                 created_at=u.created_at, last_login_at=u.last_login_at)
+        UserView(
+            id=u.id,
+            email=u.email,
+            role=u.role,
+            is_active=u.is_active,
+            activated=u.password_hash is not None,
+            totp_enabled=u.totp_enabled,
+            created_at=u.created_at,
+            last_login_at=u.last_login_at,
+        )
         for u in users
     ]
     return json_response(UserPage(items=items))
@@ -89,12 +104,44 @@ async def anonymise_user(request: Request) -> Response:
 _E = (401, 403)
 USER_ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/users", "GET", list_users, "List users", "users", response=UserPage, errors=_E),
-    Endpoint("/users", "POST", create_user, "Create a user (activation link)", "users", body=CreateUserBody,
-             response=CreatedUser, errors=(*_E, 409, 415, 422), status=201),
-    Endpoint("/users/{user_id}", "PATCH", patch_user, "Change role/status or reset a user", "users",
-             body=PatchUserBody, response=PatchedUser, errors=(*_E, 404, 409, 415, 422), status=200),
-    Endpoint("/users/{user_id}/export", "GET", export_user, "Export a person's data (GDPR)", "users",
-             response=UserExport, errors=(*_E, 404)),
-    Endpoint("/users/{user_id}/anonymise", "POST", anonymise_user, "Erase a person (GDPR)", "users",
-             errors=(*_E, 404, 409), status=204),
+    Endpoint(
+        "/users",
+        "POST",
+        create_user,
+        "Create a user (activation link)",
+        "users",
+        body=CreateUserBody,
+        response=CreatedUser,
+        errors=(*_E, 409, 415, 422),
+        status=201,
+    ),
+    Endpoint(
+        "/users/{user_id}",
+        "PATCH",
+        patch_user,
+        "Change role/status or reset a user",
+        "users",
+        body=PatchUserBody,
+        response=PatchedUser,
+        errors=(*_E, 404, 409, 415, 422),
+        status=200,
+    ),
+    Endpoint(
+        "/users/{user_id}/export",
+        "GET",
+        export_user,
+        "Export a person's data (GDPR)",
+        "users",
+        response=UserExport,
+        errors=(*_E, 404),
+    ),
+    Endpoint(
+        "/users/{user_id}/anonymise",
+        "POST",
+        anonymise_user,
+        "Erase a person (GDPR)",
+        "users",
+        errors=(*_E, 404, 409),
+        status=204,
+    ),
 )

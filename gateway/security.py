@@ -34,7 +34,7 @@ _NO_STORE = (b"cache-control", b"no-store")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class _TooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 
@@ -51,8 +51,7 @@ class SecurityMiddleware:
             return
         refusal = self._refusal(scope)
         if refusal is not None:
-            status, error, reason = refusal
-            await self._answer(scope, receive, send, status, error, reason)
+            await self._answer(scope, receive, send, refusal)
             return
         static = scope["path"].startswith("/ui")
         extra = [*SECURITY_HEADERS, *(() if static else (_NO_STORE,))]
@@ -74,13 +73,13 @@ class SecurityMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _TooLarge
+                    raise _BodyTooLargeError
             return message
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except _TooLarge:
-            await self._answer(scope, receive, send, 413, "body_too_large", self._too_large())
+        except _BodyTooLargeError:
+            await self._answer(scope, receive, send, (413, "body_too_large", self._too_large()))
 
     def _too_large(self) -> str:
         return f"the body exceeds {self.max_body_bytes} bytes"
@@ -97,7 +96,9 @@ class SecurityMiddleware:
                 return 415, "unsupported_media_type", "expected Content-Type: application/json"
         return None
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, status: int, error: str, reason: str) -> None:
+    @staticmethod
+    async def _answer(scope: Scope, receive: Receive, send: Send, refusal: tuple[int, str, str]) -> None:
+        status, error, reason = refusal
         response = error_response(status, error, reason)
         for name, value in (*SECURITY_HEADERS, _NO_STORE):
             response.headers[name.decode()] = value.decode()

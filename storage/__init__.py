@@ -75,8 +75,8 @@ from storage.orderbook import BookLike, BookLogRepository
 from storage.redis_client import RedisClient
 from storage.risk_state import DenialRecord, RebuiltExposure, RiskStateRepository, rebuild_exposure
 from storage.runtime import ServerUrls, Storage, open_storage, start_servers
-from storage.signals import SignalFilters, SignalLike, SignalRepository, StoredSignal
 from storage.sessions import RefreshOutcome, Rotation, SessionRepository
+from storage.signals import SignalFilters, SignalLike, SignalRepository, StoredSignal
 from storage.users import IssuedActivation, UserRecord, UserRepository
 from storage.webhook_deliveries import AlertLike, AttemptLike, WebhookDeliveryRepository
 
@@ -119,9 +119,12 @@ __all__ = [
     "RebuiltExposure",
     "RedisClient",
     "RedisLock",
+    "RefreshOutcome",
     "RejectionRecord",
     "RiskStateRepository",
+    "Rotation",
     "ServerUrls",
+    "SessionRepository",
     "SignalFilters",
     "SignalLike",
     "SignalRepository",
@@ -134,9 +137,6 @@ __all__ = [
     "StoredKline",
     "StoredSignal",
     "TradingStateRecord",
-    "RefreshOutcome",
-    "Rotation",
-    "SessionRepository",
     "UserRecord",
     "UserRepository",
     "WebhookDeliveryRepository",

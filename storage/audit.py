@@ -24,8 +24,8 @@ INSERT INTO audit_trail (actor_label, action, target_type, target_id, details, a
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::inet, $10)
 """
 _RECENT = """
-SELECT id, at, actor_user_id, actor_label, action, target_type, target_id, details, request_id, ip::text AS ip,
-       user_agent
+SELECT id, at, actor_user_id, actor_label, action, target_type, target_id, details, request_id,
+       ip::text AS ip, user_agent
 FROM audit_trail WHERE ($1::uuid IS NULL OR actor_user_id = $1 OR target_id = $1::text)
 ORDER BY id DESC LIMIT $2
 """
@@ -59,7 +59,6 @@ class AuditContext:
     user_agent: str | None = None
     request_id: str | None = None
     correlation_id: str | None = None
-
 
 
 class AuditRepository:

@@ -23,8 +23,8 @@ from storage.monitor import MonitorRepository
 from storage.orderbook import BookLogRepository
 from storage.redis_client import RedisClient, connect_redis
 from storage.risk_state import RiskStateRepository
-from storage.signals import SignalRepository
 from storage.sessions import SessionRepository
+from storage.signals import SignalRepository
 from storage.users import UserRepository
 from storage.webhook_deliveries import WebhookDeliveryRepository
 

@@ -75,8 +75,11 @@ class SessionRepository:
             assert row is not None
             await conn.execute(_LOGGED_IN, user_id)
             await AuditRepository(conn).append(
-                "login", {"via": via, "session": str(row["id"])}, target_type="user",
-                target_id=str(user_id), context=context,
+                "login",
+                {"via": via, "session": str(row["id"])},
+                target_type="user",
+                target_id=str(user_id),
+                context=context,
             )
         return row["id"], row["expires_at"]
 
@@ -98,8 +101,11 @@ class SessionRepository:
             if row["current_jti"] != presented_jti:
                 await conn.execute(_REVOKE, family_id, "reuse_detected")
                 await AuditRepository(conn).append(
-                    "refresh_reuse_detected", {"session": str(family_id)}, target_type="user",
-                    target_id=str(user_id), context=AuditContext(actor_user_id=user_id),
+                    "refresh_reuse_detected",
+                    {"session": str(family_id)},
+                    target_type="user",
+                    target_id=str(user_id),
+                    context=AuditContext(actor_user_id=user_id),
                 )
                 return Rotation(RefreshOutcome.REUSED, user_id)
             if not row["is_active"]:

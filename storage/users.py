@@ -20,30 +20,31 @@ from storage.database import Connection, Database
 
 __all__ = ["IssuedActivation", "UserRecord", "UserRepository"]
 
-_COLUMNS = (
-    "id, email, role, password_hash, is_active, totp_secret_enc, totp_enabled, created_at, updated_at, "
-    "last_login_at, pseudonymised_at, totp_last_step"
-)
 _LOCK_BY_EMAIL = "SELECT id, password_hash FROM users WHERE lower(email) = lower($1) FOR UPDATE"
 _INSERT_USER = "INSERT INTO users (email, role) VALUES ($1, $2) RETURNING id"
-_VOID_TOKENS = (
+_VOID_ONE_TIME = (
     "UPDATE user_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL"
 )
-_INSERT_TOKEN = (
+_INSERT_ONE_TIME = (
     "INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) "
     "VALUES ($1, $2, $3, now() + make_interval(hours => $4))"
 )
-_BY_EMAIL = f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower($1)"
-_BY_ID = f"SELECT {_COLUMNS} FROM users WHERE id = $1"
-_LIST = f"SELECT {_COLUMNS} FROM users ORDER BY created_at, email"
+_USER = (
+    "SELECT id, email, role, password_hash, is_active, totp_secret_enc, totp_enabled, created_at, "
+    "updated_at, last_login_at, pseudonymised_at, totp_last_step FROM users "
+)
+_BY_EMAIL = _USER + "WHERE lower(email) = lower($1)"
+_BY_ID = _USER + "WHERE id = $1"
+_LIST = _USER + "ORDER BY created_at, email"
 _COUNT = "SELECT count(*) FROM users"
-_TOKEN_USER = (
-    f"SELECT t.id AS token_id, {', '.join('u.' + c.strip() for c in _COLUMNS.split(','))} "
+_ONE_TIME_USER = (
+    "SELECT t.id AS token_id, u.id, u.email, u.role, u.password_hash, u.is_active, u.totp_secret_enc, "
+    "u.totp_enabled, u.created_at, u.updated_at, u.last_login_at, u.pseudonymised_at, u.totp_last_step "
     "FROM user_tokens t JOIN users u ON u.id = t.user_id "
     "WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now()"
 )
-_LOCK_TOKEN = _TOKEN_USER + " FOR UPDATE OF t, u"
-_DELETE_TOKEN = "DELETE FROM user_tokens WHERE id = $1"
+_LOCK_ONE_TIME = _ONE_TIME_USER + " FOR UPDATE OF t, u"
+_DELETE_ONE_TIME = "DELETE FROM user_tokens WHERE id = $1"
 _SET_PENDING_TOTP = "UPDATE users SET totp_secret_enc = $2, totp_enabled = false WHERE id = $1"
 _ACTIVATE = (
     "UPDATE users SET password_hash = $2, is_active = true, totp_enabled = $3, "
@@ -55,14 +56,16 @@ _CLAIM_STEP = (
     "RETURNING id"
 )
 _LOGGED_IN = "UPDATE users SET last_login_at = now() WHERE id = $1"
-_SET_PASSWORD = "UPDATE users SET password_hash = $2 WHERE id = $1"
-_ENABLE_TOTP = "UPDATE users SET totp_enabled = true WHERE id = $1 AND totp_secret_enc IS NOT NULL RETURNING id"
+_SET_HASH = "UPDATE users SET password_hash = $2 WHERE id = $1"
+_ENABLE_TOTP = (
+    "UPDATE users SET totp_enabled = true WHERE id = $1 AND totp_secret_enc IS NOT NULL RETURNING id"
+)
 _DISABLE_TOTP = "UPDATE users SET totp_enabled = false, totp_secret_enc = NULL WHERE id = $1"
 _SET_ROLE = "UPDATE users SET role = $2 WHERE id = $1"
 _SET_ACTIVE = "UPDATE users SET is_active = $2 WHERE id = $1"
 _RESET_ACCOUNT = (
-    "UPDATE users SET password_hash = NULL, totp_enabled = false, totp_secret_enc = NULL, totp_last_step = NULL "
-    "WHERE id = $1"
+    "UPDATE users SET password_hash = NULL, totp_enabled = false, totp_secret_enc = NULL, "
+    "totp_last_step = NULL WHERE id = $1"
 )
 _ANONYMISE = (
     "UPDATE users SET email = 'erased-' || id::text || '@invalid', password_hash = NULL, is_active = false, "
@@ -135,7 +138,7 @@ class UserRepository:
 
     async def token_user(self, token_hash: str, purpose: str) -> UserRecord | None:
         """Return the user of a valid (unused, unexpired) one-time token, or None."""
-        return _user(await self._db.fetchrow(_TOKEN_USER, token_hash, purpose))
+        return _user(await self._db.fetchrow(_ONE_TIME_USER, token_hash, purpose))
 
     # ------------------------------------------------------------------------------------------ creation
 
@@ -173,8 +176,8 @@ class UserRepository:
             else:  # created before but never activated: a fresh token voids the old ones
                 user_id = existing["id"]
                 await conn.execute(_SET_ROLE, user_id, role)
-                await conn.execute(_VOID_TOKENS, user_id, "activation")
-            await conn.execute(_INSERT_TOKEN, user_id, "activation", token_hash, ttl_hours)
+                await conn.execute(_VOID_ONE_TIME, user_id, "activation")
+            await conn.execute(_INSERT_ONE_TIME, user_id, "activation", token_hash, ttl_hours)
             await AuditRepository(conn).append(
                 "user_created",
                 {"role": role, "reissued": existing is not None},
@@ -188,8 +191,8 @@ class UserRepository:
     async def issue_token(self, user_id: uuid.UUID, purpose: str, token_hash: str, *, ttl_hours: int) -> None:
         """Store a one-time token of ``purpose`` for ``user_id``, voiding its older unused ones."""
         async with self._db.transaction() as conn:
-            await conn.execute(_VOID_TOKENS, user_id, purpose)
-            await conn.execute(_INSERT_TOKEN, user_id, purpose, token_hash, ttl_hours)
+            await conn.execute(_VOID_ONE_TIME, user_id, purpose)
+            await conn.execute(_INSERT_ONE_TIME, user_id, purpose, token_hash, ttl_hours)
 
     # ------------------------------------------------------------------------------------------ activation
 
@@ -212,23 +215,34 @@ class UserRepository:
         ``password_reset``. Returns the user as it was before, or None when the token is not valid.
         """
         async with self._db.transaction() as conn:
-            row = await conn.fetchrow(_LOCK_TOKEN, token_hash, purpose)
+            row = await conn.fetchrow(_LOCK_ONE_TIME, token_hash, purpose)
             user = _user(row)
             if row is None or user is None:
                 return None
-            await conn.execute(_DELETE_TOKEN, row["token_id"])
+            await conn.execute(_DELETE_ONE_TIME, row["token_id"])
             audit = AuditRepository(conn)
-            who = AuditContext(user.id, context.ip, context.user_agent, context.request_id, context.correlation_id)
+            who = AuditContext(
+                user.id, context.ip, context.user_agent, context.request_id, context.correlation_id
+            )
             if purpose == "activation":
                 enable = totp_step is not None
                 await conn.execute(_ACTIVATE, user.id, password_hash, enable, totp_step)
-                await audit.append("user_activated", {"role": user.role}, target_type="user",
-                                   target_id=str(user.id), context=who)
+                await audit.append(
+                    "user_activated",
+                    {"role": user.role},
+                    target_type="user",
+                    target_id=str(user.id),
+                    context=who,
+                )
                 if enable:
-                    await audit.append("totp_enabled", {}, target_type="user", target_id=str(user.id), context=who)
+                    await audit.append(
+                        "totp_enabled", {}, target_type="user", target_id=str(user.id), context=who
+                    )
             else:
-                await conn.execute(_SET_PASSWORD, user.id, password_hash)
-                await audit.append("password_reset", {}, target_type="user", target_id=str(user.id), context=who)
+                await conn.execute(_SET_HASH, user.id, password_hash)
+                await audit.append(
+                    "password_reset", {}, target_type="user", target_id=str(user.id), context=who
+                )
         return user
 
     async def claim_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
@@ -244,7 +258,7 @@ class UserRepository:
     async def set_password(self, user_id: uuid.UUID, password_hash: str, context: AuditContextLike) -> None:
         """Replace the password hash and write ``password_changed``."""
         async with self._db.transaction() as conn:
-            await conn.execute(_SET_PASSWORD, user_id, password_hash)
+            await conn.execute(_SET_HASH, user_id, password_hash)
             await AuditRepository(conn).append(
                 "password_changed", {}, target_type="user", target_id=str(user_id), context=context
             )
@@ -292,8 +306,8 @@ class UserRepository:
                 await audit.append(action, {}, **target)  # type: ignore[arg-type]
             if reset_token_hash is not None:
                 await conn.execute(_RESET_ACCOUNT, user_id)
-                await conn.execute(_VOID_TOKENS, user_id, "activation")
-                await conn.execute(_INSERT_TOKEN, user_id, "activation", reset_token_hash, ttl_hours)
+                await conn.execute(_VOID_ONE_TIME, user_id, "activation")
+                await conn.execute(_INSERT_ONE_TIME, user_id, "activation", reset_token_hash, ttl_hours)
                 await audit.append("account_reset", {"totp": "cleared"}, **target)  # type: ignore[arg-type]
 
     async def anonymise(self, user_id: uuid.UUID, context: AuditContextLike) -> bool:

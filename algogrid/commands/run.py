@@ -112,10 +112,11 @@ async def _first_admin(settings: Settings, storage: Storage, url: str) -> None:
     """
     from algogrid.auth_wiring import FIRST_ADMIN_EMAIL, ensure_first_admin
 
-    link = await ensure_first_admin(storage, settings.auth.public_url or url, settings.auth.activation_ttl_hours)
+    base = settings.auth.public_url or url
+    link = await ensure_first_admin(storage, base, settings.auth.activation_ttl_hours)
     if link is not None:
         log.info("first admin created: activation link printed on stdout", email=FIRST_ADMIN_EMAIL)
-        print(  # noqa: T201 - the operator's console, like create-admin
+        print(
             f"First admin {FIRST_ADMIN_EMAIL}: activate at {link} (valid "
             f"{settings.auth.activation_ttl_hours} h, shown once)",
             flush=True,

@@ -72,7 +72,9 @@ class Accounts:
         """Return a new pending TOTP enrolment for the account of an activation token."""
         user = await self._token_user(token, "activation")
         secret = new_secret()
-        await self.users.set_pending_totp(user.id, await self.auth.cipher.encrypt(secret, totp_context(user.id)))
+        await self.users.set_pending_totp(
+            user.id, await self.auth.cipher.encrypt(secret, totp_context(user.id))
+        )
         return enrolment(secret, user.email, self.auth.config.totp_issuer)
 
     async def activate(self, token: str, password: str, totp_code: str | None, meta: RequestMeta) -> UserLike:
@@ -88,7 +90,9 @@ class Accounts:
             if step is None:
                 raise InvalidCredentialsError("the authenticator code is wrong or expired")
         hashed = await self.auth.hasher.hash(password)
-        done = await self.users.consume_token(hash_token(token), "activation", hashed, totp_step=step, context=meta)
+        done = await self.users.consume_token(
+            hash_token(token), "activation", hashed, totp_step=step, context=meta
+        )
         if done is None:
             raise InvalidOneTimeTokenError("the link is unknown, used or expired: ask for a new one")
         log.info("account activated", user_id=str(user.id), totp=step is not None)
@@ -104,7 +108,9 @@ class Accounts:
 
     async def forgot(self, email: str, meta: RequestMeta) -> None:
         """Mail a reset link if the account exists and is active; answer the same either way."""
-        await self.auth.limiter.limit_requests("reset", account_key(email), self.auth.config.lockout.max_reset_requests)
+        await self.auth.limiter.limit_requests(
+            "reset", account_key(email), self.auth.config.lockout.max_reset_requests
+        )
         await self.auth.limiter.limit_requests(
             "reset-ip", meta.ip or "unknown", self.auth.config.lockout.max_ip_failures
         )
@@ -113,8 +119,12 @@ class Accounts:
             await self.auth.hasher.hash("equal work 0 for unknown accounts")  # same time as the real path
             return
         token = new_token()
-        await self.users.issue_token(user.id, "password_reset", hash_token(token), ttl_hours=self.auth.config.reset_ttl_hours)
-        await self.auth.audit.append("password_reset_requested", {}, target_type="user", target_id=str(user.id), context=meta)
+        await self.users.issue_token(
+            user.id, "password_reset", hash_token(token), ttl_hours=self.auth.config.reset_ttl_hours
+        )
+        await self.auth.audit.append(
+            "password_reset_requested", {}, target_type="user", target_id=str(user.id), context=meta
+        )
         await self.mail.send_link(user.email, "Reset your algogrid password", self.link("reset", token))
 
     async def reset(self, token: str, password: str, meta: RequestMeta) -> None:
@@ -122,7 +132,12 @@ class Accounts:
         user = await self._token_user(token, "password_reset")
         self._check_policy(password, user.email)
         hashed = await self.auth.hasher.hash(password)
-        if await self.users.consume_token(hash_token(token), "password_reset", hashed, totp_step=None, context=meta) is None:
+        if (
+            await self.users.consume_token(
+                hash_token(token), "password_reset", hashed, totp_step=None, context=meta
+            )
+            is None
+        ):
             raise InvalidOneTimeTokenError("the link is unknown, used or expired: ask for a new one")
         await self.auth.revoke_user(user.id, "password_reset")
 
@@ -152,7 +167,9 @@ class Accounts:
         if user.totp_enabled:
             raise ConflictError("TOTP is enabled already: disable it first")
         secret = new_secret()
-        await self.users.set_pending_totp(user.id, await self.auth.cipher.encrypt(secret, totp_context(user.id)))
+        await self.users.set_pending_totp(
+            user.id, await self.auth.cipher.encrypt(secret, totp_context(user.id))
+        )
         return enrolment(secret, user.email, self.auth.config.totp_issuer)
 
     async def totp_confirm(self, principal: Principal, code: str, meta: RequestMeta) -> None:

@@ -2,7 +2,8 @@
 
 * ``VaultTransitCipher`` — HashiCorp Vault's Transit engine through hvac (``transit/encrypt|decrypt|rewrap/
   <key>``, key rotation): the key never leaves Vault; ciphertexts look like ``vault:v2:…`` and name the key
-  version, so after ``rotate()`` old ciphertexts still decrypt and ``rewrap`` moves them to the newest version.
+  version, so after ``rotate()`` old ciphertexts still decrypt and ``rewrap`` moves them to the newest
+  version.
 * ``LocalCipher`` — AES-256-GCM with a key from config or a file (dev and simulation only; live mode refuses
   it at start-up). The ``context`` (e.g. ``totp:<user id>``) is authenticated data: a ciphertext copied to
   another row does not decrypt there.
@@ -80,7 +81,7 @@ class LocalCipher:
         if not ciphertext.startswith(_LOCAL_PREFIX):
             raise CipherError("expected a local:v1 ciphertext")
         try:
-            raw = base64.b64decode(ciphertext[len(_LOCAL_PREFIX):], validate=True)
+            raw = base64.b64decode(ciphertext[len(_LOCAL_PREFIX) :], validate=True)
             return self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], context.encode()).decode()
         except (InvalidTag, ValueError) as exc:
             raise CipherError("the ciphertext does not decrypt with this key and context") from exc
@@ -99,7 +100,9 @@ class VaultTransitCipher:
 
     name = "vault-transit"
 
-    def __init__(self, client: Any, *, key: str = "bybit", mount: str = "transit", derived: bool = False) -> None:
+    def __init__(
+        self, client: Any, *, key: str = "bybit", mount: str = "transit", derived: bool = False
+    ) -> None:
         self._client = client
         self._key = key
         self._mount = mount
@@ -123,7 +126,10 @@ class VaultTransitCipher:
     async def encrypt(self, plaintext: str, context: str) -> str:
         """Return Vault's ``vault:vN:…`` ciphertext."""
         answer = await self._call(
-            "encrypt", self._client.secrets.transit.encrypt_data, plaintext=_b64(plaintext), **self._ctx(context)
+            "encrypt",
+            self._client.secrets.transit.encrypt_data,
+            plaintext=_b64(plaintext),
+            **self._ctx(context),
         )
         return str(answer["data"]["ciphertext"])
 

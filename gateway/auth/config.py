@@ -39,7 +39,8 @@ class PasswordHashConfig(BaseModel):
         weak = self.memory_kib < OWASP_MIN_MEMORY_KIB or self.time_cost < OWASP_MIN_TIME_COST
         if weak and not self.allow_insecure_for_tests:
             raise ValueError(
-                f"expected Argon2id memory_kib >= {OWASP_MIN_MEMORY_KIB} and time_cost >= {OWASP_MIN_TIME_COST} "
+                f"expected Argon2id memory_kib >= {OWASP_MIN_MEMORY_KIB} and "
+                f"time_cost >= {OWASP_MIN_TIME_COST} "
                 "(OWASP), or allow_insecure_for_tests: true"
             )
         return self
@@ -128,9 +129,13 @@ class AuthConfig(BaseModel):
         if self.jwt_algorithm == "HS256":
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
             if len(secret.encode()) < MIN_HS_SECRET_BYTES:
-                problems.append(f"auth.jwt_secret must hold at least {MIN_HS_SECRET_BYTES} bytes in {mode} mode")
+                problems.append(
+                    f"auth.jwt_secret must hold at least {MIN_HS_SECRET_BYTES} bytes in {mode} mode"
+                )
         elif self.jwt_private_key_file is None or self.jwt_public_key_file is None:
-            problems.append(f"auth.jwt_private_key_file and jwt_public_key_file are required for {self.jwt_algorithm}")
+            problems.append(
+                f"auth.jwt_private_key_file and jwt_public_key_file are required for {self.jwt_algorithm}"
+            )
         if self.passwords.allow_insecure_for_tests:
             problems.append(f"auth.passwords.allow_insecure_for_tests must be false in {mode} mode")
         if mode == "live" and self.cipher.kind == "local":

@@ -11,7 +11,8 @@
         ├── CsrfError                   403 csrf_failed: a cookie session's unsafe request without the token
         ├── TokenInQueryError           400 token_in_query: a credential in a URL is refused
         ├── LockedOutError              429 too_many_attempts: soft lockout (Retry-After)
-        ├── InvalidOneTimeTokenError    400 invalid_one_time_token: activation/reset token unknown, used or expired
+        ├── InvalidOneTimeTokenError    400 invalid_one_time_token: activation/reset token unknown, used,
+        │                                   expired
         ├── PasswordPolicyError         422 weak_password: U-04 policy (the reason says which rule)
         ├── TotpRequiredError           403 totp_enrolment_required: the role needs 2FA and none is enrolled
         └── ConflictError               409 conflict: e-mail taken, 2FA mandatory, nothing pending …

@@ -149,7 +149,9 @@ class AuthService:
         if ok and user is not None and (user.role in TOTP_ROLES or user.totp_enabled):
             if not user.totp_enabled:
                 await self._audit("login_refused", meta, user.id, {"reason": "totp_not_enrolled"})
-                raise TotpRequiredError("this account must enrol a TOTP authenticator: ask an admin for a reset")
+                raise TotpRequiredError(
+                    "this account must enrol a TOTP authenticator: ask an admin for a reset"
+                )
             ok = await self.check_totp(user, totp_code) is not None
         if not ok or user is None:
             await self.limiter.failed(acct, ip)

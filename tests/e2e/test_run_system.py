@@ -90,7 +90,8 @@ class SseRecorder:
     def _run(self, url: str, headers: dict[str, str]) -> None:
         current: dict[str, str] = {}
         try:
-            with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(5.0, read=120.0)) as response:
+            timeout = httpx.Timeout(5.0, read=120.0)
+            with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
                 for line in response.iter_lines():
                     if not line:
                         if current:

@@ -97,7 +97,8 @@ async def test_preview_click_fill_read_and_close_over_http_through_the_real_posi
             assert Decimal(body["position"]["executed_size"]) == Decimal("0.05")
 
             clicked_by = await rig.storage.db.fetchval(
-                "SELECT actor_label FROM audit_trail WHERE target_id = $1 ORDER BY id DESC LIMIT 1", position_id
+                "SELECT actor_label FROM audit_trail WHERE target_id = $1 ORDER BY id DESC LIMIT 1",
+                position_id,
             )
             assert clicked_by == trader.user_id  # PlaceOrderFromSignal.requested_by is the logged-in user
             again = await client.post("/positions/open", json={"signal_id": signal_id})

@@ -31,7 +31,14 @@ from exchange.simulator import SimClock
 from gateway import GatewayConfig
 from strategy_core import Signal
 from tests.support.auth import Account, bootstrap_admin
-from tests.support.browser import IMAGES, browser_marks, launch_chromium, plain_asyncio_loop, ui_activate, ui_login
+from tests.support.browser import (
+    IMAGES,
+    browser_marks,
+    launch_chromium,
+    plain_asyncio_loop,
+    ui_activate,
+    ui_login,
+)
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "LINKUSDT", "AVAXUSDT")
 MARKET_START = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # the 
 from gw_kit import Desk, Stack, generated, make_signal, open_stack
 
 from gateway import GatewayConfig
-from tests.support.browser import IMAGES, browser_marks, launch_chromium, plain_asyncio_loop, ui_login
 from tests.support.auth import Account, activate, authorise, bootstrap_admin, create_user, login
+from tests.support.browser import IMAGES, browser_marks, launch_chromium, plain_asyncio_loop, ui_login
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 

@@ -48,7 +48,6 @@ from gateway import GatewayConfig, GatewayHandle, SignalFeed
 from gateway.auth import AuthConfig
 from storage import Storage, StorageConfig, open_storage
 from strategy_core import Signal
-from tests.support.auth import TEST_AUTH
 from supervision import (
     Backoff,
     ChildSpec,
@@ -60,6 +59,7 @@ from supervision import (
     SupervisorSpec,
     TrioBridge,
 )
+from tests.support.auth import TEST_AUTH
 
 # ----------------------------------------------------------------------------------------------- actors
 

@@ -33,8 +33,13 @@ SECRET = TEST_AUTH.jwt_secret.get_secret_value() if TEST_AUTH.jwt_secret else ""
 
 def _tokens(**overrides: Any) -> TokenService:
     params: dict[str, Any] = {
-        "algorithm": "HS256", "signing_key": SECRET, "verify_key": SECRET, "issuer": TEST_AUTH.issuer,
-        "audience": TEST_AUTH.audience, "access_ttl_s": 900, "refresh_ttl_s": 3600,
+        "algorithm": "HS256",
+        "signing_key": SECRET,
+        "verify_key": SECRET,
+        "issuer": TEST_AUTH.issuer,
+        "audience": TEST_AUTH.audience,
+        "access_ttl_s": 900,
+        "refresh_ttl_s": 3600,
     }
     params.update(overrides)
     return TokenService(**params)
@@ -59,14 +64,25 @@ async def _status_with(stack: Stack, token: str, path: str = "/signals") -> int:
 async def test_forged_and_misused_tokens_are_refused(stack: Stack, client: httpx.AsyncClient) -> None:
     me = await _me_id(client)
     sid = uuid.uuid4()
-    claims = {"sub": str(me), "role": "admin", "sid": str(sid), "iat": int(time.time()), "nbf": int(time.time()),
-              "exp": int(time.time()) + 600, "jti": "x", "aud": TEST_AUTH.audience, "iss": TEST_AUTH.issuer,
-              "typ": "access"}
+    claims = {
+        "sub": str(me),
+        "role": "admin",
+        "sid": str(sid),
+        "iat": int(time.time()),
+        "nbf": int(time.time()),
+        "exp": int(time.time()) + 600,
+        "jti": "x",
+        "aud": TEST_AUTH.audience,
+        "iss": TEST_AUTH.issuer,
+        "typ": "access",
+    }
     none_header = _b64(b'{"alg":"none","typ":"JWT"}')
     alg_none = f"{none_header}.{_b64(json.dumps(claims).encode())}."
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     rs_signed = jwt.encode(claims, key, algorithm="RS256")
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     head = _b64(b'{"alg":"HS256","typ":"JWT"}') + "." + _b64(json.dumps(claims).encode())
     hs_with_public_key = head + "." + _b64(hmac.new(public_pem, head.encode(), hashlib.sha256).digest())
     other_secret = jwt.encode(claims, "another-secret-of-enough-length-000000", algorithm="HS256")
@@ -85,15 +101,21 @@ async def test_forged_and_misused_tokens_are_refused(stack: Stack, client: httpx
     for what, token in forged.items():
         assert await _status_with(stack, token) == 401, what
     # an RS256 deployment refuses an HS256 token signed with its own public key (the classic confusion)
-    rs = _tokens(algorithm="RS256", signing_key=key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        verify_key=public_pem)
+    rs = _tokens(
+        algorithm="RS256",
+        signing_key=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        verify_key=public_pem,
+    )
     with pytest.raises(Exception, match="invalid token"):
         rs.verify(hs_with_public_key, TokenKind.ACCESS)
     assert rs.verify(rs.issue(TokenKind.ACCESS, me, "admin", sid)[0], TokenKind.ACCESS).sub == me
 
 
-async def test_an_access_token_is_refused_in_the_query_string(stack: Stack, client: httpx.AsyncClient) -> None:
+async def test_an_access_token_is_refused_in_the_query_string(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
     token = client.headers["Authorization"].split()[1]
     async with httpx.AsyncClient(base_url=stack.url) as anonymous:
         refused = await anonymous.get("/signals", params={"access_token": token})
@@ -102,7 +124,9 @@ async def test_an_access_token_is_refused_in_the_query_string(stack: Stack, clie
         assert (await anonymous.get("/health", params={"token": "x"})).status_code == 400
 
 
-async def test_a_reused_refresh_token_revokes_its_whole_family(stack: Stack, client: httpx.AsyncClient) -> None:
+async def test_a_reused_refresh_token_revokes_its_whole_family(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
     trader = await create_user(client, "trader")
     async with httpx.AsyncClient(base_url=stack.url) as c:
         first = await login(c, trader)
@@ -114,7 +138,9 @@ async def test_a_reused_refresh_token_revokes_its_whole_family(stack: Stack, cli
         assert reused.status_code == 401
         assert "reused" in reused.json()["reason"]
         # the thief's reuse ended the session for everyone holding it
-        assert (await c.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})).status_code == 401
+        assert (
+            await c.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+        ).status_code == 401
         assert await _status_with(stack, second["access_token"]) == 401
         assert await _status_with(stack, first["access_token"]) == 401
     rows = await stack.storage.db.fetchval(
@@ -131,7 +157,9 @@ async def test_logout_ends_the_session_and_its_access_tokens(stack: Stack, clien
         authorise(c, viewer)
         assert (await c.post("/auth/logout")).status_code == 204
         assert await _status_with(stack, pair["access_token"]) == 401
-        assert (await c.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})).status_code == 401
+        assert (
+            await c.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+        ).status_code == 401
 
 
 # ------------------------------------------------------------------------------------------------ TOTP
@@ -156,8 +184,11 @@ async def test_brute_force_on_password_or_code_locks_the_account_softly(
     limit = TEST_AUTH.lockout.max_account_failures
     async with httpx.AsyncClient(base_url=stack.url) as c:
         for n in range(limit):
-            body = {"email": trader.email, "password": trader.password if n % 2 else "wrong-Password-1234",
-                    "totp_code": "000000"}
+            body = {
+                "email": trader.email,
+                "password": trader.password if n % 2 else "wrong-Password-1234",
+                "totp_code": "000000",
+            }
             assert (await c.post("/auth/login", json=body)).status_code == 401
         right = {"email": trader.email, "password": trader.password, "totp_code": trader.code()}
         locked = await c.post("/auth/login", json=right)
@@ -204,9 +235,15 @@ def test_unknown_user_costs_the_same_password_work_as_a_wrong_password() -> None
 def test_every_route_is_in_the_matrix_and_the_matrix_names_only_real_routes() -> None:
     table = {(e.method, e.path) for e in endpoints_for(fault_injection=True)}
     assert table <= set(ACCESS)
-    assert set(ACCESS) - table <= {("POST", "/admin/kill_switch"), ("GET", "/admin/status"),
-                                   ("GET", "/config"), ("PATCH", "/config"), ("GET", "/api-keys"),
-                                   ("POST", "/api-keys"), ("DELETE", "/api-keys/{key_id}")}
+    assert set(ACCESS) - table <= {
+        ("POST", "/admin/kill_switch"),
+        ("GET", "/admin/status"),
+        ("GET", "/config"),
+        ("PATCH", "/config"),
+        ("GET", "/api-keys"),
+        ("POST", "/api-keys"),
+        ("DELETE", "/api-keys/{key_id}"),
+    }
 
 
 async def test_a_route_missing_from_the_matrix_is_refused_to_everyone() -> None:
@@ -221,7 +258,9 @@ async def test_a_route_missing_from_the_matrix_is_refused_to_everyone() -> None:
 
     guarded = guard(Endpoint("/new", "GET", handler, "new", "x"), auth=None)  # type: ignore[arg-type]
     with pytest.raises(ForbiddenError):
-        await guarded(Request({"type": "http", "method": "GET", "path": "/new", "headers": [], "query_string": b""}))
+        await guarded(
+            Request({"type": "http", "method": "GET", "path": "/new", "headers": [], "query_string": b""})
+        )
 
 
 _SKIP_WHEN_ALLOWED = {("POST", "/auth/logout"), ("GET", "/stream"), ("POST", "/admin/faults")}
@@ -267,7 +306,9 @@ async def test_every_route_for_every_role_and_no_token(stack: Stack, client: htt
 # ------------------------------------------------------------------------------------------------ browser
 
 
-async def test_a_cookie_session_needs_the_csrf_token_on_unsafe_requests(stack: Stack, client: httpx.AsyncClient) -> None:
+async def test_a_cookie_session_needs_the_csrf_token_on_unsafe_requests(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
     trader = await create_user(client, "trader")
     async with httpx.AsyncClient(base_url=stack.url, timeout=10.0) as browser:
         csrf = await browser_login(browser, trader)
@@ -278,11 +319,13 @@ async def test_a_cookie_session_needs_the_csrf_token_on_unsafe_requests(stack: S
         del browser.headers["X-CSRF-Token"]
         missing = await browser.post("/positions/open", json={"signal_id": str(uuid.uuid4())})
         assert (missing.status_code, missing.json()["error"]) == (403, "csrf_failed")
-        wrong = await browser.post("/positions/open", json={"signal_id": str(uuid.uuid4())},
-                                   headers={"X-CSRF-Token": "guess"})
+        wrong = await browser.post(
+            "/positions/open", json={"signal_id": str(uuid.uuid4())}, headers={"X-CSRF-Token": "guess"}
+        )
         assert wrong.status_code == 403
-        right = await browser.post("/positions/open", json={"signal_id": str(uuid.uuid4())},
-                                   headers={"X-CSRF-Token": csrf})
+        right = await browser.post(
+            "/positions/open", json={"signal_id": str(uuid.uuid4())}, headers={"X-CSRF-Token": csrf}
+        )
         assert right.status_code == 404  # past the CSRF check: the signal does not exist
         assert (await browser.post("/auth/refresh")).status_code == 403  # the cookie refresh needs it too
         assert (await browser.post("/auth/refresh", headers={"X-CSRF-Token": csrf})).status_code == 200
@@ -291,14 +334,20 @@ async def test_a_cookie_session_needs_the_csrf_token_on_unsafe_requests(stack: S
 async def test_security_headers_are_on_every_answer(stack: Stack, client: httpx.AsyncClient) -> None:
     async with httpx.AsyncClient(base_url=stack.url, timeout=10.0) as anonymous:
         answers = [await anonymous.get(p) for p in ("/health", "/signals", "/nope", "/ui/", "/openapi.json")]
-        answers.append(await anonymous.post("/auth/login", content=b"x", headers={"Content-Type": "text/plain"}))
-        answers.append(await anonymous.post("/auth/login", content=b"{" * 70_000,
-                                            headers={"Content-Type": "application/json"}))
+        answers.append(
+            await anonymous.post("/auth/login", content=b"x", headers={"Content-Type": "text/plain"})
+        )
+        answers.append(
+            await anonymous.post(
+                "/auth/login", content=b"{" * 70_000, headers={"Content-Type": "application/json"}
+            )
+        )
     answers.append(await client.get("/signals"))
     assert [a.status_code for a in answers[-3:]] == [415, 413, 200]
     for answer in answers:
         csp = answer.headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["referrer-policy"] == "no-referrer"
         assert answer.headers["cross-origin-opener-policy"] == "same-origin"
@@ -324,7 +373,9 @@ async def test_a_disabled_users_open_stream_is_closed_and_their_token_refused(
             assert "event: session_ended" in rest
     assert await _status_with(stack, pair["access_token"]) == 401
     async with httpx.AsyncClient(base_url=stack.url) as again:
-        assert (await again.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})).status_code == 401
+        assert (
+            await again.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+        ).status_code == 401
         body = {"email": viewer.email, "password": viewer.password}
         assert (await again.post("/auth/login", json=body)).status_code == 401
 
@@ -335,10 +386,13 @@ async def test_secrets_never_reach_the_logs(stack: Stack, client: httpx.AsyncCli
         async with httpx.AsyncClient(base_url=stack.url) as c:
             pair = await login(c, trader)
             await c.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
-            await c.post("/auth/login", json={"email": trader.email, "password": "wrong-Password-1234",
-                                              "totp_code": "123456"})
+            await c.post(
+                "/auth/login",
+                json={"email": trader.email, "password": "wrong-Password-1234", "totp_code": "123456"},
+            )
     text = json.dumps(logs, default=str)
-    assert trader.totp_secret and trader.totp_secret not in text
+    assert trader.totp_secret
+    assert trader.totp_secret not in text
     for secret in (trader.password, pair["access_token"], pair["refresh_token"], "wrong-Password-1234"):
         assert secret not in text
 
