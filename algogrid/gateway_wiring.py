@@ -180,6 +180,7 @@ async def serve_gateway(
         feed: the ``SignalFeed`` the engine was given as its ``SignalPublisher``.
         shutdown_trigger: returns when the gateway must stop accepting and drain (O-03).
     """
+    from algogrid.admin_wiring import StorageOps
     from algogrid.auth_wiring import build_auth
 
     fault_injection = bool(settings.dev.fault_injection)
@@ -199,6 +200,7 @@ async def serve_gateway(
         auth=auth,
         accounts=accounts,
         kv=storage.redis,
+        ops=StorageOps(settings, storage),
         fault_injection=fault_injection,
         probes=probes,
         shutdown_trigger=shutdown_trigger,

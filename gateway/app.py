@@ -36,6 +36,7 @@ from gateway.openapi import build_openapi
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
 from gateway.ratelimit import IpRateLimitMiddleware
 from gateway.request_context import RequestContextMiddleware
+from gateway.routes_admin import ADMIN_ENDPOINTS, OpsPort
 from gateway.routes_auth import AUTH_ENDPOINTS
 from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
 from gateway.routes_positions import POSITION_ENDPOINTS
@@ -60,6 +61,7 @@ def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
         STREAM_ENDPOINT,
         *AUTH_ENDPOINTS,
         *USER_ENDPOINTS,
+        *ADMIN_ENDPOINTS,
     )
     return (*table, FAULT_ENDPOINT) if fault_injection else table
 
@@ -103,6 +105,7 @@ def create_app(
     auth: AuthService,
     accounts: Accounts,
     kv: KeyValue,
+    ops: OpsPort | None = None,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
 ) -> Starlette:
@@ -119,6 +122,7 @@ def create_app(
         auth: sessions and the per-request check behind every guarded route (U-03, U-07).
         accounts: the account lifecycle behind ``/auth/*`` and ``/users``.
         kv: Redis for the shared per-IP limit.
+        ops: the kill switch, status and config behind the admin routes.
         probes: readiness checks by name (e.g. ``postgres``, ``redis``).
     """
     hub = SignalHub(client_buffer=config.sse_client_buffer)
@@ -137,6 +141,7 @@ def create_app(
         probes=dict(probes or {}),
         signal_cache=ReadCache(config.signals_cache_ttl_s),
         streams=SessionStreams(),
+        ops=ops,
     )
     assert ctx.streams is not None
     auth.on_revoke(ctx.streams.close)

@@ -21,6 +21,7 @@ from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalRead
 if TYPE_CHECKING:
     from gateway.auth.accounts import Accounts
     from gateway.auth.service import AuthService
+    from gateway.routes_admin import OpsPort
     from gateway.sse import SessionStreams
 
 __all__ = ["GatewayContext", "error_response", "json_body", "json_response"]
@@ -43,6 +44,7 @@ class GatewayContext:
     probes: Mapping[str, ReadinessProbe] = field(default_factory=dict)
     signal_cache: ReadCache = field(default_factory=lambda: ReadCache(0.0))
     streams: SessionStreams | None = None
+    ops: OpsPort | None = None
 
 
 def ctx_of(request: Request) -> GatewayContext:

@@ -29,6 +29,7 @@ from gateway.context import GatewayContext
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader, StreamCommands
+from gateway.routes_admin import OpsPort
 from gateway.routes_ops import heartbeat_data
 from gateway.sse import ExposeRawSend
 
@@ -69,6 +70,7 @@ async def serve(
     auth: AuthService,
     accounts: Accounts,
     kv: KeyValue,
+    ops: OpsPort | None = None,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     stream_key: str = "algogrid:events",
@@ -91,6 +93,7 @@ async def serve(
         auth=auth,
         accounts=accounts,
         kv=kv,
+        ops=ops,
         fault_injection=fault_injection,
         probes=probes,
     )

@@ -23,6 +23,7 @@ from storage.monitor import MonitorRepository
 from storage.orderbook import BookLogRepository
 from storage.redis_client import RedisClient, connect_redis
 from storage.risk_state import RiskStateRepository
+from storage.runtime_config import RuntimeConfigRepository
 from storage.sessions import SessionRepository
 from storage.signals import SignalRepository
 from storage.users import UserRepository
@@ -63,6 +64,7 @@ class Storage:
     audit: AuditRepository
     users: UserRepository
     sessions: SessionRepository
+    runtime_config: RuntimeConfigRepository
 
     @classmethod
     def over(cls, db: Database, redis: RedisClient, bridge: AioBridge) -> Storage:
@@ -83,6 +85,7 @@ class Storage:
             audit=AuditRepository(db),
             users=UserRepository(db),
             sessions=SessionRepository(db),
+            runtime_config=RuntimeConfigRepository(db),
         )
 
     def market(self, *, source: str = "ws") -> MarketRepository:

@@ -105,6 +105,17 @@ class _RegistryView:
         return ()
 
 
+async def _with_overrides(settings: Settings, storage: Storage) -> Settings:
+    """Return ``settings`` with the ``PATCH /config`` overrides stored in PostgreSQL folded in (O-02)."""
+    from algogrid.admin_wiring import apply_overrides
+
+    overrides = await storage.runtime_config.load()
+    if overrides:
+        log.info("config overrides applied", sections=sorted(overrides))
+    applied: Settings = apply_overrides(settings, overrides)
+    return applied
+
+
 async def _first_admin(settings: Settings, storage: Storage, url: str) -> None:
     """On a fresh install (no user at all), print a one-time activation link for the first admin (U-02).
 
@@ -206,6 +217,7 @@ async def _main(settings: Settings, urls: ServerUrls, serve: EngineServe | None,
     """Run until SIGINT/SIGTERM and return the signal's name (``engine_failed`` when the root failed)."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_storage(settings.storage, urls) as storage:
+            settings = await _with_overrides(settings, storage)
             try:
                 if serve is None:
                     received = await _run_storage_only(settings, storage, signals, started)

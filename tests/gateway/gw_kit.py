@@ -31,7 +31,8 @@ from typing import Any
 import trio
 from pydantic import SecretStr
 
-from actors import FeedStatusReport, GetFeedStatus, SignalGenerated, feed_path
+from actors import ExecutionConfig, FeedStatusReport, GetFeedStatus, SignalGenerated, feed_path
+from actors.monitor import MonitorConfig
 from actors.paths import RISK_NAME, position_path
 from actors.position import (
     CloseOutcome,
@@ -41,13 +42,14 @@ from actors.position import (
     PositionChanged,
     PositionView,
 )
-from actors.risk import PreviewTrade, TradePreview
+from actors.risk import PreviewTrade, RiskConfig, TradePreview
 from algogrid.engine_view import SupervisionEngineView
 from algogrid.gateway_wiring import serve_gateway
 from gateway import GatewayConfig, GatewayHandle, SignalFeed
 from gateway.auth import AuthConfig
 from storage import Storage, StorageConfig, open_storage
 from strategy_core import Signal
+from strategy_core.config import AVI5Config
 from supervision import (
     Backoff,
     ChildSpec,
@@ -418,6 +420,15 @@ class WiringSettings:
     auth: AuthConfig = TEST_AUTH
     mode: str = "simulation"
     storage: StorageConfig = field(default_factory=StorageConfig)
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    strategy: AVI5Config = field(default_factory=AVI5Config)
+
+    def model_copy(self, update: dict[str, Any]) -> WiringSettings:
+        """Mirror ``Settings.model_copy`` (the admin wiring applies overrides with it)."""
+        return replace(self, **update)
 
 
 @dataclass(frozen=True)
