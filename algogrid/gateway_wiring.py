@@ -181,6 +181,7 @@ async def serve_gateway(
         shutdown_trigger: returns when the gateway must stop accepting and drain (O-03).
     """
     from algogrid.admin_wiring import StorageOps
+    from algogrid.api_key_wiring import StorageApiKeys, exchange_validator
     from algogrid.auth_wiring import build_auth
 
     fault_injection = bool(settings.dev.fault_injection)
@@ -201,6 +202,7 @@ async def serve_gateway(
         accounts=accounts,
         kv=storage.redis,
         ops=StorageOps(settings, storage),
+        api_keys=StorageApiKeys(storage, auth.cipher, exchange_validator(settings.exchange)),
         fault_injection=fault_injection,
         probes=probes,
         shutdown_trigger=shutdown_trigger,

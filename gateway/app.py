@@ -37,6 +37,7 @@ from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalRead
 from gateway.ratelimit import IpRateLimitMiddleware
 from gateway.request_context import RequestContextMiddleware
 from gateway.routes_admin import ADMIN_ENDPOINTS, OpsPort
+from gateway.routes_api_keys import API_KEY_ENDPOINTS, ApiKeyPort
 from gateway.routes_auth import AUTH_ENDPOINTS
 from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
 from gateway.routes_positions import POSITION_ENDPOINTS
@@ -62,6 +63,7 @@ def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
         *AUTH_ENDPOINTS,
         *USER_ENDPOINTS,
         *ADMIN_ENDPOINTS,
+        *API_KEY_ENDPOINTS,
     )
     return (*table, FAULT_ENDPOINT) if fault_injection else table
 
@@ -106,6 +108,7 @@ def create_app(
     accounts: Accounts,
     kv: KeyValue,
     ops: OpsPort | None = None,
+    api_keys: ApiKeyPort | None = None,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
 ) -> Starlette:
@@ -123,6 +126,7 @@ def create_app(
         accounts: the account lifecycle behind ``/auth/*`` and ``/users``.
         kv: Redis for the shared per-IP limit.
         ops: the kill switch, status and config behind the admin routes.
+        api_keys: the encrypted Bybit key store behind ``/api-keys``.
         probes: readiness checks by name (e.g. ``postgres``, ``redis``).
     """
     hub = SignalHub(client_buffer=config.sse_client_buffer)
@@ -142,6 +146,7 @@ def create_app(
         signal_cache=ReadCache(config.signals_cache_ttl_s),
         streams=SessionStreams(),
         ops=ops,
+        api_keys=api_keys,
     )
     assert ctx.streams is not None
     auth.on_revoke(ctx.streams.close)

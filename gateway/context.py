@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gateway.auth.accounts import Accounts
     from gateway.auth.service import AuthService
     from gateway.routes_admin import OpsPort
+    from gateway.routes_api_keys import ApiKeyPort
     from gateway.sse import SessionStreams
 
 __all__ = ["GatewayContext", "error_response", "json_body", "json_response"]
@@ -45,6 +46,7 @@ class GatewayContext:
     signal_cache: ReadCache = field(default_factory=lambda: ReadCache(0.0))
     streams: SessionStreams | None = None
     ops: OpsPort | None = None
+    api_keys: ApiKeyPort | None = None
 
 
 def ctx_of(request: Request) -> GatewayContext:

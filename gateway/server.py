@@ -30,6 +30,7 @@ from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader, StreamCommands
 from gateway.routes_admin import OpsPort
+from gateway.routes_api_keys import ApiKeyPort
 from gateway.routes_ops import heartbeat_data
 from gateway.sse import ExposeRawSend
 
@@ -71,6 +72,7 @@ async def serve(
     accounts: Accounts,
     kv: KeyValue,
     ops: OpsPort | None = None,
+    api_keys: ApiKeyPort | None = None,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     stream_key: str = "algogrid:events",
@@ -94,6 +96,7 @@ async def serve(
         accounts=accounts,
         kv=kv,
         ops=ops,
+        api_keys=api_keys,
         fault_injection=fault_injection,
         probes=probes,
     )

@@ -10,6 +10,7 @@ import structlog
 import trio
 
 from storage.aio import AioBridge, open_bridge
+from storage.api_keys import ApiKeyRepository
 from storage.audit import AuditRepository
 from storage.config import StorageConfig
 from storage.database import Database, connect_database
@@ -65,6 +66,7 @@ class Storage:
     users: UserRepository
     sessions: SessionRepository
     runtime_config: RuntimeConfigRepository
+    api_keys: ApiKeyRepository
 
     @classmethod
     def over(cls, db: Database, redis: RedisClient, bridge: AioBridge) -> Storage:
@@ -86,6 +88,7 @@ class Storage:
             users=UserRepository(db),
             sessions=SessionRepository(db),
             runtime_config=RuntimeConfigRepository(db),
+            api_keys=ApiKeyRepository(db),
         )
 
     def market(self, *, source: str = "ws") -> MarketRepository:

@@ -45,6 +45,7 @@ from actors.position import (
 from actors.risk import PreviewTrade, RiskConfig, TradePreview
 from algogrid.engine_view import SupervisionEngineView
 from algogrid.gateway_wiring import serve_gateway
+from exchange.config import ExchangeConfig
 from gateway import GatewayConfig, GatewayHandle, SignalFeed
 from gateway.auth import AuthConfig
 from storage import Storage, StorageConfig, open_storage
@@ -425,6 +426,7 @@ class WiringSettings:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     strategy: AVI5Config = field(default_factory=AVI5Config)
+    exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
 
     def model_copy(self, update: dict[str, Any]) -> WiringSettings:
         """Mirror ``Settings.model_copy`` (the admin wiring applies overrides with it)."""
@@ -476,6 +478,7 @@ async def open_stack(
     temporary: Sequence[str] = (),
     market_clock: Clock | None = None,
     desk: Desk | None = None,
+    exchange: ExchangeConfig | None = None,
 ) -> AsyncIterator[Stack]:
     """Run the real tree, real storage and ``serve_gateway`` on a free port for the block.
 
@@ -484,7 +487,11 @@ async def open_stack(
     config = StorageConfig(
         database_url=SecretStr(db_url), redis_url=SecretStr(redis_url), pool_min_size=2, pool_max_size=10
     )
-    settings = WiringSettings(gateway=gateway, dev=DevSwitches(fault_injection=fault_injection))
+    settings = WiringSettings(
+        gateway=gateway,
+        dev=DevSwitches(fault_injection=fault_injection),
+        exchange=exchange or ExchangeConfig(),
+    )
     checks_state: dict[str, str | None] = {"exchange_public": None}
     checks: dict[str, Callable[[], str | None]] = {"exchange_public": lambda: checks_state["exchange_public"]}
     tree = SupervisionTree.start(tree_spec(symbols, temporary, desk), watchdog_interval=None)

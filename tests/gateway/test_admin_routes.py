@@ -61,4 +61,5 @@ async def test_only_admins_change_config_or_the_kill_switch(stack: Stack, client
         assert (await c.get("/config")).status_code == 200
         assert (await c.get("/admin/status")).status_code == 200
         assert (await c.patch("/config", json={"risk": {"risk_per_trade_usd": "30"}})).status_code == 403
-        assert (await c.post("/admin/kill_switch", json={"enabled": True, "reason": "mine"})).status_code == 403
+        body = {"enabled": True, "reason": "mine"}
+        assert (await c.post("/admin/kill_switch", json=body)).status_code == 403
