@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gateway import AdminStatusView, ConfigView, KillSwitchBody, KillSwitchView
 from gateway.auth import RequestMeta
-from gateway.models_admin import AdminStatusView, ConfigView, KillSwitchBody, KillSwitchView
 from storage import ChangeSource, Storage, TradingStateRecord
 from strategy_core import TradingState
 from strategy_core.performance import drawdown_pct_series, trade_stats

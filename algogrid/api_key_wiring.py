@@ -18,8 +18,8 @@ from algogrid.logging_setup import register_secret
 from exchange.bybit.rest import BybitRestClient
 from exchange.config import Credentials, ExchangeConfig
 from exchange.errors import ExchangeError
+from gateway import ApiKeyBody, ApiKeyRejectedError, ApiKeyView
 from gateway.auth import RequestMeta, SecretCipher
-from gateway.routes_api_keys import ApiKeyBody, ApiKeyRejectedError, ApiKeyView
 from storage import IntegrityViolationError, Storage
 from storage.api_keys import ApiKeyRecord
 

@@ -33,7 +33,7 @@ from actors.risk import RiskConfig, WebhookConfig
 from algogrid.engine_config import EngineConfig
 from exchange.config import ExchangeConfig
 from exchange.simulator.config import SimulatorConfig
-from gateway.auth.config import AuthConfig
+from gateway.auth import AuthConfig
 from gateway.config import GatewayConfig
 from storage import StorageConfig
 from strategy_core.config import AVI5Config

@@ -20,8 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.auth.errors import CsrfError, ForbiddenError, InvalidTokenError, TokenInQueryError
+from gateway.auth.ports import RequestMeta
 from gateway.auth.service import ROLES, AuthService, Principal
 from gateway.endpoint import Endpoint, Handler
+from gateway.request_context import request_meta_fields
 
 __all__ = [
     "ACCESS",
@@ -163,10 +165,10 @@ def guard(
             if principal is None:
                 raise InvalidTokenError("authentication required")
             if principal.role not in roles:
-                log.info("access denied", route=f"{endpoint.method} {endpoint.path}", role=principal.role)
-                raise ForbiddenError(
-                    f"the {principal.role} role may not call {endpoint.method} {endpoint.path}"
-                )
+                route = f"{endpoint.method} {endpoint.path}"
+                log.info("access denied", route=route, role=principal.role)
+                await _audit_denial(auth, request, principal, route)
+                raise ForbiddenError(f"the {principal.role} role may not call {route}")
         if principal is not None:
             structlog.contextvars.bind_contextvars(user_id=str(principal.user_id))
         request.state.principal = principal
@@ -174,6 +176,13 @@ def guard(
 
     guarded.__name__ = inner.__name__
     return guarded
+
+
+async def _audit_denial(auth: AuthService, request: Request, principal: Principal, route: str) -> None:
+    """Write ``access_denied`` (U-11: every authorisation refusal, with who and from where)."""
+    ip, agent, request_id, correlation_id = request_meta_fields(request)
+    meta = RequestMeta(principal.user_id, ip, agent, request_id, correlation_id)
+    await auth.audit.append("access_denied", {"route": route, "role": principal.role}, context=meta)
 
 
 def access_table_markdown(endpoints: tuple[Endpoint, ...]) -> str:

@@ -407,3 +407,9 @@ async def test_anyone_can_be_denied_but_accounts_are_not_listed_to_non_admins(
         assert (await c.get("/users")).status_code == 403
         assert (await c.patch(f"/users/{viewer.user_id}", json={"role": "admin"})).status_code == 403
         assert (await c.get("/auth/me")).json()["role"] == "viewer"
+    denials = await stack.storage.db.fetch(
+        "SELECT details->>'route' AS route FROM audit_trail WHERE action = 'access_denied' "
+        "AND actor_user_id = $1 ORDER BY id",
+        uuid.UUID(viewer.user_id),
+    )
+    assert [d["route"] for d in denials] == ["GET /users", "PATCH /users/{user_id}"]

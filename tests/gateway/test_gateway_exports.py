@@ -16,6 +16,8 @@ EXPECTED = [
     "SignalNotOpenError", "UnknownPositionError", "UnknownSignalError", "OrderOutcome", "PlacementResult",
     "PositionDetail", "PositionQuery", "PositionSummary", "TradePreviewView", "PositionReader",
     "ExecutionItem", "OrderItem", "SlippageItem",
+    "AdminStatusView", "ApiKeyBody", "ApiKeyPort", "ApiKeyRejectedError", "ApiKeyView", "ConfigView",
+    "KillSwitchBody", "KillSwitchView", "OpsPort",
 ]  # fmt: skip
 
 
