@@ -161,7 +161,12 @@ async def open_storage(
             bridge, urls.database_url, min_size=config.pool_min_size, max_size=config.pool_max_size,
             command_timeout=config.command_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
         ) as db,
-        connect_redis(bridge, urls.redis_url, socket_timeout=config.connect_timeout_seconds) as redis,
+        connect_redis(
+            bridge,
+            urls.redis_url,
+            socket_timeout=config.connect_timeout_seconds,
+            max_connections=config.redis_max_connections,
+        ) as redis,
     ):
         storage = Storage.over(db, redis, bridge)
         async with trio.open_nursery() as writers:

@@ -99,6 +99,8 @@ class AuthConfig(BaseModel):
         public_url: base of the links in mails (default: the gateway's own address).
         cookie_secure: mark cookies Secure (always when TLS is on).
         totp_issuer: the issuer shown in authenticator apps.
+        revocation_cache_s: how long a session found not revoked is trusted without asking Redis again (a
+            revocation on another gateway takes effect within it; on this gateway at once).
     """
 
     model_config = _FROZEN
@@ -116,6 +118,7 @@ class AuthConfig(BaseModel):
     public_url: str | None = None
     cookie_secure: bool = False
     totp_issuer: str = "algogrid"
+    revocation_cache_s: float = Field(default=1.0, ge=0, le=10)
     passwords: PasswordHashConfig = PasswordHashConfig()
     lockout: LockoutConfig = LockoutConfig()
     cipher: CipherConfig = CipherConfig()

@@ -15,6 +15,7 @@
         │                                   expired
         ├── PasswordPolicyError         422 weak_password: U-04 policy (the reason says which rule)
         ├── TotpRequiredError           403 totp_enrolment_required: the role needs 2FA and none is enrolled
+        ├── SessionCheckUnavailableError 503 session_check_unavailable: Redis did not answer (fail closed)
         └── ConflictError               409 conflict: e-mail taken, 2FA mandatory, nothing pending …
 
 ``gateway.app`` answers each from ``status_code``/``error`` like every other ``GatewayError``.
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidTokenError",
     "LockedOutError",
     "PasswordPolicyError",
+    "SessionCheckUnavailableError",
     "TokenInQueryError",
     "TotpRequiredError",
 ]
@@ -93,6 +95,11 @@ class PasswordPolicyError(AuthError):
 class TotpRequiredError(AuthError):
     status_code = 403
     error = "totp_enrolment_required"
+
+
+class SessionCheckUnavailableError(AuthError):
+    status_code = 503
+    error = "session_check_unavailable"
 
 
 class ConflictError(AuthError):

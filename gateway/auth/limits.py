@@ -6,19 +6,22 @@ lockout, and the revocation marks of sessions.
   address, in a fixed window; past a limit the next attempt is refused with 429 and ``Retry-After`` before any
   password is checked.
 * ``RevocationList`` — ``auth:revoked:<sid>`` marks a revoked session for as long as one of its access tokens
-  could still be valid; every authenticated request checks it (one Redis round trip), so logout, deactivation
-  and role changes take effect at once on every gateway.
+  could still be valid; every authenticated request checks it. A revocation made on this gateway takes effect
+  here at once; a session found *not* revoked is remembered for ``cache_s`` (1 s by default), so another
+  gateway's revocation takes effect here within that second, and a burst of requests of one session costs
+  one Redis round trip per second instead of one per request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from gateway.auth.config import LockoutConfig
-from gateway.auth.errors import LockedOutError
+from gateway.auth.errors import LockedOutError, SessionCheckUnavailableError
 
 __all__ = ["AttemptLimiter", "KeyValue", "RevocationList", "account_key", "count_in_window"]
 
@@ -95,16 +98,48 @@ class AttemptLimiter:
 class RevocationList:
     """Revoked sessions (refresh families) by id, kept as long as their access tokens could live."""
 
-    def __init__(self, kv: KeyValue, ttl_s: int, prefix: str = "auth:revoked") -> None:
+    _MAX_REMEMBERED = 50_000
+
+    def __init__(self, kv: KeyValue, ttl_s: int, prefix: str = "auth:revoked", cache_s: float = 1.0) -> None:
         self._kv = kv
         self._ttl_s = ttl_s
         self._prefix = prefix
+        self._cache_s = cache_s
+        self._valid_until: dict[uuid.UUID, float] = {}  # sid → monotonic time its "not revoked" expires
+        self._revoked_here: dict[uuid.UUID, float] = {}  # sid → monotonic time the mark may be forgotten
 
     async def revoke(self, sids: Iterable[uuid.UUID]) -> None:
-        """Mark ``sids`` revoked."""
+        """Mark ``sids`` revoked (in Redis for every gateway, and here at once)."""
+        forget_at = time.monotonic() + self._ttl_s
         for sid in sids:
+            self._valid_until.pop(sid, None)
+            self._revoked_here[sid] = forget_at
             await self._kv.setex(f"{self._prefix}:{sid}", self._ttl_s, "1")
 
     async def is_revoked(self, sid: uuid.UUID) -> bool:
-        """Return whether ``sid`` was revoked."""
-        return bool(await self._kv.exists(f"{self._prefix}:{sid}"))
+        """Return whether ``sid`` was revoked; raise ``SessionCheckUnavailableError`` (503) when Redis fails.
+
+        Fails closed: a session that cannot be checked is not accepted.
+        """
+        now = time.monotonic()
+        if sid in self._revoked_here:
+            return True
+        if self._valid_until.get(sid, 0.0) > now:
+            return False
+        try:
+            revoked = bool(await self._kv.exists(f"{self._prefix}:{sid}"))
+        except Exception as exc:  # the Redis boundary: any failure means "cannot check", answered 503
+            raise SessionCheckUnavailableError(
+                f"the session could not be checked: {type(exc).__name__}"
+            ) from exc
+        if len(self._valid_until) > self._MAX_REMEMBERED or len(self._revoked_here) > self._MAX_REMEMBERED:
+            self._prune(now)
+        if revoked:
+            self._revoked_here[sid] = now + self._ttl_s
+        elif self._cache_s > 0:
+            self._valid_until[sid] = now + self._cache_s
+        return revoked
+
+    def _prune(self, now: float) -> None:
+        self._valid_until = {s: t for s, t in self._valid_until.items() if t > now}
+        self._revoked_here = {s: t for s, t in self._revoked_here.items() if t > now}

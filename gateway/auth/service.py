@@ -103,7 +103,7 @@ class AuthService:
         self.cipher = cipher
         self.hasher = hasher
         self.limiter = AttemptLimiter(kv, config.lockout)
-        self.revoked = RevocationList(kv, ttl_s=config.access_ttl_s + 60)
+        self.revoked = RevocationList(kv, ttl_s=config.access_ttl_s + 60, cache_s=config.revocation_cache_s)
         self._listeners: list[RevocationListener] = []
 
     def on_revoke(self, listener: RevocationListener) -> None:
