@@ -36,6 +36,8 @@ class GatewayConfig(BaseModel):
         stale_after_s: a feed quiet for longer (wall seconds) is reported stale.
         sse_client_buffer: events buffered per SSE client before it is dropped as too slow.
         sse_retry_ms: the ``retry:`` hint sent to SSE clients.
+        sse_session_check_s: how often open streams' sessions are checked against the shared revocation list
+            (a logout or deactivation on another gateway ends this gateway's streams within it).
         signals_cache_ttl_s: how long a rendered ``/signals`` page is reused; 0 disables the cache.
         graceful_timeout_s: how long in-flight requests may finish after the stop signal (O-03).
     """
@@ -53,6 +55,7 @@ class GatewayConfig(BaseModel):
     stale_after_s: float = Field(default=30.0, gt=0)
     sse_client_buffer: int = Field(default=256, ge=1, le=100_000)
     sse_retry_ms: int = Field(default=2000, ge=0, le=600_000)
+    sse_session_check_s: float = Field(default=5.0, gt=0, le=600)
     signals_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
     graceful_timeout_s: float = Field(default=30.0, gt=0, le=600)
     tls_cert_file: Path | None = None

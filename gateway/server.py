@@ -128,6 +128,8 @@ async def serve(
         await nursery.start(
             partial(hub.run_heartbeat, config.heartbeat_s, data=partial(heartbeat_data, engine))
         )
+        streams = app.state.ctx.streams
+        await nursery.start(streams.run_sweep, auth.revoked.is_revoked, config.sse_session_check_s)
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
             try:

@@ -3,8 +3,9 @@
 Authorised like every route (the session cookie from the browser's ``EventSource``, or a Bearer header):
 the stream ends when its session's access token expires, and at once when the session is revoked (logout,
 reuse, password or role change, deactivation): ``SessionStreams`` holds each stream's cancel scope by
-session id and ``AuthService`` tells it which sessions ended. The last frame is ``event: session_ended``, so
-the UI refreshes its session and reconnects.
+session id and ``AuthService`` tells it which sessions ended; a revocation made on another gateway is found
+by ``SessionStreams.run_sweep``, which checks the open streams' sessions every ``sse_session_check_s``.
+The last frame is ``event: session_ended``, so the UI refreshes its session and reconnects.
 
 Exactly-once across a reconnect: the client is subscribed to the live hub *before* the Redis Stream is read
 for the replay, so nothing published in between is missed; live events whose id is not after the last
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 import trio
@@ -26,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.access import principal_of
 from gateway.context import ctx_of, error_response
 from gateway.endpoint import Endpoint
-from gateway.errors import EventLogError
+from gateway.errors import EventLogError, GatewayError
 from gateway.events import StreamEvent, parse_event_id
 from gateway.hub import Subscription
 
@@ -74,6 +75,33 @@ class SessionStreams:
     def open(self) -> int:
         """Return how many streams are registered."""
         return sum(len(s) for s in self._scopes.values())
+
+    async def sweep(self, is_revoked: Callable[[uuid.UUID], Awaitable[bool]]) -> int:
+        """End the streams whose session ``is_revoked`` says ended (another gateway revoked it); return how
+        many sessions were closed. A session that cannot be checked now is left for the next sweep."""
+        ended = []
+        for sid in list(self._scopes):
+            try:
+                if await is_revoked(sid):
+                    ended.append(sid)
+            except GatewayError:
+                log.warning("sse session check unavailable")
+                break
+        self.close(None, ended)
+        return len(ended)
+
+    async def run_sweep(
+        self,
+        is_revoked: Callable[[uuid.UUID], Awaitable[bool]],
+        period_s: float,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Sweep every ``period_s`` until cancelled."""
+        task_status.started()
+        while True:
+            await trio.sleep(period_s)
+            await self.sweep(is_revoked)
 
 
 RAW_SEND = "algogrid.raw_send"
