@@ -90,6 +90,12 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """Answer an unexpected failure as JSON, no internals (the request boundary; logged with the trace)."""
+    log.error("request failed", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+    return error_response(500, "internal_error", "the request failed; its request id is in the logs")
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     reason = "no such route" if exc.status_code == 404 else str(exc.detail)
@@ -198,6 +204,7 @@ def create_app(
         exception_handlers={
             GatewayError: _gateway_error,
             HTTPException: _http_error,
+            Exception: _internal_error,
         },
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from gateway.auth.cipher import CipherError, LocalCipher, SecretCipher, VaultTra
 from gateway.auth.config import AuthConfig, CipherConfig, LockoutConfig, MailConfig, PasswordHashConfig
 from gateway.auth.errors import (
     AuthError,
+    AuthUnavailableError,
     ConflictError,
     CsrfError,
     ForbiddenError,
@@ -38,6 +39,7 @@ __all__ = [
     "AuthConfig",
     "AuthError",
     "AuthService",
+    "AuthUnavailableError",
     "CipherConfig",
     "CipherError",
     "Claims",

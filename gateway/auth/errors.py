@@ -15,7 +15,7 @@
         │                                   expired
         ├── PasswordPolicyError         422 weak_password: U-04 policy (the reason says which rule)
         ├── TotpRequiredError           403 totp_enrolment_required: the role needs 2FA and none is enrolled
-        ├── SessionCheckUnavailableError 503 session_check_unavailable: Redis did not answer (fail closed)
+        ├── AuthUnavailableError        503 auth_unavailable: Redis did not answer (fail closed)
         └── ConflictError               409 conflict: e-mail taken, 2FA mandatory, nothing pending …
 
 ``gateway.app`` answers each from ``status_code``/``error`` like every other ``GatewayError``.
@@ -27,6 +27,7 @@ from gateway.errors import GatewayError
 
 __all__ = [
     "AuthError",
+    "AuthUnavailableError",
     "ConflictError",
     "CsrfError",
     "ForbiddenError",
@@ -35,7 +36,6 @@ __all__ = [
     "InvalidTokenError",
     "LockedOutError",
     "PasswordPolicyError",
-    "SessionCheckUnavailableError",
     "TokenInQueryError",
     "TotpRequiredError",
 ]
@@ -97,9 +97,9 @@ class TotpRequiredError(AuthError):
     error = "totp_enrolment_required"
 
 
-class SessionCheckUnavailableError(AuthError):
+class AuthUnavailableError(AuthError):
     status_code = 503
-    error = "session_check_unavailable"
+    error = "auth_unavailable"
 
 
 class ConflictError(AuthError):

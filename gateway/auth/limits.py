@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from gateway.auth.config import LockoutConfig
-from gateway.auth.errors import LockedOutError, SessionCheckUnavailableError
+from gateway.auth.errors import AuthUnavailableError, LockedOutError
 
 __all__ = ["AttemptLimiter", "KeyValue", "RevocationList", "account_key", "count_in_window"]
 
@@ -69,9 +69,14 @@ class AttemptLimiter:
         return f"{self._prefix}:acct:{account}", f"{self._prefix}:ip:{ip}"
 
     async def check(self, account: str, ip: str) -> None:
-        """Raise ``LockedOutError`` when the account or the address is over its limit."""
+        """Raise ``LockedOutError`` when the account or the address is over its limit (and
+        ``AuthUnavailableError`` when Redis cannot say: the check fails closed)."""
         acct_key, ip_key = self._keys(account, ip)
-        acct, by_ip = await self._kv.get(acct_key), await self._kv.get(ip_key)
+        try:
+            acct, by_ip = await self._kv.get(acct_key), await self._kv.get(ip_key)
+        except Exception as exc:  # the Redis boundary: no lockout check, no login attempt
+            reason = f"the attempt limit could not be checked: {type(exc).__name__}"
+            raise AuthUnavailableError(reason) from exc
         if (acct and int(acct) >= self._config.max_account_failures) or (
             by_ip and int(by_ip) >= self._config.max_ip_failures
         ):
@@ -117,7 +122,7 @@ class RevocationList:
             await self._kv.setex(f"{self._prefix}:{sid}", self._ttl_s, "1")
 
     async def is_revoked(self, sid: uuid.UUID) -> bool:
-        """Return whether ``sid`` was revoked; raise ``SessionCheckUnavailableError`` (503) when Redis fails.
+        """Return whether ``sid`` was revoked; raise ``AuthUnavailableError`` (503) when Redis fails.
 
         Fails closed: a session that cannot be checked is not accepted.
         """
@@ -129,7 +134,7 @@ class RevocationList:
         try:
             revoked = bool(await self._kv.exists(f"{self._prefix}:{sid}"))
         except Exception as exc:  # the Redis boundary: any failure means "cannot check", answered 503
-            raise SessionCheckUnavailableError(
+            raise AuthUnavailableError(
                 f"the session could not be checked: {type(exc).__name__}"
             ) from exc
         if len(self._valid_until) > self._MAX_REMEMBERED or len(self._revoked_here) > self._MAX_REMEMBERED:

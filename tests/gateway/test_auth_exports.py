@@ -6,15 +6,15 @@ import gateway.auth
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
-    "ROLES", "TOTP_ROLES", "Accounts", "AttemptLimiter", "AuditLog", "AuthConfig", "AuthError", "AuthService",
-    "CipherConfig", "CipherError", "Claims", "ConflictError", "CsrfError", "ForbiddenError",
-    "InvalidCredentialsError", "InvalidOneTimeTokenError", "InvalidTokenError", "IssuedTokens", "KeyValue",
-    "LocalCipher", "LockedOutError", "LockoutConfig", "LogMailSender", "MailConfig", "MailSender",
-    "PasswordHashConfig", "PasswordHasher", "PasswordPolicyError", "Principal", "RequestMeta",
-    "RevocationList",
-    "SecretCipher", "SessionStore", "SmtpMailSender", "TokenInQueryError", "TokenKind", "TokenService",
-    "TotpEnrolment", "TotpRequiredError", "UserLike", "UserStore", "VaultTransitCipher", "enrolment",
-    "hash_token", "mail_sender_for", "matching_step", "new_secret", "new_token", "password_problem",
+    "ROLES", "TOTP_ROLES", "Accounts", "AttemptLimiter", "AuditLog", "AuthConfig", "AuthError",
+    "AuthService", "AuthUnavailableError", "CipherConfig", "CipherError", "Claims", "ConflictError",
+    "CsrfError", "ForbiddenError", "InvalidCredentialsError", "InvalidOneTimeTokenError",
+    "InvalidTokenError", "IssuedTokens", "KeyValue", "LocalCipher", "LockedOutError", "LockoutConfig",
+    "LogMailSender", "MailConfig", "MailSender", "PasswordHashConfig", "PasswordHasher",
+    "PasswordPolicyError", "Principal", "RequestMeta", "RevocationList", "SecretCipher", "SessionStore",
+    "SmtpMailSender", "TokenInQueryError", "TokenKind", "TokenService", "TotpEnrolment",
+    "TotpRequiredError", "UserLike", "UserStore", "VaultTransitCipher", "enrolment", "hash_token",
+    "mail_sender_for", "matching_step", "new_secret", "new_token", "password_problem",
 ]  # fmt: skip
 
 
