@@ -13,7 +13,7 @@ from storage import EmbeddedRedis
 from tests.support.auth import create_user
 
 pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("REDIS_URL")), reason="stops the embedded Redis the stack uses (REDIS_URL is external)"
+    bool(os.environ.get("REDIS_URL")), reason="stops the embedded Redis the stack uses (REDIS_URL is set)"
 )
 
 
