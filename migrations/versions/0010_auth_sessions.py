@@ -8,7 +8,8 @@
 * ``runtime_config``: ``PATCH /config`` overrides (validated by the settings model, audited).
 * ``algogrid_app``: the role the application should log in as (a member of it). It may read and write every
   table but is granted no UPDATE, DELETE or TRUNCATE on ``audit_trail`` (append-only by privilege, on top of
-  the 0003 triggers). Roles are cluster-wide: created once, kept on downgrade.
+  the 0003 triggers); tables of later migrations get the same grants by default privileges (a later table
+  that must be append-only revokes them itself). Roles are cluster-wide: created once, kept on downgrade.
 
 Revision ID: 0010
 Revises: 0009
@@ -53,6 +54,9 @@ def upgrade() -> None:
         REVOKE UPDATE, DELETE, TRUNCATE ON audit_trail FROM algogrid_app;
         REVOKE UPDATE, DELETE, TRUNCATE ON audit_trail FROM PUBLIC;
         GRANT SELECT, INSERT ON audit_trail TO algogrid_app;
+        -- tables and sequences created by later migrations (run by the same owner) are granted too
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO algogrid_app;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO algogrid_app;
         """
     )
 
@@ -60,6 +64,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM algogrid_app;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM algogrid_app;
         REVOKE ALL ON ALL TABLES IN SCHEMA public FROM algogrid_app;
         REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM algogrid_app;
         REVOKE USAGE ON SCHEMA public FROM algogrid_app;
