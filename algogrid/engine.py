@@ -332,7 +332,23 @@ async def serve(
             )
             await _run(settings, storage, exchange_config, publisher, metrics, sim, trigger, task_status)
     else:
-        await _run(settings, storage, settings.exchange, publisher, metrics, None, trigger, task_status)
+        exchange_config = settings.exchange
+        if exchange_config.credentials is None:  # U-08: the active stored key, decrypted for this session
+            exchange_config = exchange_config.model_copy(
+                update={"credentials": await _stored_credentials(settings, storage)}
+            )
+        await _run(settings, storage, exchange_config, publisher, metrics, None, trigger, task_status)
+
+
+async def _stored_credentials(settings: Any, storage: Any) -> Credentials | None:
+    """Return the active ``api_keys`` row of the configured venue, decrypted through the ``SecretCipher``."""
+    from algogrid.api_key_wiring import stored_credentials
+    from algogrid.auth_wiring import cipher_for
+
+    url = settings.exchange.rest_url
+    environment = "testnet" if "testnet" in url else "demo" if "demo" in url else "mainnet"
+    cipher = cipher_for(settings.auth, settings.mode, settings.storage.data_dir)
+    return await stored_credentials(storage, cipher, environment)
 
 
 _BAR_MS = 300_000

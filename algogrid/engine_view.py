@@ -39,8 +39,8 @@ no answer within ``order_timeout_s``        ``EngineTimeoutError``          503
 ==========================================  ==============================  ======
 
 Any other outcome — filled, partial, underfill, expired, or rejected by the exchange with a plain sentence
-(E-07) — is the click's answer (200). ``requested_by`` is ``"local"`` until authentication lands: the gateway
-binds 127.0.0.1 only, so whoever clicks sits at this machine.
+(E-07) — is the click's answer (200). ``requested_by`` is the id of the authenticated user who clicked
+(the gateway's access matrix lets only traders and admins call these routes).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import trio
@@ -39,6 +39,9 @@ from storage import SignalFilters, Storage, StorageError, StoredSignal
 from storage.position_views import PositionViewRepository
 from storage.redis_client import RedisClient
 from storage.signals import SignalRepository
+
+if TYPE_CHECKING:
+    from algogrid.admin_wiring import LiveSettings
 
 __all__ = [
     "RedisStreamCommands",
@@ -169,20 +172,28 @@ async def serve_gateway(
     *,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     reconciliation: ReconciliationPort | None = None,
+    live: LiveSettings | None = None,
     task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the gateway over the real rooms until ``shutdown_trigger`` returns (or until cancelled).
 
     Args:
-        settings: ``algogrid.settings.Settings`` (reads ``gateway`` and ``dev.fault_injection``).
+        settings: ``algogrid.settings.Settings`` (reads ``gateway``, ``auth``, ``mode``, ``storage.data_dir``
+            and ``dev.fault_injection``).
         storage: an open ``storage.Storage`` (PostgreSQL reads, Redis Stream event log, probes).
         engine: the engine as the gateway sees it: ``Engine.view`` in ``algogrid run``, a
             ``SupervisionEngineView`` over any running tree in tests.
         feed: the ``SignalFeed`` the engine was given as its ``SignalPublisher``.
         shutdown_trigger: returns when the gateway must stop accepting and drain (O-03).
         reconciliation: the engine's reconciliation (``Engine.reconciliation``), None without a reconciler.
+        live: the running engine's hot reload behind ``PATCH /config`` (None: changes wait for a restart).
     """
+    from algogrid.admin_wiring import StorageOps
+    from algogrid.api_key_wiring import StorageApiKeys, exchange_validator
+    from algogrid.auth_wiring import build_auth
+
     fault_injection = bool(settings.dev.fault_injection)
+    auth, accounts = build_auth(settings.auth, settings.mode, settings.storage.data_dir, storage, "")
     probes: dict[str, ReadinessProbe] = {
         "postgres": lambda: _require(storage.db.ping, "PostgreSQL"),
         "redis": lambda: _require(storage.redis.ping, "Redis"),
@@ -195,6 +206,11 @@ async def serve_gateway(
         RedisStreamCommands(storage.redis),
         feed,
         positions=StoragePositionReader.of(storage),
+        auth=auth,
+        accounts=accounts,
+        kv=storage.redis,
+        ops=StorageOps(settings, storage, live),
+        api_keys=StorageApiKeys(storage, auth.cipher, exchange_validator(settings.exchange)),
         fault_injection=fault_injection,
         probes=probes,
         reconciliation=reconciliation,

@@ -34,6 +34,7 @@ from actors.risk import RiskConfig, WebhookConfig
 from algogrid.engine_config import EngineConfig
 from exchange.config import ExchangeConfig
 from exchange.simulator.config import SimulatorConfig
+from gateway.auth import AuthConfig
 from gateway.config import GatewayConfig
 from ops.config import OpsConfig
 from storage import StorageConfig
@@ -154,6 +155,7 @@ class Settings(BaseSettings):
     research_mode: bool = False
     storage: StorageConfig = StorageConfig()
     gateway: GatewayConfig = GatewayConfig()
+    auth: AuthConfig = AuthConfig()
     engine: EngineConfig = EngineConfig()
     execution: ExecutionConfig = ExecutionConfig()
     risk: RiskConfig = RiskConfig()
@@ -200,6 +202,9 @@ class Settings(BaseSettings):
     def _check_mode(self) -> Settings:
         if self.mode == "live" and self.dev.fault_injection:
             raise ValueError("dev.fault_injection must be false in live mode")
+        problems = self.auth.problems_for_mode(self.mode)
+        if problems:
+            raise ValueError(problems[0])
         from_risk = self.monitor.set_from_risk()
         if from_risk:
             raise ValueError(f"expected {', '.join(from_risk)} to be set in the risk section (one source)")

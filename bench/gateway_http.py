@@ -22,7 +22,18 @@ Load models (stated explicitly, because latency means nothing without them):
   to publish one signal from a non-trio thread, as the signal actor does (XADD to the Redis Stream, then
   fan-out); latency runs from that request until each client has read the event. ``SSE_ROUNDS`` rounds per N.
 
-Uses DATABASE_URL / REDIS_URL when set, else embedded servers. Prints one JSON object as the last line.
+* ``*_auth_*`` — the same loads through the real authentication (issue 14): an admin is activated (TOTP
+  enrolment) and logged in over HTTP, and every request carries ``Authorization: Bearer <access token>``
+  (JWT verification + the Redis revocation check per request; SSE clients hold one bearer stream each).
+  ``signals_auth_p99_ms`` (target ≤ 25 ms at 200 clients) and ``sse_2000_auth_p99_ms`` (target ≤ 250 ms).
+* The keys without ``_auth`` keep their pre-auth meaning (no session check): every route is authenticated
+  in the product now, so the bench measures them on the same server with the access guard taken off the
+  routes **inside the bench's own child process** (each handler gets a fixed principal): the difference is
+  the cost of authentication. The product has no switch for this.
+
+The bench is ``bench/gateway_http.py`` (the issue calls it ``bench/gateway.py``: a file of that name would
+shadow the ``gateway`` package). Uses DATABASE_URL / REDIS_URL when set, else embedded servers. Prints one
+JSON object as the last line.
 """
 
 from __future__ import annotations
@@ -100,7 +111,37 @@ def _signal(symbol: str, side: str, probability: float) -> Any:
     )
 
 
-def serve_child(db_url: str, redis_url: str, cache_ttl_s: float) -> None:
+def _strip_guards(app: Any, fault_injection: bool) -> None:
+    """Bench-only baseline: serve each endpoint's own handler with a fixed admin principal (no JWT check)."""
+    import time as _time
+
+    from starlette.routing import Route
+
+    from gateway import endpoints_for
+    from gateway.auth import Principal
+
+    principal = Principal(uuid.uuid4(), "admin", uuid.uuid4(), "bearer", None, int(_time.time()) + 86_400)
+
+    def fixed(handler: Any) -> Any:
+        async def handle(request: Any) -> Any:
+            request.state.principal = principal
+            return await handler(request)
+
+        handle.__name__ = handler.__name__
+        return handle
+
+    raw = {
+        (e.method, e.path): e.route(fixed(e.handler)) for e in endpoints_for(fault_injection=fault_injection)
+    }
+    routes = app.router.routes
+    for i, route in enumerate(routes):
+        if isinstance(route, Route):
+            for method in route.methods or ():
+                if (method, route.path) in raw:
+                    routes[i] = raw[(method, route.path)]
+
+
+def serve_child(db_url: str, redis_url: str, cache_ttl_s: float, with_auth: bool) -> None:
     import logging
 
     import structlog
@@ -111,6 +152,7 @@ def serve_child(db_url: str, redis_url: str, cache_ttl_s: float) -> None:
     from algogrid.gateway_wiring import serve_gateway
     from algogrid.settings import Settings
     from gateway import GatewayConfig, SignalFeed
+    from gateway.auth import hash_token, new_token
     from storage import StorageConfig, open_storage
     from supervision import SupervisionTree, SupervisorSpec, TrioBridge
 
@@ -143,7 +185,8 @@ def serve_child(db_url: str, redis_url: str, cache_ttl_s: float) -> None:
             sse_client_buffer=64,
             signals_cache_ttl_s=cache_ttl_s,
         )
-        settings = Settings(symbols=SYMBOLS, gateway=gateway)
+        data_dir = Path(tempfile.mkdtemp(prefix="algogrid-bench-data-"))
+        settings = Settings(symbols=SYMBOLS, gateway=gateway, storage={"data_dir": data_dir})
         try:
             async with open_storage(config) as storage, trio.open_nursery() as nursery:
                 if not await storage.db.fetchval("SELECT count(*) FROM signals"):
@@ -155,6 +198,15 @@ def serve_child(db_url: str, redis_url: str, cache_ttl_s: float) -> None:
                 handle = await nursery.start(
                     lambda task_status: serve_gateway(settings, storage, view, feed, task_status=task_status)
                 )
+                if with_auth:
+                    token = new_token()
+                    email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+                    await storage.users.issue_admin_activation(
+                        email, hash_token(token), ttl_hours=1, actor="bench"
+                    )
+                    print(f"\nADMIN {email} {token}", flush=True)
+                else:
+                    _strip_guards(handle.app, fault_injection=False)
                 print(f"\n{handle.url}", flush=True)
                 threading.Thread(target=stdin_publisher, daemon=True).start()
         finally:
@@ -167,12 +219,13 @@ def serve_child(db_url: str, redis_url: str, cache_ttl_s: float) -> None:
 class RawHttp:
     """A minimal keep-alive HTTP/1.1 client on a trio socket (Content-Length bodies only)."""
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: trio.SocketStream, auth: str = "") -> None:
         self.stream = stream
         self.buffer = b""
+        self.auth = auth
 
     async def get(self, path: str) -> int:
-        await self.stream.send_all(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        await self.stream.send_all(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{self.auth}\r\n".encode())
         while (end := self.buffer.find(b"\r\n\r\n")) < 0:
             self.buffer += await self.stream.receive_some(65536)
         head, rest = self.buffer[:end], self.buffer[end + 4 :]
@@ -185,7 +238,9 @@ class RawHttp:
         return status
 
 
-async def bench_signals(host: str, port: int, think_s: float | None) -> tuple[list[float], float]:
+async def bench_signals(
+    host: str, port: int, think_s: float | None, token: str | None = None
+) -> tuple[list[float], float]:
     """Return latency samples (ms) and the achieved aggregate rate (req/s)."""
     samples: list[float] = []
     errors = 0
@@ -195,7 +250,7 @@ async def bench_signals(host: str, port: int, think_s: float | None) -> tuple[li
     async def client(n: int) -> None:
         nonlocal errors
         stream = await trio.open_tcp_stream(host, port)
-        http = RawHttp(stream)
+        http = RawHttp(stream, f"Authorization: Bearer {token}\r\n" if token else "")
         await http.get(QUERIES[0])  # connect + warm-up, not measured
         await start_gate.wait()
         if think_s:
@@ -229,13 +284,16 @@ async def bench_signals(host: str, port: int, think_s: float | None) -> tuple[li
     return samples, len(samples) / elapsed
 
 
-def bench_sse(host: str, port: int, clients: int, child: subprocess.Popen[str]) -> list[float]:
+def bench_sse(
+    host: str, port: int, clients: int, child: subprocess.Popen[str], token: str | None = None
+) -> list[float]:
     """Connect ``clients`` SSE clients and time ``SSE_ROUNDS`` published signals to every one of them.
 
     The client side is one epoll loop over plain non-blocking sockets (no tasks, no parsing beyond counting
     ``event: signal``), so it steals as little CPU as possible from the server on a shared machine.
     """
-    request = b"GET /stream HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n"
+    auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
+    request = b"GET /stream HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n" + auth + b"\r\n"
     socks: list[socket.socket] = []
     poller = select.epoll()
     try:
@@ -280,25 +338,56 @@ def bench_sse(host: str, port: int, clients: int, child: subprocess.Popen[str]) 
             sock.close()
 
 
-def start_child(db_url: str, redis_url: str, cache_ttl_s: float) -> tuple[subprocess.Popen[str], str, int]:
+def start_child(
+    db_url: str, redis_url: str, cache_ttl_s: float, with_auth: bool = False
+) -> tuple[subprocess.Popen[str], str, int, str | None]:
+    """Start the gateway child; with ``with_auth`` also return an admin's access token (logged in)."""
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", db_url, redis_url, str(cache_ttl_s)],
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            db_url,
+            redis_url,
+            str(cache_ttl_s),
+            "auth" if with_auth else "-",
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     assert child.stdout is not None
-    url = ""
+    url, admin = "", ""
     while not url.startswith("http://"):  # skip the child's log lines
         line = child.stdout.readline()
         if not line:
             raise SystemExit("the gateway child exited before listening")
         url = line.strip()
+        admin = url if url.startswith("ADMIN ") else admin
     out = child.stdout
     threading.Thread(target=lambda: [None for _ in out], daemon=True).start()  # drain logs
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    return child, host, int(port)
+    token = _login(url, *admin.split()[1:]) if admin else None
+    return child, host, int(port), token
+
+
+def _login(url: str, email: str, activation_token: str) -> str:
+    """Activate the bench admin (TOTP enrolment, as a person would) and log in; return the access token."""
+    import httpx
+    import pyotp
+
+    password = "bench-Horse-battery-42"
+    with httpx.Client(base_url=url, timeout=30) as http:
+        secret = http.post("/auth/activate/totp", json={"token": activation_token}).json()["secret"]
+        totp = pyotp.TOTP(secret)
+        step = int(time.time() // 30)
+        body = {"token": activation_token, "password": password, "totp_code": totp.at((step - 1) * 30)}
+        http.post("/auth/activate", json=body).raise_for_status()
+        login = {"email": email, "password": password, "totp_code": totp.at(step * 30)}
+        answer = http.post("/auth/login", json=login)
+        answer.raise_for_status()
+        return str(answer.json()["access_token"])
 
 
 def stop_child(child: subprocess.Popen[str]) -> None:
@@ -315,18 +404,24 @@ def summary(name: str, samples: list[float]) -> dict[str, float]:
 
 def run_all(db_url: str, redis_url: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    child, host, port = start_child(db_url, redis_url, 0.0)
+    child, host, port, _ = start_child(db_url, redis_url, 0.0)
     try:
         nocache, nocache_rps = trio.run(bench_signals, host, port, THINK_S)
         result |= summary("signals_nocache", nocache) | {"signals_nocache_rps": round(nocache_rps)}
     finally:
         stop_child(child)
-    child, host, port = start_child(db_url, redis_url, 1.0)
+    child, host, port, _ = start_child(db_url, redis_url, 1.0)
     try:
         think, think_rps = trio.run(bench_signals, host, port, THINK_S)
         closed, closed_rps = trio.run(bench_signals, host, port, None)
         sse_500 = bench_sse(host, port, 500, child)
         sse_2000 = bench_sse(host, port, 2000, child)
+    finally:
+        stop_child(child)
+    child, host, port, token = start_child(db_url, redis_url, 1.0, with_auth=True)
+    try:
+        think_auth, think_auth_rps = trio.run(bench_signals, host, port, THINK_S, token)
+        sse_2000_auth = bench_sse(host, port, 2000, child, token)
     finally:
         stop_child(child)
     print(
@@ -343,6 +438,9 @@ def run_all(db_url: str, redis_url: str) -> dict[str, Any]:
         "signals_closed_rps": round(closed_rps),
         **summary("sse_500", sse_500),
         **summary("sse_2000", sse_2000),
+        **summary("signals_auth", think_auth),
+        "signals_auth_rps": round(think_auth_rps),
+        **summary("sse_2000_auth", sse_2000_auth),
         "sse_rounds": SSE_ROUNDS,
     }
 
@@ -390,7 +488,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--serve":
-        serve_child(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    if len(sys.argv) == 6 and sys.argv[1] == "--serve":
+        serve_child(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5] == "auth")
     else:
         main()

@@ -49,6 +49,7 @@ from gateway.models import (
     TradePreviewView,
     format_levels,
 )
+from gateway.models_admin import AdminStatusView, ConfigView, KillSwitchBody, KillSwitchView
 from gateway.openapi import build_openapi
 from gateway.ports import (
     EngineView,
@@ -66,11 +67,19 @@ from gateway.reconciliation import (
     ReconciliationPort,
     ReconciliationStatusBody,
 )
+from gateway.routes_admin import OpsPort
+from gateway.routes_api_keys import ApiKeyBody, ApiKeyPort, ApiKeyRejectedError, ApiKeyView
 from gateway.server import GatewayHandle, serve, wait_for_stop_signal
 
 __all__ = [
+    "AdminStatusView",
+    "ApiKeyBody",
+    "ApiKeyPort",
+    "ApiKeyRejectedError",
+    "ApiKeyView",
     "CloseReason",
     "CloseResult",
+    "ConfigView",
     "EngineError",
     "EngineTimeoutError",
     "EngineUnavailableError",
@@ -88,7 +97,10 @@ __all__ = [
     "GatewayError",
     "GatewayHandle",
     "InstrumentUnavailableError",
+    "KillSwitchBody",
+    "KillSwitchView",
     "MarketTime",
+    "OpsPort",
     "OrderItem",
     "OrderOutcome",
     "PassBody",

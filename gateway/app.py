@@ -18,6 +18,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway.access import guard
+from gateway.auth.accounts import Accounts
+from gateway.auth.errors import LockedOutError
+from gateway.auth.limits import KeyValue
+from gateway.auth.service import AuthService
 from gateway.cache import ReadCache
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext, error_response
@@ -31,11 +36,17 @@ from gateway.openapi import build_openapi
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
 from gateway.ratelimit import IpRateLimitMiddleware
 from gateway.reconciliation import ReconciliationPort
+from gateway.request_context import RequestContextMiddleware
+from gateway.routes_admin import ADMIN_ENDPOINTS, OpsPort
+from gateway.routes_api_keys import API_KEY_ENDPOINTS, ApiKeyPort
+from gateway.routes_auth import AUTH_ENDPOINTS
 from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
 from gateway.routes_positions import POSITION_ENDPOINTS
 from gateway.routes_reconciliation import RECONCILIATION_ENDPOINTS
 from gateway.routes_signals import SIGNAL_ENDPOINTS
-from gateway.sse import STREAM_ENDPOINT
+from gateway.routes_users import USER_ENDPOINTS
+from gateway.security import SecurityMiddleware
+from gateway.sse import STREAM_ENDPOINT, SessionStreams
 
 __all__ = ["create_app", "endpoints_for"]
 
@@ -52,6 +63,10 @@ def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
         *POSITION_ENDPOINTS,
         *RECONCILIATION_ENDPOINTS,
         STREAM_ENDPOINT,
+        *AUTH_ENDPOINTS,
+        *USER_ENDPOINTS,
+        *ADMIN_ENDPOINTS,
+        *API_KEY_ENDPOINTS,
     )
     return (*table, FAULT_ENDPOINT) if fault_injection else table
 
@@ -70,7 +85,18 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
         ctx: GatewayContext = request.app.state.ctx
         ctx.metrics.engine_errors.labels(type(exc).__name__).inc()
         log.warning("engine unavailable", path=request.url.path, reason=str(exc))
-    return error_response(exc.status_code, exc.error, str(exc))
+    response = error_response(exc.status_code, exc.error, str(exc))
+    if isinstance(exc, LockedOutError):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="algogrid"'
+    return response
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """Answer an unexpected failure as JSON, no internals (the request boundary; logged with the trace)."""
+    log.error("request failed", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+    return error_response(500, "internal_error", "the request failed; its request id is in the logs")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -87,6 +113,11 @@ def create_app(
     feed: SignalFeed,
     *,
     positions: PositionReader,
+    auth: AuthService,
+    accounts: Accounts,
+    kv: KeyValue,
+    ops: OpsPort | None = None,
+    api_keys: ApiKeyPort | None = None,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     reconciliation: ReconciliationPort | None = None,
@@ -101,6 +132,11 @@ def create_app(
         events: the Redis Stream log SSE replays from.
         feed: the engine's signal sink; ``gateway.serve`` runs its drain task.
         fault_injection: serve ``POST /admin/faults`` (``dev.fault_injection``).
+        auth: sessions and the per-request check behind every guarded route (U-03, U-07).
+        accounts: the account lifecycle behind ``/auth/*`` and ``/users``.
+        kv: Redis for the shared per-IP limit.
+        ops: the kill switch, status and config behind the admin routes.
+        api_keys: the encrypted Bybit key store behind ``/api-keys``.
         probes: readiness checks by name (e.g. ``postgres``, ``redis``).
         reconciliation: the engine's reconciliation (status, acknowledgement); None: 503 on its routes.
     """
@@ -115,10 +151,17 @@ def create_app(
         hub=hub,
         metrics=metrics,
         config=config,
+        auth=auth,
+        accounts=accounts,
         probes=dict(probes or {}),
         signal_cache=ReadCache(config.signals_cache_ttl_s),
         reconciliation=reconciliation,
+        streams=SessionStreams(),
+        ops=ops,
+        api_keys=api_keys,
     )
+    assert ctx.streams is not None
+    auth.on_revoke(ctx.streams.close)
     table = endpoints_for(fault_injection=fault_injection)
     openapi_body = json.dumps(build_openapi(table, _version()))
 
@@ -128,7 +171,7 @@ def create_app(
     async def root(request: Request) -> Response:
         return RedirectResponse("/ui/", status_code=307)
 
-    routes: list[BaseRoute] = [endpoint.route() for endpoint in table]
+    routes: list[BaseRoute] = [endpoint.route(guard(endpoint, auth)) for endpoint in table]
     routes += [
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Route("/", root, methods=["GET"], include_in_schema=False),
@@ -145,23 +188,29 @@ def create_app(
             log.info("gateway stopped")
 
     # Each middleware wraps every request (and every SSE chunk's send): add only the ones that do work.
-    middleware = [Middleware(LatencyMiddleware, metrics=metrics)]
+    middleware = [
+        Middleware(LatencyMiddleware, metrics=metrics),
+        Middleware(RequestContextMiddleware, trusted_proxies=config.trusted_proxies),
+        Middleware(SecurityMiddleware, max_body_bytes=config.max_body_bytes),
+    ]
     if config.allowed_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(config.allowed_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["Content-Type", "Last-Event-ID", "Authorization"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Content-Type", "Last-Event-ID", "Authorization", "X-CSRF-Token"],
+                allow_credentials=True,
             )
         )
-    middleware.append(Middleware(IpRateLimitMiddleware, per_minute=config.ip_rate_limit_per_min))
+    middleware.append(Middleware(IpRateLimitMiddleware, per_minute=config.ip_rate_limit_per_min, kv=kv))
     app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={
             GatewayError: _gateway_error,
             HTTPException: _http_error,
+            Exception: _internal_error,
         },
         lifespan=lifespan,
     )

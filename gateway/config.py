@@ -9,7 +9,9 @@ it must exceed both. Either one outlived answers 503 with the reason (see ``gate
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["GatewayConfig"]
 
@@ -18,7 +20,10 @@ class GatewayConfig(BaseModel):
     """Where the gateway listens, how it guards itself and how long it waits for the engine (G-02).
 
     Attributes:
-        host: requested bind address (only 127.0.0.1 is bound until authentication lands).
+        host: bind address (any: every route is behind authentication, U-07).
+        tls_cert_file / tls_key_file: PEM certificate and key; both set serves HTTPS (HSTS, Secure cookies).
+        trusted_proxies: addresses/CIDRs whose ``X-Forwarded-For`` is believed (client address, G-02).
+        max_body_bytes: larger request bodies are refused with 413.
         port: TCP port; 0 picks a free one.
         allowed_origins: CORS origins; empty adds no CORS middleware.
         ip_rate_limit_per_min: requests per minute per client address (probes are exempt).
@@ -31,6 +36,8 @@ class GatewayConfig(BaseModel):
         stale_after_s: a feed quiet for longer (wall seconds) is reported stale.
         sse_client_buffer: events buffered per SSE client before it is dropped as too slow.
         sse_retry_ms: the ``retry:`` hint sent to SSE clients.
+        sse_session_check_s: how often open streams' sessions are checked against the shared revocation list
+            (a logout or deactivation on another gateway ends this gateway's streams within it).
         signals_cache_ttl_s: how long a rendered ``/signals`` page is reused; 0 disables the cache.
         graceful_timeout_s: how long in-flight requests may finish after the stop signal (O-03).
     """
@@ -48,5 +55,20 @@ class GatewayConfig(BaseModel):
     stale_after_s: float = Field(default=30.0, gt=0)
     sse_client_buffer: int = Field(default=256, ge=1, le=100_000)
     sse_retry_ms: int = Field(default=2000, ge=0, le=600_000)
+    sse_session_check_s: float = Field(default=5.0, gt=0, le=600)
     signals_cache_ttl_s: float = Field(default=1.0, ge=0, le=60)
     graceful_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> GatewayConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("expected both gateway.tls_cert_file and gateway.tls_key_file, or neither")
+        import ipaddress
+
+        for proxy in self.trusted_proxies:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad entry
+        return self

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +18,13 @@ from gateway.metrics import GatewayMetrics
 from gateway.models import ErrorBody
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
 from gateway.reconciliation import ReconciliationPort
+
+if TYPE_CHECKING:
+    from gateway.auth.accounts import Accounts
+    from gateway.auth.service import AuthService
+    from gateway.routes_admin import OpsPort
+    from gateway.routes_api_keys import ApiKeyPort
+    from gateway.sse import SessionStreams
 
 __all__ = ["GatewayContext", "error_response", "json_body", "json_response"]
 
@@ -34,9 +41,14 @@ class GatewayContext:
     hub: SignalHub
     metrics: GatewayMetrics
     config: GatewayConfig
+    auth: AuthService
+    accounts: Accounts
     probes: Mapping[str, ReadinessProbe] = field(default_factory=dict)
     signal_cache: ReadCache = field(default_factory=lambda: ReadCache(0.0))
     reconciliation: ReconciliationPort | None = None  # None: the engine runs no reconciler
+    streams: SessionStreams | None = None
+    ops: OpsPort | None = None
+    api_keys: ApiKeyPort | None = None
 
 
 def ctx_of(request: Request) -> GatewayContext:

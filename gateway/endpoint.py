@@ -35,10 +35,20 @@ class Endpoint:
     response_is_list: bool = False
     media_type: str = "application/json"
     errors: tuple[int, ...] = ()
+    status: int | None = None  # the success status; default 200 with a response model, else 202 for POST
+    body_optional: bool = False
 
-    def route(self) -> Route:
-        """Return the Starlette route serving this endpoint."""
-        return Route(self.path, self.handler, methods=[self.method], name=f"{self.method} {self.path}")
+    @property
+    def success_status(self) -> int:
+        """Return the documented success status."""
+        if self.status is not None:
+            return self.status
+        return 200 if self.response is not None or self.method != "POST" else 202
+
+    def route(self, handler: Handler | None = None) -> Route:
+        """Return the Starlette route serving this endpoint (through ``handler``, e.g. its access guard)."""
+        name = f"{self.method} {self.path}"
+        return Route(self.path, handler or self.handler, methods=[self.method], name=name)
 
 
 def validation_error(exc: ValidationError, where: str) -> Response:

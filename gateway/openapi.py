@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gateway.access import ACCESS
 from gateway.endpoint import Endpoint
 from gateway.models import ErrorBody
 
@@ -21,7 +22,13 @@ _REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"{(\w+)}")
 _REASONS = {
     400: "Bad request",
+    401: "Not authenticated (missing, invalid, expired or revoked token)",
+    403: "Forbidden (role not allowed, CSRF token missing, route not in the access matrix)",
     404: "Not found",
+    409: "Conflict",
+    413: "Body too large",
+    415: "Unsupported media type (expected application/json)",
+    429: "Too many requests (rate limit or soft lockout; see Retry-After)",
     422: "Invalid input",
     503: "Unavailable (actor timeout, actor down or dependency not ready)",
 }
@@ -72,10 +79,18 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
         ok["content"] = {endpoint.media_type: {"schema": body}}
     elif endpoint.media_type != "application/json":
         ok["content"] = {endpoint.media_type: {"schema": {"type": "string"}}}
-    status = "202" if endpoint.method == "POST" else "200"
-    responses: dict[str, Any] = {status: ok if status == "200" else {"description": "Accepted"}}
+    status = str(endpoint.success_status)
+    if endpoint.response is None and endpoint.media_type == "application/json":
+        ok = {"description": "Accepted" if status == "202" else "Done (no body)" if status == "204" else "OK"}
+    responses: dict[str, Any] = {status: ok}
     error_ref = _schema(ErrorBody, components)
-    for code in endpoint.errors:
+    roles = ACCESS.get((endpoint.method, endpoint.path))
+    codes = set(endpoint.errors) | {429}
+    if roles is None or roles:
+        codes |= {401, 403}
+    if endpoint.method in ("POST", "PATCH", "PUT", "DELETE"):
+        codes |= {413, 415}
+    for code in sorted(codes):
         responses[str(code)] = {
             "description": _REASONS.get(code, "Error"),
             "content": {"application/json": {"schema": error_ref}},
@@ -86,11 +101,14 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
         "tags": [endpoint.tag],
         "responses": responses,
     }
+    operation["x-roles"] = sorted(roles) if roles else ("public" if roles is not None else "nobody")
+    if roles is None or roles:
+        operation["security"] = [{"bearer": []}, {"session_cookie": []}]
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": not endpoint.body_optional,
             "content": {"application/json": {"schema": _schema(endpoint.body, components, "validation")}},
         }
     return operation
@@ -110,5 +128,11 @@ def build_openapi(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any]
             "description": "REST, SSE and ops endpoints of the algogrid gateway (docs/api.md).",
         },
         "paths": paths,
-        "components": {"schemas": dict(sorted(components.items()))},
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "session_cookie": {"type": "apiKey", "in": "cookie", "name": "algogrid_access"},
+            },
+        },
     }

@@ -1,53 +1,58 @@
-"""Per-IP request limit (G-02: 100 requests/min by default, configurable) as one small ASGI middleware.
+"""Per-IP request limit (G-02: 100 requests/min by default, configurable) kept in Redis, so several gateways
+share one budget per client.
 
-A fixed one-minute window per client address, kept in process memory: a single-instance limit, which is what
-the first release runs (P-10). Liveness, readiness, metrics and the static UI are exempt so probes and the
-browser's asset loads never count against an operator.
+A fixed one-minute window per client address (``gateway.request_context`` resolved it, trusting
+``X-Forwarded-For`` only from configured proxies): ``INCR`` + ``EXPIRE`` in one Lua call. Liveness,
+readiness, metrics and the static UI are exempt so probes and the browser's asset loads never count. When
+Redis does not answer the request is let through and a warning logged (availability over a limit that only
+slows abuse; the login lockout fails closed instead).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
+import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.auth.limits import KeyValue, count_in_window
 from gateway.context import error_response
+from gateway.request_context import CLIENT_IP
 
 __all__ = ["IpRateLimitMiddleware"]
 
+log = structlog.get_logger(__name__)
+
 _EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/ui", "/openapi.json")
-_WINDOW_S = 60.0
+_WINDOW_S = 60
 
 
 class IpRateLimitMiddleware:
     """Answer 429 with a reason once an address made ``per_minute`` requests in the current minute."""
 
-    def __init__(self, app: ASGIApp, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, app: ASGIApp, per_minute: int, kv: KeyValue, prefix: str = "ratelimit:ip") -> None:
         self.app = app
         self.per_minute = per_minute
-        self._clock = clock
-        self._window_start = clock()
-        self._counts: dict[str, int] = {}
+        self._kv = kv
+        self._prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.per_minute <= 0 or scope["path"].startswith(_EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
-        now = self._clock()
-        if now - self._window_start >= _WINDOW_S:
-            self._window_start = now
-            self._counts.clear()
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        count = self._counts.get(address, 0) + 1
-        self._counts[address] = count
+        address = scope.get(CLIENT_IP) or (scope.get("client") or ("unknown",))[0]
+        window = int(time.time() // _WINDOW_S)
+        try:
+            count, left = await count_in_window(self._kv, f"{self._prefix}:{address}:{window}", _WINDOW_S + 1)
+        except Exception as exc:  # request boundary: a Redis outage must not take the API down
+            log.warning("rate limit unavailable", error=type(exc).__name__)
+            await self.app(scope, receive, send)
+            return
         if count > self.per_minute:
-            retry = max(1, int(_WINDOW_S - (now - self._window_start)))
             response = error_response(
                 429, "rate_limited", f"more than {self.per_minute} requests per minute from {address}"
             )
-            response.headers["Retry-After"] = str(retry)
+            response.headers["Retry-After"] = str(min(left, _WINDOW_S))
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -4,7 +4,7 @@ close, and the position reads.
 Thin handlers: they validate HTTP into messages, read the signal or position from PostgreSQL to address the
 right symbol, call the ``EngineView`` and answer; every refusal is a ``GatewayError`` answered from the one
 table in ``gateway.errors``. ``POST /positions/open`` is the only way an order is ever placed (E-01: manual
-only). ``requested_by`` is ``"local"`` until authentication lands (the gateway binds 127.0.0.1 only).
+only). ``requested_by`` is the authenticated user's id (U-07: trader or admin; audited with the order).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.access import principal_of
 from gateway.context import ctx_of, error_response, json_response
 from gateway.endpoint import Endpoint, parse_body, parse_query
 from gateway.errors import PositionClosedError, UnknownPositionError, UnknownSignalError
@@ -28,12 +29,9 @@ from gateway.models import (
     TradePreviewView,
 )
 
-__all__ = ["LOCAL_REQUESTER", "POSITION_ENDPOINTS"]
+__all__ = ["POSITION_ENDPOINTS"]
 
 log = structlog.get_logger(__name__)
-
-LOCAL_REQUESTER = "local"
-"""Who clicked, until authentication lands: the gateway binds 127.0.0.1 only, so someone at this machine."""
 
 _MAX_ID = 64
 
@@ -71,7 +69,9 @@ async def open_position(request: Request) -> Response:
     signal = await _signal(request, body.signal_id)
     # No status check here: the position actor decides (a second click on a placed signal answers the
     # first position; a signal neither new nor placed by us is 409 signal_not_open from the actor).
-    result = await ctx.engine.open_position(signal, LOCAL_REQUESTER, ctx.config.order_timeout_s)
+    result = await ctx.engine.open_position(
+        signal, str(principal_of(request).user_id), ctx.config.order_timeout_s
+    )
     log.info(
         "order placed by click",
         signal_id=signal.id,
@@ -97,7 +97,7 @@ async def close_position(request: Request) -> Response:
     if detail.position.status == "closed":
         raise PositionClosedError(f"position {position_id} is closed already")
     result = await ctx.engine.close_position(
-        detail.position, body.reason, LOCAL_REQUESTER, ctx.config.order_timeout_s
+        detail.position, body.reason, str(principal_of(request).user_id), ctx.config.order_timeout_s
     )
     log.info("position close requested", position_id=position_id, reason=body.reason, status=result.status)
     return json_response(result)

@@ -3,8 +3,8 @@
 * ``GET /admin/reconciliation/status`` — last passes, open findings, the lock holder, whether new exposure
   is held (asks the ReconcilerActor; 503 when it is not running or does not answer in time);
 * ``POST /admin/reconciliation/acknowledge`` — acknowledge findings (audited); a critical finding holds new
-  exposure until acknowledged. ``acknowledged_by`` is ``"local"`` until authentication lands (the gateway
-  binds 127.0.0.1 only); both routes are admin-only in the RBAC matrix once it exists.
+  exposure until acknowledged; ``acknowledged_by`` is the authenticated admin's id (U-07, U-11). Who may call
+  which route is declared in ``gateway.access.ACCESS``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.access import principal_of
 from gateway.context import ctx_of, json_response
 from gateway.endpoint import Endpoint, parse_body
 from gateway.errors import EngineUnavailableError
@@ -23,9 +24,6 @@ from gateway.reconciliation import (
 )
 
 __all__ = ["RECONCILIATION_ENDPOINTS"]
-
-_ACTOR = "local"  # until authentication lands (issue 14): the gateway binds 127.0.0.1 only
-
 
 def _port(request: Request) -> ReconciliationPort:
     port = ctx_of(request).reconciliation
@@ -45,7 +43,7 @@ async def acknowledge(request: Request) -> Response:
     body = await parse_body(request, AcknowledgeBody)
     if isinstance(body, Response):
         return body
-    done = await _port(request).acknowledge(body.ids, _ACTOR)
+    done = await _port(request).acknowledge(body.ids, str(principal_of(request).user_id))
     return json_response(AcknowledgeResult(acknowledged=done))
 
 

@@ -21,21 +21,23 @@ from hypercorn.trio import serve as hypercorn_serve
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.auth.accounts import Accounts
+from gateway.auth.limits import KeyValue
+from gateway.auth.service import AuthService
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
 from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader, StreamCommands
 from gateway.reconciliation import ReconciliationPort
+from gateway.routes_admin import OpsPort
+from gateway.routes_api_keys import ApiKeyPort
 from gateway.routes_ops import heartbeat_data
 from gateway.sse import ExposeRawSend
 
 __all__ = ["GatewayHandle", "serve", "wait_for_stop_signal"]
 
 log = structlog.get_logger(__name__)
-
-LOOPBACK = "127.0.0.1"
-
 
 @dataclass(frozen=True, slots=True)
 class GatewayHandle:
@@ -59,16 +61,6 @@ async def wait_for_stop_signal() -> None:
             return
 
 
-def _bind_host(requested: str) -> str:
-    if requested != LOOPBACK:
-        log.warning(
-            "gateway binds 127.0.0.1 only until authentication lands",
-            requested_host=requested,
-            bound_host=LOOPBACK,
-        )
-    return LOOPBACK
-
-
 async def serve(
     config: GatewayConfig,
     engine: EngineView,
@@ -77,6 +69,11 @@ async def serve(
     feed: SignalFeed,
     *,
     positions: PositionReader,
+    auth: AuthService,
+    accounts: Accounts,
+    kv: KeyValue,
+    ops: OpsPort | None = None,
+    api_keys: ApiKeyPort | None = None,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     reconciliation: ReconciliationPort | None = None,
@@ -86,8 +83,8 @@ async def serve(
 ) -> None:
     """Serve the gateway until ``shutdown_trigger`` returns (or forever), then shut down gracefully.
 
-    Reports a ``GatewayHandle`` through ``task_status`` once the socket listens. The bound host is always
-    127.0.0.1 until auth lands (a warning is logged when ``config.host`` asks for another).
+    Reports a ``GatewayHandle`` through ``task_status`` once the socket listens. With ``tls_cert_file`` and
+    ``tls_key_file`` it serves HTTPS (hypercorn's TLS).
     """
     events = RedisEventLog(stream_client, stream=stream_key)
     app = create_app(
@@ -97,13 +94,22 @@ async def serve(
         events,
         feed,
         positions=positions,
+        auth=auth,
+        accounts=accounts,
+        kv=kv,
+        ops=ops,
+        api_keys=api_keys,
         fault_injection=fault_injection,
         probes=probes,
         reconciliation=reconciliation,
     )
     hub = app.state.ctx.hub
     hconfig = HypercornConfig()
-    hconfig.bind = [f"{_bind_host(config.host)}:{config.port}"]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    hconfig.bind = [f"{host}:{config.port}"]
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        hconfig.certfile = str(config.tls_cert_file)
+        hconfig.keyfile = str(config.tls_key_file)
     hconfig.graceful_timeout = config.graceful_timeout_s
     hconfig.backlog = 4096
     hconfig.accesslog = None
@@ -125,6 +131,8 @@ async def serve(
         await nursery.start(
             partial(hub.run_heartbeat, config.heartbeat_s, data=partial(heartbeat_data, engine))
         )
+        streams = app.state.ctx.streams
+        await nursery.start(streams.run_sweep, auth.revoked.is_revoked, config.sse_session_check_s)
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
             try:
@@ -142,6 +150,8 @@ async def serve(
         # of the collector's generations so full collections stay short during fan-out bursts.
         gc.freeze()
         url = binds[0]
+        if not accounts.link_base:
+            accounts.link_base = url  # links in mails point at this gateway unless auth.public_url says else
         log.info("gateway listening", url=url)
         task_status.started(GatewayHandle(url=url, app=app))
     log.info("gateway stopped serving")

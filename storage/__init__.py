@@ -35,7 +35,7 @@ and the Redis client reconnect by themselves once the server is back. Constraint
 from __future__ import annotations
 
 from storage.aio import AioBridge
-from storage.audit import AuditRepository
+from storage.audit import AuditContext, AuditContextLike, AuditRepository
 from storage.config import StorageConfig
 from storage.database import Connection, Database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -76,8 +76,9 @@ from storage.reconciliation import FindingRecord, PassRecord, ReconciliationRepo
 from storage.redis_client import RedisClient
 from storage.risk_state import DenialRecord, RebuiltExposure, RiskStateRepository, rebuild_exposure
 from storage.runtime import ServerUrls, Storage, open_storage, start_servers
+from storage.sessions import RefreshOutcome, Rotation, SessionRepository
 from storage.signals import SignalFilters, SignalLike, SignalRepository, StoredSignal
-from storage.users import IssuedActivation, UserRepository
+from storage.users import IssuedActivation, UserRecord, UserRepository
 from storage.webhook_deliveries import AlertLike, AttemptLike, WebhookDeliveryRepository
 
 __all__ = [
@@ -86,6 +87,8 @@ __all__ = [
     "AioBridge",
     "AlertLike",
     "AttemptLike",
+    "AuditContext",
+    "AuditContextLike",
     "AuditRepository",
     "BookLike",
     "BookLogRepository",
@@ -120,9 +123,12 @@ __all__ = [
     "ReconciliationRepository",
     "RedisClient",
     "RedisLock",
+    "RefreshOutcome",
     "RejectionRecord",
     "RiskStateRepository",
+    "Rotation",
     "ServerUrls",
+    "SessionRepository",
     "SignalFilters",
     "SignalLike",
     "SignalRepository",
@@ -136,6 +142,7 @@ __all__ = [
     "StoredKline",
     "StoredSignal",
     "TradingStateRecord",
+    "UserRecord",
     "UserRepository",
     "WebhookDeliveryRepository",
     "current_revision",

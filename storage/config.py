@@ -23,6 +23,9 @@ class StorageConfig(BaseModel):
     data_dir: Path = Path("var")
     pool_min_size: int = Field(default=5, ge=1, le=100)
     pool_max_size: int = Field(default=20, ge=1, le=200)
+    # Redis connections shared by every caller; past it a command waits for a free one (a burst of 2,000
+    # requests, each checking its session and rate limit, must not open 2,000 connections).
+    redis_max_connections: int = Field(default=64, ge=2, le=10_000)
     command_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 

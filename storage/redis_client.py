@@ -24,6 +24,7 @@ from storage.errors import StorageUnavailableError
 __all__ = ["RedisClient", "connect_redis"]
 
 Field = str | int | float | bytes
+_POOL_WAIT_S = 30.0
 StreamEntry = tuple[str, dict[str, str]]
 
 
@@ -140,13 +141,19 @@ class RedisClient:
 
 @asynccontextmanager
 async def connect_redis(
-    bridge: AioBridge, url: str, *, socket_timeout: float = 5.0
+    bridge: AioBridge, url: str, *, socket_timeout: float = 5.0, max_connections: int = 64
 ) -> AsyncIterator[RedisClient]:
-    """Create the client (connections open lazily) and close it on exit."""
+    """Create the client (connections open lazily, at most ``max_connections``) and close it on exit.
+
+    Past ``max_connections`` a command waits for a free connection (up to ``_POOL_WAIT_S``) instead of
+    opening one per concurrent command: a burst queues, it does not fail.
+    """
 
     async def create() -> aioredis.Redis:
-        return aioredis.Redis.from_url(
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=_POOL_WAIT_S,
             decode_responses=True,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
@@ -154,6 +161,7 @@ async def connect_redis(
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),  # the asyncio Retry, as the client wants
             retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
         )
+        return aioredis.Redis.from_pool(pool)  # the client owns (and closes) the pool
 
     client = await bridge.run(create)
     try:

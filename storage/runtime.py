@@ -10,6 +10,7 @@ import structlog
 import trio
 
 from storage.aio import AioBridge, open_bridge
+from storage.api_keys import ApiKeyRepository
 from storage.audit import AuditRepository
 from storage.config import StorageConfig
 from storage.database import Database, connect_database
@@ -24,6 +25,8 @@ from storage.orderbook import BookLogRepository
 from storage.reconciliation import ReconciliationRepository
 from storage.redis_client import RedisClient, connect_redis
 from storage.risk_state import RiskStateRepository
+from storage.runtime_config import RuntimeConfigRepository
+from storage.sessions import SessionRepository
 from storage.signals import SignalRepository
 from storage.users import UserRepository
 from storage.webhook_deliveries import WebhookDeliveryRepository
@@ -63,6 +66,9 @@ class Storage:
     reconciliation: ReconciliationRepository
     audit: AuditRepository
     users: UserRepository
+    sessions: SessionRepository
+    runtime_config: RuntimeConfigRepository
+    api_keys: ApiKeyRepository
 
     @classmethod
     def over(cls, db: Database, redis: RedisClient, bridge: AioBridge) -> Storage:
@@ -83,6 +89,9 @@ class Storage:
             reconciliation=ReconciliationRepository(db),
             audit=AuditRepository(db),
             users=UserRepository(db),
+            sessions=SessionRepository(db),
+            runtime_config=RuntimeConfigRepository(db),
+            api_keys=ApiKeyRepository(db),
         )
 
     def market(self, *, source: str = "ws") -> MarketRepository:
@@ -157,7 +166,12 @@ async def open_storage(
             bridge, urls.database_url, min_size=config.pool_min_size, max_size=config.pool_max_size,
             command_timeout=config.command_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
         ) as db,
-        connect_redis(bridge, urls.redis_url, socket_timeout=config.connect_timeout_seconds) as redis,
+        connect_redis(
+            bridge,
+            urls.redis_url,
+            socket_timeout=config.connect_timeout_seconds,
+            max_connections=config.redis_max_connections,
+        ) as redis,
     ):
         storage = Storage.over(db, redis, bridge)
         async with trio.open_nursery() as writers:

@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
     add_config_argument(parser)
     parser.add_argument(
         "--host",
-        help="gateway address (only 127.0.0.1 is bound until authentication lands; default: gateway.host)",
+        help="gateway address (default: gateway.host, 127.0.0.1)",
     )
     parser.add_argument("--port", type=int, help="gateway port (0 picks a free one; default: gateway.port)")
     parser.add_argument(
@@ -109,6 +109,35 @@ class _RegistryView:
         return ()
 
 
+async def _with_overrides(settings: Settings, storage: Storage) -> Settings:
+    """Return ``settings`` with the ``PATCH /config`` overrides stored in PostgreSQL folded in (O-02)."""
+    from algogrid.admin_wiring import apply_overrides
+
+    overrides = await storage.runtime_config.load()
+    if overrides:
+        log.info("config overrides applied", sections=sorted(overrides))
+    applied: Settings = apply_overrides(settings, overrides)
+    return applied
+
+
+async def _first_admin(settings: Settings, storage: Storage, url: str) -> None:
+    """On a fresh install (no user at all), print a one-time activation link for the first admin (U-02).
+
+    The link goes to stdout only (never to the log); it is valid ``auth.activation_ttl_hours`` and works once.
+    """
+    from algogrid.auth_wiring import FIRST_ADMIN_EMAIL, ensure_first_admin
+
+    base = settings.auth.public_url or url
+    link = await ensure_first_admin(storage, base, settings.auth.activation_ttl_hours)
+    if link is not None:
+        log.info("first admin created: activation link printed on stdout", email=FIRST_ADMIN_EMAIL)
+        print(
+            f"First admin {FIRST_ADMIN_EMAIL}: activate at {link} (valid "
+            f"{settings.auth.activation_ttl_hours} h, shown once)",
+            flush=True,
+        )
+
+
 async def _first_stop_signal(signals: AsyncIterator[int]) -> str:
     async for signum in signals:
         return signal.Signals(signum).name
@@ -148,6 +177,11 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
         engine = await engine_scope.start(
             partial(serve, settings, storage, publisher=feed, shutdown_trigger=stop_engine.wait)
         )
+        assert engine.risk_limits is not None
+        reloader = ConfigReloader(
+            settings, reload_from[0], storage.audit, risk_asker(engine, settings.gateway.ask_timeout_s),
+            engine.risk_limits, overrides=reload_from[1],
+        )
         async with trio.open_nursery() as gateway_scope:
             handle = await gateway_scope.start(
                 partial(
@@ -158,17 +192,14 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
                     feed,
                     shutdown_trigger=stop_gateway.wait,
                     reconciliation=engine.reconciliation,
+                    live=reloader,
                 )
             )
             registry = handle.context.metrics.registry
             registry.register(_RegistryView(engine.metrics.registry))
             registry.register(_RegistryView(ops_metrics.registry))
             registry.register(EngineCollector(engine))
-            assert engine.risk_limits is not None
-            reloader = ConfigReloader(
-                settings, reload_from[0], storage.audit, risk_asker(engine, settings.gateway.ask_timeout_s),
-                engine.risk_limits, overrides=reload_from[1],
-            )
+            await _first_admin(settings, storage, handle.url)
             await _audit(storage, "system_started", {"mode": settings.mode, "url": handle.url})
             log.info(
                 "ready",
@@ -221,6 +252,7 @@ async def _main(
     ops_metrics = OpsMetrics(CollectorRegistry(auto_describe=True), settings.ops.backup.dir)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_storage(settings.storage, urls) as storage:
+            settings = await _with_overrides(settings, storage)
             async with trio.open_nursery() as maintenance:
                 archiver = Archiver(RetentionRepository(storage.db), settings.ops.retention, ops_metrics)
                 await maintenance.start(MaintenanceService(archiver, settings.ops.retention, ops_metrics).run)

@@ -60,7 +60,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 async function getJSON(path, init) {
-  const response = await fetch(path, init);
+  const response = await session.authFetch(path, init);
   if (!response.ok) {
     let reason = response.statusText;
     try { reason = (await response.json()).reason || reason; } catch (_) { /* not JSON */ }
@@ -168,7 +168,8 @@ async function loadFeeds() {
 }
 
 function connectStream() {
-  const source = new EventSource("/stream");  // the browser resends Last-Event-ID on reconnect
+  // authorised by the session cookie; the browser resends Last-Event-ID on reconnect
+  const source = new EventSource("/stream", { withCredentials: true });
   const pill = $("stream-state");
   const live = (on) => {
     pill.textContent = on ? "stream: live" : "stream: reconnecting";
@@ -176,6 +177,11 @@ function connectStream() {
   };
   source.addEventListener("open", () => live(true));
   source.addEventListener("error", () => live(false));
+  source.addEventListener("session_ended", async () => {  // expired or revoked: refresh, then reconnect
+    source.close();
+    live(false);
+    if (await session.refresh()) connectStream(); else location.reload();
+  });
   source.addEventListener("heartbeat", (event) => {
     live(true);
     try { syncClock(JSON.parse(event.data)); } catch (_) { /* an old gateway: no market time */ }
@@ -260,7 +266,7 @@ async function placeOrder() {
   box.className = "outcome";
   box.textContent = "Placing the order…";
   try {
-    const response = await fetch("/positions/open", { method: "POST", headers: { "Content-Type": "application/json" },
+    const response = await session.authFetch("/positions/open", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ signal_id: signalId }) });
     const body = await response.json();
     if (!response.ok) {
@@ -401,6 +407,7 @@ function route() {
 }
 
 async function main() {
+  await session.ready();
   $("modal-close").addEventListener("click", closeModal);
   $("modal").addEventListener("click", (e) => { if (e.target === $("modal")) closeModal(); });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeModal(); });
@@ -408,7 +415,7 @@ async function main() {
   $("place-order").addEventListener("click", placeOrder);
   window.addEventListener("hashchange", route);
   try {
-    const doc = await getJSON("/openapi.json");
+    const doc = await (await fetch("/openapi.json")).json();
     state.faults = Boolean(doc.paths["/admin/faults"]);
   } catch (_) { state.faults = false; }
   route();

@@ -23,6 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import eventually
+from tests.support.auth import activate_sync, login_sync, token_of_link
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOL_COUNT = 15  # config/settings.yaml: the whole P-08 whitelist
@@ -81,15 +82,16 @@ class RunningSystem:
 class SseRecorder:
     """Record the events of one ``GET /stream`` connection from a thread."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
         self.events: list[dict[str, str]] = []
-        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(url, headers), daemon=True)
         self._thread.start()
 
-    def _run(self, url: str) -> None:
+    def _run(self, url: str, headers: dict[str, str]) -> None:
         current: dict[str, str] = {}
         try:
-            with httpx.stream("GET", url, timeout=httpx.Timeout(5.0, read=120.0)) as response:
+            timeout = httpx.Timeout(5.0, read=120.0)
+            with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
                 for line in response.iter_lines():
                     if not line:
                         if current:
@@ -103,6 +105,14 @@ class SseRecorder:
 
     def named(self, name: str) -> list[dict[str, str]]:
         return [e for e in list(self.events) if e.get("event") == name]
+
+
+def _first_admin_link(system: RunningSystem) -> str | None:
+    for line in list(system.lines):
+        raw = str(line.get("raw", ""))
+        if raw.startswith("First admin"):
+            return raw.split(" activate at ", 1)[1].split(" ", 1)[0]
+    return None
 
 
 @pytest.fixture
@@ -150,18 +160,21 @@ def test_run_serves_risk_checked_signals_survives_a_feed_crash_and_stops_cleanly
 ) -> None:
     ready = eventually(lambda: started.line("ready"), timeout=60, interval=0.1, message="ready line")
     base = ready["url"]
-    assert base.startswith("http://127.0.0.1:")  # asked for 0.0.0.0: loopback only until auth lands
-    warning = started.line("gateway binds 127.0.0.1 only until authentication lands")
-    assert warning is not None
-    assert warning["level"] == "warning"
+    assert base.startswith("http://0.0.0.0:")  # the configured address: every route is authenticated
     assert ready["ui"] == f"{base}/ui"
     assert ready["supervision"] == f"{base}/admin/supervision"
     assert ready["api"] == f"{base}/openapi.json"
     assert ready["fault_injection"] is True
     assert ready["data_dir"] == str((tmp_path / "data").resolve())
 
+    base = base.replace("0.0.0.0", "127.0.0.1")
+    link = eventually(lambda: _first_admin_link(started), timeout=10, message="the first admin's link")
     with httpx.Client(base_url=base, timeout=10) as client:
-        sse = SseRecorder(f"{base}/stream")
+        assert client.get("/signals").status_code == 401  # nothing is open without a session
+        admin = activate_sync(client, token_of_link(link), "admin@localhost.localdomain", "admin")
+        login_sync(client, admin)
+        client.headers["Authorization"] = f"Bearer {admin.tokens['access_token']}"
+        sse = SseRecorder(f"{base}/stream", {"Authorization": client.headers["Authorization"]})
         assert client.get("/health").status_code == 200
         eventually(lambda: client.get("/ready").status_code == 200, timeout=30, message="/ready 200")
 

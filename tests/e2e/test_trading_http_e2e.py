@@ -37,6 +37,7 @@ from tests.position.position_kit import (
     running_position,
 )
 from tests.support import eventually_async
+from tests.support.auth import activate, authorise, bootstrap_admin, create_user, login
 
 FAST = SimulatorConfig(symbols=("BTCUSDT", "ETHUSDT"), speed=60, book_interval_ms=20, history_bars=10)
 
@@ -67,7 +68,17 @@ async def test_preview_click_fill_read_and_close_over_http_through_the_real_posi
                 settings, rig.storage, view, SignalFeed(), shutdown_trigger=stop.wait, task_status=task_status
             )
         )
-        async with httpx.AsyncClient(base_url=handle.url, timeout=30.0) as client:
+        async with (
+            httpx.AsyncClient(base_url=handle.url, timeout=30.0) as admin,
+            httpx.AsyncClient(base_url=handle.url, timeout=30.0) as client,
+        ):
+            email, token = await bootstrap_admin(rig.storage)
+            boss = await activate(admin, token, email, "admin")
+            await login(admin, boss)
+            authorise(admin, boss)
+            trader = await create_user(admin, "trader")
+            await login(client, trader)
+            authorise(client, trader)  # the click carries the trader's identity (requested_by)
             ask, _size = best_ask(sim)
             signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
 
@@ -85,6 +96,11 @@ async def test_preview_click_fill_read_and_close_over_http_through_the_real_posi
             position_id = body["position_id"]
             assert Decimal(body["position"]["executed_size"]) == Decimal("0.05")
 
+            clicked_by = await rig.storage.db.fetchval(
+                "SELECT actor_label FROM audit_trail WHERE target_id = $1 ORDER BY id DESC LIMIT 1",
+                position_id,
+            )
+            assert clicked_by == trader.user_id  # PlaceOrderFromSignal.requested_by is the logged-in user
             again = await client.post("/positions/open", json={"signal_id": signal_id})
             assert again.status_code == 200
             assert again.json()["position_id"] == position_id  # the second click: the first position

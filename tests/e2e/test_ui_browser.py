@@ -30,7 +30,15 @@ from algogrid.market_clock import SimMarketClock
 from exchange.simulator import SimClock
 from gateway import GatewayConfig
 from strategy_core import Signal
-from tests.support.browser import IMAGES, browser_marks, launch_chromium, plain_asyncio_loop
+from tests.support.auth import Account, bootstrap_admin
+from tests.support.browser import (
+    IMAGES,
+    browser_marks,
+    launch_chromium,
+    plain_asyncio_loop,
+    ui_activate,
+    ui_login,
+)
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "LINKUSDT", "AVAXUSDT")
 MARKET_START = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -81,7 +89,7 @@ def store_and_publish(
     return str(signal.id)
 
 
-def drive_browser(stack: Stack, sim_clock: SimClock) -> None:
+def drive_browser(stack: Stack, sim_clock: SimClock, admin: Account, token: str) -> None:
     assert sync_playwright is not None
     plain_asyncio_loop()
     with sync_playwright() as pw:
@@ -90,6 +98,8 @@ def drive_browser(stack: Stack, sim_clock: SimClock) -> None:
             context = browser.new_context(viewport={"width": 1280, "height": 760})
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
             page = context.new_page()
+            ui_activate(page, stack.url, token, admin)  # the first admin's link, end to end in the UI
+            ui_login(page, stack.url, admin)  # cookie session: the other pages of this context share it
             check_tiles_and_copy(page, stack, sim_clock)
             check_supervision(page, stack)
             check_market_time_ages_and_wall_time_staleness(context.new_page(), stack, sim_clock)
@@ -170,4 +180,5 @@ def check_market_time_ages_and_wall_time_staleness(page: Page, stack: Stack, sim
 
 
 async def test_ui_tiles_modal_copy_and_live_supervision(stack: Stack, sim_clock: SimClock) -> None:
-    await trio.to_thread.run_sync(drive_browser, stack, sim_clock)
+    email, token = await bootstrap_admin(stack.storage)
+    await trio.to_thread.run_sync(drive_browser, stack, sim_clock, Account(email=email, role="admin"), token)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 
@@ -25,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))  # the 
 from gw_kit import Desk, Stack, generated, make_signal, open_stack
 
 from gateway import GatewayConfig
-from tests.support.browser import IMAGES, browser_marks, launch_chromium, plain_asyncio_loop
+from tests.support.auth import Account, activate, authorise, bootstrap_admin, create_user, login
+from tests.support.browser import IMAGES, browser_marks, launch_chromium, plain_asyncio_loop, ui_login
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
@@ -58,7 +60,7 @@ def publish(stack: Stack, symbol: str, outcome: str | None = None) -> str:
     return str(signal.id)
 
 
-def drive_browser(stack: Stack) -> None:
+def drive_browser(stack: Stack, trader: Account) -> None:
     assert sync_playwright is not None
     plain_asyncio_loop()
     with sync_playwright() as pw:
@@ -70,6 +72,7 @@ def drive_browser(stack: Stack) -> None:
             page.on(
                 "console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None
             )
+            ui_login(page, stack.url, trader)  # a trader's cookie session: the clicks carry their id
             check_preview_click_outcome_and_positions(page, stack)
             check_a_rejection_is_told_in_plain_words(page, stack)
             check_a_denied_preview_disables_the_button(page, stack)
@@ -162,5 +165,18 @@ def check_a_denied_preview_disables_the_button(page: Page, stack: Stack) -> None
     expect(page.locator("#place-order")).to_be_disabled()
 
 
+async def trader_of(stack: Stack) -> Account:
+    """An admin (made as ``create-admin`` does) creates a trader over HTTP; the trader activates over HTTP."""
+    async with httpx.AsyncClient(base_url=stack.url, timeout=10.0) as admin:
+        email, token = await bootstrap_admin(stack.storage)
+        boss = await activate(admin, token, email, "admin")
+        await login(admin, boss)
+        authorise(admin, boss)
+        return await create_user(admin, "trader")
+
+
 async def test_ui_preview_place_order_outcome_and_positions_list(stack: Stack) -> None:
-    await trio.to_thread.run_sync(drive_browser, stack)
+    trader = await trader_of(stack)
+    await trio.to_thread.run_sync(drive_browser, stack, trader)
+    assert stack.desk is not None
+    assert {c.requested_by for c in stack.desk.log.clicks} == {trader.user_id}

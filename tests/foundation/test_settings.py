@@ -38,6 +38,7 @@ def test_shipped_yaml_loads_with_the_documented_defaults() -> None:
 
 def test_environment_overrides_yaml_with_nested_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALGOGRID_MODE", "paper")
+    monkeypatch.setenv("ALGOGRID_AUTH__JWT_SECRET", "paper-mode-signing-secret-of-32-bytes-or-more")
     monkeypatch.setenv("ALGOGRID_RISK__RISK_PER_TRADE_USD", "30.5")
     monkeypatch.setenv("ALGOGRID_SYMBOLS", "btcusdt, ETHUSDT")
     monkeypatch.setenv("ALGOGRID_GATEWAY__ALLOWED_ORIGINS", '["https://ops.example.com"]')
@@ -61,7 +62,10 @@ def test_plain_database_and_redis_urls_select_external_servers(monkeypatch: pyte
 
 def test_secrets_env_file_is_read_for_development(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets.env"
-    secrets.write_text("REDIS_URL=redis://:pw-in-file@h/1\nALGOGRID_MODE=paper\nUNRELATED=1\n")
+    secrets.write_text(
+        "REDIS_URL=redis://:pw-in-file@h/1\nALGOGRID_MODE=paper\nUNRELATED=1\n"
+        "ALGOGRID_AUTH__JWT_SECRET=paper-mode-signing-secret-of-32-bytes-or-more\n"
+    )
     s = load_settings(YAML, secrets_env=secrets)
     assert s.mode == "paper"
     assert s.storage.redis_url is not None
@@ -120,3 +124,13 @@ def test_settings_are_frozen() -> None:
     s = load_settings(YAML, secrets_env=NO_SECRETS)
     with pytest.raises(ValueError, match="frozen"):
         s.risk.risk_per_trade_usd = Decimal("1")  # type: ignore[misc]
+
+
+def test_paper_and_live_refuse_a_missing_or_weak_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALGOGRID_MODE", "paper")
+    with pytest.raises(ConfigError, match="jwt_secret must hold at least 32 bytes in paper mode"):
+        load_settings(YAML, secrets_env=NO_SECRETS)
+    monkeypatch.setenv("ALGOGRID_AUTH__JWT_SECRET", "short")
+    with pytest.raises(ConfigError, match="jwt_secret"):
+        load_settings(YAML, secrets_env=NO_SECRETS)
+    assert "short" not in str(load_settings(YAML, secrets_env=NO_SECRETS, mode="simulation").auth)

@@ -17,6 +17,7 @@ from gw_kit import Desk, Stack, open_stack
 from algogrid.market_clock import SimMarketClock
 from exchange.simulator import SimClock
 from gateway import GatewayConfig
+from tests.support.auth import Account, activate, authorise, bootstrap_admin, login
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 MARKET_START = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -65,8 +66,26 @@ async def stack(
         yield st
 
 
+async def admin_of(stack: Stack, c: httpx.AsyncClient) -> Account:
+    """Make the first admin the product's way, log in over HTTP and authorise ``c`` with its token."""
+    email, token = await bootstrap_admin(stack.storage)
+    account = await activate(c, token, email, "admin")
+    await login(c, account)
+    authorise(c, account)
+    return account
+
+
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client logged in as an admin (bearer token)."""
+    async with httpx.AsyncClient(base_url=stack.url, timeout=10.0) as c:
+        await admin_of(stack, c)
+        yield c
+
+
+@pytest.fixture
+async def anonymous(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client without any credential."""
     async with httpx.AsyncClient(base_url=stack.url, timeout=10.0) as c:
         yield c
 
@@ -91,5 +110,7 @@ async def desk_stack(
 
 @pytest.fixture
 async def desk_client(desk_stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client logged in as an admin on the desk stack."""
     async with httpx.AsyncClient(base_url=desk_stack.url, timeout=10.0) as c:
+        await admin_of(desk_stack, c)
         yield c

@@ -31,7 +31,8 @@ from typing import Any
 import trio
 from pydantic import SecretStr
 
-from actors import FeedStatusReport, GetFeedStatus, SignalGenerated, feed_path
+from actors import ExecutionConfig, FeedStatusReport, GetFeedStatus, SignalGenerated, feed_path
+from actors.monitor import MonitorConfig
 from actors.paths import RISK_NAME, position_path
 from actors.position import (
     CloseOutcome,
@@ -41,12 +42,15 @@ from actors.position import (
     PositionChanged,
     PositionView,
 )
-from actors.risk import PreviewTrade, TradePreview
+from actors.risk import PreviewTrade, RiskConfig, TradePreview
 from algogrid.engine_view import SupervisionEngineView
 from algogrid.gateway_wiring import serve_gateway
+from exchange.config import ExchangeConfig
 from gateway import GatewayConfig, GatewayHandle, SignalFeed
+from gateway.auth import AuthConfig
 from storage import Storage, StorageConfig, open_storage
 from strategy_core import Signal
+from strategy_core.config import AVI5Config
 from supervision import (
     Backoff,
     ChildSpec,
@@ -58,6 +62,7 @@ from supervision import (
     SupervisorSpec,
     TrioBridge,
 )
+from tests.support.auth import TEST_AUTH
 
 # ----------------------------------------------------------------------------------------------- actors
 
@@ -413,6 +418,19 @@ class WiringSettings:
 
     gateway: GatewayConfig
     dev: Any
+    auth: AuthConfig = TEST_AUTH
+    mode: str = "simulation"
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    strategy: AVI5Config = field(default_factory=AVI5Config)
+    exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
+
+    def model_copy(self, update: dict[str, Any]) -> WiringSettings:
+        """Mirror ``Settings.model_copy`` (the admin wiring applies overrides with it)."""
+        return replace(self, **update)
 
 
 @dataclass(frozen=True)
@@ -460,6 +478,7 @@ async def open_stack(
     temporary: Sequence[str] = (),
     market_clock: Clock | None = None,
     desk: Desk | None = None,
+    exchange: ExchangeConfig | None = None,
 ) -> AsyncIterator[Stack]:
     """Run the real tree, real storage and ``serve_gateway`` on a free port for the block.
 
@@ -468,7 +487,11 @@ async def open_stack(
     config = StorageConfig(
         database_url=SecretStr(db_url), redis_url=SecretStr(redis_url), pool_min_size=2, pool_max_size=10
     )
-    settings = WiringSettings(gateway=gateway, dev=DevSwitches(fault_injection=fault_injection))
+    settings = WiringSettings(
+        gateway=gateway,
+        dev=DevSwitches(fault_injection=fault_injection),
+        exchange=exchange or ExchangeConfig(),
+    )
     checks_state: dict[str, str | None] = {"exchange_public": None}
     checks: dict[str, Callable[[], str | None]] = {"exchange_public": lambda: checks_state["exchange_public"]}
     tree = SupervisionTree.start(tree_spec(symbols, temporary, desk), watchdog_interval=None)

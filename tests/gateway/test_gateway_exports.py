@@ -17,6 +17,8 @@ EXPECTED = [
     "PositionDetail", "PositionQuery", "PositionSummary", "TradePreviewView", "PositionReader",
     "ExecutionItem", "OrderItem", "SlippageItem",
     "FindingBody", "PassBody", "ReconciliationEventView", "ReconciliationPort", "ReconciliationStatusBody",
+    "AdminStatusView", "ApiKeyBody", "ApiKeyPort", "ApiKeyRejectedError", "ApiKeyView", "ConfigView",
+    "KillSwitchBody", "KillSwitchView", "OpsPort",
 ]  # fmt: skip
 
 

@@ -126,8 +126,12 @@ async def test_faults_refuse_bad_input_with_reasons(client: httpx.AsyncClient) -
     )
     assert invalid.status_code == 422
     assert "kind" in invalid.json()["reason"]
-    not_json = await client.post("/admin/faults", content=b"{nope")
+    not_json = await client.post(
+        "/admin/faults", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert not_json.status_code == 400
+    wrong_type = await client.post("/admin/faults", content=b"{nope")
+    assert wrong_type.status_code == 415
     refused = await client.post(
         "/admin/faults",
         json={"path": "root/symbols/BTCUSDT/feed", "kind": "crash_on_next", "message_type": "NoSuchMessage"},

@@ -47,3 +47,20 @@ def test_docs_api_md_lists_every_route() -> None:
         assert f"`{endpoint.method} {endpoint.path}`" in text, (
             f"{endpoint.method} {endpoint.path} missing in docs/api.md"
         )
+
+
+def test_docs_api_md_publishes_the_current_access_matrix() -> None:
+    from gateway.access import access_table_markdown
+
+    assert access_table_markdown(endpoints_for(fault_injection=True)) in API_MD.read_text()
+
+
+def test_every_guarded_operation_declares_its_roles_and_security() -> None:
+    doc = build_openapi(endpoints_for(fault_injection=True), "test")
+    login = doc["paths"]["/auth/login"]["post"]
+    assert login["x-roles"] == "public"
+    assert "security" not in login
+    close = doc["paths"]["/positions/{position_id}/close"]["post"]
+    assert close["x-roles"] == ["admin", "trader"]
+    assert close["security"] == [{"bearer": []}, {"session_cookie": []}]
+    assert {"401", "403", "415"} <= set(close["responses"])

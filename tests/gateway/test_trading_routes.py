@@ -123,7 +123,8 @@ async def test_a_click_answers_the_fill_and_the_position_and_a_second_click_the_
     assert second.status_code == 200
     assert second.json()["position_id"] == body["position_id"]
     assert desk_stack.desk is not None
-    assert [c.requested_by for c in desk_stack.desk.log.clicks] == ["local", "local"]
+    me = (await desk_client.get("/auth/me")).json()["id"]
+    assert [c.requested_by for c in desk_stack.desk.log.clicks] == [me, me]  # the logged-in user's id
 
 
 async def test_an_exchange_rejection_is_answered_in_plain_words(

@@ -39,7 +39,8 @@ def _paper_settings(sim: Simulator, symbols: tuple[str, ...]) -> Settings:
         credentials=Credentials(api_key="paper-key", api_secret="paper-secret"),
     )
     return Settings(
-        mode="paper", symbols=symbols, exchange=exchange, pipeline=PipelineConfig(backfill_bars=20)
+        mode="paper", symbols=symbols, exchange=exchange, pipeline=PipelineConfig(backfill_bars=20),
+        auth={"jwt_secret": "paper-mode-signing-secret-of-32-bytes-or-more"},  # paper refuses a missing one
     )
 
 

@@ -73,6 +73,8 @@ GOOD_ROWS: list[tuple[str, str, tuple[object, ...]]] = [
      "VALUES (%s, '2026-01-01', '2026-07-01', 30, %s) RETURNING status", (RUN, USER)),
     ("theta_maps", "INSERT INTO theta_maps (calibration_run_id, symbol, hour, theta) "
      "VALUES (%s, NULL, 13, 0.35) RETURNING theta", (RUN,)),
+    ("runtime_config", "INSERT INTO runtime_config (section, value, updated_by) "
+     "VALUES ('risk', '{\"risk_per_trade_usd\": \"30\"}', %s) RETURNING section", (USER,)),
 ]
 
 # (constraint expected, statement) — each runs in its own rolled-back savepoint.
@@ -135,7 +137,7 @@ EXPECTED = {
     "reconciliation_log": "critical", "reconciliation_passes": "engine-a", "reconciliation_fence": 7,
     "webhook_deliveries": "pending", "event_outbox": "signals",
     "klines_5m": Decimal("100.5"), "orderbook_l50_log": 1, "slippage_log": Decimal("-50"),
-    "calibration_runs": "running", "theta_maps": Decimal("0.35"),
+    "calibration_runs": "running", "theta_maps": Decimal("0.35"), "runtime_config": "risk",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,7 +13,15 @@ from typing import Any
 
 import pytest
 
-__all__ = ["CHROMIUM", "IMAGES", "browser_marks", "launch_chromium", "plain_asyncio_loop"]
+__all__ = [
+    "CHROMIUM",
+    "IMAGES",
+    "browser_marks",
+    "launch_chromium",
+    "plain_asyncio_loop",
+    "ui_activate",
+    "ui_login",
+]
 
 CHROMIUM = "/usr/bin/chromium"
 _ARGS = (
@@ -50,3 +59,33 @@ def plain_asyncio_loop() -> None:
 def launch_chromium(playwright: Any) -> Any:
     """Return Debian chromium launched headless by ``playwright`` (a ``sync_playwright()`` context)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=list(_ARGS))
+
+
+def ui_activate(page: Any, base_url: str, token: str, account: Any) -> None:
+    """Activate ``account`` in the UI from its one-time link: read the secret the page shows (as a person
+    scanning the QR code would), choose the password, type a current code."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/ui/#/activate?token={token}")
+    secret = page.locator("#totp-secret")
+    expect(secret).not_to_be_empty(timeout=10_000)
+    expect(page.locator("#totp-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    account.totp_secret = secret.text_content()
+    page.locator("#activate-password").fill(account.password)
+    page.locator("#activate-code").fill(account.code())
+    page.locator("#activate-submit").click()
+    expect(page.locator("#login-message")).to_contain_text("Account activated", timeout=10_000)
+
+
+def ui_login(page: Any, base_url: str, account: Any) -> None:
+    """Log in through the UI's login screen (cookie session) and wait for the app."""
+    from playwright.sync_api import expect
+
+    if "#/login" not in page.url:
+        page.goto(f"{base_url}/ui/#/login")
+    page.locator("#login-email").fill(account.email)
+    page.locator("#login-password").fill(account.password)
+    if account.totp_secret is not None:
+        page.locator("#login-code").fill(account.code())
+    page.locator("#login-submit").click()
+    expect(page.locator("#app-shell")).to_be_visible(timeout=10_000)
