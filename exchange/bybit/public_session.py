@@ -128,16 +128,12 @@ class PublicSession(WsSession):
             self._subscribed = trio.Event()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve forever; holds ``len(topics())`` tokens of the shared ``ws`` bucket while running (E-08)."""
-        cost = len(self.topics())
-        if self._limiter is not None:
-            await self._limiter.acquire("ws", cost)
-        try:
+        """Serve forever; holds ``len(topics())`` units of the shared ``ws`` counter while running (E-08)."""
+        if self._limiter is None:
             await super().run(task_status=task_status)
-        finally:
-            if self._limiter is not None:
-                with trio.CancelScope(shield=True):
-                    await self._limiter.release("ws", cost)
+            return
+        async with self._limiter.holding("ws", len(self.topics())):
+            await super().run(task_status=task_status)
 
     async def _start_helpers(self, nursery: trio.Nursery) -> None:
         self._last_traffic = trio.current_time()

@@ -1,8 +1,10 @@
 """Token-bucket rate limiter shared through Redis by one Lua script (E-08).
 
-Buckets: ``rest_read`` 1200/min, ``rest_order`` 10/s, ``ws`` 300 subscriptions (a counter: taken on
-subscribe, given back with ``release``). The script runs atomically in Redis and reads Redis' clock, so
-several processes draw from the same buckets.
+Buckets: ``rest_read`` 1200/min, ``rest_order`` 10/s (token buckets: ``acquire``), and ``ws`` 300
+subscriptions (a leased counter: ``holding`` takes a share for as long as its block runs, renewing the lease
+in the background; a holder killed without releasing frees its share when the lease runs out, so restarts
+never exhaust it). The scripts run atomically in Redis and read Redis' clock, so several processes draw
+from the same buckets.
 
 The engine builds its limiter from the storage room's Redis client (``storage.redis``, which has
 ``async eval(script, keys, args)``): ``RateLimiter.for_redis(storage.redis, exchange_config)``, or in one step
@@ -11,7 +13,9 @@ The engine builds its limiter from the storage room's Redis client (``storage.re
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BUCKETS",
+    "LEASE_COUNTER_LUA",
     "TOKEN_BUCKET_LUA",
     "BucketSpec",
     "BucketStats",
@@ -39,6 +44,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 TOKEN_BUCKET_LUA: str = resources.files("exchange.bybit").joinpath("token_bucket.lua").read_text()
+LEASE_COUNTER_LUA: str = resources.files("exchange.bybit").joinpath("lease_counter.lua").read_text()
 
 
 class ScriptRunner(Protocol):
@@ -90,17 +96,18 @@ class EvalScriptRunner:
 
 @dataclass(frozen=True, slots=True)
 class BucketSpec:
-    """Capacity and refill of one bucket; ``refill_per_s == 0`` makes a plain counter."""
+    """Capacity and refill of one bucket; ``lease_ms > 0`` makes it a leased counter (``holding``)."""
 
     capacity: int
     refill_per_s: float
     ttl_ms: int
+    lease_ms: int = 0
 
 
 DEFAULT_BUCKETS: Mapping[str, BucketSpec] = {
     "rest_read": BucketSpec(capacity=1200, refill_per_s=1200 / 60, ttl_ms=120_000),
     "rest_order": BucketSpec(capacity=10, refill_per_s=10.0, ttl_ms=60_000),
-    "ws": BucketSpec(capacity=300, refill_per_s=0.0, ttl_ms=86_400_000),
+    "ws": BucketSpec(capacity=300, refill_per_s=0.0, ttl_ms=0, lease_ms=60_000),
 }
 
 
@@ -187,8 +194,63 @@ class RateLimiter:
             await trio.sleep(wait_s)
             waited += wait_s
 
-    async def release(self, bucket: str, cost: int = 1) -> None:
-        """Give ``cost`` tokens back (used by the ``ws`` subscription counter on unsubscribe/close)."""
+    @asynccontextmanager
+    async def holding(self, bucket: str, cost: int) -> AsyncIterator[None]:
+        """Hold ``cost`` units of the leased counter ``bucket`` while the block runs (E-08: ``ws``).
+
+        The share is a lease renewed every third of ``lease_ms`` in the background and released when the
+        block ends; if this process dies without releasing, the share frees itself when the lease runs out.
+
+        Raises:
+            RateLimitExceededError: the units are not free now (a counter does not refill: nothing to wait
+                for).
+            ExchangeConfigError: ``bucket`` is a token bucket, not a leased counter.
+        """
         spec = self._spec(bucket)
-        await self._run(bucket, spec, -cost)
-        self._stats(bucket).released += 1
+        if spec.lease_ms <= 0:
+            raise ExchangeConfigError(f"expected a leased counter, got the token bucket {bucket!r}")
+        holder = uuid.uuid4().hex
+        stats = self._stats(bucket)
+        taken, used = await self._lease(bucket, spec, "acquire", holder, cost)
+        if not taken:
+            stats.rejected += 1
+            log.warning("leased counter full", bucket=bucket, cost=cost, held=used, capacity=spec.capacity)
+            raise RateLimitExceededError(
+                f"expected {cost} free {bucket} units of {spec.capacity}, got {spec.capacity - used} free",
+                bucket=bucket,
+                wait_s=-1.0,
+            )
+        stats.acquired += 1
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._renew, bucket, spec, holder, cost)
+                try:
+                    yield
+                finally:
+                    nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._lease(bucket, spec, "release", holder, cost)
+            stats.released += 1
+
+    async def _renew(self, bucket: str, spec: BucketSpec, holder: str, cost: int) -> None:
+        while True:
+            await trio.sleep(spec.lease_ms / 3000)
+            try:
+                renewed, _ = await self._lease(bucket, spec, "renew", holder, cost)
+                if not renewed:  # expired (Redis flushed, or this process stalled a lease long): take again
+                    again, used = await self._lease(bucket, spec, "acquire", holder, cost)
+                    log.warning("lease lost and taken again", bucket=bucket, taken=again, held=used)
+            except Exception as exc:  # a failed renewal must not end the holder: it is retried next time
+                log.warning("lease renewal failed", bucket=bucket, error=str(exc))
+
+    async def _lease(
+        self, bucket: str, spec: BucketSpec, op: str, holder: str, cost: int
+    ) -> tuple[bool, int]:
+        key = f"{self.prefix}:{bucket}"
+        reply = await self.runner.run_script(
+            LEASE_COUNTER_LUA,
+            [f"{key}:leases", f"{key}:costs"],
+            [op, holder, str(cost), str(spec.capacity), str(spec.lease_ms)],
+        )
+        return bool(int(reply[0])), int(reply[1])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -13,10 +16,12 @@ import trio_asyncio
 
 from exchange.bybit.ratelimit import BucketSpec, RateLimiter, RedisScriptRunner
 from exchange.errors import ExchangeConfigError, RateLimitExceededError
+from tests.support import eventually_async
 
 BUCKETS = {
     "rest_order": BucketSpec(capacity=10, refill_per_s=10.0, ttl_ms=60_000),
-    "ws": BucketSpec(capacity=300, refill_per_s=0.0, ttl_ms=60_000),
+    "ws": BucketSpec(capacity=300, refill_per_s=0.0, ttl_ms=0, lease_ms=60_000),
+    "short_ws": BucketSpec(capacity=300, refill_per_s=0.0, ttl_ms=0, lease_ms=300),
 }
 
 
@@ -58,13 +63,74 @@ async def test_a_waiter_gets_a_token_after_the_refill(redis_clean_url: str) -> N
         assert b.stats["rest_order"].waited == 1
 
 
-async def test_ws_subscriptions_are_a_counter_released_on_unsubscribe(redis_clean_url: str) -> None:
+async def test_ws_subscriptions_are_a_shared_counter_held_while_the_block_runs(redis_clean_url: str) -> None:
     async with limiters(redis_clean_url, timeout_s=0.5) as (a, b):
-        await a.acquire("ws", 200)
+        async with a.holding("ws", 200):
+            with pytest.raises(RateLimitExceededError):
+                async with b.holding("ws", 101):
+                    pass
+        async with b.holding("ws", 300):
+            pass
+        assert (a.stats["ws"].acquired, a.stats["ws"].released) == (1, 1)
+        assert b.stats["ws"].rejected == 1
+
+
+_HOLDER = """
+import sys, trio, trio_asyncio, redis.asyncio as aioredis
+from exchange.bybit.ratelimit import BucketSpec, RateLimiter, RedisScriptRunner
+
+async def main():
+    async with trio_asyncio.open_loop():
+        runner = RedisScriptRunner(aioredis.Redis.from_url(sys.argv[1]))
+        spec = {"short_ws": BucketSpec(capacity=300, refill_per_s=0.0, ttl_ms=0, lease_ms=int(sys.argv[2]))}
+        async with RateLimiter(runner, prefix="t", buckets=spec).holding("short_ws", 300):
+            print("held", flush=True)
+            await trio.sleep_forever()
+
+trio.run(main)
+"""
+
+
+async def test_a_holder_killed_with_sigkill_frees_its_share_when_the_lease_runs_out(
+    redis_clean_url: str,
+) -> None:
+    """A real ``kill -9`` of the holding process skips every release (E-08, P-10: restarts never leak)."""
+    holder = subprocess.Popen(  # noqa: ASYNC220 - a child process that is killed, not awaited
+        [sys.executable, "-c", _HOLDER, redis_clean_url, "1500"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert await trio.to_thread.run_sync(holder.stdout.readline) == "held\n"
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=5)
+        async with limiters(redis_clean_url, n=1, timeout_s=0.0) as (b,):
+            with pytest.raises(RateLimitExceededError):  # the dead holder's lease still runs
+                async with b.holding("short_ws", 1):
+                    pass
+
+            async def counter_free() -> bool:
+                try:
+                    async with b.holding("short_ws", 300):
+                        return True
+                except RateLimitExceededError:
+                    return False
+
+            await eventually_async(counter_free, timeout=10)  # once the 1.5 s lease ran out, unrenewed
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(timeout=5)
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+async def test_a_live_holder_keeps_its_share_past_the_lease_by_renewing(redis_clean_url: str) -> None:
+    async with limiters(redis_clean_url, timeout_s=0.5) as (a, b), a.holding("short_ws", 300):
+        # Real time must pass for a lease to run out (Redis' clock); two leases of 0.3 s, renewed every 0.1 s.
+        await trio.sleep(0.7)
         with pytest.raises(RateLimitExceededError):
-            await b.acquire("ws", 101)
-        await a.release("ws", 200)
-        await b.acquire("ws", 300)
+            async with b.holding("short_ws", 1):
+                pass
 
 
 async def test_unknown_bucket_is_a_config_error(redis_clean_url: str) -> None:
@@ -111,9 +177,10 @@ async def test_the_running_engine_draws_rest_and_ws_tokens_from_the_shared_redis
                 limiter = engine.rest.rate_limiter
                 assert limiter is not None
                 assert limiter.stats["rest_read"].acquired >= 2
-                assert limiter.stats["ws"].acquired == 1  # the public session's topics, one draw
+                assert limiter.stats["ws"].acquired == 1  # the public session's topics, one lease
                 with pytest.raises(RateLimitExceededError):  # 300 - 4 topics held: 297 do not fit any more
-                    await RateLimiter.for_redis(storage.redis, settings.exchange).acquire("ws", 297)
+                    async with RateLimiter.for_redis(storage.redis, settings.exchange).holding("ws", 297):
+                        pass
 
                 other = RateLimiter.for_redis(storage.redis, settings.exchange)  # another process
                 await other.acquire("rest_order", 10)
@@ -130,7 +197,5 @@ async def test_the_running_engine_draws_rest_and_ws_tokens_from_the_shared_redis
                 assert await engine.rest.get_open_orders("BTCUSDT", order_link_id="rl-1") == []
             finally:
                 stop.set()
-        assert (
-            await storage.redis.exists("eng:ws") == 1
-        )  # the counter outlives the run, its tokens given back
-        assert await RateLimiter.for_redis(storage.redis, settings.exchange).acquire("ws", 300) == 0.0
+        async with RateLimiter.for_redis(storage.redis, settings.exchange).holding("ws", 300):
+            pass  # the engine's lease was given back at stop: the whole counter is free
