@@ -43,6 +43,7 @@ from tests.position.position_kit import (
     running_position,
 )
 from tests.support import eventually_async
+from tests.support.auth import Account, activate, authorise, bootstrap_admin, login
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = SimulatorConfig(symbols=("BTCUSDT", "ETHUSDT"), speed=60, book_interval_ms=20, history_bars=10)
@@ -60,7 +61,9 @@ async def sim() -> AsyncIterator[Simulator]:
         yield venue
 
 
-async def _with_gateway(rig: PositionRig, body: Any) -> Any:
+async def _with_gateway(rig: PositionRig, body: Any, person: list[Account]) -> Any:
+    """Serve the gateway over ``rig`` and run ``body`` with a logged-in admin (made now when ``person`` is
+    empty; after the restore the same person logs in again: the users came back with the data)."""
     async with trio.open_nursery() as nursery:
         view = SupervisionEngineView(rig.tree, rig.bridge, (SYMBOL,), instruments=lambda _s: RULES)
         stop = trio.Event()
@@ -70,6 +73,11 @@ async def _with_gateway(rig: PositionRig, body: Any) -> Any:
             )
         )
         async with httpx.AsyncClient(base_url=handle.url, timeout=30.0) as client:
+            if not person:
+                email, token = await bootstrap_admin(rig.storage)
+                person.append(await activate(client, token, email, "admin"))
+            await login(client, person[0])
+            authorise(client, person[0])
             result = await body(client)
         stop.set()
     return result
@@ -77,7 +85,7 @@ async def _with_gateway(rig: PositionRig, body: Any) -> Any:
 
 async def _trade_and_read(rig: PositionRig, sim: Simulator, client: httpx.AsyncClient) -> Any:
     ask, _size = best_ask(sim)
-    signal_id = await rig.signal(entry=ask, sl_distance=Decimal(500))
+    signal_id = await rig.signal(entry=ask + 50, sl_distance=Decimal(500))  # deep enough to fill whole
     placed = await client.post("/positions/open", json={"signal_id": signal_id})
     assert placed.status_code == 200, placed.text
     position_id = placed.json()["position_id"]
@@ -108,8 +116,9 @@ async def test_backup_destroy_restore_serves_the_same_positions(
     migrated_db_url: str, redis_clean_url: str, sim: Simulator, tmp_path: Path
 ) -> None:
     reset_tables(migrated_db_url)
+    person: list[Account] = []
     async with running_position(migrated_db_url, redis_clean_url, sim) as rig:
-        before = await _with_gateway(rig, lambda client: _trade_and_read(rig, sim, client))
+        before = await _with_gateway(rig, lambda client: _trade_and_read(rig, sim, client), person)
     assert [p["status"] for p in before["items"]] == ["closed"]
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALGOGRID_")}
@@ -138,5 +147,5 @@ async def test_backup_destroy_restore_serves_the_same_positions(
     assert "exists" in again.stderr  # a restore never overwrites a database
 
     async with running_position(migrated_db_url, redis_clean_url, sim) as rig:
-        after = await _with_gateway(rig, lambda client: client.get("/positions"))
+        after = await _with_gateway(rig, lambda client: client.get("/positions"), person)
     assert after.json() == before

@@ -18,6 +18,7 @@ from tests.gateway.gw_kit import DevSwitches, WiringSettings, read_sse
 from tests.position.position_kit import SYMBOL, best_ask
 from tests.reconciler.recon_kit import FAST, market, other_client, running_system
 from tests.support import eventually_async
+from tests.support.auth import activate, authorise, bootstrap_admin, login
 
 
 async def test_status_acknowledge_and_the_sse_event_over_http(
@@ -40,6 +41,11 @@ async def test_status_acknowledge_and_the_sse_event_over_http(
             )
         )  # fmt: skip
         async with httpx.AsyncClient(base_url=handle.url, timeout=10.0) as client:
+            assert (await client.get("/admin/reconciliation/status")).status_code == 401  # no session
+            email, token = await bootstrap_admin(rig.storage)  # the first admin, as create-admin makes it
+            admin = await activate(client, token, email, "admin")
+            await login(client, admin)
+            authorise(client, admin)
             body = (await client.get("/admin/reconciliation/status")).json()
             assert body["passes"]
             assert body["hold"] is False
@@ -66,6 +72,10 @@ async def test_status_acknowledge_and_the_sse_event_over_http(
             answer = await client.post("/admin/reconciliation/acknowledge", json={})
             assert answer.status_code == 200
             assert answer.json()["acknowledged"]
+            by = await rig.storage.db.fetchval(
+                "SELECT acknowledged_by FROM reconciliation_log WHERE acknowledged_at IS NOT NULL LIMIT 1"
+            )
+            assert by == admin.user_id  # the acknowledging admin, audited by id (U-11)
             bad = await client.post("/admin/reconciliation/acknowledge", json={"ids": "all"})
             assert bad.status_code == 422
 

@@ -39,6 +39,7 @@ from strategy_core.models import Side
 from strategy_core.signal import Signal
 from tests.e2e.test_run_system import RunningSystem
 from tests.support import eventually_async
+from tests.support.auth import activate, bootstrap_admin, login
 
 pytestmark = pytest.mark.slow  # five starts of the whole product (~30-60 s)
 
@@ -57,6 +58,7 @@ def _env(sim: Simulator, db_url: str, redis_url: str, tmp: Path) -> dict[str, st
         DATABASE_URL=db_url,
         REDIS_URL=redis_url,
         ALGOGRID_MODE="paper",
+        ALGOGRID_AUTH__JWT_SECRET="paper-mode-signing-secret-of-32-bytes-or-more",  # paper refuses none
         ALGOGRID_SYMBOLS=",".join(POINTS.values()),
         ALGOGRID_EXCHANGE__REST_URL=sim.rest_url,
         ALGOGRID_EXCHANGE__WS_PUBLIC_URL=sim.ws_public_url,
@@ -130,12 +132,23 @@ def _exchange_size(sim: Simulator, symbol: str) -> Decimal:
     return Decimal(0) if position is None else position.size
 
 
-async def _click(url: str, signal_id: str) -> None:
+async def _click(url: str, signal_id: str, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=15.0) as client:
-            await client.post("/positions/open", json={"signal_id": signal_id})
+        async with httpx.AsyncClient(base_url=url, timeout=15.0, headers=headers) as client:
+            answer = await client.post("/positions/open", json={"signal_id": signal_id})
     except httpx.HTTPError:
         return  # the engine was killed under the request
+    assert answer.status_code not in {401, 403}, answer.text  # the trader's click was accepted
+
+
+async def _trader_token(url: str, storage: Storage) -> str:
+    """Log the first admin in over the subprocess's gateway (tokens outlive a restart: same secret, stored
+    sessions)."""
+    async with httpx.AsyncClient(base_url=url, timeout=15.0) as client:
+        email, token = await bootstrap_admin(storage)
+        admin = await activate(client, token, email, "admin")
+        return str((await login(client, admin))["access_token"])
 
 
 def _hook(point: str, engine: Engine, symbol: str, fired: list[str]) -> Callable[[str, dict[str, Any]], None]:
@@ -167,13 +180,14 @@ async def test_kill_9_at_each_point_of_order_placement_then_restart_gives_one_or
         clicks: dict[str, str] = {}
         try:
             url = await engine.start()
+            token = await _trader_token(url, storage)
             for point, symbol in POINTS.items():
                 signal_id = clicks[point] = await _signal(storage, sim, symbol)
                 fired: list[str] = []
                 sim.faults.fill_delay_ms = 300 if point == "after_rest" else 0
                 sim.order_hooks[:] = [_hook(point, engine, symbol, fired)]
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(_click, url, signal_id)
+                    nursery.start_soon(_click, url, signal_id, token)
                     if point == "after_commit":
 
                         async def committed(sid: str = signal_id) -> bool:
@@ -195,8 +209,7 @@ async def test_kill_9_at_each_point_of_order_placement_then_restart_gives_one_or
                 sim.faults.fill_delay_ms = 0
                 url = await engine.start()  # restart: rebuild, start-up pass, then ready
                 await _settled(storage, sim, signal_id, symbol, point)
-                async with httpx.AsyncClient(base_url=url, timeout=15.0) as client:  # a second click
-                    await client.post("/positions/open", json={"signal_id": signal_id})
+                await _click(url, signal_id, token)  # a second click on the restarted engine
                 assert len(_entry_orders(sim, signal_id)) == (0 if point == "before_rest" else 1)
             critical = await storage.db.fetchval(
                 "SELECT count(*) FROM reconciliation_log WHERE severity = 'critical'"
