@@ -10,6 +10,12 @@
 A bar that arrives after a hole (its start is more than one interval after the last folded bar: a tell lost
 in a dead mailbox, say) sends the behaviour back to ``loading`` once for that hole, so the window is refilled
 from storage, where the feed stored the missing bar.
+
+Bars the feed could not recover arrive as ``BarMissing`` (D-02): they are remembered, never invented, and
+every ``IndicatorsComputed`` whose window (``missing_window_bars``, by default the strategy's longest
+lookback) still holds one names them in ``missing_bars`` — the signal actor does not trade on such a window.
+A hole found in the stored history (or one a refill could not fill) counts as missing too. Bars repaired
+over REST arrive in order as ordinary closes marked ``repaired``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
@@ -25,7 +31,14 @@ import structlog
 from actors.config import IndicatorConfig
 from actors.deps import LazySink
 from actors.host import SymbolActor, unexpected
-from actors.messages import CandleConfirmed, HistoryLoaded, HistoryLoadFailed, IndicatorsComputed, MessageSink
+from actors.messages import (
+    BarMissing,
+    CandleConfirmed,
+    HistoryLoaded,
+    HistoryLoadFailed,
+    IndicatorsComputed,
+    MessageSink,
+)
 from actors.paths import SIGNAL, sibling_path
 from actors.ports import MarketStore, WorkQueue
 from strategy_core import AVI5Config, IndicatorState
@@ -44,7 +57,7 @@ class IndicatorPhase(StrEnum):
     READY = "ready"
 
 
-IndicatorMessage = CandleConfirmed | HistoryLoaded | HistoryLoadFailed
+IndicatorMessage = CandleConfirmed | BarMissing | HistoryLoaded | HistoryLoadFailed
 """Every message an IndicatorActor handles: candles from the feed and the reload's replies."""
 
 
@@ -60,6 +73,7 @@ class IndicatorStats:
     buffered: int = 0
     gaps: int = 0
     load_failures: int = 0
+    missing: int = 0  # bars known missing (told by the feed or found as holes in storage)
 
 
 class IndicatorBehaviour:
@@ -88,6 +102,11 @@ class IndicatorBehaviour:
         self.stats = IndicatorStats()
         self._buffer: deque[CandleConfirmed] = deque(maxlen=config.max_buffer)
         self._refilled_gap_at: object = None
+        self._missing: set[datetime] = set()
+        window = config.missing_window_bars or max(
+            strategy.vwap_window, strategy.donchian_window, strategy.atr_period, 3 * strategy.ema_slow_15m
+        )
+        self._missing_window = _BAR * window
         self._log = log.bind(symbol=symbol)
 
     def start(self) -> None:
@@ -115,6 +134,8 @@ class IndicatorBehaviour:
                     self.stats.buffered += 1
                 else:
                     self._on_candle(message)
+            case BarMissing():
+                self._on_missing(message.start)
             # -- replies (work queue → indicator)
             case HistoryLoaded():
                 self._on_history(message)
@@ -131,7 +152,9 @@ class IndicatorBehaviour:
         if last is not None and candle.start <= last.start:
             self.stats.skipped += 1
             return
-        if last is not None and candle.start > last.start + _BAR and self._refilled_gap_at != candle.start:
+        if last is not None and candle.start > last.start + _BAR and self._explained(last.start, candle.start):
+            pass  # every bar in between is known missing: fold over the hole (signals stay off, see below)
+        elif last is not None and candle.start > last.start + _BAR and self._refilled_gap_at != candle.start:
             # A hole: refill the window from storage once for this bar, then fold it.
             self.stats.gaps += 1
             self._refilled_gap_at = candle.start
@@ -139,6 +162,8 @@ class IndicatorBehaviour:
             self._buffer.append(message)
             self._load(attempt=1)
             return
+        elif last is not None and candle.start > last.start + _BAR:
+            self._note_hole(last.start, candle.start)  # the refill did not fill it: storage lacks the bars
         started = time.perf_counter_ns()
         indicators = self.state.fold(candle)
         self.stats.folded += 1
@@ -155,15 +180,54 @@ class IndicatorBehaviour:
                 now=message.now,
                 received_ns=message.received_ns,
                 compute_ns=elapsed,
+                repaired=message.repaired,
+                missing_bars=self._missing_in_window(candle.start),
             )
         )
+
+    def _on_missing(self, start: datetime) -> None:
+        last = self.state.last_candle
+        if last is not None and start <= last.start:
+            return  # folded already (the bar reached storage after all)
+        if start not in self._missing:
+            self._missing.add(start)
+            self.stats.missing += 1
+            self._log.warning("bar missing", start=str(start))
+
+    # -- missing bars (D-02)
+
+    def _explained(self, last: datetime, start: datetime) -> bool:
+        at = last + _BAR
+        while at < start:
+            if at not in self._missing:
+                return False
+            at += _BAR
+        return True
+
+    def _note_hole(self, last: datetime, start: datetime) -> None:
+        at = last + _BAR
+        while at < start:
+            self._on_missing(at)
+            at += _BAR
+
+    def _missing_in_window(self, start: datetime) -> tuple[datetime, ...]:
+        if not self._missing:
+            return ()
+        oldest = start - self._missing_window
+        self._missing = {m for m in self._missing if m > oldest}
+        return tuple(sorted(m for m in self._missing if m < start))
 
     # -- replies
 
     def _on_history(self, loaded: HistoryLoaded) -> None:
         # Rebuild from scratch: the stored window is the truth, folded oldest first.
         self.state = IndicatorState(self.symbol, self.strategy)
+        previous: datetime | None = None
         for candle in loaded.candles:
+            if previous is not None and candle.start > previous + _BAR:
+                self._note_hole(previous, candle.start)  # a hole in storage: missing until repaired
+            self._missing.discard(candle.start)
+            previous = candle.start
             self.state.fold(candle)
         self.stats.loaded_candles = len(loaded.candles)
         self.phase = IndicatorPhase.READY

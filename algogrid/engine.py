@@ -51,6 +51,10 @@ import structlog
 import trio
 
 from actors import (
+    MarketMetrics,
+    RestBarHistory,
+    StreamRecorder,
+    TeeSink,
     MONITOR,
     RISK,
     ROOT,
@@ -148,6 +152,8 @@ class Engine:
     inputs: TradingInputs | None = None  # what the trees trade with (instrument rules, unavailable symbols)
     private_session: PrivateSession | None = None  # None without credentials (paper/live)
     private_router: PrivateRouter | None = None
+    recorder: StreamRecorder | None = None  # trades, tickers, funding → storage (P-06); None when off
+    market_metrics: MarketMetrics | None = None  # holes, repairs, skipped signals, stored streams (D-02)
 
     @overload
     async def ask(self, path: str, message: Ask[R], *, timeout_s: float) -> R: ...
@@ -444,12 +450,19 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
 
         resolver = RefResolver()
         work = TrioWorkPort(queue)
+        # Market-data integrity counters go on the registry the gateway serves too (D-02, P-06).
+        market_metrics = MarketMetrics(wiring.metrics.registry)
+        recorder = _start_recorder(settings, storage, market_metrics)
+        if recorder is not None:
+            await services.start(recorder.run)  # outlives the feeds: the last rows are flushed after them
         deps = SymbolDeps(
             resolve=resolver,
             work=work,
             store=store,
             snapshots=_RestSnapshots(rest),
             publisher=publisher or LoggingPublisher(),
+            history=RestBarHistory(rest),
+            market_metrics=market_metrics,
         )
         inputs = trading_inputs(settings, loaded.rules, loaded.unavailable)
         market_clock = market_clock_for(simulator.clock if simulator is not None else None)
@@ -491,7 +504,8 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                 private = await _start_private(
                     feeds, exchange_config, private_router, rest, config.stop_timeout_s
                 )
-                session = PublicSession(exchange_config, symbols, router, rest)
+                sink = router if recorder is None else TeeSink(router, recorder)
+                session = PublicSession(exchange_config, symbols, sink, rest)
                 await feeds.start(session.run)
                 if simulator is not None:
                     await _resume_market(simulator, session, config.stop_timeout_s)
@@ -519,6 +533,8 @@ async def _run(  # noqa: PLR0917 - private, called from serve only
                     inputs=inputs,
                     private_session=private,
                     private_router=private_router,
+                    recorder=recorder,
+                    market_metrics=market_metrics,
                 )
                 _announce(engine, config, sorted(loaded.unavailable), task_status)
                 await _until_stopped(trigger, root_failed)
@@ -550,6 +566,12 @@ def _position_deps(
         market_clock=market_clock,
         min_notional_usd=loaded.min_notional_usd,
     )
+
+
+def _start_recorder(settings: Any, storage: Any, metrics: MarketMetrics) -> StreamRecorder | None:
+    """Return the recorder of trades, tickers and funding (P-06), or None when ``pipeline.streams`` is off."""
+    streams = settings.pipeline.streams
+    return StreamRecorder(storage.streams, streams, metrics) if streams.record else None
 
 
 def _private_router(tree: SupervisionTree, router: SymbolRouter) -> PrivateRouter:

@@ -17,7 +17,7 @@ itself unless the caller already opened one with ``trio_asyncio.open_loop()``)::
             await lock.fenced_set(lease, "reconciler:last_run", "…")
 
 Every SQL statement of the project lives in a repository here, one per concept: candles (``klines``),
-signals, the L50 book log (``books``), the pipeline's ``MarketStore`` over those three (``market(source=…)``),
+signals, the L50 book log (``books``), the public streams (``streams``: trades, tickers, funding), the pipeline's ``MarketStore`` over those three (``market(source=…)``),
 trading state and kill switch (``kill_switch``), the RiskActor's state (``risk_state``), webhook deliveries,
 the monitor's reads (``monitor``), the audit trail (``audit``) and users (``users``). Their value types
 (``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here too; the actors
@@ -76,6 +76,7 @@ from storage.redis_client import RedisClient
 from storage.risk_state import DenialRecord, RebuiltExposure, RiskStateRepository, rebuild_exposure
 from storage.runtime import ServerUrls, Storage, open_storage, start_servers
 from storage.signals import SignalFilters, SignalLike, SignalRepository, StoredSignal
+from storage.streams import FundingRow, StreamRepository, TickerRow, TradeRow
 from storage.users import IssuedActivation, UserRepository
 from storage.webhook_deliveries import AlertLike, AttemptLike, WebhookDeliveryRepository
 
@@ -100,6 +101,7 @@ __all__ = [
     "ExecutionRecord",
     "ExecutionRepository",
     "FencedWriteRejectedError",
+    "FundingRow",
     "IntegrityViolationError",
     "IssuedActivation",
     "KillSwitchRepository",
@@ -130,6 +132,9 @@ __all__ = [
     "StorageUnavailableError",
     "StoredKline",
     "StoredSignal",
+    "StreamRepository",
+    "TickerRow",
+    "TradeRow",
     "TradingStateRecord",
     "UserRepository",
     "WebhookDeliveryRepository",

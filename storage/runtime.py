@@ -24,6 +24,7 @@ from storage.orderbook import BookLogRepository
 from storage.redis_client import RedisClient, connect_redis
 from storage.risk_state import RiskStateRepository
 from storage.signals import SignalRepository
+from storage.streams import StreamRepository
 from storage.users import UserRepository
 from storage.webhook_deliveries import WebhookDeliveryRepository
 
@@ -55,6 +56,7 @@ class Storage:
     signals: SignalRepository
     execution: ExecutionRepository
     books: BookLogRepository
+    streams: StreamRepository
     kill_switch: KillSwitchRepository
     risk_state: RiskStateRepository
     webhook_deliveries: WebhookDeliveryRepository
@@ -74,6 +76,7 @@ class Storage:
             signals=SignalRepository(db),
             execution=ExecutionRepository(db),
             books=BookLogRepository(db),
+            streams=StreamRepository(db),
             kill_switch=kill_switch,
             risk_state=RiskStateRepository(db, kill_switch),
             webhook_deliveries=WebhookDeliveryRepository(db),

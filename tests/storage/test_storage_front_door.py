@@ -20,6 +20,8 @@ EXPECTED = {
     # the execution path (E-02..E-07)
     "ExecutionBook", "ExecutionRecord", "ExecutionRepository", "OrderRecord", "PositionRecord",
     "RejectionRecord", "SlippageRecord",
+    # the public streams (P-06)
+    "FundingRow", "StreamRepository", "TickerRow", "TradeRow",
 }
 
 
