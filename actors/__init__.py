@@ -35,9 +35,11 @@ from actors.messages import (
     CheckSignal,
     FeedStatusReport,
     GetFeedStatus,
+    GetIndicatorReport,
     GetSignalStats,
     HistoryLoaded,
     HistoryLoadFailed,
+    IndicatorReport,
     IndicatorsComputed,
     MessageSink,
     PrivateStreamResumed,
@@ -72,6 +74,8 @@ from actors.symbols import SymbolsController, symbols_spec
 from actors.warmup import BackfillReport, CandleBatchStore, RestBarHistory, backfill
 
 __all__ = [
+    "GetIndicatorReport",
+    "IndicatorReport",
     "RestBarHistory",
     "DEFAULT_INSTRUMENT",
     "MONITOR",

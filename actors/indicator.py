@@ -34,14 +34,16 @@ from actors.host import SymbolActor, unexpected
 from actors.messages import (
     BarMissing,
     CandleConfirmed,
+    GetIndicatorReport,
     HistoryLoaded,
     HistoryLoadFailed,
+    IndicatorReport,
     IndicatorsComputed,
     MessageSink,
 )
 from actors.paths import SIGNAL, sibling_path
 from actors.ports import MarketStore, WorkQueue
-from strategy_core import AVI5Config, IndicatorState
+from strategy_core import AVI5Config, IndicatorSet, IndicatorState
 
 __all__ = ["IndicatorActor", "IndicatorBehaviour", "IndicatorMessage", "IndicatorPhase", "IndicatorStats"]
 
@@ -57,7 +59,7 @@ class IndicatorPhase(StrEnum):
     READY = "ready"
 
 
-IndicatorMessage = CandleConfirmed | BarMissing | HistoryLoaded | HistoryLoadFailed
+IndicatorMessage = CandleConfirmed | BarMissing | GetIndicatorReport | HistoryLoaded | HistoryLoadFailed
 """Every message an IndicatorActor handles: candles from the feed and the reload's replies."""
 
 
@@ -103,6 +105,7 @@ class IndicatorBehaviour:
         self._buffer: deque[CandleConfirmed] = deque(maxlen=config.max_buffer)
         self._refilled_gap_at: object = None
         self._missing: set[datetime] = set()
+        self.last_set: IndicatorSet | None = None
         window = config.missing_window_bars or max(
             strategy.vwap_window, strategy.donchian_window, strategy.atr_period, 3 * strategy.ema_slow_15m
         )
@@ -118,8 +121,8 @@ class IndicatorBehaviour:
 
     # -- dispatch
 
-    def handle(self, message: IndicatorMessage) -> None:
-        """Handle one message.
+    def handle(self, message: IndicatorMessage) -> IndicatorReport | None:
+        """Handle one message; ``GetIndicatorReport`` returns the report, every other message ``None``.
 
         Raises:
             RuntimeError: the history failed to load ``max_load_attempts`` times (let it crash: the
@@ -136,6 +139,10 @@ class IndicatorBehaviour:
                     self._on_candle(message)
             case BarMissing():
                 self._on_missing(message.start)
+            case GetIndicatorReport():
+                return IndicatorReport(
+                    symbol=self.symbol, last=self.last_set, missing=tuple(sorted(self._missing))
+                )
             # -- replies (work queue → indicator)
             case HistoryLoaded():
                 self._on_history(message)
@@ -143,6 +150,7 @@ class IndicatorBehaviour:
                 self._on_history_failed(message)
             case _:
                 raise unexpected("IndicatorBehaviour", message)
+        return None
 
     # -- commands
 
@@ -171,6 +179,7 @@ class IndicatorBehaviour:
             return
         elapsed = time.perf_counter_ns() - started
         self.stats.emitted += 1
+        self.last_set = indicators
         self._downstream.tell(
             IndicatorsComputed(
                 candle=candle,

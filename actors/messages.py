@@ -46,9 +46,11 @@ __all__ = [
     "FeedSeeded",
     "FeedStatusReport",
     "GetFeedStatus",
+    "GetIndicatorReport",
     "GetSignalStats",
     "HistoryLoadFailed",
     "HistoryLoaded",
+    "IndicatorReport",
     "IndicatorsComputed",
     "MessageSink",
     "PrivateStreamResumed",
@@ -218,6 +220,20 @@ class SnapshotFailed:
 
 
 # --------------------------------------------------------------------------- indicator
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndicatorReport:
+    """Reply to ``GetIndicatorReport``: the newest ``IndicatorSet`` emitted and the bars known missing."""
+
+    symbol: str
+    last: IndicatorSet | None
+    missing: tuple[dt.datetime, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetIndicatorReport(Ask[IndicatorReport]):
+    """Query (ask) to an IndicatorActor; the reply is an ``IndicatorReport`` (ops, tests)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,6 +21,7 @@ EXPECTED = [
     "symbol_path", "symbols_spec",
     # gap repair and stored streams (D-02, P-06)
     "BarHistory", "BarMissing", "MarketMetrics", "StreamRecorder", "StreamStore", "StreamsConfig", "TeeSink",
+    "GetIndicatorReport", "IndicatorReport",
     "RestBarHistory",
 ]  # fmt: skip
 
