@@ -74,9 +74,6 @@ from actors.symbols import SymbolsController, symbols_spec
 from actors.warmup import BackfillReport, CandleBatchStore, RestBarHistory, backfill
 
 __all__ = [
-    "GetIndicatorReport",
-    "IndicatorReport",
-    "RestBarHistory",
     "DEFAULT_INSTRUMENT",
     "MONITOR",
     "MONITOR_NAME",
@@ -102,10 +99,12 @@ __all__ = [
     "FeedConfig",
     "FeedStatusReport",
     "GetFeedStatus",
+    "GetIndicatorReport",
     "GetSignalStats",
     "HistoryLoadFailed",
     "HistoryLoaded",
     "IndicatorConfig",
+    "IndicatorReport",
     "IndicatorsComputed",
     "LazySink",
     "MarketMetrics",
@@ -116,6 +115,7 @@ __all__ = [
     "PrivateRouter",
     "PrivateStreamResumed",
     "RefResolver",
+    "RestBarHistory",
     "RoutingError",
     "SignalAllowed",
     "SignalConfig",

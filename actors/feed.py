@@ -182,7 +182,7 @@ class FeedBehaviour:
 
     # -- dispatch
 
-    def handle(self, message: FeedMessage) -> FeedStatusReport | None:
+    def handle(self, message: FeedMessage) -> FeedStatusReport | None:  # noqa: PLR0912 - a case per type
         """Handle one message; ``GetFeedStatus`` returns the report, every other message ``None``.
 
         Raises:
@@ -381,7 +381,8 @@ class FeedBehaviour:
             self._log.error("bars missing", first=str(ms_to_utc(missing[0])), count=len(missing),
                             reason=reason)
         if repaired or missing:
-            self._submit_repair([c.candle for c in repaired], [ms_to_utc(m) for m in missing], attempts, reason)
+            candles = [c.candle for c in repaired]
+            self._submit_repair(candles, [ms_to_utc(m) for m in missing], attempts, reason)
         self._request_repair()
         self._drain()
 
@@ -401,7 +402,9 @@ class FeedBehaviour:
             latest = await store.latest_start(symbol)
             return FeedSeeded(symbol=symbol, start_ms=None if latest is None else _ms(latest))
 
-        self._work.submit(newest, self._self, lambda exc: FeedSeeded(symbol=symbol, start_ms=None, error=repr(exc)))
+        self._work.submit(
+            newest, self._self, lambda exc: FeedSeeded(symbol=symbol, start_ms=None, error=repr(exc))
+        )
 
     def _request_repair(self) -> None:
         starts = self.bars.next_request(self.config.repair_max_bars)

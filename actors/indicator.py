@@ -160,7 +160,8 @@ class IndicatorBehaviour:
         if last is not None and candle.start <= last.start:
             self.stats.skipped += 1
             return
-        if last is not None and candle.start > last.start + _BAR and self._explained(last.start, candle.start):
+        hole = last is not None and candle.start > last.start + _BAR
+        if last is not None and hole and self._explained(last.start, candle.start):
             pass  # every bar in between is known missing: fold over the hole (signals stay off, see below)
         elif last is not None and candle.start > last.start + _BAR and self._refilled_gap_at != candle.start:
             # A hole: refill the window from storage once for this bar, then fold it.

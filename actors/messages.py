@@ -102,7 +102,7 @@ class CandleConfirmed:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BarMissing:
-    """Event (feed → indicator): the bar starting at ``start`` could not be recovered; it is never invented."""
+    """Event (feed → indicator): the bar starting at ``start`` could not be recovered (never invented)."""
 
     symbol: str
     start: dt.datetime
@@ -110,7 +110,7 @@ class BarMissing:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedSeeded:
-    """Reply (trio → feed): the start (ms) of the newest stored bar (None: none stored, or the read failed)."""
+    """Reply (trio → feed): the start (ms) of the newest stored bar (None: none, or unread)."""
 
     symbol: str
     start_ms: int | None
@@ -147,7 +147,7 @@ class RepairStored:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RepairStoreFailed:
-    """Reply (trio → feed): storing repaired bars or recording the holes failed (logged; bars still folded)."""
+    """Reply (trio → feed): storing repaired bars or recording the holes failed (logged; bars are folded)."""
 
     symbol: str
     error: str

@@ -96,7 +96,7 @@ class MarketStore(Protocol):
         attempts: int,
         reason: str | None,
     ) -> int:
-        """Store bars fetched after a hole (``rest_backfill``) and record each hole's outcome; return new rows."""
+        """Store bars fetched after a hole (``rest_backfill``) and record each outcome; return new rows."""
 
 
 class SnapshotSource(Protocol):
@@ -111,7 +111,7 @@ class BarHistory(Protocol):
     """Fetches closed 5m bars over REST (runs in the trio thread; the client is rate-limited, E-08)."""
 
     async def fetch_bars(self, symbol: str, first_ms: int, last_ms: int) -> Sequence[ConfirmedCandle]:
-        """Return the closed bars of ``symbol`` starting in ``[first_ms, last_ms]``, oldest first (D-01 valid)."""
+        """Return the closed bars of ``symbol`` starting in ``[first_ms, last_ms]``, oldest first (D-01)."""
 
 
 class StreamStore(Protocol):

@@ -51,7 +51,9 @@ class BarSequencer:
     max_attempts: int
     forwarded_ms: int | None = None  # start of the last bar passed downstream
     newest_ms: int | None = None  # newest bar start known (passed, held, repaired or awaited)
-    seeded: bool = True  # ``expect_seed`` holds closes back until ``seed`` (a restart: see FeedBehaviour.start)
+    seeded: bool = (
+        True  # ``expect_seed`` holds closes back until ``seed`` (a restart: see FeedBehaviour.start)
+    )
     in_flight: tuple[int, ...] = ()
     attempts: dict[int, int] = field(default_factory=dict)
     _slots: dict[int, Slot] = field(default_factory=dict)

@@ -19,7 +19,14 @@ import trio
 
 from strategy_core import ConfirmedCandle, InvalidCandleError
 
-__all__ = ["BackfillReport", "CandleBatchStore", "KlineRangeSource", "KlineSource", "RestBarHistory", "backfill"]
+__all__ = [
+    "BackfillReport",
+    "CandleBatchStore",
+    "KlineRangeSource",
+    "KlineSource",
+    "RestBarHistory",
+    "backfill",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -147,8 +154,8 @@ async def backfill(
 class RestBarHistory:
     """The feeds' ``BarHistory`` (gap repair, D-02) over the engine's rate-limited REST client (E-08).
 
-    Returns the bars starting in ``[first_ms, last_ms]`` that pass ``ConfirmedCandle`` (D-01); an invalid row is
-    logged and left out, so its bar is retried and, in the end, marked missing — never invented.
+    Returns the bars starting in ``[first_ms, last_ms]`` that pass ``ConfirmedCandle`` (D-01); an invalid
+    row is logged and left out, so its bar is retried and, in the end, marked missing — never invented.
     """
 
     def __init__(self, rest: KlineRangeSource) -> None:

@@ -51,23 +51,23 @@ import structlog
 import trio
 
 from actors import (
-    MarketMetrics,
-    RestBarHistory,
-    StreamRecorder,
-    TeeSink,
     MONITOR,
     RISK,
     ROOT,
     BackfillReport,
     EngineError,
     LazySink,
+    MarketMetrics,
     PipelineConfig,
     PrivateRouter,
     RefResolver,
+    RestBarHistory,
     SignalPublisher,
+    StreamRecorder,
     SymbolDeps,
     SymbolRouter,
     SymbolsController,
+    TeeSink,
     TradingInputs,
     TrioWorkPort,
     backfill,
@@ -415,7 +415,7 @@ def _announce(
     task_status.started(engine)
 
 
-async def _run(  # noqa: PLR0917 - private, called from serve only
+async def _run(  # noqa: PLR0917, PLR0915 - private, called from serve only; the start-up reads in order
     settings: Any,
     storage: Any,
     exchange_config: Any,

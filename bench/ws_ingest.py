@@ -173,7 +173,9 @@ def _handshake(conn: socket.socket) -> bool:
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
     key = next(
-        line.split(b":", 1)[1].strip() for line in head.split(b"\r\n") if line.lower().startswith(b"sec-websocket-key")
+        line.split(b":", 1)[1].strip()
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"sec-websocket-key")
     )
     accept = base64.b64encode(hashlib.sha1(key + GUID.encode()).digest())
     conn.sendall(
@@ -464,7 +466,7 @@ def wsproto_offline_rate(messages: list[bytes]) -> float:
 
 
 def paced_cpu_pct(ctx: Any) -> float:
-    """Return the adapter's CPU (% of one core, median of ``PACED_RUNS``) while fed at ``PACED_RATE`` msg/s."""
+    """Return the adapter's CPU (% of one core, median of runs) while fed at ``PACED_RATE`` msg/s."""
     _, last_u, _ = build_messages(int(PACED_RATE * PACED_SECONDS))
     queue = ctx.Queue()
     feed = ctx.Process(target=paced_feed_process, args=(queue,), daemon=True)

@@ -17,7 +17,8 @@ itself unless the caller already opened one with ``trio_asyncio.open_loop()``)::
             await lock.fenced_set(lease, "reconciler:last_run", "…")
 
 Every SQL statement of the project lives in a repository here, one per concept: candles (``klines``),
-signals, the L50 book log (``books``), the public streams (``streams``: trades, tickers, funding), the pipeline's ``MarketStore`` over those three (``market(source=…)``),
+signals, the L50 book log (``books``), the public streams (``streams``: trades, tickers, funding), the
+pipeline's ``MarketStore`` over the first three (``market(source=…)``),
 trading state and kill switch (``kill_switch``), the RiskActor's state (``risk_state``), webhook deliveries,
 the monitor's reads (``monitor``), the audit trail (``audit``) and users (``users``). Their value types
 (``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here too; the actors

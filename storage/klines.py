@@ -177,7 +177,7 @@ class KlineRepository:
         ]
 
     async def insert_repaired(self, candles: Sequence[CandleLike]) -> int:
-        """Store bars fetched over REST after a hole (source ``rest_backfill``, ``repaired_at``); return new rows.
+        """Store bars fetched over REST after a hole (``rest_backfill``, ``repaired_at``); return new rows.
 
         A bar already stored (a live close that arrived meanwhile) keeps its stored copy.
         """

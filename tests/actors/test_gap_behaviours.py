@@ -18,7 +18,9 @@ HOLE = 70
 def _market(symbol: str, first: int, last: int, *, skip: int | None = None) -> list[object]:
     events: list[object] = []
     for i in range(first, last):
-        events += [e for e in bar_events(symbol, i, u=i + 1) if not (i == skip and isinstance(e, KlineUpdate))]
+        events += [
+            e for e in bar_events(symbol, i, u=i + 1) if not (i == skip and isinstance(e, KlineUpdate))
+        ]
     return events
 
 

@@ -8,8 +8,8 @@ every 1/6 s). Two faults, one test each:
 
 Afterwards storage holds every bar exactly as the venue formed it (the repaired ones tagged
 ``rest_backfill`` with ``repaired_at``, the holes recorded ``repaired`` in ``kline_gaps``), the indicator's
-newest ``IndicatorSet`` equals a fresh ``IndicatorState`` folding the venue's uninterrupted bar series from the
-same first bar (a window refilled around a hole would start its EMAs elsewhere and differ), no signal was
+newest ``IndicatorSet`` equals a fresh ``IndicatorState`` folding the venue's uninterrupted bar series from
+the same first bar (a window refilled around a hole would start its EMAs elsewhere and differ), no signal was
 computed on a repaired bar, and the repair is on the metrics.
 """
 
@@ -86,9 +86,12 @@ async def _outage_then_recovery(engine: Engine, storage: Storage, cut: Callable[
     market = sim.market(SYMBOL)
 
     async def live_bars() -> bool:
-        return await storage.db.fetchval(
-            "SELECT count(*) FROM klines_5m WHERE symbol = $1 AND source = 'simulator'", SYMBOL
-        ) >= 3
+        return (
+            await storage.db.fetchval(
+                "SELECT count(*) FROM klines_5m WHERE symbol = $1 AND source = 'simulator'", SYMBOL
+            )
+            >= 3
+        )
 
     await eventually_async(live_bars, timeout=30)
     cut_at = market.bar.start_ms
@@ -131,7 +134,8 @@ async def _assert_exact_recovery(engine: Engine, storage: Storage, cut_at: int) 
 
     # indicators equal an uninterrupted fold of the venue's bars from the same first bar
     report = await engine.ask(f"root/symbols/{SYMBOL}/indicator", GetIndicatorReport(), timeout_s=5)
-    assert report.last is not None and report.missing == ()
+    assert report.last is not None
+    assert report.missing == ()
     last_ms = int(report.last.bar_start.timestamp() * 1000)
     state = IndicatorState(SYMBOL, engine.inputs.strategy if engine.inputs else AVI5Config())
     expected_set = None
@@ -180,7 +184,8 @@ async def test_bars_missed_while_the_public_socket_is_down_are_backfilled_in_ord
 
         cut_at = await _outage_then_recovery(engine, storage, cut)
         await _assert_exact_recovery(engine, storage, cut_at)
-        assert engine.session is not None and engine.session.stats.reconnects >= 1
+        assert engine.session is not None
+        assert engine.session.stats.reconnects >= 1
 
 
 async def test_bars_of_a_silent_kline_topic_are_backfilled_while_books_go_on(
@@ -195,4 +200,5 @@ async def test_bars_of_a_silent_kline_topic_are_backfilled_while_books_go_on(
 
         cut_at = await _outage_then_recovery(engine, storage, cut)
         await _assert_exact_recovery(engine, storage, cut_at)
-        assert engine.session is not None and engine.session.stats.reconnects == 0
+        assert engine.session is not None
+        assert engine.session.stats.reconnects == 0

@@ -55,14 +55,18 @@ async def test_trades_tickers_and_funding_are_stored_once_across_reconnects(
 ) -> None:
     async with run_engine(_settings()) as engine:
         sim, recorder, session = engine.simulator, engine.recorder, engine.session
-        assert sim is not None and recorder is not None and session is not None
+        assert sim is not None
+        assert recorder is not None
+        assert session is not None
         seen = _Recording()
         session.sink = _Tee(session.sink, seen)
         sim.faults.update({"duplicate": 200})
         for round_ in range(2):
             drops = session.stats.reconnects
             sim.drop_connections("public")
-            await eventually_async(lambda d=drops: session.stats.reconnects > d and session.subscribed, timeout=20)
+            await eventually_async(
+                lambda d=drops: session.stats.reconnects > d and session.subscribed, timeout=20
+            )
             del round_
 
         async def two_settlements_each() -> bool:
@@ -78,7 +82,10 @@ async def test_trades_tickers_and_funding_are_stored_once_across_reconnects(
     assert stats.dropped == {"trades": 0, "tickers": 0, "funding": 0}
     assert stats.failed == {"trades": 0, "tickers": 0, "funding": 0}
     # every print the session passed on after the tee was installed is stored
-    stored_ids = {(r["symbol"], r["trade_id"]) for r in await storage.db.fetch("SELECT symbol, trade_id FROM public_trades")}
+    stored_ids = {
+        (r["symbol"], r["trade_id"])
+        for r in await storage.db.fetch("SELECT symbol, trade_id FROM public_trades")
+    }
     assert set(seen.trade_ids) <= stored_ids
     assert len(seen.trade_ids) == len(set(seen.trade_ids))  # the session dropped the duplicated messages
     tickers = await _count(storage, "SELECT count(*) FROM ticker_log")
@@ -97,13 +104,26 @@ async def test_trades_tickers_and_funding_are_stored_once_across_reconnects(
     )
     for r in rows:
         ms = int(r["traded_at"].timestamp() * 1000)
-        again.publish(PublicTrade(r["symbol"], r["trade_id"], r["side"], r["price"], r["size"], ms, False, ms))
+        again.publish(
+            PublicTrade(r["symbol"], r["trade_id"], r["side"], r["price"], r["size"], ms, False, ms)
+        )
     ticker = await storage.db.fetchrow("SELECT * FROM ticker_log LIMIT 1")
     ts = int(ticker["ts"].timestamp() * 1000)
     again.publish(
-        TickerUpdate(ticker["symbol"], ticker["last_price"], ticker["mark_price"], ticker["index_price"],
-                     None, None, None, None, ticker["funding_rate"],
-                     int(ticker["next_funding_time"].timestamp() * 1000), ts, True)
+        TickerUpdate(
+            ticker["symbol"],
+            ticker["last_price"],
+            ticker["mark_price"],
+            ticker["index_price"],
+            None,
+            None,
+            None,
+            None,
+            ticker["funding_rate"],
+            int(ticker["next_funding_time"].timestamp() * 1000),
+            ts,
+            True,
+        )
     )
     await again.flush()
     assert again.stats.stored == {"trades": 0, "tickers": 0, "funding": 0}
