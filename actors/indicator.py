@@ -104,6 +104,7 @@ class IndicatorBehaviour:
         self.stats = IndicatorStats()
         self._buffer: deque[CandleConfirmed] = deque(maxlen=config.max_buffer)
         self._refilled_gap_at: object = None
+        self._refills = 0  # reloads for the hole before ``_refilled_gap_at`` (bars may be in flight)
         self._missing: set[datetime] = set()
         self.last_set: IndicatorSet | None = None
         window = config.missing_window_bars or max(
@@ -160,19 +161,23 @@ class IndicatorBehaviour:
         if last is not None and candle.start <= last.start:
             self.stats.skipped += 1
             return
-        hole = last is not None and candle.start > last.start + _BAR
-        if last is not None and hole and self._explained(last.start, candle.start):
-            pass  # every bar in between is known missing: fold over the hole (signals stay off, see below)
-        elif last is not None and candle.start > last.start + _BAR and self._refilled_gap_at != candle.start:
-            # A hole: refill the window from storage once for this bar, then fold it.
-            self.stats.gaps += 1
-            self._refilled_gap_at = candle.start
-            self._log.info("window gap refill", last=str(last.start), got=str(candle.start))
-            self._buffer.append(message)
-            self._load(attempt=1)
-            return
-        elif last is not None and candle.start > last.start + _BAR:
-            self._note_hole(last.start, candle.start)  # the refill did not fill it: storage lacks the bars
+        if (
+            last is not None
+            and candle.start > last.start + _BAR
+            and not self._explained(last.start, candle.start)  # known missing bars: fold over (signals off)
+        ):
+            again = self._refilled_gap_at == candle.start
+            if not again or self._refills < self.config.max_load_attempts:
+                # A hole: refill the window from storage (the feed stored the bars; a store still in flight
+                # gets a few more reads), then fold it.
+                self.stats.gaps += 1
+                self._refills = self._refills + 1 if again else 1
+                self._refilled_gap_at = candle.start
+                self._log.info("window gap refill", last=str(last.start), got=str(candle.start))
+                self._buffer.append(message)
+                self._load(attempt=1)
+                return
+            self._note_hole(last.start, candle.start)  # the refills did not fill it: storage lacks the bars
         started = time.perf_counter_ns()
         indicators = self.state.fold(candle)
         self.stats.folded += 1
