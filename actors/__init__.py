@@ -3,8 +3,9 @@
 Other rooms import from here only. The risk and monitor actors are rooms of their own (``actors.risk``,
 ``actors.monitor``). Every message type of the pipeline is exported: the fault-injection API names them
 (``crash_on_next``). Implementation modules: ``host`` (``BehaviourActor``), ``feed``, ``indicator``,
-``signal`` (behaviour + actor each), ``symbols`` (specs), ``routing``, ``warmup``, ``deps``, ``ports``,
-``config``, ``paths``, ``timers``.
+``signal`` (behaviour + actor each), ``sequencer`` (the feed's ordered bars and holes, D-02), ``recorder``
+(trades, tickers and funding to storage, P-06), ``market_metrics``, ``symbols`` (specs), ``routing``,
+``warmup``, ``deps``, ``ports``, ``config``, ``paths``, ``timers``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from actors.config import (
     IndicatorConfig,
     PipelineConfig,
     SignalConfig,
+    StreamsConfig,
     SupervisorConfig,
     TradingInputs,
 )
@@ -23,7 +25,9 @@ from actors.deps import LazySink, RefResolver, SymbolDeps, TrioWorkPort
 from actors.errors import ActorsError, EngineError, RoutingError, SymbolUnavailableError, WorkRejectedError
 from actors.feed import FeedBehaviour
 from actors.host import BehaviourActor
+from actors.market_metrics import MarketMetrics
 from actors.messages import (
+    BarMissing,
     BookLogged,
     CandleConfirmed,
     CandleStored,
@@ -31,9 +35,11 @@ from actors.messages import (
     CheckSignal,
     FeedStatusReport,
     GetFeedStatus,
+    GetIndicatorReport,
     GetSignalStats,
     HistoryLoaded,
     HistoryLoadFailed,
+    IndicatorReport,
     IndicatorsComputed,
     MessageSink,
     PrivateStreamResumed,
@@ -62,11 +68,12 @@ from actors.paths import (
     signal_path,
     symbol_path,
 )
-from actors.ports import MarketStore, SignalPublisher, WorkQueue
+from actors.ports import BarHistory, MarketStore, SignalPublisher, StreamStore, WorkQueue
 from actors.position.config import ExecutionConfig
+from actors.recorder import StreamRecorder, TeeSink
 from actors.routing import PositionDecisionSink, PrivateRouter, SymbolRouter
 from actors.symbols import SymbolsController, symbols_spec
-from actors.warmup import BackfillReport, CandleBatchStore, backfill
+from actors.warmup import BackfillReport, CandleBatchStore, RestBarHistory, backfill
 
 __all__ = [
     "DEFAULT_INSTRUMENT",
@@ -80,6 +87,8 @@ __all__ = [
     "SYMBOLS",
     "ActorsError",
     "BackfillReport",
+    "BarHistory",
+    "BarMissing",
     "BehaviourActor",
     "BookLogged",
     "CandleBatchStore",
@@ -94,12 +103,15 @@ __all__ = [
     "FeedConfig",
     "FeedStatusReport",
     "GetFeedStatus",
+    "GetIndicatorReport",
     "GetSignalStats",
     "HistoryLoadFailed",
     "HistoryLoaded",
     "IndicatorConfig",
+    "IndicatorReport",
     "IndicatorsComputed",
     "LazySink",
+    "MarketMetrics",
     "MarketStore",
     "MessageSink",
     "PipelineConfig",
@@ -107,6 +119,7 @@ __all__ = [
     "PrivateRouter",
     "PrivateStreamResumed",
     "RefResolver",
+    "RestBarHistory",
     "RoutingError",
     "SignalAllowed",
     "SignalConfig",
@@ -120,11 +133,15 @@ __all__ = [
     "SnapshotFailed",
     "SnapshotFetched",
     "SnapshotRequested",
+    "StreamRecorder",
+    "StreamStore",
+    "StreamsConfig",
     "SupervisorConfig",
     "SymbolDeps",
     "SymbolRouter",
     "SymbolUnavailableError",
     "SymbolsController",
+    "TeeSink",
     "TradingInputs",
     "TrioWorkPort",
     "WorkQueue",

@@ -31,6 +31,7 @@ __all__ = [
     "IndicatorConfig",
     "PipelineConfig",
     "SignalConfig",
+    "StreamsConfig",
     "SupervisorConfig",
     "TradingInputs",
 ]
@@ -84,6 +85,38 @@ class FeedConfig(BaseModel):
     interval: Literal["5"] = Field(default="5", description="Kline interval forwarded (5m, S-01).")
     research_every_ms: int = Field(default=10_000, ge=100, description="L50 log cadence (research mode).")
     max_store_attempts: int = Field(default=3, ge=1, le=100, description="Tries to store one candle.")
+    close_grace_ms: int = Field(
+        default=15_000, ge=0, le=600_000,
+        description="Exchange ms after a bar's end before its absence is a hole (D-02).",
+    )
+    repair_max_attempts: int = Field(
+        default=3, ge=1, le=100, description="REST fetches of a hole before its bars are marked missing."
+    )
+    repair_max_bars: int = Field(
+        default=1000, ge=1, le=1000, description="Bars fetched per REST call (Bybit's kline limit is 1000)."
+    )
+
+
+class StreamsConfig(BaseModel):
+    """The public streams stored besides candles (P-06): the tape, tickers and funding settlements.
+
+    Rows are buffered in the trio thread and written in batches every ``flush_interval_s`` (off the hot
+    path). Their retention windows are ``ops.retention`` (``trades_days``, ``tickers_days``, ``funding_days``:
+    D-05, with every other table's).
+    """
+
+    model_config = _FROZEN
+
+    record: bool = Field(default=True, description="Store trades, tickers and funding settlements.")
+    flush_interval_s: float = Field(default=0.5, gt=0, le=60, description="Seconds between batch writes.")
+    max_batch: int = Field(default=5_000, ge=1, le=100_000, description="Rows per INSERT statement.")
+    max_pending: int = Field(
+        default=200_000, ge=1, description="Rows buffered per stream before new ones are dropped (counted)."
+    )
+    ticker_every_ms: int = Field(
+        default=1_000, ge=0, description="Least exchange ms between stored tickers of a symbol (0: all)."
+    )
+    retry_s: float = Field(default=1.0, gt=0, le=60, description="Wait before rewriting after an outage.")
 
 
 class IndicatorConfig(BaseModel):
@@ -94,6 +127,10 @@ class IndicatorConfig(BaseModel):
     history_bars: int = Field(default=200, ge=1, le=10_000, description="5m candles reloaded on start.")
     max_buffer: int = Field(default=1_000, ge=1, description="Live candles buffered while reloading.")
     max_load_attempts: int = Field(default=5, ge=1, le=100, description="Reload tries before a crash.")
+    missing_window_bars: int | None = Field(
+        default=None, ge=1, le=10_000,
+        description="Bars a missing bar blocks signals for (None: the strategy's longest lookback).",
+    )
 
 
 class SignalConfig(BaseModel):
@@ -124,6 +161,7 @@ class PipelineConfig(BaseModel):
     feed: FeedConfig = FeedConfig()
     indicator: IndicatorConfig = IndicatorConfig()
     signal: SignalConfig = SignalConfig()
+    streams: StreamsConfig = StreamsConfig()
     root_supervisor: SupervisorConfig = SupervisorConfig()
     symbols_supervisor: SupervisorConfig = Field(default_factory=_symbols_supervisor)
     symbol_supervisor: SupervisorConfig = Field(default_factory=_symbol_supervisor)

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from actors.errors import EngineError, WorkRejectedError
 from actors.messages import MessageSink
 from actors.paths import RISK
-from actors.ports import Job, MarketStore, RiskGate, SignalPublisher, SnapshotSource, WorkQueue
+from actors.ports import BarHistory, Job, MarketStore, RiskGate, SignalPublisher, SnapshotSource, WorkQueue
 from supervision import TrioWorkQueue, WorkQueueClosed, WorkQueueFull
 
 if TYPE_CHECKING:
+    from actors.market_metrics import MarketMetrics
     from actors.position.deps import PositionDeps
 
 __all__ = ["LazySink", "RefResolver", "SymbolDeps", "TrioWorkPort"]
@@ -98,6 +99,8 @@ class SymbolDeps:
     publisher: SignalPublisher
     risk: RiskGate | None = None
     positions: PositionDeps | None = None  # with it (and an ExecutionConfig) each tree gets a PositionActor
+    history: BarHistory | None = None  # REST bars for gap repair (D-02); without it a hole is marked missing
+    market_metrics: MarketMetrics | None = None  # holes, repairs, skipped signals (D-02)
 
     def risk_gate(self) -> RiskGate:
         """Return the risk gate: the explicit one if given, else the RiskActor at ``root/risk``."""

@@ -6,6 +6,12 @@ in unit tests; ``FeedActor`` hosts it as a supervised actor (path ``root/symbols
 * validates every closing kline with ``ConfirmedCandle.create`` — invalid ones are counted and logged, never
   passed on (D-01);
 * drops repeated closes of a bar it already forwarded (D-02);
+* passes bars downstream strictly in order through a ``BarSequencer``: a hole — found when a close skips
+  bars, when the exchange clock (any market event's ``ts``) passes a bar that never closed, or after a
+  restart against the newest stored bar — holds the newer closes back while the absent bars are fetched over
+  REST (``BarHistory``, a work-queue job on the rate-limited client), stored as ``rest_backfill`` and passed
+  on (``repaired=True``) in order; a bar that cannot be recovered is recorded missing and passed on as
+  ``BarMissing`` — never invented (D-02);
 * keeps the L50 book (``OrderBookL50``) and the ticker, and hands the indicator a ``BookTop`` and
   ``TickerState`` taken at the close;
 * stores each closed candle in ``klines_5m`` through the work queue (idempotent upsert), retrying a failed
@@ -28,19 +34,27 @@ import structlog
 from actors.config import FeedConfig, TradingInputs
 from actors.deps import LazySink
 from actors.host import SymbolActor, unexpected
+from actors.market_metrics import MarketMetrics
 from actors.messages import (
+    BarMissing,
+    BarsFetched,
+    BarsFetchFailed,
     BookLogged,
     CandleConfirmed,
     CandleStored,
     CandleStoreFailed,
+    FeedSeeded,
     FeedStatusReport,
     GetFeedStatus,
     MessageSink,
+    RepairStored,
+    RepairStoreFailed,
     SnapshotFailed,
     SnapshotFetched,
 )
 from actors.paths import INDICATOR, sibling_path
-from actors.ports import MarketStore, SnapshotSource, WorkQueue
+from actors.ports import BarHistory, MarketStore, SnapshotSource, WorkQueue
+from actors.sequencer import MISSING, BarSequencer
 from exchange.bybit import (
     ApplyResult,
     BookDelta,
@@ -82,6 +96,11 @@ FeedMessage = (
     | CandleStored
     | CandleStoreFailed
     | BookLogged
+    | FeedSeeded
+    | BarsFetched
+    | BarsFetchFailed
+    | RepairStored
+    | RepairStoreFailed
 )
 """Every message a FeedActor handles: market events, work-queue replies, the status ask."""
 
@@ -102,6 +121,10 @@ class FeedStats:
     snapshots_requested: int = 0
     research_logged: int = 0
     trades: int = 0
+    absent: int = 0  # bars found absent (holes)
+    repaired: int = 0  # absent bars fetched over REST
+    missing: int = 0  # absent bars that could not be recovered
+    repair_fetches: int = 0
     invalid_rules: dict[str, int] = field(default_factory=dict)
 
 
@@ -120,6 +143,8 @@ class FeedBehaviour:
         snapshots: SnapshotSource,
         self_ref: MessageSink,
         clock: Clock,
+        history: BarHistory | None = None,
+        metrics: MarketMetrics | None = None,
     ) -> None:
         self.symbol = symbol
         self.config = config
@@ -131,10 +156,12 @@ class FeedBehaviour:
         self._snapshots = snapshots
         self._self = self_ref
         self._clock = clock
+        self._history = history
+        self._metrics = metrics
+        self.bars = BarSequencer(grace_ms=config.close_grace_ms, max_attempts=config.repair_max_attempts)
         self.book = OrderBookL50(symbol)
         self.stats = FeedStats()
         self.last_event_at: dt.datetime | None = None
-        self._last_start_ms: int | None = None
         self._snapshot_pending = False
         self._last_research_ms = 0
         self._mark: TickerUpdate | None = None
@@ -145,15 +172,17 @@ class FeedBehaviour:
     # -- lifecycle
 
     def start(self) -> None:
-        """Rebuild state: the book is empty until a fresh REST snapshot arrives (DESIGN §4)."""
+        """Rebuild state: the book is empty until a fresh REST snapshot arrives (DESIGN §4); the bar sequence
+        starts after the newest stored bar (closes wait until that read is back)."""
         self.request_snapshot()
+        self._seed()
 
     def stop(self) -> None:
         """Nothing to cancel: the feed keeps no timers and buffers nothing."""
 
     # -- dispatch
 
-    def handle(self, message: FeedMessage) -> FeedStatusReport | None:
+    def handle(self, message: FeedMessage) -> FeedStatusReport | None:  # noqa: PLR0912 - a case per type
         """Handle one message; ``GetFeedStatus`` returns the report, every other message ``None``.
 
         Raises:
@@ -164,15 +193,19 @@ class FeedBehaviour:
             case KlineUpdate():
                 self._stamp()
                 self._on_kline(message)
+                self._on_exchange_time(message.ts)
             case BookDelta() | BookSnapshot():
                 self._stamp()
                 self._on_book(message)
+                self._on_exchange_time(message.ts)
             case TickerUpdate():
                 self._stamp()
                 self._on_ticker(message)
+                self._on_exchange_time(message.ts)
             case PublicTrade():
                 self._stamp()
                 self.stats.trades += 1
+                self._on_exchange_time(message.ts)
             case GetFeedStatus():
                 return self._status()
             # -- replies (work queue → feed)
@@ -188,6 +221,18 @@ class FeedBehaviour:
                 self._on_store_failed(message)
             case BookLogged():
                 pass
+            # -- replies (gap repair, D-02)
+            case FeedSeeded():
+                self._on_seeded(message)
+            case BarsFetched():
+                self._on_bars_fetched(message)
+            case BarsFetchFailed():
+                self._on_bars_failed(message)
+            case RepairStored():
+                self._log.info("repair stored", repaired=message.repaired, missing=message.missing,
+                               inserted=message.inserted)
+            case RepairStoreFailed():
+                self._log.error("repair store failed", error=message.error)
             case _:
                 raise unexpected("FeedBehaviour", message)
         return None
@@ -203,7 +248,9 @@ class FeedBehaviour:
             self.stats.open_updates += 1
             return
         self.stats.closes += 1
-        if self._last_start_ms is not None and update.start <= self._last_start_ms:
+        if self.bars.newest_ms is not None and update.start <= self.bars.newest_ms and not self.bars.awaits(
+            update.start
+        ):
             self.stats.duplicates += 1
             return
         # Bybit's ``end`` is the last millisecond of the bar; ConfirmedCandle wants the exclusive boundary.
@@ -229,18 +276,20 @@ class FeedBehaviour:
             self.stats.invalid_rules[str(rule)] = self.stats.invalid_rules.get(str(rule), 0) + 1
             self._log.warning("invalid candle dropped", start=update.start, rule=rule, error=str(exc))
             return
-        self._last_start_ms = update.start
-        self._submit_store(candle, attempt=1)
-        self._downstream.tell(
-            CandleConfirmed(
-                candle=candle,
-                book=self.book_top(now),
-                ticker=self.ticker_state(now),
-                now=now,
-                received_ns=received_ns,
-            )
+        confirmed = CandleConfirmed(
+            candle=candle,
+            book=self.book_top(now),
+            ticker=self.ticker_state(now),
+            now=now,
+            received_ns=received_ns,
         )
-        self.stats.forwarded += 1
+        fresh, holes = self.bars.on_close(update.start, confirmed)
+        if not fresh:
+            self.stats.duplicates += 1
+            return
+        self._submit_store(candle, attempt=1)
+        self._on_holes(holes)
+        self._drain()
 
     def _on_book(self, update: BookSnapshot | BookDelta) -> None:
         self.stats.book_updates += 1
@@ -273,6 +322,119 @@ class FeedBehaviour:
             return
         self._log.warning("candle store retried", attempt=failure.attempt, error=failure.error)
         self._submit_store(failure.candle, attempt=failure.attempt + 1)
+
+    # -- gap repair (D-02)
+
+    def _on_exchange_time(self, ts_ms: int) -> None:
+        holes = self.bars.on_clock(ts_ms)
+        if holes:
+            self._on_holes(holes)
+
+    def _on_holes(self, holes: list[int]) -> None:
+        if not holes:
+            return
+        self.stats.absent += len(holes)
+        if self._metrics is not None:
+            self._metrics.bars_absent.labels(self.symbol).inc(len(holes))
+        self._log.warning("bars absent", first=str(ms_to_utc(holes[0])), count=len(holes))
+        self._request_repair()
+
+    def _on_seeded(self, seeded: FeedSeeded) -> None:
+        if seeded.error is not None:
+            self._log.warning("newest stored bar unknown", error=seeded.error)
+        self._on_holes(self.bars.seed(seeded.start_ms))
+        self._drain()
+
+    def _on_bars_fetched(self, fetched: BarsFetched) -> None:
+        self.stats.repair_fetches += 1
+        if self._metrics is not None:
+            self._metrics.repair_fetches.labels("ok").inc()
+        wanted = set(fetched.starts)
+        by_start = {
+            _ms(c.start): CandleConfirmed(
+                candle=c, book=None, ticker=None, now=c.end, received_ns=time.perf_counter_ns(), repaired=True
+            )
+            for c in fetched.candles
+            if _ms(c.start) in wanted
+        }
+        attempts = max((self.bars.attempts.get(s, 1) for s in fetched.starts), default=1)
+        repaired, missing = self.bars.on_fetched(by_start)
+        self._settle(repaired, missing, attempts, None)
+
+    def _on_bars_failed(self, failed: BarsFetchFailed) -> None:
+        self.stats.repair_fetches += 1
+        if self._metrics is not None:
+            self._metrics.repair_fetches.labels("failed").inc()
+        self._log.warning("bars fetch failed", count=len(failed.starts), error=failed.error)
+        attempts = max((self.bars.attempts.get(s, 1) for s in failed.starts), default=1)
+        self._settle([], self.bars.on_fetch_failed(), attempts, failed.error)
+
+    def _settle(
+        self, repaired: list[CandleConfirmed], missing: list[int], attempts: int, reason: str | None
+    ) -> None:
+        self.stats.repaired += len(repaired)
+        self.stats.missing += len(missing)
+        if self._metrics is not None:
+            self._metrics.bars_repaired.labels(self.symbol).inc(len(repaired))
+            self._metrics.bars_missing.labels(self.symbol).inc(len(missing))
+        if missing:
+            self._log.error("bars missing", first=str(ms_to_utc(missing[0])), count=len(missing),
+                            reason=reason)
+        if repaired or missing:
+            candles = [c.candle for c in repaired]
+            self._submit_repair(candles, [ms_to_utc(m) for m in missing], attempts, reason)
+        self._request_repair()
+        self._drain()
+
+    def _drain(self) -> None:
+        for start, slot in self.bars.drain():
+            if slot is MISSING:
+                self._downstream.tell(BarMissing(symbol=self.symbol, start=ms_to_utc(start)))
+            elif isinstance(slot, CandleConfirmed):
+                self._downstream.tell(slot)
+                self.stats.forwarded += 1
+
+    def _seed(self) -> None:
+        self.bars.expect_seed()
+        symbol, store = self.symbol, self._store
+
+        async def newest() -> object:
+            latest = await store.latest_start(symbol)
+            return FeedSeeded(symbol=symbol, start_ms=None if latest is None else _ms(latest))
+
+        self._work.submit(
+            newest, self._self, lambda exc: FeedSeeded(symbol=symbol, start_ms=None, error=repr(exc))
+        )
+
+    def _request_repair(self) -> None:
+        starts = self.bars.next_request(self.config.repair_max_bars)
+        if not starts:
+            return
+        symbol, history = self.symbol, self._history
+        if history is None:  # no REST source (a test's pipeline): the bars cannot be recovered
+            for start in starts:
+                self.bars.attempts[start] = self.config.repair_max_attempts
+            self._self.tell(BarsFetchFailed(symbol=symbol, starts=starts, error="no REST history source"))
+            return
+
+        async def fetch() -> object:
+            candles = await history.fetch_bars(symbol, starts[0], starts[-1])
+            return BarsFetched(symbol=symbol, starts=starts, candles=tuple(candles))
+
+        self._work.submit(
+            fetch, self._self, lambda exc: BarsFetchFailed(symbol=symbol, starts=starts, error=repr(exc))
+        )
+
+    def _submit_repair(
+        self, candles: list[ConfirmedCandle], missing: list[dt.datetime], attempts: int, reason: str | None
+    ) -> None:
+        symbol, store = self.symbol, self._store
+
+        async def persist() -> object:
+            inserted = await store.store_repaired(symbol, candles, missing, attempts=attempts, reason=reason)
+            return RepairStored(symbol=symbol, repaired=len(candles), missing=len(missing), inserted=inserted)
+
+        self._work.submit(persist, self._self, lambda exc: RepairStoreFailed(symbol=symbol, error=repr(exc)))
 
     # -- egress
 
@@ -392,4 +554,6 @@ class FeedActor(SymbolActor[FeedMessage, FeedConfig]):
             snapshots=self._deps.snapshots,
             self_ref=self.self_ref,
             clock=self.clock,
+            history=self._deps.history,
+            metrics=self._deps.market_metrics,
         )

@@ -10,6 +10,12 @@
 A bar that arrives after a hole (its start is more than one interval after the last folded bar: a tell lost
 in a dead mailbox, say) sends the behaviour back to ``loading`` once for that hole, so the window is refilled
 from storage, where the feed stored the missing bar.
+
+Bars the feed could not recover arrive as ``BarMissing`` (D-02): they are remembered, never invented, and
+every ``IndicatorsComputed`` whose window (``missing_window_bars``, by default the strategy's longest
+lookback) still holds one names them in ``missing_bars`` — the signal actor does not trade on such a window.
+A hole found in the stored history (or one a refill could not fill) counts as missing too. Bars repaired
+over REST arrive in order as ordinary closes marked ``repaired``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
@@ -25,10 +31,19 @@ import structlog
 from actors.config import IndicatorConfig
 from actors.deps import LazySink
 from actors.host import SymbolActor, unexpected
-from actors.messages import CandleConfirmed, HistoryLoaded, HistoryLoadFailed, IndicatorsComputed, MessageSink
+from actors.messages import (
+    BarMissing,
+    CandleConfirmed,
+    GetIndicatorReport,
+    HistoryLoaded,
+    HistoryLoadFailed,
+    IndicatorReport,
+    IndicatorsComputed,
+    MessageSink,
+)
 from actors.paths import SIGNAL, sibling_path
 from actors.ports import MarketStore, WorkQueue
-from strategy_core import AVI5Config, IndicatorState
+from strategy_core import AVI5Config, IndicatorSet, IndicatorState
 
 __all__ = ["IndicatorActor", "IndicatorBehaviour", "IndicatorMessage", "IndicatorPhase", "IndicatorStats"]
 
@@ -44,7 +59,7 @@ class IndicatorPhase(StrEnum):
     READY = "ready"
 
 
-IndicatorMessage = CandleConfirmed | HistoryLoaded | HistoryLoadFailed
+IndicatorMessage = CandleConfirmed | BarMissing | GetIndicatorReport | HistoryLoaded | HistoryLoadFailed
 """Every message an IndicatorActor handles: candles from the feed and the reload's replies."""
 
 
@@ -60,6 +75,7 @@ class IndicatorStats:
     buffered: int = 0
     gaps: int = 0
     load_failures: int = 0
+    missing: int = 0  # bars known missing (told by the feed or found as holes in storage)
 
 
 class IndicatorBehaviour:
@@ -88,6 +104,13 @@ class IndicatorBehaviour:
         self.stats = IndicatorStats()
         self._buffer: deque[CandleConfirmed] = deque(maxlen=config.max_buffer)
         self._refilled_gap_at: object = None
+        self._refills = 0  # reloads for the hole before ``_refilled_gap_at`` (bars may be in flight)
+        self._missing: set[datetime] = set()
+        self.last_set: IndicatorSet | None = None
+        window = config.missing_window_bars or max(
+            strategy.vwap_window, strategy.donchian_window, strategy.atr_period, 3 * strategy.ema_slow_15m
+        )
+        self._missing_window = _BAR * window
         self._log = log.bind(symbol=symbol)
 
     def start(self) -> None:
@@ -99,8 +122,8 @@ class IndicatorBehaviour:
 
     # -- dispatch
 
-    def handle(self, message: IndicatorMessage) -> None:
-        """Handle one message.
+    def handle(self, message: IndicatorMessage) -> IndicatorReport | None:
+        """Handle one message; ``GetIndicatorReport`` returns the report, every other message ``None``.
 
         Raises:
             RuntimeError: the history failed to load ``max_load_attempts`` times (let it crash: the
@@ -115,6 +138,12 @@ class IndicatorBehaviour:
                     self.stats.buffered += 1
                 else:
                     self._on_candle(message)
+            case BarMissing():
+                self._on_missing(message.start)
+            case GetIndicatorReport():
+                return IndicatorReport(
+                    symbol=self.symbol, last=self.last_set, missing=tuple(sorted(self._missing))
+                )
             # -- replies (work queue → indicator)
             case HistoryLoaded():
                 self._on_history(message)
@@ -122,6 +151,7 @@ class IndicatorBehaviour:
                 self._on_history_failed(message)
             case _:
                 raise unexpected("IndicatorBehaviour", message)
+        return None
 
     # -- commands
 
@@ -131,14 +161,23 @@ class IndicatorBehaviour:
         if last is not None and candle.start <= last.start:
             self.stats.skipped += 1
             return
-        if last is not None and candle.start > last.start + _BAR and self._refilled_gap_at != candle.start:
-            # A hole: refill the window from storage once for this bar, then fold it.
-            self.stats.gaps += 1
-            self._refilled_gap_at = candle.start
-            self._log.info("window gap refill", last=str(last.start), got=str(candle.start))
-            self._buffer.append(message)
-            self._load(attempt=1)
-            return
+        if (
+            last is not None
+            and candle.start > last.start + _BAR
+            and not self._explained(last.start, candle.start)  # known missing bars: fold over (signals off)
+        ):
+            again = self._refilled_gap_at == candle.start
+            if not again or self._refills < self.config.max_load_attempts:
+                # A hole: refill the window from storage (the feed stored the bars; a store still in flight
+                # gets a few more reads), then fold it.
+                self.stats.gaps += 1
+                self._refills = self._refills + 1 if again else 1
+                self._refilled_gap_at = candle.start
+                self._log.info("window gap refill", last=str(last.start), got=str(candle.start))
+                self._buffer.append(message)
+                self._load(attempt=1)
+                return
+            self._note_hole(last.start, candle.start)  # the refills did not fill it: storage lacks the bars
         started = time.perf_counter_ns()
         indicators = self.state.fold(candle)
         self.stats.folded += 1
@@ -146,6 +185,7 @@ class IndicatorBehaviour:
             return
         elapsed = time.perf_counter_ns() - started
         self.stats.emitted += 1
+        self.last_set = indicators
         self._downstream.tell(
             IndicatorsComputed(
                 candle=candle,
@@ -155,15 +195,59 @@ class IndicatorBehaviour:
                 now=message.now,
                 received_ns=message.received_ns,
                 compute_ns=elapsed,
+                repaired=message.repaired,
+                missing_bars=self._missing_in_window(candle.start),
             )
         )
+
+    def _on_missing(self, start: datetime) -> None:
+        last = self.state.last_candle
+        if last is not None and start <= last.start:
+            return  # folded already (the bar reached storage after all)
+        if start not in self._missing:
+            self._missing.add(start)
+            self.stats.missing += 1
+            self._log.warning("bar missing", start=str(start))
+
+    # -- missing bars (D-02)
+
+    def _explained(self, last: datetime, start: datetime) -> bool:
+        at = last + _BAR
+        while at < start:
+            if at not in self._missing:
+                return False
+            at += _BAR
+        return True
+
+    def _note_hole(self, last: datetime, start: datetime) -> None:
+        at = last + _BAR
+        while at < start:
+            self._on_missing(at)
+            at += _BAR
+
+    def _missing_in_window(self, start: datetime) -> tuple[datetime, ...]:
+        if not self._missing:
+            return ()
+        oldest = start - self._missing_window
+        self._missing = {m for m in self._missing if m > oldest}
+        return tuple(sorted(m for m in self._missing if m < start))
 
     # -- replies
 
     def _on_history(self, loaded: HistoryLoaded) -> None:
-        # Rebuild from scratch: the stored window is the truth, folded oldest first.
+        # Rebuild from scratch: the stored window is the truth, folded oldest first. It stops before the
+        # oldest bar waiting in the buffer: the feed may have stored that bar (and later ones) before this
+        # read, and a bar folded from storage would never reach the signal actor; folded live, it does.
         self.state = IndicatorState(self.symbol, self.strategy)
+        cut = min((m.candle.start for m in self._buffer), default=None)
+        previous: datetime | None = None
         for candle in loaded.candles:
+            if cut is not None and candle.start >= cut:
+                break
+            if previous is not None and candle.start > previous + _BAR:
+                self._note_hole(previous, candle.start)  # a hole in storage: missing until repaired
+            self._missing.discard(candle.start)
+            previous = candle.start
             self.state.fold(candle)
         self.stats.loaded_candles = len(loaded.candles)
         self.phase = IndicatorPhase.READY

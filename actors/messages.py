@@ -8,6 +8,10 @@ Flow for one symbol (paths ``root/symbols/<SYM>/feed|indicator|signal``)::
     exchange sink ──KlineUpdate/BookSnapshot/BookDelta/TickerUpdate──▶ feed
     feed ──CandleConfirmed──▶ indicator ──IndicatorsComputed──▶ signal
     feed ──(work queue) store candle──▶ trio ──CandleStored / CandleStoreFailed──▶ feed
+    feed ──(work queue) newest stored bar──▶ trio ──FeedSeeded──▶ feed
+    feed ──(work queue) REST bars of a hole──▶ trio ──BarsFetched / BarsFetchFailed──▶ feed
+    feed ──(work queue) store repaired bars + gap outcomes──▶ trio ──RepairStored / RepairStoreFailed──▶ feed
+    feed ──BarMissing (a bar that could not be recovered)──▶ indicator
     indicator ──(work queue) load last N──▶ trio ──HistoryLoaded / HistoryLoadFailed──▶ indicator
     signal ──CheckSignal──▶ risk ──SignalAllowed / SignalDenied / SignalQueued──▶ signal
     signal ──(work queue) store signal──▶ trio ──SignalStored / SignalStoreFailed──▶ signal
@@ -31,19 +35,27 @@ from strategy_core import BookTop, ConfirmedCandle, IndicatorSet, Signal, Ticker
 from supervision import Ask
 
 __all__ = [
+    "BarMissing",
+    "BarsFetchFailed",
+    "BarsFetched",
     "BookLogged",
     "CandleConfirmed",
     "CandleStoreFailed",
     "CandleStored",
     "CheckSignal",
+    "FeedSeeded",
     "FeedStatusReport",
     "GetFeedStatus",
+    "GetIndicatorReport",
     "GetSignalStats",
     "HistoryLoadFailed",
     "HistoryLoaded",
+    "IndicatorReport",
     "IndicatorsComputed",
     "MessageSink",
     "PrivateStreamResumed",
+    "RepairStoreFailed",
+    "RepairStored",
     "RiskVerdict",
     "SignalAllowed",
     "SignalDenied",
@@ -76,6 +88,8 @@ class CandleConfirmed:
     (``KlineUpdate.received_ns``; the feed's own receipt when unstamped); it is
     carried along so the signal actor can measure close → signal latency (S-04). ``now`` is the exchange's
     timestamp of that update: the strategy's notion of "now" (simulated time in simulation mode).
+    ``repaired`` is True for a bar fetched over REST after a hole (D-02): folded into the indicators in order,
+    but too late to trade on.
     """
 
     candle: ConfirmedCandle
@@ -83,6 +97,60 @@ class CandleConfirmed:
     ticker: TickerState | None
     now: dt.datetime
     received_ns: int
+    repaired: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BarMissing:
+    """Event (feed → indicator): the bar starting at ``start`` could not be recovered (never invented)."""
+
+    symbol: str
+    start: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedSeeded:
+    """Reply (trio → feed): the start (ms) of the newest stored bar (None: none, or unread)."""
+
+    symbol: str
+    start_ms: int | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BarsFetched:
+    """Reply (trio → feed): the closed bars REST returned for the hole ``starts`` (ms), oldest first."""
+
+    symbol: str
+    starts: tuple[int, ...]
+    candles: tuple[ConfirmedCandle, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BarsFetchFailed:
+    """Reply (trio → feed): fetching the bars of the hole ``starts`` (ms) over REST failed."""
+
+    symbol: str
+    starts: tuple[int, ...]
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairStored:
+    """Reply (trio → feed): repaired bars stored (``inserted`` new rows) and every hole's outcome recorded."""
+
+    symbol: str
+    repaired: int
+    missing: int
+    inserted: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairStoreFailed:
+    """Reply (trio → feed): storing repaired bars or recording the holes failed (logged; bars are folded)."""
+
+    symbol: str
+    error: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +223,20 @@ class SnapshotFailed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IndicatorReport:
+    """Reply to ``GetIndicatorReport``: the newest ``IndicatorSet`` emitted and the bars known missing."""
+
+    symbol: str
+    last: IndicatorSet | None
+    missing: tuple[dt.datetime, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetIndicatorReport(Ask[IndicatorReport]):
+    """Query (ask) to an IndicatorActor; the reply is an ``IndicatorReport`` (ops, tests)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryLoaded:
     """Reply (trio → indicator): the last N stored 5m candles, oldest first."""
 
@@ -182,6 +264,8 @@ class IndicatorsComputed:
     now: dt.datetime
     received_ns: int
     compute_ns: int
+    repaired: bool = False  # the bar came over REST after a hole (D-02): no signal on it
+    missing_bars: tuple[dt.datetime, ...] = ()  # unrecoverable bars inside the indicator window
 
 
 # ---------------------------------------------------------------- risk pre-check (actors.ports.RiskGate)
@@ -260,6 +344,8 @@ class SignalStats:
     duplicates: int = 0
     published: int = 0
     store_failures: int = 0
+    repaired_bars: int = 0  # bars fetched over REST after a hole: folded, never traded on (D-02)
+    window_holes: int = 0  # bars not evaluated: a missing bar inside the indicator window (D-02)
     compute_ns: list[int] = field(default_factory=list)
     close_to_signal_ns: list[int] = field(default_factory=list)
     # close → signal in three legs (published signals only): received → this actor, the risk verdict's round

@@ -6,7 +6,8 @@
   ``RiskGate``); the behaviour tests use a test double of their own (``tests/actors/actors_kit.py``).
 * ``SignalPublisher`` — the gateway's non-blocking sink for ``SignalGenerated`` events.
 * ``WorkQueue`` — actor → trio hand-off: the actor submits an async job and gets its result back as a message.
-* ``MarketStore`` / ``SnapshotSource`` — the async operations the jobs run on the trio side (storage, REST).
+* ``MarketStore`` / ``SnapshotSource`` / ``BarHistory`` — the async operations the jobs run on the trio side
+  (storage, REST); ``StreamStore`` — the batch writes of the trio-side stream recorder (P-06).
 """
 
 from __future__ import annotations
@@ -17,16 +18,21 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from actors.messages import MessageSink
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from exchange.bybit import BookSnapshot
+    from storage import FundingRow, TickerRow, TradeRow
     from strategy_core import ConfirmedCandle, Signal
 
 __all__ = [
+    "BarHistory",
     "Job",
     "MarketStore",
     "RiskGate",
     "SignalPublisher",
     "SignalStatus",
     "SnapshotSource",
+    "StreamStore",
     "WorkQueue",
 ]
 
@@ -78,6 +84,20 @@ class MarketStore(Protocol):
     async def log_book(self, snapshot: BookSnapshot) -> None:
         """Append an L50 snapshot to ``orderbook_l50_log`` (research mode, D-04)."""
 
+    async def latest_start(self, symbol: str) -> dt.datetime | None:
+        """Return the open time of the newest stored 5m bar of ``symbol`` (None when none is stored)."""
+
+    async def store_repaired(
+        self,
+        symbol: str,
+        repaired: Sequence[ConfirmedCandle],
+        missing: Sequence[dt.datetime],
+        *,
+        attempts: int,
+        reason: str | None,
+    ) -> int:
+        """Store bars fetched after a hole (``rest_backfill``) and record each outcome; return new rows."""
+
 
 class SnapshotSource(Protocol):
     """Fetches an L50 book over REST (runs in the trio thread)."""
@@ -85,3 +105,23 @@ class SnapshotSource(Protocol):
     async def fetch_snapshot(self, symbol: str) -> BookSnapshot:
         """Return a fresh L50 book snapshot of ``symbol``."""
 
+
+
+class BarHistory(Protocol):
+    """Fetches closed 5m bars over REST (runs in the trio thread; the client is rate-limited, E-08)."""
+
+    async def fetch_bars(self, symbol: str, first_ms: int, last_ms: int) -> Sequence[ConfirmedCandle]:
+        """Return the closed bars of ``symbol`` starting in ``[first_ms, last_ms]``, oldest first (D-01)."""
+
+
+class StreamStore(Protocol):
+    """Batch inserts of the public streams, duplicates dropped by id/ts (``storage.StreamRepository``)."""
+
+    async def insert_trades(self, rows: Sequence[TradeRow]) -> int:
+        """Insert the prints not stored yet; return how many were new."""
+
+    async def insert_tickers(self, rows: Sequence[TickerRow]) -> int:
+        """Insert the ticker states not stored yet; return how many were new."""
+
+    async def insert_fundings(self, rows: Sequence[FundingRow]) -> int:
+        """Insert the funding settlements not stored yet; return how many were new."""

@@ -13,6 +13,10 @@ or for storage. The steps, all by message (no blocking, DESIGN §3):
 
 Signals are sized with 1R (``TradingInputs.risk_per_trade_usd``, R-01), the unit the RiskActor counts in.
 ``GetSignalStats`` returns a copy of the counters (tests, bench).
+
+Gap repair (D-02): a bar repaired over REST after a hole is not evaluated (too late to trade on), and neither
+is a bar whose indicator window holds a bar that could not be recovered; both are counted, logged and on the
+``algogrid_signal_skipped`` metric with their reason.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import structlog
 
 from actors.config import SignalConfig, TradingInputs
 from actors.host import SymbolActor, unexpected
+from actors.market_metrics import MarketMetrics
 from actors.messages import (
     CheckSignal,
     GetSignalStats,
@@ -88,10 +93,12 @@ class SignalBehaviour:
         work: WorkQueue,
         store: MarketStore,
         self_ref: MessageSink,
+        metrics: MarketMetrics | None = None,
     ) -> None:
         self.symbol = symbol
         self.config = config
         self.inputs = inputs
+        self._metrics = metrics
         self._instrument = inputs.instrument(symbol)
         self._risk = risk
         self._publisher = publisher
@@ -149,6 +156,8 @@ class SignalBehaviour:
             self.stats.skipped += 1
             return
         self.last_bar = bar
+        if self._skipped_for_gap(message):
+            return
         if message.book is None or message.ticker is None:
             self.stats.incomplete_context += 1
             return
@@ -177,6 +186,25 @@ class SignalBehaviour:
         self._risk.tell(CheckSignal(signal=signal, reply_to=self._self))
         # logged after the ask is on its way: the line's cost overlaps the risk check
         self._log.info("signal generated", side=signal.side.value, bar=str(bar), entry=str(signal.entry))
+
+    def _skipped_for_gap(self, message: IndicatorsComputed) -> bool:
+        """Return True (counted, logged, on the metric) when the bar must not be evaluated (D-02)."""
+        if message.repaired:
+            self.stats.repaired_bars += 1
+            reason = "repaired_bar"
+        elif message.missing_bars:
+            self.stats.window_holes += 1
+            reason = "missing_bar"
+            self._log.warning(
+                "signal skipped: missing bar in window",
+                bar=str(message.indicators.bar_start),
+                missing=[str(m) for m in message.missing_bars],
+            )
+        else:
+            return False
+        if self._metrics is not None:
+            self._metrics.signals_skipped.labels(self.symbol, reason).inc()
+        return True
 
     # -- replies
 
@@ -273,4 +301,5 @@ class SignalActor(SymbolActor[SignalMessage, SignalConfig]):
             work=self._deps.work,
             store=self._deps.store,
             self_ref=self.self_ref,
+            metrics=self._deps.market_metrics,
         )

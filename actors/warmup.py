@@ -19,7 +19,14 @@ import trio
 
 from strategy_core import ConfirmedCandle, InvalidCandleError
 
-__all__ = ["BackfillReport", "CandleBatchStore", "KlineSource", "backfill"]
+__all__ = [
+    "BackfillReport",
+    "CandleBatchStore",
+    "KlineRangeSource",
+    "KlineSource",
+    "RestBarHistory",
+    "backfill",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +57,17 @@ class KlineSource(Protocol):
 
     async def get_klines(self, symbol: str, interval: str = "5", *, limit: int = 200) -> Sequence[KlineRow]:
         """Return klines oldest first."""
+        ...
+
+
+class KlineRangeSource(Protocol):
+    """The REST call with a time range (``exchange.bybit.BybitRestClient.get_klines``)."""
+
+    async def get_klines(
+        self, symbol: str, interval: str = "5", *, start: int | None = None, end: int | None = None,
+        limit: int = 200,
+    ) -> Sequence[KlineRow]:
+        """Return klines starting in ``[start, end]``, oldest first."""
         ...
 
 
@@ -131,3 +149,28 @@ async def backfill(
             invalid=report.invalid.get(symbol, 0),
         )
     return report
+
+
+class RestBarHistory:
+    """The feeds' ``BarHistory`` (gap repair, D-02) over the engine's rate-limited REST client (E-08).
+
+    Returns the bars starting in ``[first_ms, last_ms]`` that pass ``ConfirmedCandle`` (D-01); an invalid
+    row is logged and left out, so its bar is retried and, in the end, marked missing — never invented.
+    """
+
+    def __init__(self, rest: KlineRangeSource) -> None:
+        self._rest = rest
+
+    async def fetch_bars(self, symbol: str, first_ms: int, last_ms: int) -> list[ConfirmedCandle]:
+        """Return the valid closed bars of ``symbol`` starting in ``[first_ms, last_ms]``, oldest first."""
+        count = (last_ms - first_ms) // int(_BAR.total_seconds() * 1000) + 1
+        rows = await self._rest.get_klines(symbol, "5", start=first_ms, end=last_ms, limit=min(1000, count))
+        candles: list[ConfirmedCandle] = []
+        for row in rows:
+            if not first_ms <= row.start <= last_ms:
+                continue
+            try:
+                candles.append(_candle(symbol, row))
+            except InvalidCandleError as exc:
+                log.warning("repair bar invalid", symbol=symbol, start=row.start, error=str(exc))
+        return candles

@@ -58,13 +58,17 @@ from actors import (
     BackfillReport,
     EngineError,
     LazySink,
+    MarketMetrics,
     PipelineConfig,
     PrivateRouter,
     RefResolver,
+    RestBarHistory,
     SignalPublisher,
+    StreamRecorder,
     SymbolDeps,
     SymbolRouter,
     SymbolsController,
+    TeeSink,
     TradingInputs,
     TrioWorkPort,
     backfill,
@@ -158,6 +162,8 @@ class Engine:
     private_router: PrivateRouter | None = None
     risk_limits: LiveRiskLimits | None = None  # the RiskActor's limits as last reloaded (O-02)
     reconciliation: ReconciliationAccess | None = None  # the gateway's ReconciliationPort (None: disabled)
+    recorder: StreamRecorder | None = None  # trades, tickers, funding → storage (P-06); None when off
+    market_metrics: MarketMetrics | None = None  # holes, repairs, skipped signals, stored streams (D-02)
 
     @overload
     async def ask(self, path: str, message: Ask[R], *, timeout_s: float) -> R: ...
@@ -471,12 +477,19 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
 
         resolver = RefResolver()
         work = TrioWorkPort(queue)
+        # Market-data integrity counters go on the registry the gateway serves too (D-02, P-06).
+        market_metrics = MarketMetrics(wiring.metrics.registry)
+        recorder = _start_recorder(settings, storage, market_metrics)
+        if recorder is not None:
+            await services.start(recorder.run)  # outlives the feeds: the last rows are flushed after them
         deps = SymbolDeps(
             resolve=resolver,
             work=work,
             store=store,
             snapshots=_RestSnapshots(rest),
             publisher=publisher or LoggingPublisher(),
+            history=RestBarHistory(rest),
+            market_metrics=market_metrics,
         )
         inputs = trading_inputs(settings, loaded.rules, loaded.unavailable)
         market_clock = market_clock_for(simulator.clock if simulator is not None else None)
@@ -547,7 +560,8 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
                     on_resumed=resumed,
                     sink=tap,
                 )
-                session = PublicSession(exchange_config, symbols, router, rest)
+                sink = router if recorder is None else TeeSink(router, recorder)
+                session = PublicSession(exchange_config, symbols, sink, rest)
                 await feeds.start(session.run)
                 if simulator is not None:
                     await _resume_market(simulator, session, config.stop_timeout_s)
@@ -581,6 +595,8 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
                     reconciliation=(
                         ReconciliationAccess(tree.ref, bridge, storage, reconciliation) if recon else None
                     ),
+                    recorder=recorder,
+                    market_metrics=market_metrics,
                 )
                 _announce(engine, config, sorted(loaded.unavailable), task_status)
                 await _until_stopped(trigger, root_failed)
@@ -643,6 +659,10 @@ def _reconcile_on_resume(tree: SupervisionTree, router: PrivateRouter) -> Callab
             log.warning("reconciler unavailable on resume", error=repr(exc))
 
     return resumed
+def _start_recorder(settings: Any, storage: Any, metrics: MarketMetrics) -> StreamRecorder | None:
+    """Return the recorder of trades, tickers and funding (P-06), or None when ``pipeline.streams`` is off."""
+    streams = settings.pipeline.streams
+    return StreamRecorder(storage.streams, streams, metrics) if streams.record else None
 
 
 def _private_router(tree: SupervisionTree, router: SymbolRouter) -> PrivateRouter:

@@ -18,6 +18,8 @@ as the last line: ``msgs_per_s`` (median over rounds, adapter), ``ccxt_msgs_per_
 of the medians) and ``paired_ratio_median``/``_min`` (per interleaved round), ``cpu_share`` (consumer CPU s /
 wall s in the adapter rounds: near 1.0 means the consumer, not the feed or other load, is the limit),
 ``bare_msgs_per_s``, ``book_only_msgs_per_s``, p50/p99 of per-1000-event batch times of the adapter,
+``cpu_pct_at_10k`` (D-06: CPU of the adapter's ingest path, in % of one core, while a second feed paces the
+same kind of stream at 10,000 msg/s for ``BENCH_PACED_SECONDS``; median over 3 runs; target < 30),
 ``offline_msgs_per_s`` (decode + parse + book apply alone, no socket), ``wsproto_offline_msgs_per_s``
 (wsproto cutting the same frames out of receive-buffer-sized chunks, no socket, no parse) and the 1-minute
 load average.
@@ -53,6 +55,10 @@ N_MESSAGES = int(os.environ.get("BENCH_MESSAGES", "20000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 RECEIVE_BUFFER = int(os.environ.get("BENCH_RECEIVE_BUFFER", "65536"))
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+PACED_RATE = int(os.environ.get("BENCH_PACED_RATE", "10000"))
+PACED_SECONDS = float(os.environ.get("BENCH_PACED_SECONDS", "3"))
+PACED_RUNS = 3
+PACED_TICK_S = 0.005
 
 
 # --------------------------------------------------------------------------- feed
@@ -155,6 +161,65 @@ def encode_frames(messages: list[bytes]) -> bytes:
             head = struct.pack("!BBQ", 0x81, 127, n)
         parts.append(head + m)
     return b"".join(parts)
+
+
+def _handshake(conn: socket.socket) -> bool:
+    """Answer the WebSocket upgrade and read the client's subscribe frame; False when the client left."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return False
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    key = next(
+        line.split(b":", 1)[1].strip()
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"sec-websocket-key")
+    )
+    accept = base64.b64encode(hashlib.sha1(key + GUID.encode()).digest())
+    conn.sendall(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+    )
+    if not rest:
+        conn.recv(4096)
+    return True
+
+
+def _serve_paced(conn: socket.socket, frames: list[bytes]) -> None:
+    """Send ``frames`` at ``PACED_RATE`` msg/s in small bursts every ``PACED_TICK_S``."""
+    try:
+        if not _handshake(conn):
+            return
+        per_tick = max(1, int(PACED_RATE * PACED_TICK_S))
+        start = time.perf_counter()
+        for k, i in enumerate(range(0, len(frames), per_tick)):
+            conn.sendall(b"".join(frames[i : i + per_tick]))
+            delay = start + (k + 1) * PACED_TICK_S - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        while conn.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def paced_feed_process(port_queue: Any) -> None:
+    """Serve a paced stream (``PACED_RATE`` msg/s for ``PACED_SECONDS``) to every client that connects."""
+    messages, _, _ = build_messages(int(PACED_RATE * PACED_SECONDS))
+    frames = [encode_frames([m]) for m in messages]
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port_queue.put(srv.getsockname()[1])
+    while True:
+        conn, _ = srv.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        threading.Thread(target=_serve_paced, args=(conn, frames), daemon=True).start()
 
 
 def _serve_connection(conn: socket.socket, blob: bytes) -> None:
@@ -400,6 +465,24 @@ def wsproto_offline_rate(messages: list[bytes]) -> float:
     return statistics.median(rates)
 
 
+def paced_cpu_pct(ctx: Any) -> float:
+    """Return the adapter's CPU (% of one core, median of runs) while fed at ``PACED_RATE`` msg/s."""
+    _, last_u, _ = build_messages(int(PACED_RATE * PACED_SECONDS))
+    queue = ctx.Queue()
+    feed = ctx.Process(target=paced_feed_process, args=(queue,), daemon=True)
+    feed.start()
+    try:
+        port = queue.get(timeout=30)
+        shares = []
+        for _ in range(PACED_RUNS):
+            out = run_adapter(port, last_u)
+            shares.append(out["cpu"] / out["wall"] * 100)
+    finally:
+        feed.terminate()
+    print(f"paced {PACED_RATE} msg/s cpu %: {[round(x, 1) for x in shares]}")
+    return statistics.median(shares)
+
+
 def _p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
@@ -438,6 +521,7 @@ def main() -> None:
                 batches.extend(out.get("batches", ()) if name == "adapter" else ())
     finally:
         feed.terminate()
+    cpu_pct_at_10k = paced_cpu_pct(ctx)
     offline = offline_rate(messages)
     wsproto_offline = wsproto_offline_rate(messages)
     med = {name: statistics.median(values) for name, values in rates.items()}
@@ -461,6 +545,8 @@ def main() -> None:
                 "book_only_msgs_per_s": round(med["adapter_book_only"]),
                 "batch_1000_ms_p50": round(statistics.median(batches) * 1000, 3) if batches else None,
                 "batch_1000_ms_p99": round(_p99(batches) * 1000, 3),
+                "cpu_pct_at_10k": round(cpu_pct_at_10k, 1),
+                "paced_msgs_per_s": PACED_RATE,
                 "offline_msgs_per_s": round(offline),
                 "wsproto_offline_msgs_per_s": round(wsproto_offline),
                 "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],

@@ -46,6 +46,9 @@ class RetentionConfig(BaseModel):
     positions_days: int = Field(default=180, ge=1)
     klines_days: int = Field(default=30, ge=1)
     orderbook_l50_days: int = Field(default=30, ge=1)
+    trades_days: int = Field(default=7, ge=1)  # public_trades (P-06)
+    tickers_days: int = Field(default=30, ge=1)  # ticker_log
+    funding_days: int = Field(default=365, ge=1)  # funding_settlements
     archive_dir: Path = Path("var/archive")
     interval_s: float = Field(default=86400.0, gt=0)  # one pass a day
     first_run_delay_s: float = Field(default=60.0, ge=0)  # after start-up, so the pass never slows it
@@ -59,6 +62,9 @@ class RetentionConfig(BaseModel):
             "signals": self.signals_days,
             "klines_5m": self.klines_days,
             "orderbook_l50_log": self.orderbook_l50_days,
+            "public_trades": self.trades_days,
+            "ticker_log": self.tickers_days,
+            "funding_settlements": self.funding_days,
         }
 
 

@@ -42,6 +42,9 @@ log = structlog.get_logger(__name__)
 # The partitioned tables and the family whose window bounds them.
 _PARTITION_WINDOW = {
     "klines_5m": "klines_5m", "orderbook_l50_log": "orderbook_l50_log", "slippage_log": "positions",
+    "public_trades": "public_trades",
+    "ticker_log": "ticker_log",
+    "funding_settlements": "funding_settlements",
 }
 
 

@@ -17,7 +17,8 @@ itself unless the caller already opened one with ``trio_asyncio.open_loop()``)::
             await lock.fenced_set(lease, "reconciler:last_run", "…")
 
 Every SQL statement of the project lives in a repository here, one per concept: candles (``klines``),
-signals, the L50 book log (``books``), the pipeline's ``MarketStore`` over those three (``market(source=…)``),
+signals, the L50 book log (``books``), the public streams (``streams``: trades, tickers, funding), the
+pipeline's ``MarketStore`` over the first three (``market(source=…)``),
 trading state and kill switch (``kill_switch``), the RiskActor's state (``risk_state``), webhook deliveries,
 the monitor's reads (``monitor``), reconciliation, the audit trail (``audit``) and users (``users``).
 Their value types (``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here too;
@@ -78,6 +79,7 @@ from storage.risk_state import DenialRecord, RebuiltExposure, RiskStateRepositor
 from storage.runtime import ServerUrls, Storage, open_storage, start_servers
 from storage.sessions import RefreshOutcome, Rotation, SessionRepository
 from storage.signals import SignalFilters, SignalLike, SignalRepository, StoredSignal
+from storage.streams import FundingRow, StreamRepository, TickerRow, TradeRow
 from storage.users import IssuedActivation, UserRecord, UserRepository
 from storage.webhook_deliveries import AlertLike, AttemptLike, WebhookDeliveryRepository
 
@@ -105,6 +107,7 @@ __all__ = [
     "ExecutionRepository",
     "FencedWriteRejectedError",
     "FindingRecord",
+    "FundingRow",
     "IntegrityViolationError",
     "IssuedActivation",
     "KillSwitchRepository",
@@ -141,6 +144,9 @@ __all__ = [
     "StoredFinding",
     "StoredKline",
     "StoredSignal",
+    "StreamRepository",
+    "TickerRow",
+    "TradeRow",
     "TradingStateRecord",
     "UserRecord",
     "UserRepository",

@@ -83,6 +83,32 @@ _INSERT_MANY = """
 
 _LATEST_OPEN = "SELECT max(open_time) FROM klines_5m WHERE symbol = ANY($1::text[])"
 
+# A bar fetched over REST to fill a hole (D-02): the stored copy wins (a live close that got in first is the
+# same bar); a new row is tagged ``rest_backfill`` with ``repaired_at``.
+_INSERT_REPAIRED = """
+    INSERT INTO klines_5m
+        (symbol, open_time, open, high, low, close, volume, turnover, confirmed, source, repaired_at)
+    SELECT s, t, o, h, l, c, v, tv, true, 'rest_backfill', now()
+    FROM unnest($1::text[], $2::timestamptz[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[],
+                $7::numeric[], $8::numeric[]) AS x(s, t, o, h, l, c, v, tv)
+    ON CONFLICT (symbol, open_time) DO NOTHING
+    RETURNING open_time
+"""
+
+# One row per hole: the latest outcome wins (a bar marked missing that a later pass repairs becomes repaired;
+# a repaired bar never goes back to missing).
+_RECORD_GAPS = """
+    INSERT INTO kline_gaps (symbol, open_time, status, attempts, reason)
+    SELECT $1, t, st, $4, $5 FROM unnest($2::timestamptz[], $3::text[]) AS x(t, st)
+    ON CONFLICT (symbol, open_time) DO UPDATE SET
+        status = CASE WHEN kline_gaps.status = 'repaired' THEN 'repaired' ELSE EXCLUDED.status END,
+        resolved_at = now(), attempts = kline_gaps.attempts + EXCLUDED.attempts, reason = EXCLUDED.reason
+"""
+
+_GAPS = """
+    SELECT open_time, status FROM kline_gaps WHERE symbol = $1 ORDER BY open_time
+"""
+
 _LAST_N = """
     SELECT symbol, open_time, open, high, low, close, volume, turnover
     FROM klines_5m WHERE symbol = $1 ORDER BY open_time DESC LIMIT $2
@@ -149,6 +175,30 @@ class KlineRepository:
             )
             for r in reversed(records)
         ]
+
+    async def insert_repaired(self, candles: Sequence[CandleLike]) -> int:
+        """Store bars fetched over REST after a hole (``rest_backfill``, ``repaired_at``); return new rows.
+
+        A bar already stored (a live close that arrived meanwhile) keeps its stored copy.
+        """
+        if not candles:
+            return 0
+        rows = as_columns(
+            (c.symbol, c.start, c.open, c.high, c.low, c.close, c.volume, c.turnover) for c in candles
+        )
+        return len(await self._db.fetch(_INSERT_REPAIRED, *rows))
+
+    async def record_gaps(
+        self, symbol: str, outcomes: Sequence[tuple[datetime, str]], *, attempts: int, reason: str | None
+    ) -> None:
+        """Record the outcome (``repaired`` or ``missing``) of each hole of ``symbol`` in ``kline_gaps``."""
+        if outcomes:
+            starts, statuses = zip(*outcomes, strict=True)
+            await self._db.execute(_RECORD_GAPS, symbol, list(starts), list(statuses), attempts, reason)
+
+    async def gaps(self, symbol: str) -> list[tuple[datetime, str]]:
+        """Return every recorded hole of ``symbol`` as ``(open_time, status)``, oldest first."""
+        return [(r["open_time"], r["status"]) for r in await self._db.fetch(_GAPS, symbol)]
 
     async def latest_open(self, symbols: Iterable[str]) -> datetime | None:
         """Return the open time of the newest candle stored for any of ``symbols``, or None when none is."""

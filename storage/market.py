@@ -81,6 +81,29 @@ class MarketRepository:
                 log.warning("stored candle skipped", symbol=symbol, start=str(bar.start), error=str(exc))
         return candles
 
+    async def latest_start(self, symbol: str) -> dt.datetime | None:
+        """Return the open time of ``symbol``'s newest stored 5m bar, or None when none is stored."""
+        return await self._klines.latest_open([symbol])
+
+    async def store_repaired(
+        self,
+        symbol: str,
+        repaired: Sequence[ConfirmedCandle],
+        missing: Sequence[dt.datetime],
+        *,
+        attempts: int,
+        reason: str | None,
+    ) -> int:
+        """Store bars fetched over REST after a hole and record every hole's outcome (D-02); return new rows.
+
+        ``repaired`` go to ``klines_5m`` (source ``rest_backfill``, ``repaired_at``); each hole is recorded in
+        ``kline_gaps`` as ``repaired`` or ``missing`` (a missing bar is never invented).
+        """
+        inserted = await self._klines.insert_repaired(repaired)
+        outcomes = [(c.start, "repaired") for c in repaired] + [(m, "missing") for m in missing]
+        await self._klines.record_gaps(symbol, outcomes, attempts=attempts, reason=reason)
+        return inserted
+
     async def store_signal(self, signal: Signal, status: str, reason: str | None) -> bool:
         """Insert the signal with ``status`` (new, queued, denied) once per id; True when it was new."""
         update: dict[str, object] = {"status": SignalStatus(status)}

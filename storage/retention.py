@@ -44,6 +44,9 @@ _POSITION_ORDERS = "order_id IN (SELECT id FROM orders WHERE position_id IN {roo
 FAMILIES: Mapping[str, RetentionFamily] = {
     "klines_5m": RetentionFamily("klines_5m", "klines_5m", "open_time"),
     "orderbook_l50_log": RetentionFamily("orderbook_l50_log", "orderbook_l50_log", "captured_at"),
+    "public_trades": RetentionFamily("public_trades", "public_trades", "traded_at"),
+    "ticker_log": RetentionFamily("ticker_log", "ticker_log", "ts"),
+    "funding_settlements": RetentionFamily("funding_settlements", "funding_settlements", "funding_time"),
     "signals": RetentionFamily(
         "signals",
         "signals",
@@ -71,7 +74,9 @@ FAMILIES: Mapping[str, RetentionFamily] = {
     ),
 }
 
-_PARTITIONED = ("klines_5m", "orderbook_l50_log", "slippage_log")
+_PARTITIONED = (
+    "klines_5m", "orderbook_l50_log", "slippage_log", "public_trades", "ticker_log", "funding_settlements",
+)
 
 
 @dataclass(frozen=True, slots=True)

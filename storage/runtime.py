@@ -28,6 +28,7 @@ from storage.risk_state import RiskStateRepository
 from storage.runtime_config import RuntimeConfigRepository
 from storage.sessions import SessionRepository
 from storage.signals import SignalRepository
+from storage.streams import StreamRepository
 from storage.users import UserRepository
 from storage.webhook_deliveries import WebhookDeliveryRepository
 
@@ -59,6 +60,7 @@ class Storage:
     signals: SignalRepository
     execution: ExecutionRepository
     books: BookLogRepository
+    streams: StreamRepository
     kill_switch: KillSwitchRepository
     risk_state: RiskStateRepository
     webhook_deliveries: WebhookDeliveryRepository
@@ -82,6 +84,7 @@ class Storage:
             signals=SignalRepository(db),
             execution=ExecutionRepository(db),
             books=BookLogRepository(db),
+            streams=StreamRepository(db),
             kill_switch=kill_switch,
             risk_state=RiskStateRepository(db, kill_switch),
             webhook_deliveries=WebhookDeliveryRepository(db),

@@ -24,7 +24,7 @@ COUNTER_KNOBS = (
     "duplicate_executions",
     "reorder_executions",
 )
-FLAG_KNOBS = ("half_open", "stale")
+FLAG_KNOBS = ("half_open", "stale", "mute_klines", "refuse_public")
 VALUE_KNOBS = ("http_5xx_status", "rest_path_prefix", "latency_ms", "fill_delay_ms")
 
 
@@ -53,6 +53,10 @@ class Faults:
             real milliseconds later (its fills, position and wallet pushes come after the REST answer).
         half_open: every WebSocket stops sending (no data, no pong, no ack) but stays connected.
         stale: the market freezes; ticker and kline pushes keep repeating the same old payload and ``ts``.
+        mute_klines: ``kline`` pushes silently stop (no close, no update) while books, trades and tickers go
+            on; the bars still form and REST ``/v5/market/kline`` serves them.
+        refuse_public: new public WebSockets are accepted and closed at once (an outage of the public
+            stream: combine with ``/sim/drop`` to cut the live ones); the market runs on meanwhile.
     """
 
     http_429: int = 0
@@ -71,6 +75,8 @@ class Faults:
     fill_delay_ms: int = 0
     half_open: bool = False
     stale: bool = False
+    mute_klines: bool = False
+    refuse_public: bool = False
 
     def take(self, knob: str) -> bool:
         """Consume one occurrence of counter ``knob``; return whether it fired."""

@@ -95,7 +95,8 @@ class Publisher:
         hub = self._hub
         now = market.now_ms
         kline_topic = f"kline.5.{symbol}"
-        for bar in result.closed:
+        muted = self._faults.mute_klines
+        for bar in result.closed if not muted else ():
             hub.publish(
                 kline_topic,
                 {
@@ -105,7 +106,7 @@ class Publisher:
                     "type": "snapshot",
                 },
             )
-        if result.bar_changed:
+        if result.bar_changed and not muted:
             message = {
                 "topic": kline_topic,
                 "data": [kline_ws(market, market.bar, False, now)],

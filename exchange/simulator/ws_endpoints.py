@@ -66,6 +66,10 @@ class WsEndpoints:
 
     async def _serve(self, websocket: WebSocket, kind: Kind) -> None:
         await websocket.accept()
+        if kind == "public" and self._faults.refuse_public:
+            log.info("public websocket refused (fault)")
+            await websocket.close(code=1013)  # try again later
+            return
         conn, outbox = self._hub.open(kind)
         log.debug("websocket opened", conn_id=conn.conn_id, kind=kind)
         try:

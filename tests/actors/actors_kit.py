@@ -32,7 +32,7 @@ from actors import (
 )
 from exchange.bybit import BookSnapshot, KlineUpdate, TickerUpdate
 from storage import ServerUrls, StorageConfig, open_storage
-from strategy_core import InstrumentRules
+from strategy_core import ConfirmedCandle, InstrumentRules
 from supervision import (
     ActorUnavailable,
     SupervisionTree,
@@ -187,6 +187,32 @@ class _NoSnapshots:
         raise ConnectionError(f"no REST snapshot source in this test for {symbol}")
 
 
+class KitHistory:
+    """A ``BarHistory`` serving the synthetic market's bars (what the venue's REST would return)."""
+
+    async def fetch_bars(self, symbol: str, first_ms: int, last_ms: int) -> list[ConfirmedCandle]:
+        candles = []
+        for start in range(first_ms, last_ms + BAR_MS, BAR_MS):
+            kline = bar_events(symbol, (start - T0_MS) // BAR_MS, u=1)[-1]
+            assert isinstance(kline, KlineUpdate)
+            candles.append(
+                ConfirmedCandle.model_validate(
+                    {
+                        "symbol": symbol,
+                        "start": dt.datetime.fromtimestamp(start / 1000, tz=dt.UTC),
+                        "end": dt.datetime.fromtimestamp((start + BAR_MS) / 1000, tz=dt.UTC),
+                        "open": kline.open,
+                        "high": kline.high,
+                        "low": kline.low,
+                        "close": kline.close,
+                        "volume": kline.volume,
+                        "turnover": kline.turnover,
+                    }
+                )
+            )
+        return candles
+
+
 class ThreadSafeCollector:
     """A ``SignalPublisher`` called from actor threads."""
 
@@ -239,6 +265,7 @@ async def running_pipeline(db_url: str, redis_url: str, symbols: list[str]) -> A
             snapshots=_NoSnapshots(),
             publisher=published,
             risk=AllowingRiskGate(),
+            history=KitHistory(),  # a restarted feed repairs a bar its predecessor stored late (D-02)
         )
         inputs = TradingInputs(risk_per_trade_usd=ONE_R, instruments=dict.fromkeys(symbols, INSTRUMENT))
         spec = symbols_spec(symbols, PipelineConfig(), inputs, deps)

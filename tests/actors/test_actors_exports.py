@@ -21,6 +21,10 @@ EXPECTED = [
     "SymbolDeps", "SymbolRouter", "SymbolUnavailableError", "SymbolsController", "TradingInputs",
     "TrioWorkPort", "WorkQueue", "WorkRejectedError", "backfill", "feed_path", "position_path", "signal_path",
     "symbol_path", "symbols_spec",
+    # gap repair and stored streams (D-02, P-06)
+    "BarHistory", "BarMissing", "MarketMetrics", "StreamRecorder", "StreamStore", "StreamsConfig", "TeeSink",
+    "GetIndicatorReport", "IndicatorReport",
+    "RestBarHistory",
 ]  # fmt: skip
 
 

@@ -26,7 +26,8 @@ from algogrid.settings import Settings
 from storage import ServerUrls, Storage, StorageConfig, open_storage
 
 _RESET = (
-    "TRUNCATE klines_5m, signals, risk_denials CASCADE",
+    "TRUNCATE klines_5m, kline_gaps, public_trades, ticker_log, funding_settlements, signals, risk_denials "
+    "CASCADE",
     "UPDATE kill_switch_state SET trading_state = 'ACTIVE', engaged = false, reason = NULL, "
     "changed_by_label = 'system', changed_at = now()",
 )

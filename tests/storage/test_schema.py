@@ -75,6 +75,14 @@ GOOD_ROWS: list[tuple[str, str, tuple[object, ...]]] = [
      "VALUES (%s, NULL, 13, 0.35) RETURNING theta", (RUN,)),
     ("runtime_config", "INSERT INTO runtime_config (section, value, updated_by) "
      "VALUES ('risk', '{\"risk_per_trade_usd\": \"30\"}', %s) RETURNING section", (USER,)),
+    ("kline_gaps", "INSERT INTO kline_gaps (symbol, open_time, status) VALUES ('BTCUSDT', now(), 'missing') "
+     "RETURNING status", ()),
+    ("public_trades", "INSERT INTO public_trades (symbol, trade_id, traded_at, side, price, size) VALUES "
+     "('BTCUSDT', 't-1', now(), 'Buy', 100, 0.5) RETURNING trade_id", ()),
+    ("ticker_log", "INSERT INTO ticker_log (symbol, ts, mark_price, funding_rate) VALUES "
+     "('BTCUSDT', now(), 100, 0.0001) RETURNING mark_price", ()),
+    ("funding_settlements", "INSERT INTO funding_settlements (symbol, funding_time, funding_rate) VALUES "
+     "('BTCUSDT', now(), 0.0001) RETURNING source", ()),
 ]
 
 # (constraint expected, statement) — each runs in its own rolled-back savepoint.
@@ -126,6 +134,14 @@ BAD_ROWS: list[tuple[str, str]] = [
      f"VALUES ('{RUN}', 1, 0.9)"),
     ("theta_maps_run_symbol_hour_key", f"INSERT INTO theta_maps (calibration_run_id, hour, theta) "
      f"VALUES ('{RUN}', 13, 0.2)"),
+    ("klines_5m_source_check", "INSERT INTO klines_5m (symbol, open_time, open, high, low, close, volume, "
+     "source) VALUES ('ETHUSDT', now(), 100, 101, 99, 100, 1, 'guess')"),
+    ("kline_gaps_status_check", "INSERT INTO kline_gaps (symbol, open_time, status) "
+     "VALUES ('ETHUSDT', now(), 'invented')"),
+    ("public_trades_side_check", "INSERT INTO public_trades (symbol, trade_id, traded_at, side, price, size) "
+     "VALUES ('BTCUSDT', 't-2', now(), 'Hold', 100, 1)"),
+    ("funding_settlements_source_check", "INSERT INTO funding_settlements (symbol, funding_time, "
+     "funding_rate, source) VALUES ('ETHUSDT', now(), 0.0001, 'guess')"),
 ]
 
 
@@ -138,6 +154,7 @@ EXPECTED = {
     "webhook_deliveries": "pending", "event_outbox": "signals",
     "klines_5m": Decimal("100.5"), "orderbook_l50_log": 1, "slippage_log": Decimal("-50"),
     "calibration_runs": "running", "theta_maps": Decimal("0.35"), "runtime_config": "risk",
+    "kline_gaps": "missing", "public_trades": "t-1", "ticker_log": Decimal(100), "funding_settlements": "ticker",
 }
 
 

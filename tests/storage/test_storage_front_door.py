@@ -59,6 +59,8 @@ EXPECTED = {
     "PositionRecord",
     "RejectionRecord",
     "SlippageRecord",
+    # the public streams (P-06)
+    "FundingRow", "StreamRepository", "TickerRow", "TradeRow",
 }
 
 
