@@ -104,6 +104,7 @@ from strategy_core.position_rules import (
     check_funding_exit,
     upnl_r,
 )
+from strategy_core.replay import MarketContext, ReplayState
 from strategy_core.resample import FIFTEEN_MINUTES, FIVE_MINUTES, Resampler15m, bucket_start_15m, derive_15m
 from strategy_core.risk_rules import DenyReason, RiskCandidate, RiskDecision, TradingState, check_risk
 from strategy_core.signal import Signal, SignalStatus, signal_id_for
@@ -157,9 +158,11 @@ __all__ = [
     "KillFinding",
     "KillThresholds",
     "Levels",
+    "MarketContext",
     "OpenPosition",
     "OpenTrade",
     "PositionRules",
+    "ReplayState",
     "Resampler15m",
     "RiskCandidate",
     "RiskDecision",

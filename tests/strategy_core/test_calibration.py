@@ -1,5 +1,5 @@
-"""The walk-forward calibration (S-05) on seeded synthetic series: it finds a planted hourly effect, falls back
-to θ_global on a random walk, shrinks its window on drift, and never looks ahead."""
+"""The walk-forward calibration (S-05) on seeded synthetic series: it finds a planted hourly effect,
+falls back to θ_global on a random walk, shrinks its window on drift, and never looks ahead."""
 
 from __future__ import annotations
 
@@ -65,15 +65,18 @@ def test_a_planted_hourly_effect_is_found_and_kept_out_of_sample() -> None:
     result = walk_forward(candidates(series(210, seed=7, planted_hour=14)), T0, T0 + 210 * DAY, CONFIG)
     (fold,) = result.folds
     hour = fold.hours[14]
-    assert not hour.dead and not hour.fallback
-    assert hour.train_theta is not None and hour.oos_profit_factor is not None
+    assert not hour.dead
+    assert not hour.fallback
+    assert hour.train_theta is not None
+    assert hour.oos_profit_factor is not None
     assert hour.oos_profit_factor >= CONFIG.min_oos_profit_factor
     assert result.theta_map(CONFIG).theta(14) == hour.train_theta
     others = [h for h in fold.hours if h.hour != 14]
     assert sum(h.fallback or h.dead for h in others) >= 20  # the rest of the day is noise
     stats = result.stats()
     long_14 = stats.side_hour(Side.LONG, 14)
-    assert long_14 is not None and long_14.wins > long_14.losses
+    assert long_14 is not None
+    assert long_14.wins > long_14.losses
     assert estimate_p_win(14, stats, AVI5, Side.LONG) > Decimal("0.5")
 
 
@@ -87,14 +90,16 @@ def test_a_random_walk_falls_back_to_theta_global_every_hour() -> None:
 
 def test_drift_over_the_psi_threshold_shrinks_the_train_window_to_90_days() -> None:
     train_end = T0 + 180 * DAY
-    drifted = calibrate_fold(
-        candidates(series(181, seed=3, sigma_after=(90, 0.006))), T0, train_end, CONFIG
-    )
-    assert drifted.psi is not None and drifted.psi > CONFIG.psi_threshold
-    assert drifted.shrunk and drifted.train_start == train_end - 90 * DAY
+    drifted = calibrate_fold(candidates(series(181, seed=3, sigma_after=(90, 0.006))), T0, train_end, CONFIG)
+    assert drifted.psi is not None
+    assert drifted.psi > CONFIG.psi_threshold
+    assert drifted.shrunk
+    assert drifted.train_start == train_end - 90 * DAY
     steady = calibrate_fold(candidates(series(181, seed=3)), T0, train_end, CONFIG)
-    assert steady.psi is not None and steady.psi < CONFIG.psi_threshold
-    assert not steady.shrunk and steady.train_start == T0
+    assert steady.psi is not None
+    assert steady.psi < CONFIG.psi_threshold
+    assert not steady.shrunk
+    assert steady.train_start == T0
 
 
 def test_population_stability_index_is_zero_for_one_distribution_and_grows_with_a_shift() -> None:

@@ -125,6 +125,7 @@ def test_front_door_exports_exactly_its_public_names() -> None:
         "numeric",
         "performance",
         "position_rules",
+        "replay",
         "resample",
         "risk_rules",
         "signal",
