@@ -19,7 +19,8 @@ itself unless the caller already opened one with ``trio_asyncio.open_loop()``)::
 Every SQL statement of the project lives in a repository here, one per concept: candles (``klines``),
 signals, the L50 book log (``books``), the pipeline's ``MarketStore`` over those three (``market(source=…)``),
 trading state and kill switch (``kill_switch``), the RiskActor's state (``risk_state``), webhook deliveries,
-the monitor's reads (``monitor``), the audit trail (``audit``) and users (``users``). Their value types
+the monitor's reads (``monitor``), the audit trail (``audit``), users (``users``), calibration runs and
+θ maps (``calibration``), backtests (``backtests``) and forward phases (``forward``). Their value types
 (``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here too; the actors
 declare the ports these repositories satisfy.
 
@@ -36,6 +37,8 @@ from __future__ import annotations
 
 from storage.aio import AioBridge
 from storage.audit import AuditRepository
+from storage.backtests import BacktestRepository
+from storage.calibration import ActiveCalibration, CalibrationRepository, OutcomeRow, ThetaRow
 from storage.config import StorageConfig
 from storage.database import Connection, Database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -59,6 +62,7 @@ from storage.execution import (
     RejectionRecord,
     SlippageRecord,
 )
+from storage.forward import ForwardPhaseRecord, ForwardRepository, ForwardSignalRow
 from storage.kill_switch import (
     MIRROR_CHANNEL,
     MIRROR_KEY,
@@ -82,12 +86,15 @@ from storage.webhook_deliveries import AlertLike, AttemptLike, WebhookDeliveryRe
 __all__ = [
     "MIRROR_CHANNEL",
     "MIRROR_KEY",
+    "ActiveCalibration",
     "AioBridge",
     "AlertLike",
     "AttemptLike",
     "AuditRepository",
+    "BacktestRepository",
     "BookLike",
     "BookLogRepository",
+    "CalibrationRepository",
     "CandleLike",
     "ChangeSource",
     "Connection",
@@ -100,6 +107,9 @@ __all__ = [
     "ExecutionRecord",
     "ExecutionRepository",
     "FencedWriteRejectedError",
+    "ForwardPhaseRecord",
+    "ForwardRepository",
+    "ForwardSignalRow",
     "IntegrityViolationError",
     "IssuedActivation",
     "KillSwitchRepository",
@@ -111,6 +121,7 @@ __all__ = [
     "MarketRepository",
     "MonitorRepository",
     "OrderRecord",
+    "OutcomeRow",
     "PerformanceHistory",
     "PositionRecord",
     "RebuiltExposure",
@@ -130,6 +141,7 @@ __all__ = [
     "StorageUnavailableError",
     "StoredKline",
     "StoredSignal",
+    "ThetaRow",
     "TradingStateRecord",
     "UserRepository",
     "WebhookDeliveryRepository",

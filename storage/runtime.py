@@ -11,11 +11,14 @@ import trio
 
 from storage.aio import AioBridge, open_bridge
 from storage.audit import AuditRepository
+from storage.backtests import BacktestRepository
+from storage.calibration import CalibrationRepository
 from storage.config import StorageConfig
 from storage.database import Database, connect_database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from storage.errors import StorageError
 from storage.execution import ExecutionRepository
+from storage.forward import ForwardRepository
 from storage.kill_switch import KillSwitchRepository
 from storage.klines import KlineRepository
 from storage.market import MarketRepository
@@ -61,6 +64,9 @@ class Storage:
     monitor: MonitorRepository
     audit: AuditRepository
     users: UserRepository
+    calibration: CalibrationRepository
+    backtests: BacktestRepository
+    forward: ForwardRepository
 
     @classmethod
     def over(cls, db: Database, redis: RedisClient, bridge: AioBridge) -> Storage:
@@ -80,6 +86,9 @@ class Storage:
             monitor=MonitorRepository(db),
             audit=AuditRepository(db),
             users=UserRepository(db),
+            calibration=CalibrationRepository(db),
+            backtests=BacktestRepository(db),
+            forward=ForwardRepository(db),
         )
 
     def market(self, *, source: str = "ws") -> MarketRepository:
@@ -135,9 +144,7 @@ def _ensure_database(maintenance_url: str, name: str) -> None:
 
 
 @asynccontextmanager
-async def open_storage(
-    config: StorageConfig, urls: ServerUrls | None = None
-) -> AsyncIterator[Storage]:
+async def open_storage(config: StorageConfig, urls: ServerUrls | None = None) -> AsyncIterator[Storage]:
     """Open the pool and the Redis client for ``urls`` (default: the URLs in ``config``); close on exit.
 
     Runs inside the caller's ``trio_asyncio`` loop when one is open, else opens its own.
@@ -149,8 +156,12 @@ async def open_storage(
     async with (
         open_bridge() as bridge,
         connect_database(
-            bridge, urls.database_url, min_size=config.pool_min_size, max_size=config.pool_max_size,
-            command_timeout=config.command_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
+            bridge,
+            urls.database_url,
+            min_size=config.pool_min_size,
+            max_size=config.pool_max_size,
+            command_timeout=config.command_timeout_seconds,
+            connect_timeout=config.connect_timeout_seconds,
         ) as db,
         connect_redis(bridge, urls.redis_url, socket_timeout=config.connect_timeout_seconds) as redis,
     ):
