@@ -1,4 +1,4 @@
-"""The backtest report: trade metrics, p_win reliability and Brier score, the equity curve, in a folder."""
+"""The backtest report: trade metrics, p_win reliability and Brier score, the equity curve, in a folder.
 
 - metrics (per symbol and overall): trades, WR (net PnL > 0), PF = Σ wins/|Σ losses|, MaxDD % of the equity
   curve from ``starting_equity_usd``, net expectancy (mean R), total PnL, mean modelled entry slippage (bps);
@@ -97,7 +97,6 @@ def build_report(results: Sequence[BacktestResult], config: BacktestConfig, prio
             r.symbol: {
                 "bars": r.bars,
                 "signals": len(r.signals),
-                "skipped_busy": r.skipped_busy,
                 "recorded_books": r.recorded_books,
                 "approximated_books": r.approximated_books,
                 **_metrics(r.trades, config.starting_equity_usd),

@@ -2,9 +2,10 @@
 
 Per bar, in time order: the open trade (if any) folds the bar (stop first, targets, funding, time exit);
 then ``ReplayState`` folds it and, when AVI-5 gives a signal and no trade is open on the symbol, a trade
-opens at the signal's entry (one position per symbol, as the PositionActor keeps; signals meanwhile are
-counted as ``skipped_busy``). Nothing reads a clock or a random source: the same candles and config give the
-same trades (deterministic, pinned by a test).
+opens at the signal's entry (one position per symbol, as the PositionActor keeps; while a trade is open
+AVI-5 is not evaluated: its signals could not be taken, and ``signals`` lists those taken). Nothing reads
+a clock or a random source: the same candles and config give the same trades (deterministic, pinned by a
+test).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ class BacktestResult:
     bars: int
     signals: list[Signal] = field(default_factory=list)
     trades: list[SimulatedTrade] = field(default_factory=list)
-    skipped_busy: int = 0
     recorded_books: int = 0
     approximated_books: int = 0
     exact_bars: int = 0
@@ -89,13 +89,10 @@ def run_backtest(
                 trade = None
             else:
                 trade = step
-        decision = state.fold(candle, context)
+        decision = state.fold(candle, context, evaluate=trade is None)
         if decision is not None and decision.signal is not None:
             result.signals.append(decision.signal)
-            if trade is None:
-                trade = OpenTrade.open(decision.signal, config.fill, config.risk_per_trade_usd)
-            else:
-                result.skipped_busy += 1
+            trade = OpenTrade.open(decision.signal, config.fill, config.risk_per_trade_usd)
         if progress is not None and n % progress_every == 0:
             progress(progress_every)
     if trade is not None:
