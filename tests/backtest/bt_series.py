@@ -36,7 +36,7 @@ def trending_walk(bars: int, *, seed: int, symbol: str = "BTCUSDT") -> list[Conf
                 close=Decimal(c) / 100,
                 volume=volume,
                 turnover=volume * c / 100,
-            )  # fmt: skip
+            )
         )
         price = c
     return out

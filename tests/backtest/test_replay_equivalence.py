@@ -36,7 +36,8 @@ def test_every_bar_gets_the_live_paths_decision() -> None:
         book, ticker = context(indicators)
         expected = apply_avi5(
             indicators, book=book, ticker=ticker, theta_map=THETAS, config=CONFIG.strategy,
-            now=indicators.bar_end, instrument=CONFIG.instrument, risk_per_trade_usd=CONFIG.risk_per_trade_usd,
+            now=indicators.bar_end, instrument=CONFIG.instrument,
+            risk_per_trade_usd=CONFIG.risk_per_trade_usd,
         )  # fmt: skip
         if fast is None:
             assert expected.signal is None, candle.start
