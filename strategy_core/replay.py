@@ -7,8 +7,9 @@ the 15m trend, where it can only fail its trend. So each bar first folds the sta
 ``IndicatorState`` does (the same ``StreamingATR``, ``Resampler15m``, ``StreamingEMA`` and ATR history), then
 runs a float pre-check of the trigger and the trend with a wide margin (0.1 % of θ·σ plus 1e-9 of the
 price — far above the float error of a 20-bar band); only a bar that may trigger gets the exact Decimal
-band, the same ``IndicatorSet`` and ``apply_avi5``. Hence the decision of every bar equals the live path's (tested bar by
-bar against ``IndicatorState.fold`` + ``apply_avi5``), at several times its speed. Dead hours skip the bar.
+band, the same ``IndicatorSet`` and ``apply_avi5``. Hence the decision of every bar equals the live
+path's (tested bar by bar against ``IndicatorState.fold`` + ``apply_avi5``), at several times its speed.
+Dead hours skip the bar.
 """
 
 from __future__ import annotations
