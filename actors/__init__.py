@@ -47,6 +47,7 @@ from actors.messages import (
     SnapshotFailed,
     SnapshotFetched,
     SnapshotRequested,
+    ThetaMapChanged,
 )
 from actors.paths import (
     MONITOR,
@@ -121,6 +122,7 @@ __all__ = [
     "SymbolRouter",
     "SymbolUnavailableError",
     "SymbolsController",
+    "ThetaMapChanged",
     "TradingInputs",
     "TrioWorkPort",
     "WorkQueue",

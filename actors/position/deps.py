@@ -98,7 +98,6 @@ class ExecutionStorePort(Protocol):
         ...
 
 
-
 class ExchangePort(Protocol):
     """The REST methods the PositionActor's jobs call (``exchange.bybit.BybitRestClient``)."""
 
