@@ -14,6 +14,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "algogrid.commands.create_admin",
     "algogrid.commands.simulator",
     "algogrid.commands.kill_switch",
+    "algogrid.commands.calibrate",
+    "algogrid.commands.forward",
 )
 
 

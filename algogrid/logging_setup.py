@@ -177,4 +177,3 @@ def configure_logging(config: LoggingConfig, *, stream: TextIO | None = None) ->
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-

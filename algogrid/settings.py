@@ -30,7 +30,9 @@ from pydantic_settings.exceptions import SettingsError
 from actors import DevConfig, ExecutionConfig, PipelineConfig
 from actors.monitor import MonitorConfig
 from actors.risk import RiskConfig, WebhookConfig
+from algogrid.calibration_job import CalibrationSettings
 from algogrid.engine_config import EngineConfig
+from algogrid.forward_gate import ForwardConfig
 from exchange.config import ExchangeConfig
 from exchange.simulator.config import SimulatorConfig
 from gateway.config import GatewayConfig
@@ -53,8 +55,21 @@ DEFAULT_SECRETS_PATH = Path("config/secrets.env")
 
 # P-08 / Q-08: the only symbols the system may trade; changed through configuration/migration only.
 WHITELIST: tuple[str, ...] = (
-    "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "TONUSDT", "LINKUSDT", "LTCUSDT",
-    "TRXUSDT", "ADAUSDT", "AVAXUSDT", "OPUSDT", "ARBUSDT", "MATICUSDT",
+    "BTCUSDT",
+    "ETHUSDT",
+    "SOLUSDT",
+    "XRPUSDT",
+    "BNBUSDT",
+    "DOGEUSDT",
+    "TONUSDT",
+    "LINKUSDT",
+    "LTCUSDT",
+    "TRXUSDT",
+    "ADAUSDT",
+    "AVAXUSDT",
+    "OPUSDT",
+    "ARBUSDT",
+    "MATICUSDT",
 )
 
 Mode = Literal["simulation", "paper", "live"]
@@ -163,6 +178,8 @@ class Settings(BaseSettings):
     simulator: SimulatorConfig = SIMULATION_DEFAULTS
     strategy: AVI5Config = AVI5Config()
     webhooks: WebhookConfig = WebhookConfig()
+    calibration: CalibrationSettings = CalibrationSettings()
+    forward: ForwardConfig = ForwardConfig()
 
     @field_validator("symbols", mode="before")
     @classmethod
@@ -233,9 +250,7 @@ def _describe(error: ErrorDetails) -> str:
     return f"config error: {key} = {shown}: {error['msg']}"
 
 
-def load_settings(
-    path: Path | None = None, *, secrets_env: Path | None = None, **overrides: Any
-) -> Settings:
+def load_settings(path: Path | None = None, *, secrets_env: Path | None = None, **overrides: Any) -> Settings:
     """Load and validate settings from ``path`` (default ``config/settings.yaml``) and the environment.
 
     Raises:

@@ -64,6 +64,7 @@ from strategy_core.forward import (
     judge_forward,
     live_trading_gate,
     max_drawdown_pct,
+    slippage_bps_of,
 )
 from strategy_core.indicator_state import IndicatorState, compute_indicator_set
 from strategy_core.indicators import (
@@ -221,6 +222,7 @@ __all__ = [
     "round_up_to_step",
     "signal_id_for",
     "simulate_trade",
+    "slippage_bps_of",
     "strategy_version",
     "trade_stats",
     "true_range",

@@ -21,6 +21,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategy_core.fill_model import SimulatedTrade
+from strategy_core.models import Side
 from strategy_core.numeric import DECIMAL_CONTEXT
 from strategy_core.performance import trade_stats
 
@@ -34,6 +35,7 @@ __all__ = [
     "judge_forward",
     "live_trading_gate",
     "max_drawdown_pct",
+    "slippage_bps_of",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -98,6 +100,12 @@ class GateDecision(BaseModel):
 
     allowed: bool
     reason: str
+
+
+def slippage_bps_of(side: Side, requested: Decimal, paid: Decimal) -> Decimal:
+    """Return the slippage of paying ``paid`` for ``requested`` at entry, in bps (positive: a cost)."""
+    with localcontext(DECIMAL_CONTEXT):
+        return Decimal(side.sign) * (paid - requested) / requested * 10_000
 
 
 def max_drawdown_pct(pnls_usd: Sequence[Decimal], starting_equity_usd: Decimal) -> Decimal:
