@@ -1,8 +1,8 @@
 """``algogrid forward status|evaluate|abort``: the forward-validation phase (S-07).
 
-``status`` prints the newest phase's progress ("X/30 days") and metrics so far; ``evaluate`` also judges a
-phase that ran ``min_days`` (passed or failed, audited with its metrics; the gate reads that); ``abort`` ends a
-running phase as aborted. A phase starts with ``algogrid run`` when ``forward.enabled`` is true.
+``status`` prints the newest phase's progress ("X/30 days") and metrics so far; ``evaluate`` also
+judges a phase that ran ``min_days`` (passed or failed, audited with its metrics; the gate reads that);
+``abort`` ends a running phase as aborted. A phase starts with ``algogrid run`` when ``forward.enabled``.
 
 Exit codes: 0 done, 1 storage failure, 2 bad configuration or arguments.
 """
