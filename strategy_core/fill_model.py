@@ -38,6 +38,7 @@ ExitReason = Literal["tp3", "sl", "time", "end_of_data"]
 _HUNDRED = Decimal(100)
 _BPS = Decimal(10_000)
 _FUNDING_EVERY = timedelta(hours=8)
+_FIVE_MINUTES = timedelta(minutes=5)
 PosDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
 
 
@@ -101,7 +102,6 @@ class OpenTrade:
     exit_qty: Decimal = Decimal(0)
     fees: Decimal = Decimal(0)
     funding: Decimal = Decimal(0)
-    bars: int = 0
 
     @classmethod
     def open(cls, signal: Signal, model: FillModel, risk_per_trade_usd: Decimal) -> OpenTrade:
@@ -135,6 +135,8 @@ class OpenTrade:
             )
 
     def _funding(self, bar: ConfirmedCandle) -> OpenTrade:
+        if bar.end.minute or bar.end.hour % 8:  # no funding instant ends this bar (the common case)
+            return self
         instants = _funding_instants(bar.start, bar.end)
         if not instants:
             return self
@@ -144,27 +146,27 @@ class OpenTrade:
             return replace(self, funding=self.funding + paid)
 
     def on_bar(self, bar: ConfirmedCandle) -> OpenTrade | SimulatedTrade:
-        """Fold one later bar: stop first, then targets in order, then funding and the time exit."""
+        """Fold one later bar: stop first, then targets in order, then funding and the time exit.
+
+        A bar that touches nothing returns the same trade (no copy: most bars of a trade are such bars).
+        """
         s = self.signal
-        trade = replace(self, bars=self.bars + 1)
-        hit_sl = bar.low <= s.sl if s.side is Side.LONG else bar.high >= s.sl
-        if hit_sl:
-            return trade._exit(trade.open_qty, s.sl, slipped=True).close(bar.end, "sl")
+        long = s.side is Side.LONG
+        if bar.low <= s.sl if long else bar.high >= s.sl:
+            return self._exit(self.open_qty, s.sl, slipped=True).close(bar.end, "sl")
+        trade = self
         targets = (s.tp1, s.tp2, s.tp3)
         while trade.filled_tps < 3:
             tp = targets[trade.filled_tps]
-            reached = bar.high >= tp if s.side is Side.LONG else bar.low <= tp
-            if not reached:
+            if not (bar.high >= tp if long else bar.low <= tp):
                 break
-            size = trade.sizes[trade.filled_tps]
-            if trade.filled_tps == 2:
-                size = trade.open_qty
+            size = trade.open_qty if trade.filled_tps == 2 else trade.sizes[trade.filled_tps]
             trade = trade._exit(size, tp, slipped=False)
             trade = replace(trade, filled_tps=trade.filled_tps + 1, tp1_first=True)
         if trade.filled_tps == 3 or trade.open_qty <= 0:
             return trade.close(bar.end, "tp3")
         trade = trade._funding(bar)
-        if trade.bars >= self.model.max_hold_bars:
+        if (bar.end - s.created_at) // _FIVE_MINUTES >= self.model.max_hold_bars:
             return trade._exit(trade.open_qty, bar.close, slipped=True).close(bar.end, "time")
         return trade
 
