@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=Path("config/settings.yaml"), help="settings YAML")
     parser.add_argument("--csv", type=Path, help="kline CSV (timestamp,open,high,low,close,volume; 1m or 5m)")
     parser.add_argument("--symbol", help="the CSV's symbol")
-    parser.add_argument("--symbols", help="comma-separated symbols read from klines_5m (default: settings)")
+    parser.add_argument("--symbols", help="comma-separated symbols read from storage (default: settings)")
     parser.add_argument("--start-date", type=_day, help="first day replayed (UTC, YYYY-MM-DD)")
     parser.add_argument("--end-date", type=_day, help="day after the last one replayed (UTC)")
     parser.add_argument("--out", type=Path, help="report folder (default: var/backtest/<UTC stamp>)")
