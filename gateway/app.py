@@ -28,8 +28,9 @@ from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
 from gateway.metrics import GatewayMetrics, LatencyMiddleware
 from gateway.openapi import build_openapi
-from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
+from gateway.ports import EngineView, ForwardReader, PositionReader, ReadinessProbe, SignalReader
 from gateway.ratelimit import IpRateLimitMiddleware
+from gateway.routes_forward import FORWARD_ENDPOINTS
 from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
 from gateway.routes_positions import POSITION_ENDPOINTS
 from gateway.routes_signals import SIGNAL_ENDPOINTS
@@ -44,7 +45,7 @@ UI_DIR = Path(__file__).with_name("ui")
 
 def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
     """Return the route table; ``POST /admin/faults`` exists only with ``fault_injection`` (dev mode)."""
-    table = (*OPS_ENDPOINTS, *SIGNAL_ENDPOINTS, *POSITION_ENDPOINTS, STREAM_ENDPOINT)
+    table = (*OPS_ENDPOINTS, *SIGNAL_ENDPOINTS, *POSITION_ENDPOINTS, *FORWARD_ENDPOINTS, STREAM_ENDPOINT)
     return (*table, FAULT_ENDPOINT) if fault_injection else table
 
 
@@ -81,6 +82,7 @@ def create_app(
     positions: PositionReader,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
+    forward: ForwardReader | None = None,
 ) -> Starlette:
     """Build the gateway ASGI app (G-01..G-04).
 
@@ -93,6 +95,7 @@ def create_app(
         feed: the engine's signal sink; ``gateway.serve`` runs its drain task.
         fault_injection: serve ``POST /admin/faults`` (``dev.fault_injection``).
         probes: readiness checks by name (e.g. ``postgres``, ``redis``).
+        forward: the forward phase's progress and metrics (``GET /admin/forward``, S-07).
     """
     hub = SignalHub(client_buffer=config.sse_client_buffer)
     metrics = GatewayMetrics(hub, feed)
@@ -107,6 +110,7 @@ def create_app(
         config=config,
         probes=dict(probes or {}),
         signal_cache=ReadCache(config.signals_cache_ttl_s),
+        forward=forward,
     )
     table = endpoints_for(fault_injection=fault_injection)
     openapi_body = json.dumps(build_openapi(table, _version()))

@@ -16,7 +16,7 @@ from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
 from gateway.metrics import GatewayMetrics
 from gateway.models import ErrorBody
-from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
+from gateway.ports import EngineView, ForwardReader, PositionReader, ReadinessProbe, SignalReader
 
 __all__ = ["GatewayContext", "error_response", "json_body", "json_response"]
 
@@ -35,6 +35,7 @@ class GatewayContext:
     config: GatewayConfig
     probes: Mapping[str, ReadinessProbe] = field(default_factory=dict)
     signal_cache: ReadCache = field(default_factory=lambda: ReadCache(0.0))
+    forward: ForwardReader | None = None
 
 
 def ctx_of(request: Request) -> GatewayContext:

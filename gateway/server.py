@@ -25,7 +25,14 @@ from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
-from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader, StreamCommands
+from gateway.ports import (
+    EngineView,
+    ForwardReader,
+    PositionReader,
+    ReadinessProbe,
+    SignalReader,
+    StreamCommands,
+)
 from gateway.routes_ops import heartbeat_data
 from gateway.sse import ExposeRawSend
 
@@ -78,6 +85,7 @@ async def serve(
     positions: PositionReader,
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
+    forward: ForwardReader | None = None,
     stream_key: str = "algogrid:events",
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
@@ -97,6 +105,7 @@ async def serve(
         positions=positions,
         fault_injection=fault_injection,
         probes=probes,
+        forward=forward,
     )
     hub = app.state.ctx.hub
     hconfig = HypercornConfig()

@@ -31,7 +31,7 @@ from typing import Any
 import trio
 from pydantic import SecretStr
 
-from actors import FeedStatusReport, GetFeedStatus, SignalGenerated, feed_path
+from actors import ExecutionConfig, FeedStatusReport, GetFeedStatus, SignalGenerated, feed_path
 from actors.paths import RISK_NAME, position_path
 from actors.position import (
     CloseOutcome,
@@ -41,8 +41,9 @@ from actors.position import (
     PositionChanged,
     PositionView,
 )
-from actors.risk import PreviewTrade, TradePreview
+from actors.risk import PreviewTrade, RiskConfig, TradePreview
 from algogrid.engine_view import SupervisionEngineView
+from algogrid.forward_gate import ForwardConfig
 from algogrid.gateway_wiring import serve_gateway
 from gateway import GatewayConfig, GatewayHandle, SignalFeed
 from storage import Storage, StorageConfig, open_storage
@@ -413,6 +414,9 @@ class WiringSettings:
 
     gateway: GatewayConfig
     dev: Any
+    execution: Any = field(default_factory=ExecutionConfig)  # GET /admin/forward's fill model and 1R
+    risk: Any = field(default_factory=RiskConfig)
+    forward: Any = field(default_factory=ForwardConfig)
 
 
 @dataclass(frozen=True)
