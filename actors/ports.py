@@ -84,3 +84,4 @@ class SnapshotSource(Protocol):
 
     async def fetch_snapshot(self, symbol: str) -> BookSnapshot:
         """Return a fresh L50 book snapshot of ``symbol``."""
+

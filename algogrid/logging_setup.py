@@ -177,3 +177,4 @@ def configure_logging(config: LoggingConfig, *, stream: TextIO | None = None) ->
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+

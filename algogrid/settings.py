@@ -55,21 +55,8 @@ DEFAULT_SECRETS_PATH = Path("config/secrets.env")
 
 # P-08 / Q-08: the only symbols the system may trade; changed through configuration/migration only.
 WHITELIST: tuple[str, ...] = (
-    "BTCUSDT",
-    "ETHUSDT",
-    "SOLUSDT",
-    "XRPUSDT",
-    "BNBUSDT",
-    "DOGEUSDT",
-    "TONUSDT",
-    "LINKUSDT",
-    "LTCUSDT",
-    "TRXUSDT",
-    "ADAUSDT",
-    "AVAXUSDT",
-    "OPUSDT",
-    "ARBUSDT",
-    "MATICUSDT",
+    "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "TONUSDT", "LINKUSDT", "LTCUSDT",
+    "TRXUSDT", "ADAUSDT", "AVAXUSDT", "OPUSDT", "ARBUSDT", "MATICUSDT",
 )
 
 Mode = Literal["simulation", "paper", "live"]
@@ -250,7 +237,9 @@ def _describe(error: ErrorDetails) -> str:
     return f"config error: {key} = {shown}: {error['msg']}"
 
 
-def load_settings(path: Path | None = None, *, secrets_env: Path | None = None, **overrides: Any) -> Settings:
+def load_settings(
+    path: Path | None = None, *, secrets_env: Path | None = None, **overrides: Any
+) -> Settings:
     """Load and validate settings from ``path`` (default ``config/settings.yaml``) and the environment.
 
     Raises:

@@ -169,12 +169,8 @@ class GroupWriter(Generic[T, R]):
                 batch[0].settle(error=exc)
                 return
             stats.fallbacks += 1
-            log.warning(
-                "batch write failed; writing rows one by one",
-                writer=self.name,
-                rows=len(batch),
-                error_type=type(exc).__name__,
-            )
+            log.warning("batch write failed; writing rows one by one", writer=self.name, rows=len(batch),
+                        error_type=type(exc).__name__)
             for pending in batch:
                 try:
                     pending.settle(result=await self._write_one(pending.item))

@@ -237,30 +237,16 @@ class EmbeddedPostgres(_Server):
             self.port = free_port()
         self.port_file.write_text(f"{self.port}\n")
         args = [
-            str(_pg_bin_path() / "postgres"),
-            "-D",
-            str(self.pgdata),
-            "-p",
-            str(self.port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "unix_socket_directories=",
-            "-c",
-            "max_connections=200",
-            "-c",
-            "shared_buffers=64MB",
+            str(_pg_bin_path() / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
+            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+            "-c", "max_connections=200", "-c", "shared_buffers=64MB",
         ]
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         logfile = (self.data_dir / "postgres.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary path, no shell
-            args,
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            user=user,
-            preexec_fn=_preexec(signal.SIGINT),  # noqa: PLW1509
+            args, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            user=user, preexec_fn=_preexec(signal.SIGINT),  # noqa: PLW1509
             start_new_session=True,
         )
         logfile.close()
@@ -287,20 +273,9 @@ class EmbeddedPostgres(_Server):
     def _initdb(self, bin_path: Path, user: str | None) -> None:
         log.info("embedded postgres initdb", data_dir=str(self.pgdata))
         result = subprocess.run(  # noqa: S603 - fixed binary path, no shell
-            [
-                str(bin_path / "initdb"),
-                "-D",
-                str(self.pgdata),
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-instructions",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-            user=user,
-            capture_output=True,
-            check=False,
+            [str(bin_path / "initdb"), "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
+             "--no-instructions", "-U", "postgres", "--no-sync"],
+            user=user, capture_output=True, check=False,
         )
         if result.returncode != 0:
             raise EmbeddedServerError(f"initdb failed: {result.stderr.decode(errors='replace').strip()}")
@@ -349,31 +324,13 @@ class EmbeddedRedis(_Server):
             self.port = free_port()
         self.port_file.write_text(f"{self.port}\n")
         args = [
-            str(binary),
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(self.data_dir),
-            "--pidfile",
-            str(self.data_dir / "redis.pid"),
-            "--daemonize",
-            "no",
-            "--databases",
-            "64",
-            "--logfile",
-            str(self.data_dir / "redis.log"),
-            "--appendonly",
-            "no",
-            "--save",
-            "60 1" if self.durable else "",
+            str(binary), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+            "--pidfile", str(self.data_dir / "redis.pid"), "--daemonize", "no", "--databases", "64",
+            "--logfile", str(self.data_dir / "redis.log"), "--appendonly", "no",
+            "--save", "60 1" if self.durable else "",
         ]
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary path, no shell
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_preexec(signal.SIGTERM),  # noqa: PLW1509
             start_new_session=True,
         )

@@ -150,14 +150,8 @@ class KlineRepository:
         records = await self._db.fetch(_LAST_N, symbol, n)
         return [
             StoredKline(
-                symbol=r["symbol"],
-                start=r["open_time"],
-                open=r["open"],
-                high=r["high"],
-                low=r["low"],
-                close=r["close"],
-                volume=r["volume"],
-                turnover=r["turnover"],
+                symbol=r["symbol"], start=r["open_time"], open=r["open"], high=r["high"], low=r["low"],
+                close=r["close"], volume=r["volume"], turnover=r["turnover"],
             )
             for r in reversed(records)
         ]

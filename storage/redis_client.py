@@ -54,13 +54,7 @@ class RedisClient:
         return None if value is None else str(value)
 
     async def set(
-        self,
-        key: str,
-        value: Field,
-        *,
-        ex: float | None = None,
-        px: int | None = None,
-        nx: bool = False,
+        self, key: str, value: Field, *, ex: float | None = None, px: int | None = None, nx: bool = False,
         xx: bool = False,
     ) -> bool:
         """Set ``key`` with an optional TTL (``ex`` s / ``px`` ms) and NX/XX condition; True if set."""

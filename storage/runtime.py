@@ -144,7 +144,9 @@ def _ensure_database(maintenance_url: str, name: str) -> None:
 
 
 @asynccontextmanager
-async def open_storage(config: StorageConfig, urls: ServerUrls | None = None) -> AsyncIterator[Storage]:
+async def open_storage(
+    config: StorageConfig, urls: ServerUrls | None = None
+) -> AsyncIterator[Storage]:
     """Open the pool and the Redis client for ``urls`` (default: the URLs in ``config``); close on exit.
 
     Runs inside the caller's ``trio_asyncio`` loop when one is open, else opens its own.
@@ -156,12 +158,8 @@ async def open_storage(config: StorageConfig, urls: ServerUrls | None = None) ->
     async with (
         open_bridge() as bridge,
         connect_database(
-            bridge,
-            urls.database_url,
-            min_size=config.pool_min_size,
-            max_size=config.pool_max_size,
-            command_timeout=config.command_timeout_seconds,
-            connect_timeout=config.connect_timeout_seconds,
+            bridge, urls.database_url, min_size=config.pool_min_size, max_size=config.pool_max_size,
+            command_timeout=config.command_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
         ) as db,
         connect_redis(bridge, urls.redis_url, socket_timeout=config.connect_timeout_seconds) as redis,
     ):

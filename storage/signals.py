@@ -122,20 +122,12 @@ class SignalFilters:
 
 # The 22 columns of _COLUMNS, as array types for the batched ``unnest`` insert (same order).
 _ARRAY_TYPES = (
-    "uuid[]",
-    "text[]",
-    "text[]",  # id, symbol, side
+    "uuid[]", "text[]", "text[]",  # id, symbol, side
     *["numeric[]"] * 9,  # entry, tp1, tp2, tp3, sl, qty, risk_usd, risk_r, p_win
-    "text[]",
-    "text[]",
-    "text[]",  # strategy, strategy_version, status
-    "timestamptz[]",
-    "timestamptz[]",
-    "timestamptz[]",  # bar_start, created_at, queued_until
-    "text[]",
-    "text[]",  # error_code, error_message
-    "boolean[]",
-    "numeric[]",  # atr_above_p80, book_depth_usd
+    "text[]", "text[]", "text[]",  # strategy, strategy_version, status
+    "timestamptz[]", "timestamptz[]", "timestamptz[]",  # bar_start, created_at, queued_until
+    "text[]", "text[]",  # error_code, error_message
+    "boolean[]", "numeric[]",  # atr_above_p80, book_depth_usd
 )
 _INSERT_ONE = (
     f"INSERT INTO signals ({_COLUMNS}) VALUES "  # noqa: S608
@@ -151,27 +143,10 @@ _INSERT_MANY = (
 
 def _row(signal: SignalLike) -> tuple[object, ...]:
     return (
-        signal.id,
-        signal.symbol,
-        str(signal.side),
-        signal.entry,
-        signal.tp1,
-        signal.tp2,
-        signal.tp3,
-        signal.sl,
-        signal.qty,
-        signal.risk_usd,
-        signal.risk_r,
-        signal.p_win,
-        signal.strategy,
-        signal.strategy_version,
-        str(signal.status),
-        signal.bar_start,
-        signal.created_at,
-        signal.queued_until,
-        signal.error_code,
-        signal.error_message,
-        signal.atr_above_p80,
+        signal.id, signal.symbol, str(signal.side), signal.entry, signal.tp1, signal.tp2, signal.tp3,
+        signal.sl, signal.qty, signal.risk_usd, signal.risk_r, signal.p_win, signal.strategy,
+        signal.strategy_version, str(signal.status), signal.bar_start, signal.created_at,
+        signal.queued_until, signal.error_code, signal.error_message, signal.atr_above_p80,
         signal.book_depth_usd,
     )
 
@@ -251,13 +226,7 @@ class SignalRepository:
             "AND ($3::numeric IS NULL OR p_win >= $3) AND ($4::text IS NULL OR status = $4) "
             "AND ($5::timestamptz IS NULL OR created_at >= $5) "
             "ORDER BY created_at DESC, id LIMIT $6 OFFSET $7",
-            f.symbol,
-            f.side,
-            f.min_probability,
-            f.status,
-            f.since,
-            limit,
-            offset,
+            f.symbol, f.side, f.min_probability, f.status, f.since, limit, offset,
         )
         return [StoredSignal.from_record(r) for r in records]
 

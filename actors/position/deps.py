@@ -98,6 +98,7 @@ class ExecutionStorePort(Protocol):
         ...
 
 
+
 class ExchangePort(Protocol):
     """The REST methods the PositionActor's jobs call (``exchange.bybit.BybitRestClient``)."""
 
