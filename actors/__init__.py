@@ -53,6 +53,7 @@ from actors.messages import (
     SnapshotFailed,
     SnapshotFetched,
     SnapshotRequested,
+    ThetaMapChanged,
 )
 from actors.paths import (
     MONITOR,
@@ -142,6 +143,7 @@ __all__ = [
     "SymbolUnavailableError",
     "SymbolsController",
     "TeeSink",
+    "ThetaMapChanged",
     "TradingInputs",
     "TrioWorkPort",
     "WorkQueue",

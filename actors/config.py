@@ -192,6 +192,16 @@ class TradingInputs:
     theta_map: ThetaMap = field(default_factory=ThetaMap)
     calibration: CalibrationStats | None = None
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    theta_maps: Mapping[str, ThetaMap] = field(default_factory=dict)  # per symbol, from storage (S-05)
+    calibrations: Mapping[str, CalibrationStats] = field(default_factory=dict)
+
+    def theta_map_of(self, symbol: str) -> ThetaMap:
+        """Return ``symbol``'s calibrated θ map, else the common one."""
+        return self.theta_maps.get(symbol, self.theta_map)
+
+    def calibration_of(self, symbol: str) -> CalibrationStats | None:
+        """Return ``symbol``'s p_win statistics, else the common ones."""
+        return self.calibrations.get(symbol, self.calibration)
 
     def instrument(self, symbol: str) -> InstrumentRules:
         """Return ``symbol``'s instrument rules for signals (the default grid when the exchange gave none)."""

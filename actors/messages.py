@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from exchange.bybit import BookSnapshot
-from strategy_core import BookTop, ConfirmedCandle, IndicatorSet, Signal, TickerState
+from strategy_core import (
+    BookTop,
+    CalibrationStats,
+    ConfirmedCandle,
+    IndicatorSet,
+    Signal,
+    ThetaMap,
+    TickerState,
+)
 from supervision import Ask
 
 __all__ = [
@@ -67,6 +75,7 @@ __all__ = [
     "SnapshotFailed",
     "SnapshotFetched",
     "SnapshotRequested",
+    "ThetaMapChanged",
 ]
 
 
@@ -373,6 +382,19 @@ class SignalGenerated:
     queued_until: dt.datetime | None
     bar_start_ms: int
     close_to_signal_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThetaMapChanged:
+    """Event (engine → SignalActor): the θ map and p_win statistics in force for this symbol (S-05).
+
+    Told when a calibration run succeeds and re-told every poll (so a restarted actor catches up); the
+    behaviour switches when ``version`` differs from the one it holds, without a restart.
+    """
+
+    version: str
+    theta_map: ThetaMap
+    calibration: CalibrationStats | None
 
 
 # --------------------------------------------------------------------------- private stream (position side)

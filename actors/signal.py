@@ -12,11 +12,13 @@ or for storage. The steps, all by message (no blocking, DESIGN §3):
    ``inserted=False`` (the bar already had its signal) publishes nothing: no signal twice for one bar.
 
 Signals are sized with 1R (``TradingInputs.risk_per_trade_usd``, R-01), the unit the RiskActor counts in.
-``GetSignalStats`` returns a copy of the counters (tests, bench).
 
 Gap repair (D-02): a bar repaired over REST after a hole is not evaluated (too late to trade on), and neither
 is a bar whose indicator window holds a bar that could not be recovered; both are counted, logged and on the
 ``algogrid_signal_skipped`` metric with their reason.
+
+``GetSignalStats`` returns a copy of the counters (tests, bench). ``ThetaMapChanged`` swaps the θ map and
+p_win statistics (S-05: a new calibration version is used from the next bar, without a restart).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from actors.messages import (
     SignalStats,
     SignalStored,
     SignalStoreFailed,
+    ThetaMapChanged,
 )
 from actors.ports import MarketStore, RiskGate, SignalPublisher, SignalStatus, WorkQueue
 from strategy_core import Signal, apply_avi5
@@ -75,8 +78,9 @@ SignalMessage = (
     | SignalDenied
     | SignalStored
     | SignalStoreFailed
+    | ThetaMapChanged
 )
-"""Every message a SignalActor handles: indicator sets, risk verdicts, store replies, the stats ask."""
+"""Every message a SignalActor handles: indicators, risk verdicts, store replies, the stats ask, θ maps."""
 
 
 class SignalBehaviour:
@@ -109,6 +113,8 @@ class SignalBehaviour:
         self.stats = SignalStats()
         self.pending: dict[uuid.UUID, PendingSignal] = {}
         self.last_bar: dt.datetime | None = None
+        self.theta_map = inputs.theta_map_of(symbol)
+        self.calibration = inputs.calibration_of(symbol)
         self._log = log.bind(symbol=symbol)
 
     def start(self) -> None:
@@ -129,6 +135,8 @@ class SignalBehaviour:
                 self._on_indicators(message)
             case GetSignalStats():
                 return copy.deepcopy(self.stats)
+            case ThetaMapChanged():
+                self._on_theta_map(message)
             # -- replies (risk verdicts)
             case SignalAllowed():
                 self._on_verdict(message.signal_id, "new", None, None)
@@ -166,12 +174,12 @@ class SignalBehaviour:
             message.indicators,
             book=message.book,
             ticker=message.ticker,
-            theta_map=self.inputs.theta_map,
+            theta_map=self.theta_map,
             config=self.inputs.strategy,
             now=message.now,
             instrument=self._instrument,
             risk_per_trade_usd=self.inputs.risk_per_trade_usd,
-            calibration=self.inputs.calibration,
+            calibration=self.calibration,
         )
         self.stats.evaluated += 1
         self._sample(self.stats.compute_ns, time.perf_counter_ns() - started + message.compute_ns)
@@ -205,6 +213,11 @@ class SignalBehaviour:
         if self._metrics is not None:
             self._metrics.signals_skipped.labels(self.symbol, reason).inc()
         return True
+    def _on_theta_map(self, message: ThetaMapChanged) -> None:
+        if message.version == self.theta_map.version:
+            return
+        self.theta_map, self.calibration = message.theta_map, message.calibration
+        self._log.info("theta map changed", version=message.version)
 
     # -- replies
 

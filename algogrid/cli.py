@@ -15,6 +15,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "algogrid.commands.simulator",
     "algogrid.commands.kill_switch",
     "algogrid.commands.backup",
+    "algogrid.commands.calibrate",
+    "algogrid.commands.forward",
 )
 
 

@@ -74,13 +74,16 @@ from actors import (
     backfill,
     feed_path,
     position_path,
+    signal_path,
     symbols_spec,
 )
 from actors.position import PositionDeps
 from actors.reconciler import ReconcilerMetrics, RunPass
 from actors.risk import RiskMetrics, WebhookDispatcher, risk_limits_from
+from algogrid.calibration_job import watch_theta_maps
 from algogrid.engine_config import EngineConfig
 from algogrid.engine_view import EngineCheck, SupervisionEngineView
+from algogrid.forward_gate import NoOrderExchange
 from algogrid.heap import freeze_startup_heap, unfreeze_heap
 from algogrid.logging_setup import register_secret
 from algogrid.market_clock import market_clock_for
@@ -491,9 +494,19 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
             history=RestBarHistory(rest),
             market_metrics=market_metrics,
         )
-        inputs = trading_inputs(settings, loaded.rules, loaded.unavailable)
+        inputs = await _with_calibration(trading_inputs(settings, loaded.rules, loaded.unavailable), storage)
         market_clock = market_clock_for(simulator.clock if simulator is not None else None)
-        deps = replace(deps, positions=_position_deps(deps, storage, rest, loaded, market_clock))
+        # The forward phase (S-07): the PositionActors' exchange port refuses every order.
+        deps = replace(
+            deps,
+            positions=_position_deps(
+                deps,
+                storage,
+                NoOrderExchange(rest) if settings.forward.enabled else rest,
+                loaded,
+                market_clock,
+            ),
+        )
         root_failed = trio.Event()
         on_root_failure = _setter_from_any_thread(root_failed)
         bridge = TrioBridge()
@@ -535,6 +548,7 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
         supervision_metrics = SupervisionMetrics(wiring.metrics.registry)
         tree = SupervisionTree.start(root, on_root_failure=on_root_failure, metrics=supervision_metrics)
         resolver.bind(tree.ref)
+        _watch_theta_maps(services, storage, tree, symbols=symbols, settings=settings, inputs=inputs)
         try:
             async with trio.open_nursery() as feeds:
                 router = SymbolRouter(
@@ -609,8 +623,28 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
         raise EngineError(f"the supervision root failed: {tree.failure.as_json() if tree.failure else '?'}")
 
 
+def _watch_theta_maps(
+    services: trio.Nursery, storage: Any, tree: SupervisionTree, *, symbols: Sequence[str], settings: Any,
+    inputs: TradingInputs,
+) -> None:  # fmt: skip
+    """Start the θ-map watcher (S-05): each poll tells every SignalActor the version in force."""
+    services.start_soon(
+        watch_theta_maps, storage, lambda s, m: tree.ref(signal_path(s)).tell(m), symbols,
+        settings.calibration, inputs.theta_map.default,
+    )  # fmt: skip
+
+
+async def _with_calibration(inputs: TradingInputs, storage: Any) -> TradingInputs:
+    """Return ``inputs`` with the θ maps and p_win statistics in force (the newest calibration, S-05)."""
+    active = await storage.calibration.load_active(inputs.theta_map.default)
+    if active is None:
+        return inputs
+    log.info("calibration in force", version=active.version, symbols=len(active.theta_maps))
+    return replace(inputs, theta_maps=dict(active.theta_maps), calibrations=dict(active.stats))
+
+
 def _position_deps(
-    deps: SymbolDeps, storage: Any, rest: BybitRestClient, loaded: LoadedInstruments, market_clock: Clock
+    deps: SymbolDeps, storage: Any, rest: Any, loaded: LoadedInstruments, market_clock: Clock
 ) -> PositionDeps:
     """Return the PositionActors' ports (E-01..E-08).
 

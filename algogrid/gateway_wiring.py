@@ -11,6 +11,7 @@ The gateway talks only to ``gateway.ports``; this module is where those Protocol
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
@@ -22,6 +23,8 @@ import trio
 from gateway import (
     EngineView,
     ExecutionItem,
+    ForwardBody,
+    ForwardMetricsView,
     GatewayHandle,
     OrderItem,
     PositionDetail,
@@ -214,6 +217,40 @@ async def serve_gateway(
         fault_injection=fault_injection,
         probes=probes,
         reconciliation=reconciliation,
+        forward=StorageForwardReader(storage, settings),
         shutdown_trigger=shutdown_trigger,
         task_status=task_status,
     )
+
+
+class StorageForwardReader:
+    """``gateway.ForwardReader`` over storage: the newest forward phase evaluated now, never judged (S-07)."""
+
+    def __init__(self, storage: Any, settings: Any) -> None:
+        self._storage = storage
+        self._settings = settings
+
+    async def forward_status(self) -> ForwardBody:
+        """Return the phase's progress ("X/30 days") and its simulated trades' metrics so far."""
+        from algogrid.forward_gate import evaluate_forward
+        from strategy_core import FillModel
+
+        s = self._settings
+        fill = FillModel(slippage_base_pct=s.execution.slippage_base_pct, tp_split=s.execution.tp_split)
+        report = await evaluate_forward(
+            self._storage, s.forward, fill, s.risk.risk_per_trade_usd, dt.datetime.now(dt.UTC),
+            decide=False, by="gateway",
+        )  # fmt: skip
+        metrics = None
+        if report.metrics is not None:
+            m = report.metrics
+            metrics = ForwardMetricsView(
+                trades=m.trades, wins=m.wins, win_rate=m.win_rate, profit_factor=m.profit_factor,
+                net_expectancy_r=m.net_expectancy_r, max_drawdown_pct=m.max_drawdown_pct,
+                modelled_slippage_bps=m.modelled_slippage_bps, actual_slippage_bps=m.actual_slippage_bps,
+            )  # fmt: skip
+        return ForwardBody(
+            phase_id=report.phase_id, status=report.status, started_at=report.started_at, days=report.days,
+            min_days=report.min_days, progress=report.progress, metrics=metrics,
+            reasons=list(report.verdict.reasons) if report.verdict is not None else [],
+        )  # fmt: skip

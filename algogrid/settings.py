@@ -31,7 +31,9 @@ from actors import DevConfig, ExecutionConfig, PipelineConfig
 from actors.monitor import MonitorConfig
 from actors.reconciler import ReconcilerConfig
 from actors.risk import RiskConfig, WebhookConfig
+from algogrid.calibration_job import CalibrationSettings
 from algogrid.engine_config import EngineConfig
+from algogrid.forward_gate import ForwardConfig
 from exchange.config import ExchangeConfig
 from exchange.simulator.config import SimulatorConfig
 from gateway.auth import AuthConfig
@@ -169,6 +171,8 @@ class Settings(BaseSettings):
     strategy: AVI5Config = AVI5Config()
     webhooks: WebhookConfig = WebhookConfig()
     ops: OpsConfig = OpsConfig()
+    calibration: CalibrationSettings = CalibrationSettings()
+    forward: ForwardConfig = ForwardConfig()
 
     @field_validator("symbols", mode="before")
     @classmethod

@@ -68,6 +68,7 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/status"): TRADER,
     ("GET", "/admin/reconciliation/status"): TRADER,  # why new exposure is held (C-01, C-03)
     ("POST", "/admin/reconciliation/acknowledge"): ADMIN,
+    ("GET", "/admin/forward"): TRADER,  # the forward-validation phase's progress (S-07)
     ("GET", "/config"): VIEWER,
     ("PATCH", "/config"): ADMIN,
     # market data and trading (U-07)

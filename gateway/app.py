@@ -33,13 +33,14 @@ from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
 from gateway.metrics import GatewayMetrics, LatencyMiddleware
 from gateway.openapi import build_openapi
-from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
+from gateway.ports import EngineView, ForwardReader, PositionReader, ReadinessProbe, SignalReader
 from gateway.ratelimit import IpRateLimitMiddleware
 from gateway.reconciliation import ReconciliationPort
 from gateway.request_context import RequestContextMiddleware
 from gateway.routes_admin import ADMIN_ENDPOINTS, OpsPort
 from gateway.routes_api_keys import API_KEY_ENDPOINTS, ApiKeyPort
 from gateway.routes_auth import AUTH_ENDPOINTS
+from gateway.routes_forward import FORWARD_ENDPOINTS
 from gateway.routes_ops import FAULT_ENDPOINT, OPS_ENDPOINTS
 from gateway.routes_positions import POSITION_ENDPOINTS
 from gateway.routes_reconciliation import RECONCILIATION_ENDPOINTS
@@ -62,6 +63,7 @@ def endpoints_for(*, fault_injection: bool) -> tuple[Endpoint, ...]:
         *SIGNAL_ENDPOINTS,
         *POSITION_ENDPOINTS,
         *RECONCILIATION_ENDPOINTS,
+        *FORWARD_ENDPOINTS,
         STREAM_ENDPOINT,
         *AUTH_ENDPOINTS,
         *USER_ENDPOINTS,
@@ -121,6 +123,7 @@ def create_app(
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     reconciliation: ReconciliationPort | None = None,
+    forward: ForwardReader | None = None,
 ) -> Starlette:
     """Build the gateway ASGI app (G-01..G-04).
 
@@ -139,6 +142,7 @@ def create_app(
         api_keys: the encrypted Bybit key store behind ``/api-keys``.
         probes: readiness checks by name (e.g. ``postgres``, ``redis``).
         reconciliation: the engine's reconciliation (status, acknowledgement); None: 503 on its routes.
+        forward: the forward phase's progress and metrics (``GET /admin/forward``, S-07).
     """
     hub = SignalHub(client_buffer=config.sse_client_buffer)
     metrics = GatewayMetrics(hub, feed)
@@ -159,6 +163,7 @@ def create_app(
         streams=SessionStreams(),
         ops=ops,
         api_keys=api_keys,
+        forward=forward,
     )
     assert ctx.streams is not None
     auth.on_revoke(ctx.streams.close)

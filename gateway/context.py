@@ -16,7 +16,7 @@ from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
 from gateway.metrics import GatewayMetrics
 from gateway.models import ErrorBody
-from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader
+from gateway.ports import EngineView, ForwardReader, PositionReader, ReadinessProbe, SignalReader
 from gateway.reconciliation import ReconciliationPort
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class GatewayContext:
     streams: SessionStreams | None = None
     ops: OpsPort | None = None
     api_keys: ApiKeyPort | None = None
+    forward: ForwardReader | None = None
 
 
 def ctx_of(request: Request) -> GatewayContext:

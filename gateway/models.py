@@ -23,6 +23,8 @@ __all__ = [
     "FaultKind",
     "FaultRequest",
     "FeedStatusView",
+    "ForwardBody",
+    "ForwardMetricsView",
     "HealthBody",
     "OpenBody",
     "OrderItem",
@@ -439,3 +441,33 @@ class CloseResult(BaseModel):
     fees_usd: Decimal | None
     funding_usd: Decimal | None
     message: str
+
+
+class ForwardMetricsView(BaseModel):
+    """The forward phase's metrics so far (S-07): simulated trades, never orders."""
+
+    model_config = _FROZEN
+
+    trades: int
+    wins: int
+    win_rate: Decimal | None
+    profit_factor: Decimal | None
+    net_expectancy_r: Decimal | None
+    max_drawdown_pct: Decimal
+    modelled_slippage_bps: Decimal | None
+    actual_slippage_bps: Decimal | None
+
+
+class ForwardBody(BaseModel):
+    """Body of ``GET /admin/forward``: the forward-validation phase's progress ("X/30 days") and metrics."""
+
+    model_config = _FROZEN
+
+    phase_id: str | None = Field(description="the newest phase (null: none has run)")
+    status: str = Field(description="none | running | passed | failed | aborted")
+    started_at: dt.datetime | None
+    days: int = Field(ge=0, description="whole calendar days run")
+    min_days: int = Field(ge=1)
+    progress: str = Field(description='"X/30 days", X capped at the minimum')
+    metrics: ForwardMetricsView | None
+    reasons: list[str] = Field(description="the thresholds missed so far (empty once passed)")

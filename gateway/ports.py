@@ -11,6 +11,7 @@ The gateway is thin ASGI: it never reaches into actors or repositories, it talks
   (E-01..E-06).
 * ``SignalReader`` — read side of the ``signals`` table (PostgreSQL).
 * ``PositionReader`` — read side of positions with their orders, fills and slippage (PostgreSQL).
+* ``ForwardReader`` — the forward-validation phase's progress and metrics (S-07).
 * ``StreamCommands`` — the two Redis Stream commands the SSE event log needs (trio-native, redis-py names).
 * ``ReadinessProbe`` — an async check that returns when ready and raises with a reason otherwise.
 """
@@ -26,6 +27,7 @@ from gateway.models import (
     CloseReason,
     CloseResult,
     FaultRequest,
+    ForwardBody,
     PlacementResult,
     PositionDetail,
     PositionQuery,
@@ -38,6 +40,7 @@ from gateway.models import (
 __all__ = [
     "EngineView",
     "FeedStatus",
+    "ForwardReader",
     "MarketTime",
     "PositionReader",
     "ReadinessProbe",
@@ -141,6 +144,13 @@ class EngineView(Protocol):
             EngineUnavailableError: the position actor is not running.
             EngineTimeoutError: no outcome within ``timeout_s``.
         """
+
+
+class ForwardReader(Protocol):
+    """The forward-validation phase's progress and metrics (S-07), read from storage."""
+
+    async def forward_status(self) -> ForwardBody:
+        """Return the newest phase's progress ("X/30 days") and its metrics so far."""
 
 
 class SignalReader(Protocol):

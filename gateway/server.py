@@ -28,7 +28,14 @@ from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.events import RedisEventLog
 from gateway.feed import SignalFeed
-from gateway.ports import EngineView, PositionReader, ReadinessProbe, SignalReader, StreamCommands
+from gateway.ports import (
+    EngineView,
+    ForwardReader,
+    PositionReader,
+    ReadinessProbe,
+    SignalReader,
+    StreamCommands,
+)
 from gateway.reconciliation import ReconciliationPort
 from gateway.routes_admin import OpsPort
 from gateway.routes_api_keys import ApiKeyPort
@@ -77,6 +84,7 @@ async def serve(
     fault_injection: bool = False,
     probes: Mapping[str, ReadinessProbe] | None = None,
     reconciliation: ReconciliationPort | None = None,
+    forward: ForwardReader | None = None,
     stream_key: str = "algogrid:events",
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
@@ -102,6 +110,7 @@ async def serve(
         fault_injection=fault_injection,
         probes=probes,
         reconciliation=reconciliation,
+        forward=forward,
     )
     hub = app.state.ctx.hub
     hconfig = HypercornConfig()

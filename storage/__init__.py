@@ -20,9 +20,10 @@ Every SQL statement of the project lives in a repository here, one per concept: 
 signals, the L50 book log (``books``), the public streams (``streams``: trades, tickers, funding), the
 pipeline's ``MarketStore`` over the first three (``market(source=…)``),
 trading state and kill switch (``kill_switch``), the RiskActor's state (``risk_state``), webhook deliveries,
-the monitor's reads (``monitor``), reconciliation, the audit trail (``audit``) and users (``users``).
-Their value types (``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here too;
-the actors declare the ports these repositories satisfy.
+the monitor's reads (``monitor``), reconciliation, the audit trail (``audit``), users (``users``),
+calibration runs and θ maps (``calibration``), backtests (``backtests``) and forward phases (``forward``).
+Their value types (``TradingStateRecord``, ``DenialRecord``, ``PerformanceHistory`` …) are exported here
+too; the actors declare the ports these repositories satisfy.
 
 Without URLs, ``with start_servers(config) as urls:`` starts embedded PostgreSQL/Redis under
 ``config.data_dir`` (default ``var/``) and ``open_storage(config, urls)`` uses them. Schema: ``upgrade(url)``.
@@ -37,6 +38,8 @@ from __future__ import annotations
 
 from storage.aio import AioBridge
 from storage.audit import AuditContext, AuditContextLike, AuditRepository
+from storage.backtests import BacktestRepository
+from storage.calibration import ActiveCalibration, CalibrationRepository, OutcomeRow, ThetaRow
 from storage.config import StorageConfig
 from storage.database import Connection, Database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -60,6 +63,7 @@ from storage.execution import (
     RejectionRecord,
     SlippageRecord,
 )
+from storage.forward import ForwardPhaseRecord, ForwardRepository, ForwardSignalRow
 from storage.kill_switch import (
     MIRROR_CHANNEL,
     MIRROR_KEY,
@@ -86,14 +90,17 @@ from storage.webhook_deliveries import AlertLike, AttemptLike, WebhookDeliveryRe
 __all__ = [
     "MIRROR_CHANNEL",
     "MIRROR_KEY",
+    "ActiveCalibration",
     "AioBridge",
     "AlertLike",
     "AttemptLike",
     "AuditContext",
     "AuditContextLike",
     "AuditRepository",
+    "BacktestRepository",
     "BookLike",
     "BookLogRepository",
+    "CalibrationRepository",
     "CandleLike",
     "ChangeSource",
     "Connection",
@@ -107,6 +114,9 @@ __all__ = [
     "ExecutionRepository",
     "FencedWriteRejectedError",
     "FindingRecord",
+    "ForwardPhaseRecord",
+    "ForwardRepository",
+    "ForwardSignalRow",
     "FundingRow",
     "IntegrityViolationError",
     "IssuedActivation",
@@ -119,6 +129,7 @@ __all__ = [
     "MarketRepository",
     "MonitorRepository",
     "OrderRecord",
+    "OutcomeRow",
     "PassRecord",
     "PerformanceHistory",
     "PositionRecord",
@@ -145,6 +156,7 @@ __all__ = [
     "StoredKline",
     "StoredSignal",
     "StreamRepository",
+    "ThetaRow",
     "TickerRow",
     "TradeRow",
     "TradingStateRecord",

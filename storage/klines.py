@@ -81,6 +81,12 @@ _INSERT_MANY = """
     RETURNING symbol, open_time
 """
 
+_BETWEEN = """
+    SELECT symbol, open_time, open, high, low, close, volume, turnover
+    FROM klines_5m WHERE symbol = $1 AND open_time >= $2 AND open_time < $3 ORDER BY open_time
+"""
+_BOUNDS = "SELECT min(open_time), max(open_time) FROM klines_5m WHERE symbol = $1"
+
 _LATEST_OPEN = "SELECT max(open_time) FROM klines_5m WHERE symbol = ANY($1::text[])"
 
 # A bar fetched over REST to fill a hole (D-02): the stored copy wins (a live close that got in first is the
@@ -199,6 +205,21 @@ class KlineRepository:
     async def gaps(self, symbol: str) -> list[tuple[datetime, str]]:
         """Return every recorded hole of ``symbol`` as ``(open_time, status)``, oldest first."""
         return [(r["open_time"], r["status"]) for r in await self._db.fetch(_GAPS, symbol)]
+    async def between(self, symbol: str, start: datetime, end: datetime) -> list[StoredKline]:
+        """Return the candles of ``symbol`` opening in [start, end), oldest first (backtest, calibration)."""
+        records = await self._db.fetch(_BETWEEN, symbol, start, end)
+        return [
+            StoredKline(
+                symbol=r["symbol"], start=r["open_time"], open=r["open"], high=r["high"], low=r["low"],
+                close=r["close"], volume=r["volume"], turnover=r["turnover"],
+            )
+            for r in records
+        ]  # fmt: skip
+
+    async def bounds(self, symbol: str) -> tuple[datetime | None, datetime | None]:
+        """Return the open times of the oldest and newest stored candle of ``symbol`` (backfill resumes)."""
+        row = await self._db.fetchrow(_BOUNDS, symbol)
+        return (None, None) if row is None else (row[0], row[1])
 
     async def latest_open(self, symbols: Iterable[str]) -> datetime | None:
         """Return the open time of the newest candle stored for any of ``symbols``, or None when none is."""

@@ -12,11 +12,14 @@ import trio
 from storage.aio import AioBridge, open_bridge
 from storage.api_keys import ApiKeyRepository
 from storage.audit import AuditRepository
+from storage.backtests import BacktestRepository
+from storage.calibration import CalibrationRepository
 from storage.config import StorageConfig
 from storage.database import Database, connect_database
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from storage.errors import StorageError
 from storage.execution import ExecutionRepository
+from storage.forward import ForwardRepository
 from storage.kill_switch import KillSwitchRepository
 from storage.klines import KlineRepository
 from storage.market import MarketRepository
@@ -71,6 +74,9 @@ class Storage:
     sessions: SessionRepository
     runtime_config: RuntimeConfigRepository
     api_keys: ApiKeyRepository
+    calibration: CalibrationRepository
+    backtests: BacktestRepository
+    forward: ForwardRepository
 
     @classmethod
     def over(cls, db: Database, redis: RedisClient, bridge: AioBridge) -> Storage:
@@ -95,6 +101,9 @@ class Storage:
             sessions=SessionRepository(db),
             runtime_config=RuntimeConfigRepository(db),
             api_keys=ApiKeyRepository(db),
+            calibration=CalibrationRepository(db),
+            backtests=BacktestRepository(db),
+            forward=ForwardRepository(db),
         )
 
     def market(self, *, source: str = "ws") -> MarketRepository:

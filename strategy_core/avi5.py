@@ -155,13 +155,20 @@ def _trend_side(ind: IndicatorSet) -> Side | None:
     return None
 
 
-def _direction(indicators: IndicatorSet, theta: Decimal) -> tuple[Side | None, list[Avi5Condition]]:
-    """Return the candidate side (trigger first, else trend) and the failed trigger/trend conditions."""
+def _direction(
+    indicators: IndicatorSet, theta: Decimal, dead: bool = False
+) -> tuple[Side | None, list[Avi5Condition]]:
+    """Return the candidate side (trigger first, else trend) and the failed trigger/trend conditions.
+
+    In a dead hour (S-05) nothing triggers.
+    """
     failed: list[Avi5Condition] = []
     band = VwapBand(indicators.vwap, indicators.vwap_sigma)
     trend = _trend_side(indicators)
     side: Side | None = None
-    if indicators.close > band.upper(theta):
+    if dead:
+        failed.append(Avi5Condition.TRIGGER)
+    elif indicators.close > band.upper(theta):
         side = Side.LONG
     elif indicators.close < band.lower(theta):
         side = Side.SHORT
@@ -209,8 +216,9 @@ def apply_avi5(
             f"expected one symbol, got indicators {indicators.symbol}, book {book.symbol}, "
             f"ticker {ticker.symbol}"
         )
-    theta = theta_map.theta(indicators.bar_start.hour)
-    side, failed = _direction(indicators, theta)
+    hour = indicators.bar_start.hour
+    theta = theta_map.theta(hour)
+    side, failed = _direction(indicators, theta, theta_map.is_dead(hour))
     micro = microprice(book.bid, book.bid_qty, book.ask, book.ask_qty)
     with localcontext(DECIMAL_CONTEXT):
         mid = (book.bid + book.ask) / 2
@@ -250,7 +258,7 @@ def apply_avi5(
                 qty=levels.qty,
                 risk_usd=levels.risk_usd,
                 risk_r=levels.risk_r,
-                p_win=estimate_p_win(indicators.bar_start.hour, calibration or CalibrationStats(), config),
+                p_win=estimate_p_win(hour, calibration or CalibrationStats(), config, side),
                 strategy=AVI5_STRATEGY,
                 strategy_version=strategy_version(config),
                 created_at=now,

@@ -15,6 +15,8 @@ from typing import Annotated, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from strategy_core.models import Side
+
 __all__ = [
     "AVI5Config",
     "BreakEvenMode",
@@ -110,12 +112,26 @@ class ThetaMap(BaseModel):
 
     default: Theta = Decimal("0.35")
     by_hour: dict[int, Theta] = Field(default_factory=dict)
+    dead_hours: frozenset[int] = Field(
+        default_factory=frozenset, description="Hours the calibration found dead or illiquid: no signal."
+    )
+    version: str | None = Field(default=None, description="The calibration run it came from (None: config).")
 
     _hours = field_validator("by_hour")(_check_hours)
+
+    @field_validator("dead_hours")
+    @classmethod
+    def _dead(cls, value: frozenset[int]) -> frozenset[int]:
+        _check_hours(dict.fromkeys(value))
+        return value
 
     def theta(self, hour: int) -> Decimal:
         """Return θ for a UTC hour (0..23)."""
         return self.by_hour.get(hour, self.default)
+
+    def is_dead(self, hour: int) -> bool:
+        """Return whether AVI-5 takes no signal in this UTC hour (S-05 dead hours, liquidity guard)."""
+        return hour in self.dead_hours
 
 
 class HourOutcomes(BaseModel):
@@ -133,12 +149,20 @@ class CalibrationStats(BaseModel):
     model_config = _FROZEN
 
     by_hour: dict[int, HourOutcomes] = Field(default_factory=dict)
+    by_side: dict[Side, dict[int, HourOutcomes]] = Field(
+        default_factory=dict, description="Outcomes per side and hour (the calibration's OOS trades)."
+    )
 
     _hours = field_validator("by_hour")(_check_hours)
 
     def hour(self, hour: int) -> HourOutcomes:
         """Return the outcomes of one hour bucket (zeros when unknown)."""
         return self.by_hour.get(hour, HourOutcomes())
+
+    def side_hour(self, side: Side, hour: int) -> HourOutcomes | None:
+        """Return the outcomes of one side and hour (None when this side has no record at all)."""
+        per_side = self.by_side.get(side)
+        return None if per_side is None else per_side.get(hour, HourOutcomes())
 
     @property
     def total_wins(self) -> int:

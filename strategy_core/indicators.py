@@ -100,14 +100,19 @@ def typical_price(candle: ConfirmedCandle) -> Decimal:
         return (candle.high + candle.low + candle.close) / _THREE
 
 
-def vwap_band_of(window: Sequence[ConfirmedCandle]) -> VwapBand:
+def vwap_band_of(
+    window: Sequence[ConfirmedCandle], typical_prices: Sequence[Decimal] | None = None
+) -> VwapBand:
     """Return VWAP and σ of exactly the given candles (the kernel of every VWAP form).
+
+    ``typical_prices``, when given, are ``typical_price`` of each candle computed earlier (a replay keeps
+    them): the same values, so the same result.
 
     Raises:
         ZeroVolumeError: when the candles traded no volume at all.
     """
     with localcontext(DECIMAL_CONTEXT):
-        tps = [typical_price(c) for c in window]
+        tps = list(typical_prices) if typical_prices is not None else [typical_price(c) for c in window]
         total_volume = sum((c.volume for c in window), Decimal(0))
         if total_volume == 0:
             raise ZeroVolumeError(f"expected volume in the {len(window)}-bar VWAP window, got zero")

@@ -80,9 +80,17 @@ def compute_levels(
     return Levels(entry=entry, sl=sl, tp1=tp1, tp2=tp2, tp3=tp3, qty=qty, risk_usd=risk_usd, risk_r=risk_r)
 
 
-def estimate_p_win(hour: int, calibration: CalibrationStats, config: AVI5Config) -> Decimal:
-    """Return the posterior-mean probability that TP1 is hit before SL for a signal in UTC ``hour``."""
+def estimate_p_win(
+    hour: int, calibration: CalibrationStats, config: AVI5Config, side: Side | None = None
+) -> Decimal:
+    """Return the posterior-mean probability that TP1 is hit before SL for a signal in UTC ``hour``.
+
+    With ``side`` and per-side records (the calibration's OOS outcomes, S-05), the hour's own record is that
+    side's in that hour; the pooled rate is over every hour and side either way.
+    """
     own = calibration.hour(hour)
+    if side is not None:
+        own = calibration.side_hour(side, hour) or own
     with localcontext(DECIMAL_CONTEXT):
         wins, losses = Decimal(calibration.total_wins), Decimal(calibration.total_losses)
         pooled = (config.prior_alpha + wins) / (config.prior_alpha + config.prior_beta + wins + losses)

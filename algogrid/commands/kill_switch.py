@@ -4,7 +4,10 @@ Writes go to PostgreSQL (the source of truth, with an audit row naming who and w
 exactly as the RiskActor writes them; a running engine notices the change within its ``state_poll_s``.
 Release (``off``) is the explicit operator action R-04 requires; both ``on`` and ``off`` need ``--reason``.
 
-Exit codes: 0 done (or nothing to change), 1 storage failure, 2 bad configuration or arguments.
+In live mode, ``off`` enables trading and is refused (with the reason, audited) unless the newest forward
+phase passed (S-07).
+
+Exit codes: 0 done (or nothing to change), 1 storage failure, 2 bad configuration or arguments, 3 refused.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = ["register", "run"]
 log = structlog.get_logger(__name__)
 
 EXIT_STORAGE = 1
+EXIT_REFUSED = 3
 _STATES = {"halted": TradingState.HALTED, "reducing": TradingState.REDUCING}
 
 
@@ -74,14 +78,14 @@ def run(args: argparse.Namespace) -> int:
     failure: str | None = None
     try:
         with start_servers(settings.storage) as urls:
-            output = trio.run(_execute, settings.storage, urls, record, args.history)
+            output = trio.run(_execute, settings.storage, urls, record, args.history, settings.mode)
     except* StorageError as group:  # trio may wrap them in nursery exception groups
         failure = "; ".join(str(exc) for exc in group.exceptions)
     if failure is not None:
         print(f"kill-switch: storage unavailable: {failure}", file=sys.stderr)
         return EXIT_STORAGE
     print(orjson.dumps(output, option=orjson.OPT_INDENT_2).decode())
-    return 0
+    return EXIT_REFUSED if "refused" in output else 0
 
 
 def _requested(args: argparse.Namespace) -> TradingStateRecord | None:
@@ -108,11 +112,18 @@ def _requested(args: argparse.Namespace) -> TradingStateRecord | None:
 
 
 async def _execute(
-    config: StorageConfig, urls: ServerUrls, requested: TradingStateRecord | None, history: int
+    config: StorageConfig, urls: ServerUrls, requested: TradingStateRecord | None, history: int, mode: str
 ) -> dict[str, Any]:
     async with open_storage(
         config.model_copy(update={"pool_min_size": 1, "pool_max_size": 2}), urls
     ) as storage:
+        if mode == "live" and requested is not None and not requested.kill_switch:
+            # enabling trading in live mode needs a passed forward phase (S-07)
+            from algogrid.forward_gate import check_live_start
+
+            decision = await check_live_start(storage, "kill_switch_off", requested.changed_by)
+            if not decision.allowed:
+                return {"changed": False, "refused": decision.reason}
         store = storage.kill_switch
         current = await store.load_trading_state(dt.datetime.now(dt.UTC))
         changed = False

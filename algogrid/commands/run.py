@@ -12,6 +12,10 @@ engine stops (session, actor tree in reverse start order without blocking the tr
 simulator), a final ``audit_trail`` row is written, storage closes and
 ``stopped`` is the last log line; the exit code is 0. A failed supervision root exits 1.
 
+Live mode without ``forward.enabled`` starts only after a passed forward phase (S-07): otherwise the run is
+refused at start-up with the reason (audited) and exits 2. With ``forward.enabled`` a forward phase runs
+(started if none runs): signals on the live market, no order sent.
+
 ``--no-engine`` starts storage only (ops checks): no actors, no exchange, no gateway.
 """
 
@@ -253,6 +257,10 @@ async def _main(
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_storage(settings.storage, urls) as storage:
             settings = await _with_overrides(settings, storage)
+            refusal = await _forward_gate(settings, storage)
+            if refusal is not None:
+                log.error("live mode refused", reason=refusal)
+                return "live_refused"
             async with trio.open_nursery() as maintenance:
                 archiver = Archiver(RetentionRepository(storage.db), settings.ops.retention, ops_metrics)
                 await maintenance.start(MaintenanceService(archiver, settings.ops.retention, ops_metrics).run)
@@ -269,6 +277,21 @@ async def _main(
                 maintenance.cancel_scope.cancel()  # background work stops before storage closes (O-03)
             await _audit(storage, "system_stopped", {"signal": received})  # nothing outside cancels this run
     return received
+
+
+async def _forward_gate(settings: Settings, storage: Storage) -> str | None:
+    """Return why live mode is refused (S-07), or None; start the forward phase when it is enabled."""
+    from datetime import UTC, datetime
+
+    from algogrid.forward_gate import check_live_start, ensure_forward_phase
+
+    if settings.forward.enabled:
+        await ensure_forward_phase(storage, settings.mode, settings.forward, datetime.now(UTC))
+        return None
+    if settings.mode != "live":
+        return None
+    decision = await check_live_start(storage, "start_live", "system")
+    return None if decision.allowed else decision.reason
 
 
 def run(args: argparse.Namespace) -> int:
@@ -288,4 +311,6 @@ def run(args: argparse.Namespace) -> int:
     with servers_and_schema(settings) as urls:
         received = trio.run(_main, settings, urls, serve, started, (args.config, overrides))
     log.info("stopped", signal=received)
+    if received == "live_refused":
+        return EXIT_CONFIG
     return EXIT_ENGINE_FAILED if received == "engine_failed" else 0

@@ -18,6 +18,7 @@ EXPECTED = [
     "RefResolver", "RoutingError", "SYMBOLS", "SignalAllowed", "SignalConfig", "SignalDenied",
     "SignalGenerated", "SignalPublisher", "SignalQueued", "SignalStats", "SignalStoreFailed",
     "SignalStored", "SnapshotFailed", "SnapshotFetched", "SnapshotRequested", "SupervisorConfig",
+    "ThetaMapChanged",
     "SymbolDeps", "SymbolRouter", "SymbolUnavailableError", "SymbolsController", "TradingInputs",
     "TrioWorkPort", "WorkQueue", "WorkRejectedError", "backfill", "feed_path", "position_path", "signal_path",
     "symbol_path", "symbols_spec",

@@ -44,6 +44,7 @@ from actors.position import (
 )
 from actors.risk import PreviewTrade, RiskConfig, TradePreview
 from algogrid.engine_view import SupervisionEngineView
+from algogrid.forward_gate import ForwardConfig
 from algogrid.gateway_wiring import serve_gateway
 from exchange.config import ExchangeConfig
 from gateway import GatewayConfig, GatewayHandle, SignalFeed
@@ -427,6 +428,7 @@ class WiringSettings:
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     strategy: AVI5Config = field(default_factory=AVI5Config)
     exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
+    forward: ForwardConfig = field(default_factory=ForwardConfig)  # GET /admin/forward's thresholds
 
     def model_copy(self, update: dict[str, Any]) -> WiringSettings:
         """Mirror ``Settings.model_copy`` (the admin wiring applies overrides with it)."""

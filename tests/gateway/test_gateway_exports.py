@@ -8,6 +8,7 @@ from tests.support.exports import assert_front_door
 EXPECTED = [
     "EngineError", "EngineTimeoutError", "EngineUnavailableError", "EngineView", "EventLogError", "FaultKind",
     "FaultRejectedError", "FaultRequest", "FeedStatus", "FeedStatusView", "GatewayConfig", "GatewayContext",
+    "ForwardBody", "ForwardMetricsView", "ForwardReader",
     "GatewayError", "GatewayHandle", "MarketTime", "ReadinessProbe", "RedisEventLog", "SignalFeed",
     "SignalHub", "SignalLevels", "SignalPage", "SignalQuery", "SignalReader", "SignalView", "StreamCommands",
     "StreamEvent", "SupervisionNode", "TimeBody", "UnknownActorPathError", "build_openapi", "create_app",

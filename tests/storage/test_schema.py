@@ -18,6 +18,7 @@ SIGNAL = str(uuid.uuid4())
 POSITION = str(uuid.uuid4())
 ORDER = str(uuid.uuid4())
 RUN = str(uuid.uuid4())
+BACKTEST = str(uuid.uuid4())
 
 # One good row per table, in FK order; each returns something to read back.
 GOOD_ROWS: list[tuple[str, str, tuple[object, ...]]] = [
@@ -83,6 +84,16 @@ GOOD_ROWS: list[tuple[str, str, tuple[object, ...]]] = [
      "('BTCUSDT', now(), 100, 0.0001) RETURNING mark_price", ()),
     ("funding_settlements", "INSERT INTO funding_settlements (symbol, funding_time, funding_rate) VALUES "
      "('BTCUSDT', now(), 0.0001) RETURNING source", ()),
+    ("calibration_outcomes", "INSERT INTO calibration_outcomes (calibration_run_id, symbol, hour, side, wins, "
+     "losses) VALUES (%s, 'BTCUSDT', 13, 'long', 7, 3) RETURNING wins", (RUN,)),
+    ("backtest_runs", "INSERT INTO backtest_runs (id, created_by, source, symbols, report) VALUES "
+     "(%s, 'cli:test', 'csv', '{BTCUSDT}', '{}') RETURNING source", (BACKTEST,)),
+    ("backtest_trades", "INSERT INTO backtest_trades (backtest_run_id, signal_id, symbol, side, opened_at, "
+     "closed_at, entry, entry_fill, qty, exit_avg, exit_reason, tp1_first, fees_usd, funding_usd, pnl_usd, "
+     "pnl_r, modelled_slippage_bps, p_win) VALUES (%s, gen_random_uuid(), 'BTCUSDT', 'long', now(), now(), "
+     "100, 100.05, 1, 101, 'tp3', true, 0.1, 0, 0.9, 0.036, 5, 0.5) RETURNING exit_reason", (BACKTEST,)),
+    ("forward_phases", "INSERT INTO forward_phases (mode, started_at, min_days, thresholds) VALUES "
+     "('paper', now(), 30, '{}') RETURNING status", ()),
 ]
 
 # (constraint expected, statement) — each runs in its own rolled-back savepoint.
@@ -130,6 +141,10 @@ BAD_ROWS: list[tuple[str, str]] = [
      "qty, slippage_bps) VALUES ('BTCUSDT', 'long', 'middle', 1, 1, 1, 0)"),
     ("calibration_runs_dates_check", "INSERT INTO calibration_runs (start_date, end_date, total_days) "
      "VALUES ('2026-02-01', '2026-01-01', 30)"),
+    ("forward_phases_one_running", "INSERT INTO forward_phases (mode, started_at, min_days, thresholds) "
+     "VALUES ('paper', now(), 30, '{}')"),
+    ("calibration_outcomes_side_check", f"INSERT INTO calibration_outcomes (calibration_run_id, symbol, hour, "
+     f"side, wins, losses) VALUES ('{RUN}', 'BTCUSDT', 1, 'up', 1, 1)"),
     ("theta_maps_theta_check", f"INSERT INTO theta_maps (calibration_run_id, hour, theta) "
      f"VALUES ('{RUN}', 1, 0.9)"),
     ("theta_maps_run_symbol_hour_key", f"INSERT INTO theta_maps (calibration_run_id, hour, theta) "
@@ -155,6 +170,8 @@ EXPECTED = {
     "klines_5m": Decimal("100.5"), "orderbook_l50_log": 1, "slippage_log": Decimal("-50"),
     "calibration_runs": "running", "theta_maps": Decimal("0.35"), "runtime_config": "risk",
     "kline_gaps": "missing", "public_trades": "t-1", "ticker_log": Decimal(100), "funding_settlements": "ticker",
+    "calibration_outcomes": 7,
+    "backtest_runs": "csv", "backtest_trades": "tp3", "forward_phases": "running",
 }
 
 

@@ -51,6 +51,9 @@ EXPECTED = {
     "SessionRepository",
     "UserRecord",
     "rebuild_exposure",
+    # calibration (S-05), backtests (S-06), forward phases (S-07)
+    "ActiveCalibration", "BacktestRepository", "CalibrationRepository", "OutcomeRow", "ThetaRow",
+    "ForwardPhaseRecord", "ForwardRepository", "ForwardSignalRow",
     # the execution path (E-02..E-07)
     "ExecutionBook",
     "ExecutionRecord",

@@ -110,10 +110,14 @@ def test_front_door_exports_exactly_its_public_names() -> None:
     public = {n for n in dir(strategy_core) if not n.startswith("_")}
     modules = {
         "avi5",
+        "calibration",
+        "calibration_features",
         "config",
         "errors",
         "execution",
         "exposure",
+        "fill_model",
+        "forward",
         "indicator_state",
         "indicators",
         "levels",
@@ -121,6 +125,7 @@ def test_front_door_exports_exactly_its_public_names() -> None:
         "numeric",
         "performance",
         "position_rules",
+        "replay",
         "resample",
         "risk_rules",
         "signal",

@@ -23,6 +23,12 @@ EXPECTED = [
     "evaluate_avi5", "max_drawdown_breached", "microprice", "orderbook_imbalance", "round_down_to_step",
     "round_nearest_to_step", "round_up_to_step", "signal_id_for", "strategy_version", "trade_stats",
     "true_range", "typical_price", "upnl_r", "utc_day_start",
+    "BarSeries", "Candidates", "TradeCosts", "extract_candidates", "profit_factor", "CalibrationConfig",
+    "FoldResult", "HourCalibration", "SymbolCalibration", "calibrate_fold", "population_stability_index",
+    "walk_forward", "ExitReason", "FillModel", "OpenTrade", "SimulatedTrade", "simulate_trade",
+    "ForwardMetrics", "ForwardStatus", "ForwardThresholds", "ForwardVerdict", "GateDecision",
+    "forward_metrics", "judge_forward", "live_trading_gate", "max_drawdown_pct",
+    "MarketContext", "ReplayState", "slippage_bps_of",
 ]  # fmt: skip
 
 

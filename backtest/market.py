@@ -1,0 +1,94 @@
+"""What AVI-5 sees of the book and ticker after a replayed bar: a recorded L50 top, or the stated assumption.
+
+``BookContext`` is the ``MarketContext`` of a replay. With recorded tops (research mode, D-04) the newest one
+at most ``max_book_age_s`` before the bar's end is used; otherwise the book is approximated as described by
+``BookAssumptions`` and counted, so the report says how many bars used which. The ticker's next funding time
+is the next 8-hour instant (00, 08, 16 UTC) after the bar's end, so the funding condition is exact.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from backtest.config import BookAssumptions
+from strategy_core import (
+    BookTop,
+    IndicatorSet,
+    InstrumentRules,
+    TickerState,
+    round_down_to_step,
+    round_up_to_step,
+)
+
+__all__ = ["BookContext", "next_funding_time"]
+
+_EIGHT_HOURS = 8 * 3600
+
+
+def next_funding_time(now: datetime) -> datetime:
+    """Return the first funding instant (a multiple of 8 h since the epoch) strictly after ``now``."""
+    seconds = int(now.timestamp())
+    return datetime.fromtimestamp((seconds // _EIGHT_HOURS + 1) * _EIGHT_HOURS, tz=UTC)
+
+
+class BookContext:
+    """Book and ticker per bar: recorded tops when one is fresh enough, else the approximation."""
+
+    def __init__(
+        self,
+        assumptions: BookAssumptions,
+        instrument: InstrumentRules,
+        *,
+        recorded: Sequence[BookTop] = (),
+        max_book_age_s: int = 10,
+    ) -> None:
+        self.assumptions = assumptions
+        self.instrument = instrument
+        self._recorded = sorted(recorded, key=lambda b: b.ts)
+        self._stamps = [b.ts for b in self._recorded]
+        self._max_age = timedelta(seconds=max_book_age_s)
+        self.recorded_used = 0
+        self.approximated = 0
+
+    def _recorded_at(self, now: datetime) -> BookTop | None:
+        i = bisect.bisect_right(self._stamps, now)
+        if i == 0:
+            return None
+        top = self._recorded[i - 1]
+        return top if now - top.ts <= self._max_age else None
+
+    def _approximate(self, ind: IndicatorSet) -> BookTop:
+        a, tick = self.assumptions, self.instrument.tick_size
+        half = ind.close * a.spread_bps / Decimal(20_000)
+        bid = round_down_to_step(ind.close - half, tick)
+        ask = max(round_up_to_step(ind.close + half, tick), bid + tick)
+        up = ind.close >= ind.vwap
+        return BookTop(
+            symbol=ind.symbol,
+            bid=bid,
+            ask=ask,
+            bid_qty=Decimal(3) if up else Decimal(1),
+            ask_qty=Decimal(1) if up else Decimal(3),
+            imbalance=a.imbalance if up else -a.imbalance,
+            ts=ind.bar_end,
+            depth_usd=a.depth_usd,
+        )
+
+    def __call__(self, ind: IndicatorSet) -> tuple[BookTop, TickerState]:
+        """Return the book top and ticker AVI-5 sees at the end of ``ind``'s bar."""
+        top = self._recorded_at(ind.bar_end)
+        if top is None:
+            self.approximated += 1
+            top = self._approximate(ind)
+        else:
+            self.recorded_used += 1
+        ticker = TickerState(
+            symbol=ind.symbol,
+            mark_price=ind.close,
+            next_funding_time=next_funding_time(ind.bar_end),
+            ts=ind.bar_end,
+        )
+        return top, ticker

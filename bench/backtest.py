@@ -1,0 +1,108 @@
+"""Benchmark of the backtest and the calibration (S-05, S-06): ``.venv/bin/python bench/backtest.py``.
+
+- ``bars_per_s``: one symbol-year (105,120 bars) of a seeded 5m random walk with trending stretches replayed
+  through strategy_core (``ReplayState``: the live path's decision on every bar) and the fill model
+  (``run_backtest``); the candles are built before the clock starts (loading is not replay).
+- ``calibration_s``: feature extraction + walk-forward fold for a 210-day window × 15 symbols of seeded float
+  bars (``extract_candidates`` + ``walk_forward``), the work of ``algogrid calibrate`` after its reads.
+
+Targets (issue 16): ≥ 50,000 bars/s; ≤ 60 s. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backtest import BacktestConfig, run_backtest
+from strategy_core import (
+    AVI5Config,
+    BarSeries,
+    CalibrationConfig,
+    ConfirmedCandle,
+    TradeCosts,
+    extract_candidates,
+    walk_forward,
+)
+
+SEED = 20240101
+YEAR_BARS = 365 * 288
+DAYS = 210
+SYMBOLS = 15
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+FIVE = timedelta(minutes=5)
+
+
+def candles(n: int, rng: random.Random) -> list[ConfirmedCandle]:
+    """Return ``n`` 5m candles of a random walk whose drift flips every 200 bars (prices in cents)."""
+    out: list[ConfirmedCandle] = []
+    price = 10_000
+    for i in range(n):
+        drift = 20 if (i // 200) % 2 == 0 else -20
+        o = price
+        c = max(1_000, o + drift + rng.randint(-90, 90))
+        h, lo = max(o, c) + rng.randint(0, 30), min(o, c) - rng.randint(0, 30)
+        start = T0 + FIVE * i
+        v = Decimal(rng.randint(5, 50))
+        out.append(
+            ConfirmedCandle(
+                symbol="BTCUSDT", start=start, end=start + FIVE, open=Decimal(o) / 100,
+                high=Decimal(h) / 100, low=Decimal(lo) / 100, close=Decimal(c) / 100, volume=v,
+                turnover=v * c / 100,
+            )
+        )  # fmt: skip
+        price = c
+    return out
+
+
+def float_bars(symbol: str, days: int, rng: random.Random) -> BarSeries:
+    """Return a float random walk of ``days`` of 5m bars."""
+    bars = BarSeries(symbol)
+    price = 100.0
+    t0 = int(T0.timestamp())
+    for i in range(days * 288):
+        c = price * math.exp(rng.gauss(0.0, 0.002))
+        h, lo = max(price, c) * 1.0005, min(price, c) * 0.9995
+        v = 100.0 + rng.random() * 20
+        bars.append(t0 + 300 * i, price, h, lo, c, v, v * c)
+        price = c
+    return bars
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    series = candles(YEAR_BARS, rng)
+    started = time.perf_counter()
+    result = run_backtest(series, BacktestConfig())
+    replay_s = time.perf_counter() - started
+    bars_per_s = YEAR_BARS / replay_s
+    print(f"replay: {YEAR_BARS} bars in {replay_s:.2f} s, {len(result.trades)} trades, "
+          f"{result.exact_bars} bars on the exact path")  # fmt: skip
+
+    symbols = [float_bars(f"SYM{i}USDT", DAYS, random.Random(SEED + i)) for i in range(SYMBOLS)]
+    config, avi5, costs = CalibrationConfig(), AVI5Config(), TradeCosts()
+    start, end = int(T0.timestamp()), int(T0.timestamp()) + DAYS * 86_400
+    started = time.perf_counter()
+    folds = 0
+    for bars in symbols:
+        candidates = extract_candidates(bars, avi5, costs, float(min(config.theta_grid)))
+        folds += len(walk_forward(candidates, start, end, config).folds)
+    calibration_s = time.perf_counter() - started
+    print(f"calibration: {SYMBOLS} symbols × {DAYS} days in {calibration_s:.2f} s ({folds} folds)")
+    print(json.dumps({
+        "bars_per_s": round(bars_per_s), "replay_bars": YEAR_BARS, "trades": len(result.trades),
+        "exact_bars": result.exact_bars, "calibration_s": round(calibration_s, 2),
+        "calibration_symbols": SYMBOLS, "calibration_days": DAYS,
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

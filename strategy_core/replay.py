@@ -1,0 +1,171 @@
+"""``ReplayState``: the offline twin of ``IndicatorState`` + ``apply_avi5`` for replays (backtest, S-06).
+
+A replay needs the AVI-5 *decision* of every bar, not every indicator of every bar. The VWAP band is the
+costly part of a fold (20 typical prices re-summed in Decimal), and on most bars the close lies well inside
+VWAP ± θ·σ, where AVI-5 can only fail its trigger; on others the trigger's side is against
+the 15m trend, where it can only fail its trend. So each bar first folds the stateful parts exactly as
+``IndicatorState`` does (the same ``StreamingATR``, ``Resampler15m``, ``StreamingEMA`` and ATR history), then
+runs a float pre-check of the trigger and the trend with a wide margin (0.1 % of θ·σ plus 1e-9 of the
+price — far above the float error of a 20-bar band); only a bar that may trigger gets the exact Decimal
+band, the same ``IndicatorSet`` and ``apply_avi5``. Hence the decision of every bar equals the live
+path's (tested bar by bar against ``IndicatorState.fold`` + ``apply_avi5``), at several times its speed.
+Dead hours skip the bar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from decimal import Decimal
+
+from strategy_core.avi5 import Avi5Decision, apply_avi5
+from strategy_core.config import AVI5Config, CalibrationStats, InstrumentRules, ThetaMap
+from strategy_core.errors import ZeroVolumeError
+from strategy_core.indicator_state import ATR_PERCENTILE, _indicator_set
+from strategy_core.indicators import Donchian, atr_above_percentile, typical_price, vwap_band_of
+from strategy_core.models import BookTop, ConfirmedCandle, IndicatorSet, TickerState
+from strategy_core.resample import Resampler15m
+from strategy_core.streaming import StreamingATR, StreamingEMA
+
+__all__ = ["MarketContext", "ReplayState"]
+
+MarketContext = Callable[[IndicatorSet], tuple[BookTop, TickerState]]
+"""Return the book top and ticker AVI-5 sees after a bar (recorded, or an explicit approximation)."""
+
+
+class ReplayState:
+    """One symbol's replay: fold a confirmed 5m candle, return AVI-5's decision when it may trigger."""
+
+    def __init__(
+        self,
+        symbol: str,
+        config: AVI5Config,
+        *,
+        theta_map: ThetaMap,
+        instrument: InstrumentRules,
+        risk_per_trade_usd: Decimal,
+        calibration: CalibrationStats | None = None,
+    ) -> None:
+        self.symbol = symbol
+        self.config = config
+        self.theta_map = theta_map
+        self.instrument = instrument
+        self.risk_per_trade_usd = risk_per_trade_usd
+        self.calibration = calibration
+        self._window: deque[ConfirmedCandle] = deque(maxlen=config.vwap_window)
+        self._floats: deque[tuple[float, float]] = deque(maxlen=config.vwap_window)
+        self._tps: deque[Decimal] = deque(maxlen=config.vwap_window)
+        self._sums = [0.0, 0.0, 0.0]
+        self._atr = StreamingATR(config.atr_period)
+        self._atr_history: deque[Decimal] = deque(maxlen=config.vwap_window)
+        self._donchian: deque[ConfirmedCandle] = deque(maxlen=config.donchian_window)
+        self._resampler = Resampler15m()
+        self._fast = StreamingEMA(config.ema_fast_15m)
+        self._slow = StreamingEMA(config.ema_slow_15m)
+        self._last: ConfirmedCandle | None = None
+        self.bars_5m = 0
+        self.bars_15m = 0
+        self.exact = 0  # bars that needed the exact band (for the bench)
+
+    def _push_float(self, tp: float, volume: float) -> None:
+        """Keep Σv, Σtp·v, Σtp²·v of the window (re-summed every 1000 bars so rounding cannot drift)."""
+        if len(self._floats) == self._floats.maxlen:
+            old_tp, old_v = self._floats[0]
+            self._sums[0] -= old_v
+            self._sums[1] -= old_tp * old_v
+            self._sums[2] -= old_tp * old_tp * old_v
+        self._floats.append((tp, volume))
+        self._sums[0] += volume
+        self._sums[1] += tp * volume
+        self._sums[2] += tp * tp * volume
+        if self.bars_5m % 1000 == 0:
+            self._sums = [
+                math.fsum(v for _, v in self._floats),
+                math.fsum(t * v for t, v in self._floats),
+                math.fsum(t * t * v for t, v in self._floats),
+            ]
+
+    def _may_signal(self, close: float, theta: float, trend: int) -> bool:
+        """Return False only when AVI-5 certainly fails its trigger or its trend on this bar."""
+        total, weighted, squares = self._sums
+        if total <= 0:
+            return True  # the exact path decides (a zero-volume window has no band)
+        vwap = weighted / total
+        sigma = math.sqrt(max(squares / total - vwap * vwap, 0.0))
+        distance, band, noise = close - vwap, theta * sigma, 1e-9 * abs(close)
+        if abs(distance) < 0.999 * band - noise:
+            return False  # inside VWAP ± θσ: no trigger
+        certain_side = abs(distance) > 1.001 * band + noise
+        return not (certain_side and (1 if distance > 0 else -1) != trend)  # a trigger against the trend
+
+    def fold(
+        self, candle: ConfirmedCandle, context: MarketContext, *, evaluate: bool = True
+    ) -> Avi5Decision | None:
+        """Fold one candle; return the decision when the bar may trigger (else None: no signal possible).
+
+        ``evaluate=False`` folds the state only (a replay that could not take a signal now: it holds a
+        trade).
+
+        Raises:
+            ValueError: the candle belongs to another symbol or is not a 5m candle.
+        """
+        if candle.symbol != self.symbol:
+            raise ValueError(f"expected a {self.symbol} candle, got {candle.symbol}")
+        if self._last is not None and candle.start <= self._last.start:
+            return None
+        merged = self._resampler.update(candle)
+        self._last = candle
+        self.bars_5m += 1
+        if merged is not None:
+            self.bars_15m += 1
+            self._fast.update(merged.close)
+            self._slow.update(merged.close)
+        atr = self._atr.update(candle)
+        if atr is not None:
+            self._atr_history.append(atr)
+        self._donchian.append(candle)
+        self._window.append(candle)
+        close = float(candle.close)
+        tp = typical_price(candle)
+        self._tps.append(tp)
+        self._push_float(float(tp), float(candle.volume))
+        fast, slow = self._fast.value, self._slow.value
+        warm = len(self._window) == self._window.maxlen and len(self._donchian) == self._donchian.maxlen
+        if not evaluate or not warm or atr is None or fast is None or slow is None:
+            return None
+        hour = candle.start.hour
+        trend = 0 if fast == slow else (1 if fast > slow else -1)
+        if trend == 0 or self.theta_map.is_dead(hour):
+            return None  # no trend (or a dead hour): AVI-5 cannot signal
+        if not self._may_signal(close, float(self.theta_map.theta(hour)), trend):
+            return None
+        try:
+            band = vwap_band_of(list(self._window), list(self._tps))
+        except ZeroVolumeError:
+            return None
+        self.exact += 1
+        channel = Donchian(high=max(c.high for c in self._donchian), low=min(c.low for c in self._donchian))
+        indicators = _indicator_set(
+            candle,
+            band=band,
+            atr=atr,
+            channel=channel,
+            ema_fast=fast,
+            ema_slow=slow,
+            bars_5m=self.bars_5m,
+            bars_15m=self.bars_15m,
+            atr_above_p80=atr_above_percentile(self._atr_history, ATR_PERCENTILE),
+        )
+        book, ticker = context(indicators)
+        return apply_avi5(
+            indicators,
+            book=book,
+            ticker=ticker,
+            theta_map=self.theta_map,
+            config=self.config,
+            now=indicators.bar_end,
+            instrument=self.instrument,
+            risk_per_trade_usd=self.risk_per_trade_usd,
+            calibration=self.calibration,
+        )
