@@ -58,6 +58,9 @@ class ExecutionConfig(BaseModel):
         default=5, ge=1, le=50, description="Reduce-only IOC orders tried to go flat."
     )
     max_rebuild_attempts: int = Field(default=10, ge=1, le=1000, description="Rebuild tries before a crash.")
+    max_stop_replacements: int = Field(
+        default=3, ge=0, le=20, description="Stops placed again after one was cancelled on the venue (C-02)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ExecutionConfig:

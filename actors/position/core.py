@@ -360,6 +360,9 @@ class PositionCore:
     def _protect(self, position: PositionFlow) -> None:
         raise NotImplementedError  # ProtectionFlow
 
+    def _restore_stop(self, position: PositionFlow) -> None:
+        raise NotImplementedError  # ProtectionFlow
+
     def _rejected(self, position: PositionFlow, link: str, error: BybitApiError) -> None:
         raise NotImplementedError  # PlacementFlow
 

@@ -185,8 +185,11 @@ class FillsFlow(PositionCore):
             self._check_entry(position)
             return
         self._sync_record(position)
-        if position.status in LIVE and not position.protecting and not position.links(OrderPurpose.SL):
-            self._protect(position)
+        if position.status in LIVE and not position.protecting:
+            if position.links(OrderPurpose.SL):
+                self._restore_stop(position)
+            else:
+                self._protect(position)
         if position.status in (*LIVE, PositionStatus.FAILED_UNDERFILL, PositionStatus.CLOSING):
             self._check_close(position)
 

@@ -74,6 +74,48 @@ class ProtectionFlow(PositionCore):
 
         self._job(record.id, "protect", place)
 
+    def _restore_stop(self, position: PositionFlow) -> None:
+        """Place the stop again when it was cancelled on the venue by someone else (C-02: a warning repaired).
+
+        A live position always has a working stop: ours are cancelled only while closing, so a stop that
+        ended unfilled on a live position was cancelled outside the system (or rejected). A new attempt is
+        placed at the stored stop price for the open size, up to ``max_stop_replacements`` times.
+        """
+        rules, record = position.rules, position.record
+        stops = position.orders(OrderPurpose.SL)
+        if rules is None or record.sl is None or position.protecting or not stops:
+            return
+        if any(not o.status.terminal or o.cum_qty > 0 for o in stops):
+            return  # a stop works (or one filled: the position is closing through it)
+        if len(stops) > self.config.max_stop_replacements:
+            return
+        size = round_down_to_step(position.ledger.open_qty, rules.qty_step)
+        if size < rules.min_qty:
+            return
+        attempt = len(stops)
+        sid = record.signal_id or record.id
+        stop = OrderState(
+            order_link_id(sid, OrderPurpose.SL, attempt),
+            OrderPurpose.SL,
+            size,
+            trigger_price=round_nearest_to_step(record.sl, rules.tick_size),
+        )
+        self.log.warning("stop missing on the venue", position_id=record.id, placing=stop.order_link_id)
+        self._track(position, stop, attempt)
+        position.protecting = True
+        intent = self._order_record(position, stop, attempt)
+        request = self._request(position, stop)
+        store, exchange = self.deps.store, self.deps.exchange
+
+        async def place() -> list[tuple[str, OrderAck | BybitApiError]]:
+            await store.record_intent(intent)
+            try:
+                return [(request.order_link_id, await exchange.create_order(request))]
+            except BybitApiError as exc:
+                return [(request.order_link_id, exc)]
+
+        self._job(record.id, "protect", place)
+
     def _on_protected(self, position: PositionFlow, done: StepDone) -> None:
         position.protecting = False
         position.in_flight -= set(position.links(OrderPurpose.SL, OrderPurpose.TP))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from exchange.bybit import OrderRequest
 from exchange.simulator import Simulator
 from strategy_core.execution import OrderPurpose, order_link_id
-from tests.position.position_kit import SYMBOL, best_ask
+from tests.position.position_kit import API_KEY, SYMBOL, best_ask
 from tests.reconciler.recon_kit import FAST, ReconRig, market, other_client, running_system
 from tests.support import eventually_async
 
@@ -227,6 +228,35 @@ async def test_an_orphan_order_of_ours_is_cancelled_and_logged_as_a_warning(
             await eventually_async(cancelled, timeout=10)
         assert await _kinds(rig, "warning") == ["orphan_order"]
         assert not (await rig.risk()).record.kill_switch  # type: ignore[union-attr]
+
+
+async def test_a_stop_cancelled_by_another_client_is_placed_again_for_the_open_size(
+    recon_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    async with running_system(recon_db_url, redis_clean_url, sim) as rig:
+        position_id = await _open_position(rig, sim)
+        stops = [o for o in sim.account(API_KEY).orders.values() if o.conditional]
+        assert len(stops) == 1
+        first = stops[0]
+        async with other_client(sim) as person:  # a person cancels the stop by hand on the venue
+            await person.cancel_order(SYMBOL, order_link_id=first.order_link_id)
+
+        def stop_works_again() -> list[Any]:
+            return [
+                o for o in sim.account(API_KEY).orders.values()
+                if o.conditional and o.order_link_id != first.order_link_id and o.status == "Untriggered"
+            ]  # fmt: skip
+
+        again = await eventually_async(stop_works_again, timeout=10)
+        assert len(again) == 1
+        replaced = again[0]
+        assert (replaced.trigger_price, replaced.qty) == (first.trigger_price, first.qty)
+        stored = await rig.storage.db.fetch(
+            "SELECT status FROM orders WHERE position_id = $1::uuid AND purpose = 'sl' ORDER BY created_at",
+            uuid.UUID(position_id),
+        )
+        assert [r["status"] for r in stored] == ["cancelled", "untriggered"]
+        assert await _kinds(rig, "critical") == []
 
 
 async def test_a_silently_dead_private_stream_is_detected_and_revalidated_by_rest(
