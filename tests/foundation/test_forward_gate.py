@@ -60,7 +60,11 @@ async def test_live_needs_a_passed_phase_which_a_completed_phase_gives(
         refused = await check_live_start(storage, "start_live", "test")
         assert not refused.allowed
         assert "none has run" in refused.reason
-        live = load_settings(Path("/nonexistent.yaml"), mode="live")
+        live = load_settings(  # live mode wants a strong signing secret and Vault (U-03, U-08)
+            Path("/nonexistent.yaml"),
+            mode="live",
+            auth={"jwt_secret": "live-mode-signing-secret-" + "s" * 32, "cipher": {"kind": "vault"}},
+        )
         assert await _forward_gate(live, storage) == refused.reason
 
         await _market(storage, 31)
