@@ -29,7 +29,13 @@ from actors.position.messages import (
     RiskCheckDue,
     StepDone,
 )
-from actors.position.repairs import AdoptExchangeClose, CancelOrphanOrders, RepairStepDone, Revalidate
+from actors.position.repairs import (
+    AdoptExchangeClose,
+    CancelOrphanOrders,
+    FlattenSymbol,
+    RepairStepDone,
+    Revalidate,
+)
 
 __all__ = [
     "AdoptExchangeClose",
@@ -42,6 +48,7 @@ __all__ = [
     "ExecutionConfig",
     "ExecutionStorePort",
     "FillWaitElapsed",
+    "FlattenSymbol",
     "GetPositions",
     "PlaceOrderFromSignal",
     "PlacementOutcome",

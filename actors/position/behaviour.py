@@ -40,7 +40,7 @@ from .placement import PlacementFlow
 from .protection import ProtectionFlow
 from .rebuild import RebuildFlow
 from .reconcile import RepairFlow
-from .repairs import AdoptExchangeClose, CancelOrphanOrders, RepairStepDone, Revalidate
+from .repairs import AdoptExchangeClose, CancelOrphanOrders, FlattenSymbol, RepairStepDone, Revalidate
 
 __all__ = ["PositionBehaviour", "PositionMessage"]
 
@@ -65,6 +65,7 @@ PositionMessage = (
     | Revalidate
     | AdoptExchangeClose
     | CancelOrphanOrders
+    | FlattenSymbol
     | RepairStepDone
 )
 """Every message the PositionActor handles: commands, exchange events, decisions, replies, timers, repairs."""
@@ -135,7 +136,9 @@ class PositionBehaviour(PlacementFlow, FillsFlow, ProtectionFlow, ClosingFlow, R
             case RiskCheckDue():
                 self._risk_check_due()
             # -- repairs the ReconcilerActor asks for (C-02, C-03: actors.position.reconcile)
-            case Revalidate() | AdoptExchangeClose() | CancelOrphanOrders() | RepairStepDone():
+            case Revalidate() | AdoptExchangeClose() | CancelOrphanOrders() | FlattenSymbol():
+                self._repair(message)
+            case RepairStepDone():
                 self._repair(message)
             case _:
                 raise unexpected("PositionMessage", message)

@@ -21,7 +21,7 @@ from typing import cast
 
 from actors.errors import WorkRejectedError
 from exchange import BybitApiError, RetCode
-from exchange.bybit import ExecutionReport
+from exchange.bybit import ExecutionReport, OrderRequest
 from storage import ExecutionRecord
 from strategy_core.execution import (
     EXEC_TYPE_FUNDING,
@@ -34,7 +34,14 @@ from strategy_core.execution import (
 )
 
 from .core import PositionCore
-from .repairs import AdoptExchangeClose, CancelOrphanOrders, RepairMessage, RepairStepDone, Revalidate
+from .repairs import (
+    AdoptExchangeClose,
+    CancelOrphanOrders,
+    FlattenSymbol,
+    RepairMessage,
+    RepairStepDone,
+    Revalidate,
+)
 
 __all__ = ["RepairFlow"]
 
@@ -57,6 +64,8 @@ class RepairFlow(PositionCore):
                 self._adopt(message)
             case CancelOrphanOrders():
                 self._cancel_orphans(message)
+            case FlattenSymbol():
+                self._flatten(message)
             case RepairStepDone(step="adopt"):
                 self._on_adopted(message)
             case RepairStepDone():
@@ -157,6 +166,34 @@ class RepairFlow(PositionCore):
         position.closing_reason = "reconciliation"
         self._progress(position)
 
+    # -- liquidation on a critical finding (C-03, ``reconciler.liquidate_on_critical``)
+
+    def _flatten(self, message: FlattenSymbol) -> None:
+        exchange, symbol = self.deps.exchange, self.symbol
+        link = _flatten_link(message.reason, int(self.clock.now().timestamp() * 1000))
+
+        async def flatten() -> list[str]:
+            closed: list[str] = []
+            for held in await exchange.get_positions(symbol):
+                if held.symbol != symbol or held.size <= 0:
+                    continue
+                await exchange.create_order(
+                    OrderRequest(
+                        symbol=symbol,
+                        side="Sell" if held.side == "Buy" else "Buy",
+                        order_type="Market",
+                        qty=held.size,
+                        time_in_force="IOC",
+                        order_link_id=link,
+                        reduce_only=True,
+                    )
+                )
+                closed.append(f"{held.side} {held.size}")
+            return closed
+
+        self.log.error("flattening on a critical finding", reason=message.reason, order_link_id=link)
+        self._repair_job("flatten", "", flatten)
+
     # -- orphan orders of ours
 
     def _cancel_orphans(self, message: CancelOrphanOrders) -> None:
@@ -179,6 +216,11 @@ class RepairFlow(PositionCore):
 
         self.log.warning("cancelling orphan orders", order_link_ids=wanted, reason=message.reason)
         self._repair_job("cancel", "", cancel)
+
+
+def _flatten_link(reason: str, at_ms: int) -> str:
+    """Return the ``orderLinkId`` of a flatten order (ours in shape, unique per pass)."""
+    return f"flat-{at_ms}-{abs(hash(reason)) % 10**6}"
 
 
 def _external_record(report: ExecutionReport, position_id: str, qty: Decimal) -> ExecutionRecord:

@@ -8,6 +8,8 @@ positions, carries these out (``actors.position.reconcile``):
 * ``AdoptExchangeClose`` — the exchange closed the position outside the system (by hand, another client):
   store the other client's fills as this position's, close it with the exchange's closed PnL;
 * ``CancelOrphanOrders`` — cancel open orders with our ``orderLinkId`` that no position owns;
+* ``FlattenSymbol`` — a critical finding with ``reconciler.liquidate_on_critical``: close whatever the
+  exchange holds on the symbol at market, reduce-only (the next pass adopts the close of our position);
 * ``RepairStepDone`` — the reply of a repair's work-queue job.
 """
 
@@ -15,7 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AdoptExchangeClose", "CancelOrphanOrders", "RepairMessage", "RepairStepDone", "Revalidate"]
+__all__ = [
+    "AdoptExchangeClose",
+    "CancelOrphanOrders",
+    "FlattenSymbol",
+    "RepairMessage",
+    "RepairStepDone",
+    "Revalidate",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +51,13 @@ class CancelOrphanOrders:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FlattenSymbol:
+    """Command (reconciler → position): close the exchange's whole position on the symbol, reduce-only."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RepairStepDone:
     """Reply (trio → position): repair job ``step`` for ``position_id`` ended (``result`` or ``error``)."""
 
@@ -51,5 +67,5 @@ class RepairStepDone:
     error: Exception | None = None
 
 
-RepairMessage = Revalidate | AdoptExchangeClose | CancelOrphanOrders | RepairStepDone
+RepairMessage = Revalidate | AdoptExchangeClose | CancelOrphanOrders | FlattenSymbol | RepairStepDone
 """The repair messages a PositionActor handles (one ``match`` arm in its behaviour)."""

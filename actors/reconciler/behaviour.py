@@ -18,7 +18,7 @@ from actors.errors import WorkRejectedError
 from actors.host import unexpected
 from actors.messages import MessageSink
 from actors.ports import Job
-from actors.position import AdoptExchangeClose, CancelOrphanOrders, Revalidate
+from actors.position import AdoptExchangeClose, CancelOrphanOrders, FlattenSymbol, Revalidate
 from actors.risk import Alert, AlertKind, CriticalDiscrepancy, ReconciliationVerdict, Severity, TradingState
 from actors.timers import MessageTimers
 from storage import FencedWriteRejectedError, FindingRecord, Lease, PassRecord, StoredFinding
@@ -354,6 +354,8 @@ class ReconcilerBehaviour:
                 state=_STATES[self.config.on_critical],
             )
         )
+        if self.config.liquidate_on_critical and finding.symbol:
+            self._tell_position(finding.symbol, FlattenSymbol(reason=finding.sentence))
         if self.deps.alerts is not None:
             self.deps.alerts.submit(
                 Alert(

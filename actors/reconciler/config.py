@@ -35,6 +35,12 @@ class ReconcilerConfig(BaseModel):
     on_critical: Literal["halted", "reducing"] = Field(
         default="halted", description="Trading state the kill switch engages on a critical finding (C-03)."
     )
+    liquidate_on_critical: bool = Field(
+        default=False,
+        description=(
+            "Also flatten a critical finding's symbol at market, reduce-only (C-03); off: a person decides."
+        ),
+    )
     cancel_own_orphans: bool = Field(
         default=True, description="Cancel open orders with our orderLinkId that no position owns (warning)."
     )

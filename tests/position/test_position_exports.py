@@ -6,7 +6,7 @@ import actors.position
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
-    "AdoptExchangeClose", "CancelOrphanOrders",
+    "AdoptExchangeClose", "CancelOrphanOrders", "FlattenSymbol",
     "CloseOutcome", "ClosePosition", "CloseReason", "CloseStatus", "ExchangePort", "ExecutionConfig",
     "ExecutionStorePort", "FillWaitElapsed", "GetPositions", "PlaceOrderFromSignal", "PlacementOutcome",
     "PlacementStatus", "PollFills", "PositionActor", "PositionBehaviour", "PositionChanged",

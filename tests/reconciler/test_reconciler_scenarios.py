@@ -207,6 +207,30 @@ async def test_extra_size_added_on_the_exchange_is_critical_and_engages_the_kill
         assert audited == 1
 
 
+async def test_with_liquidation_configured_a_critical_drift_flattens_the_symbol_and_our_close_is_adopted(
+    recon_db_url: str, redis_clean_url: str, sim: Simulator
+) -> None:
+    config = FAST.model_copy(update={"liquidate_on_critical": True})
+    async with running_system(recon_db_url, redis_clean_url, sim, config=config) as rig:
+        position_id = await _open_position(rig, sim)
+        await rig.next_pass()
+        async with other_client(sim) as other_bot:
+            await market(other_bot, "Buy", Decimal("0.010"), "other-bot-3")  # size we did not trade
+
+            async def flat_on_the_exchange() -> bool:
+                return not [p for p in await other_bot.get_positions(SYMBOL) if p.size > 0]
+
+            await eventually_async(flat_on_the_exchange, timeout=15)
+        assert (await rig.risk()).record.kill_switch  # type: ignore[union-attr]
+
+        async def adopted() -> bool:
+            row = await rig.storage.execution.get_position(position_id)
+            return row is not None and row.status == "closed"
+
+        await eventually_async(adopted, timeout=15)  # the next passes find our position flat: adopted
+        assert "size_mismatch" in await _kinds(rig, "critical")
+
+
 async def test_an_orphan_order_of_ours_is_cancelled_and_logged_as_a_warning(
     recon_db_url: str, redis_clean_url: str, sim: Simulator
 ) -> None:
