@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import trio
 from pydantic import SecretStr
 
@@ -49,6 +51,7 @@ from algogrid.settings import WHITELIST
 from exchange import Credentials, ExchangeConfig
 from exchange.bybit import BybitRestClient, OrderRequest
 from exchange.simulator import Simulator, SimulatorConfig, open_simulator
+from gateway.auth import hash_token, new_token
 from storage import ServerUrls, Storage, StorageConfig, open_storage, start_servers, upgrade
 from strategy_core.models import Side
 from strategy_core.signal import Signal
@@ -133,6 +136,7 @@ def _env(sim: Simulator, urls: ServerUrls, tmp: Path, interval: float) -> dict[s
         DATABASE_URL=urls.database_url,
         REDIS_URL=urls.redis_url,
         ALGOGRID_MODE="paper",
+        ALGOGRID_AUTH__JWT_SECRET=secrets.token_urlsafe(48),  # paper mode refuses a missing signing secret
         ALGOGRID_SYMBOLS=",".join(WHITELIST),
         ALGOGRID_EXCHANGE__REST_URL=sim.rest_url,
         ALGOGRID_EXCHANGE__WS_PUBLIC_URL=sim.ws_public_url,
@@ -179,6 +183,29 @@ async def _signal(storage: Storage, sim: Simulator, symbol: str) -> str:
     return str(signal.id)
 
 
+async def _trader_token(url: str, storage: Storage) -> str:
+    """Make an admin the product's way (``create-admin``'s activation, TOTP enrolment, login over HTTP) and
+    return its bearer token; the token outlives the restarts (same signing secret, stored session)."""
+    email, token = f"bench-{uuid.uuid4().hex[:8]}@example.com", new_token()
+    issued = await storage.users.issue_admin_activation(email, hash_token(token), ttl_hours=1, actor="bench")
+    if issued is None:
+        raise RuntimeError("expected a new admin")
+    password = "bench-Password-" + uuid.uuid4().hex[:12]
+    async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
+        setup = await client.post("/auth/activate/totp", json={"token": token})
+        totp = pyotp.TOTP(setup.json()["secret"])
+        body = {"token": token, "password": password, "totp_code": totp.now()}
+        done = await client.post("/auth/activate", json=body)
+        if done.status_code != 200:
+            raise RuntimeError(f"activation refused: {done.text}")
+        code = totp.at(time.time() + 30)  # the next step: a code is never accepted twice
+        credentials = {"email": email, "password": password, "totp_code": code}
+        login = await client.post("/auth/login", json=credentials)
+        if login.status_code != 200:
+            raise RuntimeError(f"login refused: {login.text}")
+        return str(login.json()["access_token"])
+
+
 async def _status(client: httpx.AsyncClient) -> dict[str, Any]:
     body: dict[str, Any] = (await client.get("/admin/reconciliation/status")).json()
     return body
@@ -202,7 +229,8 @@ async def _run(args: argparse.Namespace, urls: ServerUrls, tmp: Path) -> dict[st
         try:
             engine.start()
             url = await engine.ready()
-            async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
+            auth = {"Authorization": f"Bearer {await _trader_token(url, storage)}"}
+            async with httpx.AsyncClient(base_url=url, timeout=30.0, headers=auth) as client:
                 for symbol in WHITELIST:  # one position per symbol, through the product's click route
                     signal_id = await _signal(storage, sim, symbol)
                     answer = await client.post("/positions/open", json={"signal_id": signal_id})
@@ -221,13 +249,13 @@ async def _run(args: argparse.Namespace, urls: ServerUrls, tmp: Path) -> dict[st
                 engine.kill()
                 engine.start()
                 url = await engine.ready()
-                async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
+                async with httpx.AsyncClient(base_url=url, timeout=30.0, headers=auth) as client:
                     first = (await _status(client))["passes"][-1]
                     if not first["clean"]:
                         raise RuntimeError(f"start-up pass not clean: {first}")
                 recovery.append(time.monotonic() - t0)
 
-            async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
+            async with httpx.AsyncClient(base_url=url, timeout=30.0, headers=auth) as client:
                 creds = Credentials(api_key=API_KEY, api_secret=SecretStr(API_SECRET))
                 xconfig = ExchangeConfig(rest_url=sim.rest_url)
                 applied: list[float] = []
