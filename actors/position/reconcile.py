@@ -14,8 +14,8 @@ final closed-PnL read counts it. The close reason is ``reconciliation``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import cast
 
@@ -25,7 +25,6 @@ from exchange.bybit import ExecutionReport, OrderRequest
 from storage import ExecutionRecord
 from strategy_core.execution import (
     EXEC_TYPE_FUNDING,
-    ExecFill,
     OrderPurpose,
     OrderState,
     OrderStatus,
@@ -42,6 +41,7 @@ from .repairs import (
     RepairStepDone,
     Revalidate,
 )
+from .state import fill_of, record_of
 
 __all__ = ["RepairFlow"]
 
@@ -145,17 +145,7 @@ class RepairFlow(PositionCore):
                     ),
                     0,
                 )
-            position.ledger = position.ledger.apply_fill(
-                ExecFill(
-                    exec_id=record.exec_id,
-                    order_link_id=record.order_link_id,
-                    side="Buy" if record.side == "Buy" else "Sell",
-                    price=record.price,
-                    qty=record.qty,
-                    fee=record.fee,
-                    exec_type=record.exec_type,
-                )
-            )
+            position.ledger = position.ledger.apply_fill(fill_of(record))
         if position.ledger.open_qty > 0:
             self.log.warning(
                 "adopted fills do not flatten the position",
@@ -170,7 +160,7 @@ class RepairFlow(PositionCore):
 
     def _flatten(self, message: FlattenSymbol) -> None:
         exchange, symbol = self.deps.exchange, self.symbol
-        link = _flatten_link(message.reason, int(self.clock.now().timestamp() * 1000))
+        link = _flatten_link(int(self.clock.now().timestamp() * 1000))
 
         async def flatten() -> list[str]:
             closed: list[str] = []
@@ -218,23 +208,13 @@ class RepairFlow(PositionCore):
         self._repair_job("cancel", "", cancel)
 
 
-def _flatten_link(reason: str, at_ms: int) -> str:
-    """Return the ``orderLinkId`` of a flatten order (ours in shape, unique per pass)."""
-    return f"flat-{at_ms}-{abs(hash(reason)) % 10**6}"
+def _flatten_link(at_ms: int) -> str:
+    """Return the ``orderLinkId`` of a flatten order (one per critical finding's instant)."""
+    return f"flat-{at_ms}"
 
 
 def _external_record(report: ExecutionReport, position_id: str, qty: Decimal) -> ExecutionRecord:
-    return ExecutionRecord(
-        exec_id=report.exec_id,
-        order_link_id=report.order_link_id,
-        exchange_order_id=report.order_id or None,
-        position_id=position_id,
-        symbol=report.symbol,
-        side=report.side,
-        price=report.exec_price,
-        qty=qty,
-        fee=(report.exec_fee or Decimal(0)) * (qty / report.exec_qty if report.exec_qty else Decimal(1)),
-        exec_type=report.exec_type,
-        is_maker=report.is_maker,
-        exec_time=dt.datetime.fromtimestamp(report.exec_time / 1000, tz=dt.UTC),
-    )
+    """Return ``qty`` of another client's fill as this position's execution (its fee in proportion)."""
+    whole = record_of(report, position_id)
+    share = qty / report.exec_qty if report.exec_qty else Decimal(1)
+    return replace(whole, qty=qty, fee=whole.fee * share)
