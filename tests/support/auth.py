@@ -46,6 +46,7 @@ TEST_AUTH = AuthConfig(
     cipher=CipherConfig(local_key=SecretStr(base64.b64encode(b"t" * 32).decode())),
 )
 PASSWORD = "correct-Horse-battery-42"
+_MARGIN_S = 10.0  # seconds a request may take on a loaded machine before its code is checked
 
 
 @dataclass
@@ -63,8 +64,12 @@ class Account:
     def code(self) -> str:
         """Return a current code never used before (the next step within the ±1 drift window)."""
         assert self.totp_secret is not None
-        now = int(time.time() // STEP_S)
-        for step in (now - 1, now, now + 1):
+        at = time.time()
+        now = int(at // STEP_S)
+        # The previous step's code stays valid only until this step ends (the server allows ±1 step): near
+        # the boundary a slow request would arrive too late, so it is used only with time to spare.
+        oldest = now - 1 if at % STEP_S < STEP_S - _MARGIN_S else now
+        for step in range(oldest, now + 2):
             if step > self.last_step:
                 self.last_step = step
                 return pyotp.TOTP(self.totp_secret).at(step * STEP_S)
