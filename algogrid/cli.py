@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "algogrid.commands.backup",
     "algogrid.commands.calibrate",
     "algogrid.commands.forward",
+    "algogrid.commands.backfill",
 )
 
 

@@ -89,6 +89,11 @@ _BOUNDS = "SELECT min(open_time), max(open_time) FROM klines_5m WHERE symbol = $
 
 _LATEST_OPEN = "SELECT max(open_time) FROM klines_5m WHERE symbol = ANY($1::text[])"
 
+_OPEN_TIMES = """
+    SELECT open_time FROM klines_5m
+    WHERE symbol = $1 AND open_time >= $2 AND open_time < $3 ORDER BY open_time
+"""
+
 # A bar fetched over REST to fill a hole (D-02): the stored copy wins (a live close that got in first is the
 # same bar); a new row is tagged ``rest_backfill`` with ``repaired_at``.
 _INSERT_REPAIRED = """
@@ -205,6 +210,7 @@ class KlineRepository:
     async def gaps(self, symbol: str) -> list[tuple[datetime, str]]:
         """Return every recorded hole of ``symbol`` as ``(open_time, status)``, oldest first."""
         return [(r["open_time"], r["status"]) for r in await self._db.fetch(_GAPS, symbol)]
+
     async def between(self, symbol: str, start: datetime, end: datetime) -> list[StoredKline]:
         """Return the candles of ``symbol`` opening in [start, end), oldest first (backtest, calibration)."""
         records = await self._db.fetch(_BETWEEN, symbol, start, end)
@@ -215,6 +221,10 @@ class KlineRepository:
             )
             for r in records
         ]  # fmt: skip
+
+    async def open_times_between(self, symbol: str, start: datetime, end: datetime) -> list[datetime]:
+        """Return the open times of ``symbol``'s stored candles in [start, end), oldest first (backfill)."""
+        return [r["open_time"] for r in await self._db.fetch(_OPEN_TIMES, symbol, start, end)]
 
     async def bounds(self, symbol: str) -> tuple[datetime | None, datetime | None]:
         """Return the open times of the oldest and newest stored candle of ``symbol`` (backfill resumes)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from exchange.simulator.accounts import Account, Execution, Order, Position
 from exchange.simulator.clock import SimClock
-from exchange.simulator.config import SimulatorConfig
+from exchange.simulator.config import MAX_HISTORY_BARS, SimulatorConfig
 from exchange.simulator.errors import (
     BybitRejection,
     SimulatorConfigError,
@@ -24,6 +24,7 @@ from exchange.simulator.server import Simulator, open_simulator
 __all__ = [
     "DEFAULT_SYMBOLS",
     "INSTRUMENTS",
+    "MAX_HISTORY_BARS",
     "Account",
     "BybitRejection",
     "Execution",

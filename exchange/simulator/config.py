@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from exchange.simulator.instruments import DEFAULT_SYMBOLS, INSTRUMENTS
 
-__all__ = ["SimulatorConfig"]
+__all__ = ["MAX_HISTORY_BARS", "SimulatorConfig"]
+
+MAX_HISTORY_BARS = 366 * 288
+"""The most history a venue generates at start: a year and a day of 5-minute bars."""
 
 
 class SimulatorConfig(BaseModel):
@@ -24,7 +27,8 @@ class SimulatorConfig(BaseModel):
         kline_csv: per symbol, a CSV of 5-minute bars (``start,open,high,low,close,volume[,turnover]``) to
             replay instead of the synthetic process.
         start_time_ms: exchange time at start (default: wall-clock now).
-        history_bars: closed 5-minute bars generated before the start, served by ``/v5/market/kline``.
+        history_bars: closed 5-minute bars generated before the start, served by ``/v5/market/kline`` (up to
+            a year and a day: ``algogrid backfill`` generates its whole range as history).
         default_balance: USDT wallet balance of accounts added without one.
         taker_fee_rate / maker_fee_rate: fee rates charged on fills (Bybit's VIP-0 linear rates).
         leverage: leverage used for margin on every symbol.
@@ -44,7 +48,7 @@ class SimulatorConfig(BaseModel):
     port: int = Field(default=0, ge=0, le=65535)
     kline_csv: dict[str, Path] = Field(default_factory=dict)
     start_time_ms: int | None = None
-    history_bars: int = Field(default=200, ge=0, le=5000)
+    history_bars: int = Field(default=200, ge=0, le=MAX_HISTORY_BARS)
     default_balance: Decimal = Decimal("10000")
     taker_fee_rate: Decimal = Decimal("0.00055")
     maker_fee_rate: Decimal = Decimal("0.0002")

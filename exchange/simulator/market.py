@@ -102,6 +102,8 @@ class Market:
         self._trade_seq = self.rng.randrange(10**9, 10**10)
         self.open_interest = spec.qty_of(self.book.base_steps * 400)
         self.bars: list[Bar] = []
+        # Closed bars kept for ``klines``: the generated history and 5000 more (trimmed 1000 at a time).
+        self._keep = history_bars + 5000
         self._replay = {b.start_ms: b for b in replay} if replay else None
         self._replay_last = replay[-1] if replay else None
         first = (start_ms // BAR_MS) * BAR_MS - history_bars * BAR_MS
@@ -145,7 +147,7 @@ class Market:
                 closed = self._close_bar()
                 result.closed.append(closed)
                 self.bars.append(closed)
-                if len(self.bars) > 6000:
+                if len(self.bars) > self._keep + 1000:
                     del self.bars[:1000]
                 self.bar = Bar(bar_end, self.last, self.last, self.last, self.last)
         return result
