@@ -94,10 +94,21 @@ def _need(count: int, needed: int, what: str) -> None:
         raise InsufficientDataError(f"expected at least {needed} {what}, got {count}")
 
 
+# The per-bar kernels below (typical price, true range, EMA step) call the context's methods: the very
+# operations, in the same order, that ``localcontext(DECIMAL_CONTEXT)`` would run — so the same digits —
+# without entering a context per call (they run on every bar of a replay).
+_ADD = DECIMAL_CONTEXT.add
+_SUBTRACT = DECIMAL_CONTEXT.subtract
+_MULTIPLY = DECIMAL_CONTEXT.multiply
+_DIVIDE = DECIMAL_CONTEXT.divide
+_ABS = DECIMAL_CONTEXT.abs
+_POWER = DECIMAL_CONTEXT.power
+_ZERO = Decimal(0)
+
+
 def typical_price(candle: ConfirmedCandle) -> Decimal:
     """Return (high + low + close) / 3."""
-    with localcontext(DECIMAL_CONTEXT):
-        return (candle.high + candle.low + candle.close) / _THREE
+    return _DIVIDE(_ADD(_ADD(candle.high, candle.low), candle.close), _THREE)
 
 
 def vwap_band_of(
@@ -111,17 +122,20 @@ def vwap_band_of(
     Raises:
         ZeroVolumeError: when the candles traded no volume at all.
     """
-    with localcontext(DECIMAL_CONTEXT):
-        tps = list(typical_prices) if typical_prices is not None else [typical_price(c) for c in window]
-        total_volume = sum((c.volume for c in window), Decimal(0))
-        if total_volume == 0:
-            raise ZeroVolumeError(f"expected volume in the {len(window)}-bar VWAP window, got zero")
-        vwap = sum((tp * c.volume for tp, c in zip(tps, window, strict=True)), Decimal(0)) / total_volume
-        variance = (
-            sum((c.volume * (tp - vwap) ** 2 for tp, c in zip(tps, window, strict=True)), Decimal(0))
-            / total_volume
-        )
-        return VwapBand(vwap=vwap, sigma=variance.sqrt())
+    tps = list(typical_prices) if typical_prices is not None else [typical_price(c) for c in window]
+    volumes = [c.volume for c in window]
+    # Σ left to right from 0, as sum() in localcontext(DECIMAL_CONTEXT) would: the same digits.
+    total_volume = weighted = squares = _ZERO
+    for volume in volumes:
+        total_volume = _ADD(total_volume, volume)
+    if total_volume == 0:
+        raise ZeroVolumeError(f"expected volume in the {len(window)}-bar VWAP window, got zero")
+    for tp, volume in zip(tps, volumes, strict=True):
+        weighted = _ADD(weighted, _MULTIPLY(tp, volume))
+    vwap = _DIVIDE(weighted, total_volume)
+    for tp, volume in zip(tps, volumes, strict=True):
+        squares = _ADD(squares, _MULTIPLY(volume, _POWER(_SUBTRACT(tp, vwap), 2)))
+    return VwapBand(vwap=vwap, sigma=DECIMAL_CONTEXT.sqrt(_DIVIDE(squares, total_volume)))
 
 
 def calculate_vwap(klines: Sequence[ConfirmedCandle], window: int = 20) -> Decimal:
@@ -142,8 +156,8 @@ def calculate_vwap_band(klines: Sequence[ConfirmedCandle], window: int = 20) -> 
 
 def true_range(candle: ConfirmedCandle, prev_close: Decimal) -> Decimal:
     """Return max(high − low, |high − prev_close|, |low − prev_close|)."""
-    with localcontext(DECIMAL_CONTEXT):
-        return max(candle.high - candle.low, abs(candle.high - prev_close), abs(candle.low - prev_close))
+    high, low = candle.high, candle.low
+    return max(_SUBTRACT(high, low), _ABS(_SUBTRACT(high, prev_close)), _ABS(_SUBTRACT(low, prev_close)))
 
 
 def ema_alpha(period: int) -> Decimal:
@@ -162,8 +176,7 @@ def ema_seed(first_values: Sequence[Decimal]) -> Decimal:
 
 def ema_step(prev: Decimal, value: Decimal, alpha: Decimal) -> Decimal:
     """Return the next EMA value: prev + α·(value − prev)."""
-    with localcontext(DECIMAL_CONTEXT):
-        return prev + alpha * (value - prev)
+    return _ADD(prev, _MULTIPLY(alpha, _SUBTRACT(value, prev)))
 
 
 def calculate_ema(values: Sequence[Decimal], period: int) -> Decimal:

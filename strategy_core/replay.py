@@ -4,7 +4,8 @@ A replay needs the AVI-5 *decision* of every bar, not every indicator of every b
 costly part of a fold (20 typical prices re-summed in Decimal), and on most bars the close lies well inside
 VWAP ± θ·σ, where AVI-5 can only fail its trigger; on others the trigger's side is against
 the 15m trend, where it can only fail its trend. So each bar first folds the stateful parts exactly as
-``IndicatorState`` does (the same ``StreamingATR``, ``Resampler15m``, ``StreamingEMA`` and ATR history), then
+``IndicatorState`` does (the same ``StreamingATR``, ``StreamingEMA`` and ATR history; the 15m bucketing of
+``Resampler15m`` without building the merged candle: its close, the last 5m close, is all the EMAs read), then
 runs a float pre-check of the trigger and the trend with a wide margin (0.1 % of θ·σ plus 1e-9 of the
 price — far above the float error of a 20-bar band); only a bar that may trigger gets the exact Decimal
 band, the same ``IndicatorSet`` and ``apply_avi5``. Hence the decision of every bar equals the live
@@ -17,6 +18,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 
 from strategy_core.avi5 import Avi5Decision, apply_avi5
@@ -25,7 +27,7 @@ from strategy_core.errors import ZeroVolumeError
 from strategy_core.indicator_state import ATR_PERCENTILE, _indicator_set
 from strategy_core.indicators import Donchian, atr_above_percentile, typical_price, vwap_band_of
 from strategy_core.models import BookTop, ConfirmedCandle, IndicatorSet, TickerState
-from strategy_core.resample import Resampler15m
+from strategy_core.resample import FIVE_MINUTES, bucket_start_15m
 from strategy_core.streaming import StreamingATR, StreamingEMA
 
 __all__ = ["MarketContext", "ReplayState"]
@@ -56,11 +58,12 @@ class ReplayState:
         self._window: deque[ConfirmedCandle] = deque(maxlen=config.vwap_window)
         self._floats: deque[tuple[float, float]] = deque(maxlen=config.vwap_window)
         self._tps: deque[Decimal] = deque(maxlen=config.vwap_window)
-        self._sums = [0.0, 0.0, 0.0]
+        self._sum_v = self._sum_tv = self._sum_ttv = 0.0  # Σv, Σtp·v, Σtp²·v of the window, in floats
         self._atr = StreamingATR(config.atr_period)
         self._atr_history: deque[Decimal] = deque(maxlen=config.vwap_window)
         self._donchian: deque[ConfirmedCandle] = deque(maxlen=config.donchian_window)
-        self._resampler = Resampler15m()
+        self._pending_bucket: datetime | None = None  # the 15m bucket of the pending 5m bars
+        self._pending = 0
         self._fast = StreamingEMA(config.ema_fast_15m)
         self._slow = StreamingEMA(config.ema_slow_15m)
         self._last: ConfirmedCandle | None = None
@@ -68,27 +71,16 @@ class ReplayState:
         self.bars_15m = 0
         self.exact = 0  # bars that needed the exact band (for the bench)
 
-    def _push_float(self, tp: float, volume: float) -> None:
-        """Keep Σv, Σtp·v, Σtp²·v of the window (re-summed every 1000 bars so rounding cannot drift)."""
-        if len(self._floats) == self._floats.maxlen:
-            old_tp, old_v = self._floats[0]
-            self._sums[0] -= old_v
-            self._sums[1] -= old_tp * old_v
-            self._sums[2] -= old_tp * old_tp * old_v
-        self._floats.append((tp, volume))
-        self._sums[0] += volume
-        self._sums[1] += tp * volume
-        self._sums[2] += tp * tp * volume
-        if self.bars_5m % 1000 == 0:
-            self._sums = [
-                math.fsum(v for _, v in self._floats),
-                math.fsum(t * v for t, v in self._floats),
-                math.fsum(t * t * v for t, v in self._floats),
-            ]
+    def _resum(self) -> None:
+        """Re-sum Σv, Σtp·v, Σtp²·v of the window exactly (every 1000 bars, so rounding cannot drift)."""
+        floats = self._floats
+        self._sum_v = math.fsum(v for _, v in floats)
+        self._sum_tv = math.fsum(t * v for t, v in floats)
+        self._sum_ttv = math.fsum(t * t * v for t, v in floats)
 
     def _may_signal(self, close: float, theta: float, trend: int) -> bool:
         """Return False only when AVI-5 certainly fails its trigger or its trend on this bar."""
-        total, weighted, squares = self._sums
+        total, weighted, squares = self._sum_v, self._sum_tv, self._sum_ttv
         if total <= 0:
             return True  # the exact path decides (a zero-volume window has no band)
         vwap = weighted / total
@@ -98,6 +90,29 @@ class ReplayState:
             return False  # inside VWAP ± θσ: no trigger
         certain_side = abs(distance) > 1.001 * band + noise
         return not (certain_side and (1 if distance > 0 else -1) != trend)  # a trigger against the trend
+
+    def _completes_15m(self, candle: ConfirmedCandle) -> bool:
+        """Fold ``candle`` into the pending 15m bucket as ``Resampler15m.update`` does; True when it completes
+        one (a complete triple b, b + 5 min, b + 10 min) — without building the merged candle.
+
+        Raises:
+            ValueError: the candle is not a 5m candle.
+        """
+        start = candle.start
+        if candle.end - start != FIVE_MINUTES:
+            raise ValueError(f"expected a 5m candle, got a {candle.end - start} candle starting {start}")
+        bucket = bucket_start_15m(start)
+        if self._pending and self._pending_bucket != bucket:
+            self._pending = 0
+        if start != bucket + FIVE_MINUTES * self._pending:
+            self._pending = 0  # a gap inside the bucket: it can no longer be complete
+            return False
+        self._pending_bucket = bucket
+        self._pending += 1
+        if self._pending < 3:
+            return False
+        self._pending = 0
+        return True
 
     def fold(
         self, candle: ConfirmedCandle, context: MarketContext, *, evaluate: bool = True
@@ -112,28 +127,54 @@ class ReplayState:
         """
         if candle.symbol != self.symbol:
             raise ValueError(f"expected a {self.symbol} candle, got {candle.symbol}")
-        if self._last is not None and candle.start <= self._last.start:
+        last = self._last
+        if last is not None and candle.start <= last.start:
             return None
-        merged = self._resampler.update(candle)
+        atr = self._advance(candle)
+        if not evaluate or atr is None or len(self._window) != self._window.maxlen:
+            return None
+        if len(self._donchian) != self._donchian.maxlen:
+            return None
+        return self._decide(candle, atr, context)
+
+    def _advance(self, candle: ConfirmedCandle) -> Decimal | None:
+        """Fold the stateful parts (15m EMAs, ATR and its history, windows, float sums); return the ATR."""
+        if self._completes_15m(candle):
+            # the 15m candle's close is its last 5m close: the EMAs need nothing else of the merged bar
+            self.bars_15m += 1
+            self._fast.update(candle.close)
+            self._slow.update(candle.close)
         self._last = candle
         self.bars_5m += 1
-        if merged is not None:
-            self.bars_15m += 1
-            self._fast.update(merged.close)
-            self._slow.update(merged.close)
         atr = self._atr.update(candle)
         if atr is not None:
             self._atr_history.append(atr)
         self._donchian.append(candle)
         self._window.append(candle)
-        close = float(candle.close)
         tp = typical_price(candle)
         self._tps.append(tp)
-        self._push_float(float(tp), float(candle.volume))
+        # Σv, Σtp·v, Σtp²·v of the float window, kept incrementally for the pre-check
+        t, v = float(tp), float(candle.volume)
+        floats = self._floats
+        if len(floats) == floats.maxlen:
+            old_t, old_v = floats[0]
+            self._sum_v -= old_v
+            self._sum_tv -= old_t * old_v
+            self._sum_ttv -= old_t * old_t * old_v
+        floats.append((t, v))
+        self._sum_v += v
+        self._sum_tv += t * v
+        self._sum_ttv += t * t * v
+        if self.bars_5m % 1000 == 0:
+            self._resum()
+        return atr
+
+    def _decide(self, candle: ConfirmedCandle, atr: Decimal, context: MarketContext) -> Avi5Decision | None:
+        """Return AVI-5's decision on a warm bar, or None when the float pre-check rules a signal out."""
         fast, slow = self._fast.value, self._slow.value
-        warm = len(self._window) == self._window.maxlen and len(self._donchian) == self._donchian.maxlen
-        if not evaluate or not warm or atr is None or fast is None or slow is None:
+        if fast is None or slow is None:
             return None
+        close = float(candle.close)
         hour = candle.start.hour
         trend = 0 if fast == slow else (1 if fast > slow else -1)
         if trend == 0 or self.theta_map.is_dead(hour):
