@@ -50,6 +50,7 @@ __all__ = [
 AVI5_STRATEGY = "AVI-5"
 AVI5_RULES_VERSION = "1.0.0"
 _BPS = Decimal(10_000)
+_NO_CALIBRATION = CalibrationStats()  # no OOS record: p_win is the prior (frozen, shared)
 
 
 class Avi5Condition(StrEnum):
@@ -258,7 +259,7 @@ def apply_avi5(
                 qty=levels.qty,
                 risk_usd=levels.risk_usd,
                 risk_r=levels.risk_r,
-                p_win=estimate_p_win(hour, calibration or CalibrationStats(), config, side),
+                p_win=estimate_p_win(hour, calibration or _NO_CALIBRATION, config, side),
                 strategy=AVI5_STRATEGY,
                 strategy_version=strategy_version(config),
                 created_at=now,

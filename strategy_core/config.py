@@ -143,6 +143,9 @@ class HourOutcomes(BaseModel):
     losses: int = Field(default=0, ge=0)
 
 
+_NO_OUTCOMES = HourOutcomes()  # frozen: one shared "no record" instead of a new one per lookup
+
+
 class CalibrationStats(BaseModel):
     """Wins and losses per UTC hour of signal generation, input of the p_win estimate."""
 
@@ -157,12 +160,12 @@ class CalibrationStats(BaseModel):
 
     def hour(self, hour: int) -> HourOutcomes:
         """Return the outcomes of one hour bucket (zeros when unknown)."""
-        return self.by_hour.get(hour, HourOutcomes())
+        return self.by_hour.get(hour, _NO_OUTCOMES)
 
     def side_hour(self, side: Side, hour: int) -> HourOutcomes | None:
         """Return the outcomes of one side and hour (None when this side has no record at all)."""
         per_side = self.by_side.get(side)
-        return None if per_side is None else per_side.get(hour, HourOutcomes())
+        return None if per_side is None else per_side.get(hour, _NO_OUTCOMES)
 
     @property
     def total_wins(self) -> int:

@@ -122,17 +122,20 @@ class OpenTrade:
         """Return the quantity still open."""
         return self.signal.qty - self.exit_qty
 
-    def _exit(self, qty: Decimal, price: Decimal, *, slipped: bool) -> OpenTrade:
+    def _exit(
+        self, qty: Decimal, price: Decimal, *, slipped: bool, filled_tps: int | None = None
+    ) -> OpenTrade:
+        """Return the trade after an exit of ``qty`` at ``price``; ``filled_tps`` when a target filled it."""
         sign = Decimal(self.signal.side.sign)
         with localcontext(DECIMAL_CONTEXT):
             fill = price * (1 - sign * self.slip_pct / _HUNDRED) if slipped else price
             fee = qty * fill * self.model.fee_pct / _HUNDRED
-            return replace(
-                self,
-                exit_value=self.exit_value + qty * fill,
-                exit_qty=self.exit_qty + qty,
-                fees=self.fees + fee,
-            )
+            exit_value, exit_qty, fees = self.exit_value + qty * fill, self.exit_qty + qty, self.fees + fee
+        if filled_tps is None:
+            return replace(self, exit_value=exit_value, exit_qty=exit_qty, fees=fees)
+        return replace(
+            self, exit_value=exit_value, exit_qty=exit_qty, fees=fees, filled_tps=filled_tps, tp1_first=True
+        )
 
     def _funding(self, bar: ConfirmedCandle) -> OpenTrade:
         if bar.end.minute or bar.end.hour % 8:  # no funding instant ends this bar (the common case)
@@ -152,22 +155,25 @@ class OpenTrade:
         """
         s = self.signal
         long = s.side is Side.LONG
-        if bar.low <= s.sl if long else bar.high >= s.sl:
-            return self._exit(self.open_qty, s.sl, slipped=True).close(bar.end, "sl")
+        high, low, end = bar.high, bar.low, bar.end
+        if low <= s.sl if long else high >= s.sl:
+            return self._exit(self.open_qty, s.sl, slipped=True).close(end, "sl")
         trade = self
-        targets = (s.tp1, s.tp2, s.tp3)
-        while trade.filled_tps < 3:
-            tp = targets[trade.filled_tps]
-            if not (bar.high >= tp if long else bar.low <= tp):
+        filled = self.filled_tps
+        while filled < 3:
+            tp = s.tp1 if filled == 0 else s.tp2 if filled == 1 else s.tp3
+            if not (high >= tp if long else low <= tp):
                 break
-            size = trade.open_qty if trade.filled_tps == 2 else trade.sizes[trade.filled_tps]
-            trade = trade._exit(size, tp, slipped=False)
-            trade = replace(trade, filled_tps=trade.filled_tps + 1, tp1_first=True)
-        if trade.filled_tps == 3 or trade.open_qty <= 0:
-            return trade.close(bar.end, "tp3")
-        trade = trade._funding(bar)
-        if (bar.end - s.created_at) // _FIVE_MINUTES >= self.model.max_hold_bars:
-            return trade._exit(trade.open_qty, bar.close, slipped=True).close(bar.end, "time")
+            size = trade.open_qty if filled == 2 else trade.sizes[filled]
+            filled += 1
+            trade = trade._exit(size, tp, slipped=False, filled_tps=filled)
+        # exit_qty ≥ qty is open_qty ≤ 0 (a difference of two Decimals never rounds across zero)
+        if filled == 3 or trade.exit_qty >= s.qty:
+            return trade.close(end, "tp3")
+        if not (end.minute or end.hour % 8):  # a funding instant may end this bar
+            trade = trade._funding(bar)
+        if (end - s.created_at) // _FIVE_MINUTES >= self.model.max_hold_bars:
+            return trade._exit(trade.open_qty, bar.close, slipped=True).close(end, "time")
         return trade
 
     def close(self, at: datetime, reason: ExitReason) -> SimulatedTrade:

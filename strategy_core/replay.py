@@ -64,6 +64,7 @@ class ReplayState:
         self._donchian: deque[ConfirmedCandle] = deque(maxlen=config.donchian_window)
         self._pending_bucket: datetime | None = None  # the 15m bucket of the pending 5m bars
         self._pending = 0
+        self._expected: datetime | None = None  # where the pending triple continues
         self._fast = StreamingEMA(config.ema_fast_15m)
         self._slow = StreamingEMA(config.ema_slow_15m)
         self._last: ConfirmedCandle | None = None
@@ -95,24 +96,31 @@ class ReplayState:
         """Fold ``candle`` into the pending 15m bucket as ``Resampler15m.update`` does; True when it completes
         one (a complete triple b, b + 5 min, b + 10 min) — without building the merged candle.
 
+        ``fold`` passes strictly increasing starts, so a pending triple continues exactly when the candle
+        starts at ``self._expected`` (the bucket's next slot): the common case costs one comparison.
+
         Raises:
             ValueError: the candle is not a 5m candle.
         """
         start = candle.start
         if candle.end - start != FIVE_MINUTES:
             raise ValueError(f"expected a 5m candle, got a {candle.end - start} candle starting {start}")
-        bucket = bucket_start_15m(start)
-        if self._pending and self._pending_bucket != bucket:
+        if self._pending and start == self._expected:
+            self._pending += 1
+        else:
+            bucket = bucket_start_15m(start)
+            if self._pending and bucket == self._pending_bucket:
+                self._pending = 0  # a gap inside the bucket: it can no longer be complete
+                return False
+            if start != bucket:
+                self._pending = 0  # the bucket's first bar is missing
+                return False
+            self._pending_bucket, self._pending = bucket, 1
+        if self._pending == 3:
             self._pending = 0
-        if start != bucket + FIVE_MINUTES * self._pending:
-            self._pending = 0  # a gap inside the bucket: it can no longer be complete
-            return False
-        self._pending_bucket = bucket
-        self._pending += 1
-        if self._pending < 3:
-            return False
-        self._pending = 0
-        return True
+            return True
+        self._expected = start + FIVE_MINUTES
+        return False
 
     def fold(
         self, candle: ConfirmedCandle, context: MarketContext, *, evaluate: bool = True
