@@ -64,13 +64,11 @@ class VwapBand(NamedTuple):
 
     def upper(self, theta: Decimal) -> Decimal:
         """Return VWAP + θ·σ."""
-        with localcontext(DECIMAL_CONTEXT):
-            return self.vwap + theta * self.sigma
+        return DECIMAL_CONTEXT.add(self.vwap, DECIMAL_CONTEXT.multiply(theta, self.sigma))
 
     def lower(self, theta: Decimal) -> Decimal:
         """Return VWAP − θ·σ."""
-        with localcontext(DECIMAL_CONTEXT):
-            return self.vwap - theta * self.sigma
+        return DECIMAL_CONTEXT.subtract(self.vwap, DECIMAL_CONTEXT.multiply(theta, self.sigma))
 
 
 class Donchian(NamedTuple):

@@ -65,18 +65,20 @@ def compute_levels(
     ``risk_per_trade_usd`` is 1R in USD (R-01): the size risks at most that much.
     """
     tick = instrument.tick_size
-    with localcontext(DECIMAL_CONTEXT):
-        entry = round_up_to_step(best_ask, tick) if side is Side.LONG else round_down_to_step(best_bid, tick)
-        risk = max(round_up_to_step(config.k_sl_atr * atr, tick), tick)
-        sign = Decimal(side.sign)
-        sl = entry - sign * risk
-        toward_entry = round_down_to_step if side is Side.LONG else round_up_to_step
-        tp1, tp2, tp3 = (
-            toward_entry(entry + sign * m * risk, tick) for m in (config.tp1_r, config.tp2_r, config.tp3_r)
-        )
-        qty = round_down_to_step(risk_per_trade_usd / risk, instrument.qty_step)
-        risk_usd = qty * risk
-        risk_r = risk_usd / risk_per_trade_usd
+    # The context's methods: the operations ``localcontext(DECIMAL_CONTEXT)`` would run, in the same order.
+    ctx = DECIMAL_CONTEXT
+    long = side is Side.LONG
+    entry = round_up_to_step(best_ask, tick) if long else round_down_to_step(best_bid, tick)
+    risk = max(round_up_to_step(ctx.multiply(config.k_sl_atr, atr), tick), tick)
+    sign = Decimal(side.sign)
+    sl = ctx.subtract(entry, ctx.multiply(sign, risk))
+    toward_entry = round_down_to_step if long else round_up_to_step
+    tp1 = toward_entry(ctx.add(entry, ctx.multiply(ctx.multiply(sign, config.tp1_r), risk)), tick)
+    tp2 = toward_entry(ctx.add(entry, ctx.multiply(ctx.multiply(sign, config.tp2_r), risk)), tick)
+    tp3 = toward_entry(ctx.add(entry, ctx.multiply(ctx.multiply(sign, config.tp3_r), risk)), tick)
+    qty = round_down_to_step(ctx.divide(risk_per_trade_usd, risk), instrument.qty_step)
+    risk_usd = ctx.multiply(qty, risk)
+    risk_r = ctx.divide(risk_usd, risk_per_trade_usd)
     return Levels(entry=entry, sl=sl, tp1=tp1, tp2=tp2, tp3=tp3, qty=qty, risk_usd=risk_usd, risk_r=risk_r)
 
 

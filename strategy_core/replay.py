@@ -4,7 +4,7 @@ A replay needs the AVI-5 *decision* of every bar, not every indicator of every b
 costly part of a fold (20 typical prices re-summed in Decimal), and on most bars the close lies well inside
 VWAP ± θ·σ, where AVI-5 can only fail its trigger; on others the trigger's side is against
 the 15m trend, where it can only fail its trend. So each bar first folds the stateful parts exactly as
-``IndicatorState`` does (the same ``StreamingATR``, ``StreamingEMA`` and ATR history; the 15m bucketing of
+``IndicatorState`` does (``StreamingATR``'s kernels, ``StreamingEMA`` and ATR history; the 15m bucketing of
 ``Resampler15m`` without building the merged candle: its close, the last 5m close, is all the EMAs read), then
 runs a float pre-check of the trigger and the trend with a wide margin (0.1 % of θ·σ plus 1e-9 of the
 price — far above the float error of a 20-bar band); only a bar that may trigger gets the exact Decimal
@@ -25,10 +25,10 @@ from strategy_core.avi5 import Avi5Decision, apply_avi5
 from strategy_core.config import AVI5Config, CalibrationStats, InstrumentRules, ThetaMap
 from strategy_core.errors import ZeroVolumeError
 from strategy_core.indicator_state import ATR_PERCENTILE, _indicator_set
-from strategy_core.indicators import Donchian, atr_above_percentile, typical_price, vwap_band_of
+from strategy_core.indicators import Donchian, atr_above_percentile, true_range, typical_price, vwap_band_of
 from strategy_core.models import BookTop, ConfirmedCandle, IndicatorSet, TickerState
 from strategy_core.resample import FIVE_MINUTES, bucket_start_15m
-from strategy_core.streaming import StreamingATR, StreamingEMA
+from strategy_core.streaming import StreamingEMA
 
 __all__ = ["MarketContext", "ReplayState"]
 
@@ -59,7 +59,8 @@ class ReplayState:
         self._floats: deque[tuple[float, float]] = deque(maxlen=config.vwap_window)
         self._tps: deque[Decimal] = deque(maxlen=config.vwap_window)
         self._sum_v = self._sum_tv = self._sum_ttv = 0.0  # Σv, Σtp·v, Σtp²·v of the window, in floats
-        self._atr = StreamingATR(config.atr_period)
+        self._atr = StreamingEMA(config.atr_period)  # StreamingATR's EMA of true ranges, fed here
+        self._prev_close: Decimal | None = None
         self._atr_history: deque[Decimal] = deque(maxlen=config.vwap_window)
         self._donchian: deque[ConfirmedCandle] = deque(maxlen=config.donchian_window)
         self._pending_bucket: datetime | None = None  # the 15m bucket of the pending 5m bars
@@ -154,7 +155,9 @@ class ReplayState:
             self._slow.update(candle.close)
         self._last = candle
         self.bars_5m += 1
-        atr = self._atr.update(candle)
+        # StreamingATR.update inline: the EMA of the true ranges from the second candle on
+        prev_close, self._prev_close = self._prev_close, candle.close
+        atr = None if prev_close is None else self._atr.update(true_range(candle, prev_close))
         if atr is not None:
             self._atr_history.append(atr)
         self._donchian.append(candle)

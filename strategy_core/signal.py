@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import uuid
 from datetime import datetime
@@ -17,6 +18,9 @@ from strategy_core.models import Side, Symbol, ensure_utc
 __all__ = ["Signal", "SignalStatus", "signal_id_for"]
 
 _SIGNAL_NAMESPACE = uuid.UUID("5b0e7f3c-8a1d-4c55-9e57-0a7d1f1c2a05")
+_NAMESPACE_BYTES = _SIGNAL_NAMESPACE.bytes
+_V5_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))  # the variant and version bits uuid.UUID(version=5) rewrites
+_V5_SET = (0x8000 << 48) | (5 << 76)
 PosDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
 
 
@@ -38,7 +42,11 @@ def signal_id_for(strategy: str, symbol: str, side: Side, bar_start: datetime) -
     A UUIDv5 of these four facts: re-evaluating the same bar (after an actor restart) yields the same id, so
     storage can refuse a second signal for one bar.
     """
-    return uuid.uuid5(_SIGNAL_NAMESPACE, f"{strategy}|{symbol}|{side.value}|{bar_start.isoformat()}")
+    # uuid.uuid5 spelled out (SHA-1 of namespace + name, RFC 4122 variant and version 5 bits) with the
+    # namespace's bytes computed once: the same UUID, without re-deriving them per signal.
+    name = f"{strategy}|{symbol}|{side.value}|{bar_start.isoformat()}".encode()
+    value = int.from_bytes(hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16])
+    return uuid.UUID(int=(value & _V5_CLEAR) | _V5_SET)
 
 
 class Signal(BaseModel):
