@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
@@ -221,15 +221,15 @@ def apply_avi5(
     theta = theta_map.theta(hour)
     side, failed = _direction(indicators, theta, theta_map.is_dead(hour))
     micro = microprice(book.bid, book.bid_qty, book.ask, book.ask_qty)
-    with localcontext(DECIMAL_CONTEXT):
-        mid = (book.bid + book.ask) / 2
-        spread_bps = (book.ask - book.bid) / mid * _BPS
-        if side is not None:
-            sign = Decimal(side.sign)
-            if sign * book.imbalance < config.imbalance_min:
-                failed.append(Avi5Condition.IMBALANCE)
-            if sign * (micro - mid) <= 0:
-                failed.append(Avi5Condition.MICROPRICE)
+    ctx = DECIMAL_CONTEXT  # its methods: the operations localcontext(DECIMAL_CONTEXT) would run, in order
+    mid = ctx.divide(ctx.add(book.bid, book.ask), 2)
+    spread_bps = ctx.multiply(ctx.divide(ctx.subtract(book.ask, book.bid), mid), _BPS)
+    if side is not None:
+        sign = Decimal(side.sign)
+        if ctx.multiply(sign, book.imbalance) < config.imbalance_min:
+            failed.append(Avi5Condition.IMBALANCE)
+        if ctx.multiply(sign, ctx.subtract(micro, mid)) <= 0:
+            failed.append(Avi5Condition.MICROPRICE)
     if spread_bps > config.max_spread_bps:
         failed.append(Avi5Condition.SPREAD)
     failed.extend(_timing_failures(indicators, book, ticker, config, now))

@@ -280,5 +280,4 @@ def microprice(bid: Decimal, bid_qty: Decimal, ask: Decimal, ask_qty: Decimal) -
         raise InvalidBookError(f"expected positive top-of-book prices, got bid {bid}, ask {ask}")
     if bid > ask:
         raise InvalidBookError(f"expected bid ≤ ask, got a crossed book {bid} > {ask}")
-    with localcontext(DECIMAL_CONTEXT):
-        return (ask * bid_qty + bid * ask_qty) / (bid_qty + ask_qty)
+    return _DIVIDE(_ADD(_MULTIPLY(ask, bid_qty), _MULTIPLY(bid, ask_qty)), _ADD(bid_qty, ask_qty))

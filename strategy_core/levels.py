@@ -18,7 +18,7 @@ decimals.
 from __future__ import annotations
 
 import itertools
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import NamedTuple
 
 from strategy_core.config import AVI5Config, CalibrationStats, InstrumentRules
@@ -93,9 +93,14 @@ def estimate_p_win(
     own = calibration.hour(hour)
     if side is not None:
         own = calibration.side_hour(side, hour) or own
-    with localcontext(DECIMAL_CONTEXT):
-        wins, losses = Decimal(calibration.total_wins), Decimal(calibration.total_losses)
-        pooled = (config.prior_alpha + wins) / (config.prior_alpha + config.prior_beta + wins + losses)
-        strength = config.hour_prior_strength
-        p = (strength * pooled + own.wins) / (strength + own.wins + own.losses)
-        return p.quantize(_P_WIN_QUANTUM)
+    ctx = DECIMAL_CONTEXT  # its methods: the operations localcontext(DECIMAL_CONTEXT) would run, in order
+    wins, losses = Decimal(calibration.total_wins), Decimal(calibration.total_losses)
+    alpha = config.prior_alpha
+    pooled = ctx.divide(
+        ctx.add(alpha, wins), ctx.add(ctx.add(ctx.add(alpha, config.prior_beta), wins), losses)
+    )
+    strength = config.hour_prior_strength
+    p = ctx.divide(
+        ctx.add(ctx.multiply(strength, pooled), own.wins), ctx.add(ctx.add(strength, own.wins), own.losses)
+    )
+    return ctx.quantize(p, _P_WIN_QUANTUM)
