@@ -122,17 +122,18 @@ def vwap_band_of(
     """
     tps = list(typical_prices) if typical_prices is not None else [typical_price(c) for c in window]
     volumes = [c.volume for c in window]
+    add, multiply, subtract, power = _ADD, _MULTIPLY, _SUBTRACT, _POWER
     # Σ left to right from 0, as sum() in localcontext(DECIMAL_CONTEXT) would: the same digits.
     total_volume = weighted = squares = _ZERO
     for volume in volumes:
-        total_volume = _ADD(total_volume, volume)
+        total_volume = add(total_volume, volume)
     if total_volume == 0:
         raise ZeroVolumeError(f"expected volume in the {len(window)}-bar VWAP window, got zero")
     for tp, volume in zip(tps, volumes, strict=True):
-        weighted = _ADD(weighted, _MULTIPLY(tp, volume))
+        weighted = add(weighted, multiply(tp, volume))
     vwap = _DIVIDE(weighted, total_volume)
     for tp, volume in zip(tps, volumes, strict=True):
-        squares = _ADD(squares, _MULTIPLY(volume, _POWER(_SUBTRACT(tp, vwap), 2)))
+        squares = add(squares, multiply(volume, power(subtract(tp, vwap), 2)))
     return VwapBand(vwap=vwap, sigma=DECIMAL_CONTEXT.sqrt(_DIVIDE(squares, total_volume)))
 
 

@@ -28,6 +28,8 @@ from strategy_core.numeric import DECIMAL_CONTEXT, round_down_to_step, round_up_
 __all__ = ["Levels", "compute_levels", "estimate_p_win"]
 
 _P_WIN_QUANTUM = Decimal("0.0001")
+_P_WIN_CACHE: dict[tuple[int, int, int, Side | None], tuple[CalibrationStats, AVI5Config, Decimal]] = {}
+_P_WIN_CACHE_SIZE = 1024
 
 
 class Levels(NamedTuple):
@@ -90,6 +92,20 @@ def estimate_p_win(
     With ``side`` and per-side records (the calibration's OOS outcomes, S-05), the hour's own record is that
     side's in that hour; the pooled rate is over every hour and side either way.
     """
+    # A pure function of frozen inputs: remembered per (hour, side) for the very calibration and config
+    # objects (identity-checked, so another object never reads a stale value); a replay asks it per signal.
+    key = (id(calibration), id(config), hour, side)
+    known = _P_WIN_CACHE.get(key)
+    if known is not None and known[0] is calibration and known[1] is config:
+        return known[2]
+    p = _p_win(hour, calibration, config, side)
+    if len(_P_WIN_CACHE) >= _P_WIN_CACHE_SIZE:
+        _P_WIN_CACHE.clear()
+    _P_WIN_CACHE[key] = (calibration, config, p)
+    return p
+
+
+def _p_win(hour: int, calibration: CalibrationStats, config: AVI5Config, side: Side | None) -> Decimal:
     own = calibration.hour(hour)
     if side is not None:
         own = calibration.side_hour(side, hour) or own
