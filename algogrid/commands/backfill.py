@@ -45,7 +45,7 @@ EXIT_FAILED = 1
 def register(subparsers: Subparsers) -> None:
     """Add the ``backfill`` sub-command."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "backfill", help="page the exchange's 5m klines of a date range into klines_5m (resumable)"
+        "backfill", help="store the exchange's 5m klines of a date range (resumable, rate-limited)"
     )
     add_config_argument(parser)
     which = parser.add_mutually_exclusive_group(required=True)

@@ -8,7 +8,6 @@ import itertools
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,8 +20,22 @@ import redis
 import trio
 
 from actors import RestBarHistory
-from algogrid.backfill_job import BAR_MS, BackfillRange, SymbolBackfill, run_backfill
-from exchange import BucketSpec, BybitRestClient, EvalScriptRunner, ExchangeConfig, RateLimiter
+from algogrid.backfill_job import (
+    BAR_MS,
+    PAGE_BARS,
+    BackfillRange,
+    SymbolBackfill,
+    missing_windows,
+    run_backfill,
+)
+from exchange import (
+    BucketSpec,
+    BybitRestClient,
+    EvalScriptRunner,
+    ExchangeConfig,
+    RateLimiter,
+    RateLimitExceededError,
+)
 from exchange.simulator import Simulator, SimulatorConfig, open_simulator
 from storage import Storage
 from tests.actors.actors_kit import open_test_storage
@@ -119,27 +132,40 @@ async def test_an_interrupted_run_resumes_after_its_last_page_without_holes_or_d
         assert all(b - a == timedelta(minutes=5) for a, b in itertools.pairwise(starts))
 
 
-async def test_every_page_waits_for_a_rest_read_token_from_redis(
+async def test_an_empty_rest_read_bucket_in_redis_stops_the_run_and_the_next_run_resumes(
     migrated_db_url: str, redis_clean_url: str
 ) -> None:
     async with open_test_storage(migrated_db_url, redis_clean_url) as storage, _venue("SOLUSDT") as sim:
-        tiny = {"rest_read": BucketSpec(capacity=1, refill_per_s=4.0, ttl_ms=60_000)}
-        limiter = RateLimiter(EvalScriptRunner(storage.redis), prefix="bf-test", buckets=tiny)
+        # one token, the next in 10 s, and one second to wait for it: only the first page may be fetched
+        tiny = {"rest_read": BucketSpec(capacity=1, refill_per_s=0.1, ttl_ms=60_000)}
+        limiter = RateLimiter(EvalScriptRunner(storage.redis), prefix="bf-test", buckets=tiny, timeout_s=1.0)
         config = ExchangeConfig(rest_url=sim.rest_url)
         async with BybitRestClient(config, None, limiter) as rest:
-            started = time.monotonic()
-            [report] = await run_backfill(
-                RestBarHistory(rest), storage.klines, ["SOLUSDT"], SPAN, source="simulator"
-            )
-            elapsed = time.monotonic() - started
-        assert report.pages == 3
+            pages = RestBarHistory(rest)
+            with pytest.raises(RateLimitExceededError):
+                await run_backfill(pages, storage.klines, ["SOLUSDT"], SPAN, source="simulator")
+            assert rest.stats.requests == 1
         stats = limiter.stats["rest_read"]
-        assert stats.acquired == 3
-        assert stats.waited >= 1
-        assert elapsed >= 2 / 4.0  # three tokens from a bucket of one refilled at 4/s take 0.5 s at least
+        assert (stats.acquired, stats.rejected) == (1, 1)
         hget = "return redis.call('HGET', KEYS[1], 'tokens')"
-        tokens = await storage.redis.eval(hget, ["bf-test:rest_read"])
-        assert tokens is not None  # the bucket lives in Redis, where every process draws from it
+        assert await storage.redis.eval(hget, ["bf-test:rest_read"]) is not None  # the bucket lives in Redis
+        assert len(await _stored(storage, "SOLUSDT")) == 1000  # the fetched page stays
+
+        resumed, requests = await _run(sim, storage, "SOLUSDT")  # the engine's limits: 1200/min
+        assert (resumed.stored_before, resumed.inserted, requests) == (1000, 1500, 2)
+        assert await _stored(storage, "SOLUSDT") == _served(sim, "SOLUSDT")
+
+
+def test_the_windows_cover_exactly_the_missing_bars_a_page_at_most_each() -> None:
+    stored = {SPAN.start_ms + i * BAR_MS for i in (*range(0, 10), *range(500, 1700), 2499)}
+    windows = list(missing_windows(SPAN, stored))
+    covered = {s for first, last in windows for s in range(first, last + 1, BAR_MS)}
+    missing = {SPAN.start_ms + i * BAR_MS for i in range(BARS)} - stored
+    assert missing <= covered
+    assert [(w[0] - SPAN.start_ms) // BAR_MS for w in windows] == [10, 1700]  # the hole, then the tail
+    assert all(first in missing and last in missing for first, last in windows)
+    assert all((last - first) // BAR_MS < PAGE_BARS for first, last in windows)
+    assert list(missing_windows(SPAN, missing | stored)) == []
 
 
 # --------------------------------------------------------------------------- the command

@@ -22,6 +22,7 @@ def test_front_door_exports_exactly_the_public_names() -> None:
         [
             "DEFAULT_SYMBOLS",
             "INSTRUMENTS",
+            "MAX_HISTORY_BARS",
             "Account",
             "BybitRejection",
             "Execution",
