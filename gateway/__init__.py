@@ -51,7 +51,18 @@ from gateway.models import (
     TradePreviewView,
     format_levels,
 )
-from gateway.models_admin import AdminStatusView, ConfigView, KillSwitchBody, KillSwitchView
+from gateway.models_admin import (
+    AdminStatusView,
+    AuditEntry,
+    AuditPage,
+    AuditQuery,
+    CalibrationRunPage,
+    CalibrationRunView,
+    ConfigView,
+    KillSwitchBody,
+    KillSwitchStateView,
+    KillSwitchView,
+)
 from gateway.openapi import build_openapi
 from gateway.ports import (
     EngineView,
@@ -80,6 +91,11 @@ __all__ = [
     "ApiKeyPort",
     "ApiKeyRejectedError",
     "ApiKeyView",
+    "AuditEntry",
+    "AuditPage",
+    "AuditQuery",
+    "CalibrationRunPage",
+    "CalibrationRunView",
     "CloseReason",
     "CloseResult",
     "ConfigView",
@@ -104,6 +120,7 @@ __all__ = [
     "GatewayHandle",
     "InstrumentUnavailableError",
     "KillSwitchBody",
+    "KillSwitchStateView",
     "KillSwitchView",
     "MarketTime",
     "OpsPort",
