@@ -125,7 +125,9 @@ class ConfigReloader:
         Raises:
             ConfigError: a changed value is invalid; nothing is applied.
         """
-        merged = _merge(self.current.model_dump(), changes)
+        # Only the values given (file, environment, earlier changes): a full dump would also name the monitor
+        # fields derived from the risk section, which the settings refuse to be given twice (one source).
+        merged = _merge(self.current.model_dump(exclude_unset=True), changes)
         try:
             new = Settings.model_validate(merged)
         except ValidationError as exc:

@@ -69,7 +69,7 @@ async def kill_switch(request: Request) -> Response:
     principal, meta = principal_of(request), meta_of(request)
     await ctx_of(request).accounts.reauthenticate(
         principal, body.password.get_secret_value(), body.totp_code, meta, "kill_switch"
-    )  # InvalidCredentialsError → 401 with the reason, audited as reauth_failed
+    )  # ReauthenticationError → 403 reauth_failed with the reason, audited
     return json_response(await _ops(request).set_kill_switch(body, f"user:{principal.user_id}", meta))
 
 

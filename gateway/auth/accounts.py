@@ -24,6 +24,7 @@ from gateway.auth.errors import (
     InvalidCredentialsError,
     InvalidOneTimeTokenError,
     PasswordPolicyError,
+    ReauthenticationError,
 )
 from gateway.auth.limits import account_key
 from gateway.auth.mail import MailSender
@@ -203,7 +204,7 @@ class Accounts:
         """Check the caller's password and a current TOTP code again before a grave change (U-05).
 
         A failure counts toward the account's soft lockout, is audited as ``reauth_failed`` with
-        ``purpose`` and raises ``InvalidCredentialsError`` (401) saying that it was the re-authentication.
+        ``purpose`` and raises ``ReauthenticationError`` (403: the session itself stays valid).
         """
         user = await self._me(principal)
         acct = account_key(user.email)
@@ -218,7 +219,7 @@ class Accounts:
                 target_id=str(user.id),
                 context=meta,
             )
-            raise InvalidCredentialsError(
+            raise ReauthenticationError(
                 "re-authentication failed: the password or the authenticator code is wrong"
             )
 

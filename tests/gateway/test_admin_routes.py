@@ -88,12 +88,13 @@ async def test_a_wrong_code_or_password_at_reauthentication_is_refused_with_a_re
     client, account = admin
     body = {"enabled": True, "reason": "exchange incident", "password": account.password}
     wrong = await client.post("/admin/kill_switch", json={**body, "totp_code": wrong_code(account)})
-    assert wrong.status_code == 401
+    assert (wrong.status_code, wrong.json()["error"]) == (403, "reauth_failed")  # the session stays valid
     reason = "re-authentication failed: the password or the authenticator code is wrong"
     assert wrong.json()["reason"] == reason
     bad_password = await reauth(account, **body)
     bad_password["password"] = "not-the-Password-1"
-    assert (await client.post("/admin/kill_switch", json=bad_password)).status_code == 401
+    assert (await client.post("/admin/kill_switch", json=bad_password)).status_code == 403
+    assert (await client.get("/auth/me")).status_code == 200
     missing = await client.post("/admin/kill_switch", json={"enabled": True, "reason": "no re-auth"})
     assert missing.status_code == 422  # password and code are required fields
     stored = await stack.storage.kill_switch.load_trading_state(dt.datetime.now(dt.UTC))
