@@ -34,7 +34,7 @@ ORDER BY id DESC LIMIT $2
 # matches by prefix (``kill_switch`` finds ``kill_switch.set`` and ``kill_switch_requested``).
 _SEARCH = """
 SELECT a.id, a.at, a.actor_user_id, a.actor_label, u.email AS actor_email, a.action, a.target_type,
-       a.target_id, a.details, a.ip::text AS ip
+       a.target_id, a.details, host(a.ip) AS ip
 FROM audit_trail a LEFT JOIN users u ON u.id = a.actor_user_id
 WHERE ($1::text IS NULL OR a.actor_label = $1 OR a.actor_user_id::text = $1 OR lower(u.email) = lower($1))
   AND ($2::text IS NULL OR a.action LIKE replace(replace($2, '_', '\\_'), '%', '\\%') || '%')

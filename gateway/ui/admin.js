@@ -121,21 +121,26 @@
   }
 
   // ----------------------------------------------------------------------------------------- settings
-  function field(section, key, value) {
+  // A stored override differing from the running value is named under the field: hot keys run it already,
+  // the others take it at the next start (the answer of PATCH /config says which).
+  function field(section, key, value, stored) {
     const id = `cfg-${section}-${key}`;
     const common = { id, "data-section": section, "data-key": key, "data-type": typeof value };
     const input = typeof value === "boolean" ? h("input", { ...common, type: "checkbox", checked: value })
       : h("input", { ...common, value: String(value), inputmode: typeof value === "number" ? "decimal" : null });
-    return h("div", { class: "cfg-field" }, h("label", { for: id, text: key }), input);
+    const saved = stored !== undefined && String(stored) !== String(value)
+      ? h("span", { class: "cfg-saved", id: `${id}-saved`, text: `saved: ${stored}` }) : null;
+    return h("div", { class: "cfg-field" }, h("label", { for: id, text: key }), input, saved);
   }
 
   async function loadSettings() {
     st.config = await read("/config");
     const parts = st.config.editable.map((section) => {
       const values = st.config.sections[section];
-      const simple = Object.entries(values).filter(([, v]) => v === null || typeof v !== "object");
+      const stored = st.config.overrides[section] || {};
+      const simple = Object.entries(values).filter(([, v]) => v !== null && typeof v !== "object");
       return h("fieldset", { class: "cfg-section" }, h("legend", { text: section }),
-        ...simple.filter(([, v]) => v !== null).map(([k, v]) => field(section, k, v)));
+        ...simple.map(([k, v]) => field(section, k, v, stored[k])));
     });
     byId("settings").replaceChildren(...parts);
     byId("settings-review").hidden = true;

@@ -167,12 +167,15 @@ const ops = (() => {
     const line = m ? `${m.trades} simulated trades · WR ${m.win_rate == null ? "—" : (Number(m.win_rate) * 100).toFixed(1) + " %"}`
       + ` · PF ${m.profit_factor == null ? "—" : Number(m.profit_factor).toFixed(2)}`
       + ` · slippage ${m.actual_slippage_bps ?? "—"} vs ${m.modelled_slippage_bps ?? "—"} bps modelled` : "";
-    byId("forward").replaceChildren(
+    const started = fw.started_at ? `started ${when(fw.started_at)}`
+      : "No forward phase has run yet: it starts with algogrid run and forward.enabled.";
+    byId("forward").replaceChildren(...[
       h("div", { class: "forward-head" }, h("strong", { id: "forward-text", text: fw.progress }), bar,
         h("span", { class: `pill fw-${fw.status}`, text: fw.status })),
-      fw.started_at ? h("div", { class: "dim", text: `started ${when(fw.started_at)}` }) : null,
+      h("div", { class: "dim", text: started }),
       line ? h("div", { text: line }) : null,
-      fw.reasons.length ? h("ul", { class: "reasons" }, ...fw.reasons.map((r) => h("li", { text: r }))) : null);
+      fw.reasons.length ? h("ul", { class: "reasons" }, ...fw.reasons.map((r) => h("li", { text: r }))) : null,
+    ].filter(Boolean));  // replaceChildren would write a null as the text "null"
   }
 
   function renderCalibration(page) {

@@ -1,5 +1,5 @@
-"""The operator and admin screens in headless Debian Chromium against a real ``algogrid run --dev`` (G-04, R-04,
-U-05, S-05, S-07, U-01, U-08, U-11, DESIGN §4).
+"""The operator and admin screens in headless Debian Chromium against a real ``algogrid run --dev`` (G-04,
+R-04, U-05, S-05, S-07, U-01, U-08, U-11, DESIGN §4).
 
 One running system for the module: ``algogrid run --dev`` as a subprocess on the harness's PostgreSQL and
 Redis, its gateway validating API keys against ``algogrid simulator`` (a Bybit-v5 venue on loopback, started
@@ -90,7 +90,9 @@ def venue() -> Iterator[str]:
 
 
 @pytest.fixture
-def started(migrated_db_url: str, redis_clean_url: str, tmp_path: Path, venue: str) -> Iterator[RunningSystem]:
+def started(
+    migrated_db_url: str, redis_clean_url: str, tmp_path: Path, venue: str
+) -> Iterator[RunningSystem]:
     config = tmp_path / "settings.yaml"
     config.write_text(yaml.safe_dump({"symbols": ["BTCUSDT", "ETHUSDT"]}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALGOGRID_")}
@@ -115,10 +117,11 @@ def seed_history(db_url: str) -> None:
         for i, (pnl, fees) in enumerate([("50", "1"), ("-25", "1"), ("40", "2")]):
             cur.execute(
                 "INSERT INTO positions (id, symbol, side, status, requested_size_base, executed_size_base, "
-                "fill_ratio, avg_entry_price, risk_usd, pnl_usd, fees_usd, opened_at, closed_at, close_reason) "
-                "VALUES (gen_random_uuid(), 'SOLUSDT', 'long', 'closed', 1, 1, 1, 100, 25, %s, %s, %s, %s, "
-                "'manual')",
-                (Decimal(pnl), Decimal(fees), now - dt.timedelta(hours=5 - i), now - dt.timedelta(hours=4 - i)),
+                "fill_ratio, avg_entry_price, risk_usd, pnl_usd, fees_usd, opened_at, closed_at, "
+                "close_reason) VALUES (gen_random_uuid(), 'SOLUSDT', 'long', 'closed', 1, 1, 1, 100, 25, "
+                "%s, %s, %s, %s, 'manual')",
+                (Decimal(pnl), Decimal(fees), now - dt.timedelta(hours=5 - i),
+                 now - dt.timedelta(hours=4 - i)),
             )
         for actual, modelled in [("1.5", "2"), ("3.5", "2"), ("-1", "3"), ("6", "3")]:
             cur.execute(
@@ -127,8 +130,8 @@ def seed_history(db_url: str) -> None:
                 (Decimal(actual), Decimal(modelled)),
             )
         cur.execute(
-            "INSERT INTO calibration_runs (start_date, end_date, total_days, progress_days, triggered_by_name) "
-            "VALUES ('2024-01-01', '2024-07-01', 182, 91, 'cli')"
+            "INSERT INTO calibration_runs (start_date, end_date, total_days, progress_days, "
+            "triggered_by_name) VALUES ('2024-01-01', '2024-07-01', 182, 91, 'cli')"
         )
     conn.close()
 
@@ -153,7 +156,9 @@ class Console:
 
     def take(self, ending: str, status: int) -> None:
         """Remove the one error Chromium logs for a refusal the test caused on purpose."""
-        found = [e for e in self.errors if e.split(": ", 1)[0].endswith(ending) and f"status of {status}" in e]
+        found = [
+            e for e in self.errors if e.split(": ", 1)[0].endswith(ending) and f"status of {status}" in e
+        ]
         assert len(found) == 1, self.errors
         self.errors.remove(found[0])
 
@@ -170,7 +175,10 @@ def show(page: Page, view: str) -> None:
 
 _CONTRAST = """(selectors) => {
   const lum = (rgb) => {
-    const [r, g, b] = rgb.map((c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+    const [r, g, b] = rgb.map((c) => {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
   const parse = (text) => text.match(/[\\d.]+/g).map(Number);
@@ -220,7 +228,7 @@ def check_admin_screens(page: Page, base: str, venue: str) -> Account:
     leaver_row.locator('[data-action="deactivate"]').click()
     expect(leaver_row).to_have_attribute("data-active", "false")
     expect(leaver_row.locator(".ustatus")).to_have_text("inactive")
-    with httpx.Client(base_url=base, timeout=10) as anonymous:  # the trader opens the link the admin passed on
+    with httpx.Client(base_url=base, timeout=10) as anonymous:  # the trader opens the link passed on
         assert link is not None
         trader = activate_sync(anonymous, token_of_link(link), trader_email, "trader")
 
@@ -248,27 +256,31 @@ def check_admin_screens(page: Page, base: str, venue: str) -> Account:
     expect(rotated).to_have_attribute("data-active", "false")
 
     # Settings: the diff is shown before anything is applied; then the audit viewer lists the change.
-    field = page.locator("#cfg-risk-risk_per_trade_usd")
+    field = page.locator("#cfg-risk-max_concurrent_positions")  # a hot key: the engine takes it at once
     before = field.input_value()
-    field.fill("30")
+    after = str(int(before) + 2)
+    field.fill(after)
     page.locator("#settings-form button[type=submit]").click()
-    change = page.locator('#config-diff tr[data-change="risk.risk_per_trade_usd"]')
+    change = page.locator('#config-diff tr[data-change="risk.max_concurrent_positions"]')
     expect(change.locator(".old")).to_have_text(before)
-    expect(change.locator(".new")).to_have_text("30")
-    expect(page.locator("#config-diff tbody tr")).to_have_count(1)
+    expect(change.locator(".new")).to_have_text(after)
+    expect(page.locator("#config-diff tbody tr")).to_have_count(1)  # nothing else would change
     page.screenshot(path=str(IMAGES / "ui_admin_settings_diff.png"))
     page.locator("#settings-apply").click()
-    expect(page.locator("#settings-message")).to_contain_text("Saved and audited.")
+    expect(page.locator("#settings-message")).to_have_text(
+        "Saved and audited. Applied now: risk.max_concurrent_positions."
+    )
+    expect(page.locator("#cfg-risk-max_concurrent_positions-saved")).to_have_text(f"saved: {after}")
     expect(page.locator("#settings-review")).to_be_hidden()
 
     page.locator("#audit-action").fill("config")
     page.locator("#audit-form button[type=submit]").click()
     rows = page.locator("#audit tbody tr[data-action]")
+    expect(page.locator("#audit tbody tr[data-action]:not([data-action^='config'])")).to_have_count(0)
     changed = page.locator('#audit tbody tr[data-action="config_changed"]')
     expect(changed).to_have_count(1)
-    expect(changed.locator(".details")).to_contain_text('"risk_per_trade_usd":')
+    expect(changed.locator(".details")).to_contain_text(f'"changed":{{"max_concurrent_positions":{after}}}')
     expect(changed.locator(".actor")).to_have_text(page.locator("#who").text_content().split(" · ")[0])
-    assert all(a.startswith("config") for a in rows.evaluate_all("rs => rs.map(r => r.dataset.action)"))
     page.locator("#audit-action").fill("")
     page.locator("#audit-actor").fill("nobody@example.com")
     page.locator("#audit-form button[type=submit]").click()
@@ -300,8 +312,8 @@ def check_metrics(page: Page) -> None:
     expect(page.locator('[data-metric="win_rate"] .metric-value')).to_have_text(
         f"{Decimal(api['win_rate']) * 100:.1f} %"
     )
-    expect(page.locator('[data-metric="median_slippage_bps"] .metric-value')).to_have_text("2.50 bps")
-    expect(page.locator('[data-metric="median_modelled_slippage_bps"] .metric-value')).to_have_text("2.50 bps")
+    for key in ("median_slippage_bps", "median_modelled_slippage_bps"):  # (1.5 + 3.5) / 2 and (2 + 3) / 2
+        expect(page.locator(f'[data-metric="{key}"] .metric-value')).to_have_text("2.50 bps")
     forward = page.request.get(page.url.split("/ui")[0] + "/admin/forward").json()
     expect(page.locator("#forward-text")).to_have_text(forward["progress"])
     expect(page.locator("#calibration tr[data-version]", has_text="91/182 days")).to_have_count(1)
@@ -436,7 +448,9 @@ def drive(base: str, venue: str, admin: Account, token: str) -> None:
             browser.close()
 
 
-def test_operator_and_admin_screens_end_to_end(started: RunningSystem, migrated_db_url: str, venue: str) -> None:
+def test_operator_and_admin_screens_end_to_end(
+    started: RunningSystem, migrated_db_url: str, venue: str
+) -> None:
     ready = eventually(lambda: started.line("ready"), timeout=90, interval=0.1, message="ready line")
     base = ready["url"]
     link = eventually(lambda: _first_admin_link(started), timeout=10, message="the first admin's link")
