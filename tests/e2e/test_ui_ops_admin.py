@@ -228,6 +228,10 @@ def check_admin_screens(page: Page, base: str, venue: str) -> Account:
     leaver_row.locator('[data-action="deactivate"]').click()
     expect(leaver_row).to_have_attribute("data-active", "false")
     expect(leaver_row.locator(".ustatus")).to_have_text("inactive")
+    leaver_row.locator('[data-action="reset"]').click()  # reset 2FA: a new one-time set-up link
+    message = page.locator("#user-message")
+    expect(message).to_contain_text(f"{leaver_email} must set up password and 2FA again.")
+    expect(page.locator("#user-message code.link")).to_contain_text("/ui/#/activate?token=")
     with httpx.Client(base_url=base, timeout=10) as anonymous:  # the trader opens the link passed on
         assert link is not None
         trader = activate_sync(anonymous, token_of_link(link), trader_email, "trader")
@@ -416,7 +420,7 @@ def check_phone(context: BrowserContext, base: str, console: Console) -> None:
         if view == "ops":
             expect(page.locator('#metrics [data-metric="trades"]')).to_be_visible(timeout=10_000)
         no_overflow(page)
-        page.screenshot(path=str(IMAGES / f"ui_{view}_phone.png"), full_page=True)
+        page.screenshot(path=str(IMAGES / f"ui_{view}_phone.png"), full_page=view != "admin")
     page.close()
 
 
