@@ -211,6 +211,11 @@ def assert_aa_contrast(page: Page, selectors: list[str]) -> None:
 def check_admin_screens(page: Page, base: str, venue: str) -> Account:
     """Users, API keys, settings diff and the audit log; return the trader the admin created."""
     show(page, "admin")
+    expect(page.locator("#users tbody tr").first).to_be_visible()
+    assert_aa_contrast(page, [
+        "#ks-state", "#ks-detail", "#ks-action", "#user-form button[type=submit]", ".ops-table th",
+        ".ops-table td", ".cfg-field label", ".cfg-section legend", "#audit-form label",
+    ])  # fmt: skip
     trader_email = f"trader-{time.time_ns() % 10**8}@example.com"
     leaver_email = f"leaver-{time.time_ns() % 10**8}@example.com"
     for email in (trader_email, leaver_email):
