@@ -411,7 +411,7 @@ def check_kill_switch(page: Page, admin: Account, trader_context: BrowserContext
     assert_aa_contrast(other, ["#ks-state", "#ks-detail", ".metric-label", ".metric-value", ".ops-table th"])
 
 
-def check_phone(context: BrowserContext, base: str, console: Console) -> None:
+def check_phone(context: BrowserContext, base: str, console: Console, admin: Account) -> None:
     page = console.watch(context.new_page())
     page.goto(f"{base}/ui/#/ops")
     expect(page.locator("#app-shell")).to_be_visible(timeout=10_000)
@@ -426,7 +426,25 @@ def check_phone(context: BrowserContext, base: str, console: Console) -> None:
             expect(page.locator('#metrics [data-metric="trades"]')).to_be_visible(timeout=10_000)
         no_overflow(page)
         page.screenshot(path=str(IMAGES / f"ui_{view}_phone.png"), full_page=view != "admin")
+    release_on_the_phone(page, admin)
     page.close()
+
+
+def release_on_the_phone(page: Page, admin: Account) -> None:
+    """The admin releases the kill switch from the phone: the same re-authentication, ACTIVE for everyone."""
+    expect(page.locator("#ks-action")).to_have_text("Release kill switch")
+    page.locator("#ks-action").click()
+    expect(page.locator("#reauth-title")).to_have_text("Release the kill switch")
+    expect(page.locator("#reauth-state-row")).to_be_hidden()  # releasing has no mode to choose
+    page.locator("#reauth-reason").fill("incident over")
+    page.locator("#reauth-password").fill(admin.password)
+    time.sleep(admin.wait_for_code_s())  # TOTP is wall time: the admin waits for the phone's next code
+    page.locator("#reauth-code").fill(admin.code())
+    no_overflow(page)
+    page.locator("#reauth-submit").click()
+    expect(page.locator("#ks-banner")).to_have_attribute("data-state", "ACTIVE")
+    expect(page.locator("#ks-detail")).to_contain_text("reason: incident over")
+    expect(page.locator("#ks-action")).to_have_text("Engage kill switch")
 
 
 def drive(base: str, venue: str, admin: Account, token: str) -> None:
@@ -451,7 +469,7 @@ def drive(base: str, venue: str, admin: Account, token: str) -> None:
             trader_context = browser.new_context(viewport=DESKTOP)
             check_kill_switch(page, admin, trader_context, base, trader, console)
             phone = browser.new_context(viewport=PHONE, storage_state=context.storage_state())
-            check_phone(phone, base, console)
+            check_phone(phone, base, console, admin)
             assert console.errors == []
         finally:
             browser.close()
