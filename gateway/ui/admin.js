@@ -69,7 +69,8 @@
   async function loadKeys() {
     const items = (await read("/api-keys")).items;
     const emails = new Map(st.users.map((u) => [u.id, u.email]));
-    const rows = items.map((k) => h("tr", { "data-key-id": k.id, "data-label": k.label, "data-active": String(k.is_active) },
+    const rows = items.map((k) => h("tr",
+      { "data-key-id": k.id, "data-label": k.label, "data-active": String(k.is_active) },
       h("td", { text: k.label }), h("td", { text: emails.get(k.user_id) || k.user_id }),
       h("td", { text: k.environment }), h("td", { class: "mono", text: k.api_key_hint }),
       h("td", { text: k.is_active ? "active" : "inactive" }), h("td", { text: when(k.created_at) }),
@@ -106,7 +107,10 @@
     byId("key-key").value = "";
     const answer = await send("POST", "/api-keys", body);
     body.api_secret = null;
-    if (!answer.ok) { say("key-message", `Not added: ${reasonOf(answer)}. Enter the key and secret again.`, false); return; }
+    if (!answer.ok) {
+      say("key-message", `Not added: ${reasonOf(answer)}. Enter the key and secret again.`, false);
+      return;
+    }
     byId("key-label").value = "";
     say("key-message", `${st.rotateFrom ? "Rotated to" : "Added"} ${answer.body.label} (${answer.body.api_key_hint}); `
       + "the secret is encrypted and never shown again.", true);
@@ -168,7 +172,11 @@
       rows.push(h("tr", { "data-change": `${section}.${key}` }, h("td", { text: `${section}.${key}` }),
         h("td", { class: "old", text: String(before) }), h("td", { class: "new", text: String(after) })));
     }
-    if (!rows.length) { say("settings-message", "Nothing changed.", false); byId("settings-review").hidden = true; return; }
+    if (!rows.length) {
+      say("settings-message", "Nothing changed.", false);
+      byId("settings-review").hidden = true;
+      return;
+    }
     st.pending = changes;
     table(byId("config-diff"), ["Setting", "Now", "After"], rows);
     byId("settings-review").hidden = false;
@@ -241,11 +249,11 @@
   async function show() {
     if (!ops.isAdmin()) return;
     wire();
-    const parts = [["users", loadUsers], ["settings", loadSettings], ["audit", loadAudit]];
+    // users first: the keys table names each key's owner by e-mail
+    const parts = [["user", loadUsers], ["key", loadKeys], ["settings", loadSettings], ["audit", loadAudit]];
     for (const [where, load] of parts) {
-      try { await load(); } catch (err) { say(`${where === "users" ? "user" : where}-message`, `Unavailable: ${err.message}.`, false); }
+      try { await load(); } catch (err) { say(`${where}-message`, `Unavailable: ${err.message}.`, false); }
     }
-    try { await loadKeys(); } catch (err) { say("key-message", `Unavailable: ${err.message}.`, false); }
   }
 
   // ops.js knows the user before app.js routes, so a view event always finds the role decided.

@@ -164,7 +164,8 @@ const ops = (() => {
     const bar = h("progress", { id: "forward-progress", max: String(fw.min_days), value: String(shown),
       "aria-label": `forward validation ${fw.progress}` });
     const m = fw.metrics;
-    const line = m ? `${m.trades} simulated trades · WR ${m.win_rate == null ? "—" : (Number(m.win_rate) * 100).toFixed(1) + " %"}`
+    const wr = m && m.win_rate != null ? `${(Number(m.win_rate) * 100).toFixed(1)} %` : "—";
+    const line = m ? `${m.trades} simulated trades · WR ${wr}`
       + ` · PF ${m.profit_factor == null ? "—" : Number(m.profit_factor).toFixed(2)}`
       + ` · slippage ${m.actual_slippage_bps ?? "—"} vs ${m.modelled_slippage_bps ?? "—"} bps modelled` : "";
     const started = fw.started_at ? `started ${when(fw.started_at)}`
