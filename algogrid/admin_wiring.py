@@ -28,11 +28,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from algogrid.config_reload import ReloadResult
+from algogrid.settings import ConfigError
 from gateway import (
     AdminStatusView,
     AuditEntry,
     AuditPage,
     AuditQuery,
+    ConfigRejectedError,
     ConfigView,
     KillSwitchBody,
     KillSwitchStateView,
@@ -66,6 +68,10 @@ def _median(values: tuple[Decimal, ...]) -> Decimal | None:
 
 class LiveSettings(Protocol):
     """The running engine's hot reload (``algogrid.config_reload.ConfigReloader``)."""
+
+    def check_changes(self, changes: Mapping[str, Any]) -> object:
+        """Raise ``ConfigError`` when ``changes`` make the running settings invalid as a whole."""
+        ...
 
     async def apply_changes(self, changes: Mapping[str, Any], *, actor: str) -> ReloadResult:
         """Validate ``changes`` over the running settings and apply the hot keys now."""
@@ -211,6 +217,11 @@ class StorageOps:
             pending = {**stored.get(section, {}), **values}
             validated = type(current).model_validate({**current.model_dump(), **pending})
             merged[section] = {k: validated.model_dump(mode="json")[k] for k in pending}
+        if self._live is not None:  # the settings as a whole (one source per value), before storing
+            try:
+                self._live.check_changes(changes)
+            except ConfigError as exc:
+                raise ConfigRejectedError(str(exc).removeprefix("config error: ")) from exc
         for section, value in merged.items():
             await self._storage.runtime_config.save(
                 section, value, {k: value[k] for k in changes[section]}, by=meta.actor_user_id, context=meta

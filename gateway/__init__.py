@@ -9,6 +9,7 @@ from gateway.app import create_app, endpoints_for
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.errors import (
+    ConfigRejectedError,
     EngineError,
     EngineTimeoutError,
     EngineUnavailableError,
@@ -98,6 +99,7 @@ __all__ = [
     "CalibrationRunView",
     "CloseReason",
     "CloseResult",
+    "ConfigRejectedError",
     "ConfigView",
     "EngineError",
     "EngineTimeoutError",

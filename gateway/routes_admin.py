@@ -50,7 +50,8 @@ class OpsPort(Protocol):
     async def config(self) -> ConfigView: ...
 
     async def patch_config(self, changes: dict[str, dict[str, Any]], meta: RequestMeta) -> ConfigView:
-        """Validate and store ``changes``; raise ``pydantic.ValidationError`` naming a bad key."""
+        """Validate and store ``changes``; raise ``pydantic.ValidationError`` naming a bad key, or
+        ``ConfigRejectedError`` when the running engine refuses the settings as a whole (nothing stored)."""
         ...
 
 
@@ -170,7 +171,7 @@ ADMIN_ENDPOINTS: tuple[Endpoint, ...] = (
         "config",
         body=ConfigPatch,
         response=ConfigView,
-        errors=(*_E, 422),
+        errors=(*_E, 422),  # 422 invalid_body, or config_rejected by the running engine
         status=200,
     ),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pyotp
@@ -181,3 +182,31 @@ async def test_only_admins_change_config_or_the_kill_switch(stack: Stack, client
         assert (await c.patch("/config", json={"risk": {"risk_per_trade_usd": "30"}})).status_code == 403
         body = {"enabled": True, "reason": "mine", "password": trader.password, "totp_code": "123456"}
         assert (await c.post("/admin/kill_switch", json=body)).status_code == 403
+
+
+async def test_a_change_the_running_engine_refuses_as_a_whole_is_answered_422_and_not_stored(
+    stack: Stack,
+) -> None:
+    from actors.risk import risk_limits_from
+    from algogrid.admin_wiring import StorageOps
+    from algogrid.config_reload import ConfigReloader, LiveRiskLimits
+    from algogrid.settings import load_settings
+    from gateway import ConfigRejectedError
+    from gateway.auth import RequestMeta
+
+    settings = load_settings(None)
+
+    async def ask(message: Any) -> Any:
+        return message.limits
+
+    limits = LiveRiskLimits(risk_limits_from(settings.risk))
+    live = ConfigReloader(settings, None, stack.storage.audit, ask, limits)
+    ops = StorageOps(settings, stack.storage, live)
+    meta = RequestMeta(None, "127.0.0.1", "test", None, None)
+    stored = await stack.storage.runtime_config.load()  # the module's database: earlier tests stored some
+    with pytest.raises(ConfigRejectedError, match="one source"):  # the risk section is its one source
+        await ops.patch_config({"monitor": {"poll_interval_s": 30}}, meta)
+    assert await stack.storage.runtime_config.load() == stored
+    done = await ops.patch_config({"risk": {"max_concurrent_positions": 12}}, meta)
+    assert done.applied_now == ["risk.max_concurrent_positions"]
+    assert (await stack.storage.runtime_config.load())["risk"]["max_concurrent_positions"] == 12

@@ -21,7 +21,7 @@ EXPECTED = [
     "AdminStatusView", "ApiKeyBody", "ApiKeyPort", "ApiKeyRejectedError", "ApiKeyView", "ConfigView",
     "KillSwitchBody", "KillSwitchView", "OpsPort",
     "AuditEntry", "AuditPage", "AuditQuery", "CalibrationRunPage", "CalibrationRunView",
-    "KillSwitchStateView",
+    "KillSwitchStateView", "ConfigRejectedError",
 ]  # fmt: skip
 
 
