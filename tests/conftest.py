@@ -30,9 +30,15 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 import redis
+from hypothesis import settings
 
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from storage.migrate import upgrade
+
+# Property tests check results, not speed (speed lives in bench/): no per-example deadline, so a loaded
+# 2-core CI machine cannot fail a correct example for being slow.
+settings.register_profile("algogrid", deadline=None)
+settings.load_profile("algogrid")
 
 
 def with_database(url: str, name: str) -> str:
