@@ -274,8 +274,19 @@ const ops = (() => {
   }
 
   // ------------------------------------------------------------------------------------------- routing
-  // Polling periods (ms); a hidden tab skips its turns, so open tabs stay within the gateway's IP limit.
-  const REFRESH = { ops: [refreshOps, 10000, TRADER], supervision: [refreshTree, 1500, new Set(["admin"])] };
+  // Polling periods (ms) and who may see each view; a hidden tab skips its turns, so open tabs stay within
+  // the gateway's IP limit.
+  const ADMIN = new Set(["admin"]);
+  const REFRESH = { ops: [refreshOps, 10000, TRADER], supervision: [refreshTree, 1500, ADMIN],
+    admin: [() => {}, 0, ADMIN] };
+
+  function denied(view) {  // a page typed into the address bar that the role may not open says so
+    const section = byId(`view-${view}`);
+    if (!section.querySelector(".ops-denied")) {
+      section.prepend(h("p", { class: "ops-message bad ops-denied", role: "alert",
+        text: `Your role (${st.user.role}) may not open this page.` }));
+    }
+  }
   const BANNER_MS = 5000;
   const whenShown = (job) => () => { if (!document.hidden) job(); };
 
@@ -284,7 +295,9 @@ const ops = (() => {
     clearInterval(st.timer);
     st.timer = null;
     const job = REFRESH[view];
-    if (!job || !st.user || !job[2].has(st.user.role)) return;
+    if (!job || !st.user) return;
+    if (!job[2].has(st.user.role)) { denied(view); return; }
+    if (!job[1]) return;  // admin.js draws its own view
     job[0]();
     st.timer = setInterval(whenShown(job[0]), job[1]);
   }

@@ -406,6 +406,9 @@ def check_kill_switch(page: Page, admin: Account, trader_context: BrowserContext
     expect(other.locator("#nav-admin")).to_be_hidden()
     expect(other.locator("#nav-ops")).to_be_visible()
     other.screenshot(path=str(IMAGES / "ui_killswitch_trader.png"))
+    show(other, "admin")  # typed into the address bar: refused in words, no admin route is asked
+    refusal = other.locator("#view-admin .ops-denied")
+    expect(refusal).to_have_text("Your role (trader) may not open this page.")
     show(other, "ops")
     expect(other.locator('#metrics [data-metric="trades"]')).to_have_attribute("data-value", "3")
     assert_aa_contrast(other, ["#ks-state", "#ks-detail", ".metric-label", ".metric-value", ".ops-table th"])
