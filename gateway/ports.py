@@ -36,6 +36,7 @@ from gateway.models import (
     SignalView,
     TradePreviewView,
 )
+from gateway.models_admin import CalibrationRunPage
 
 __all__ = [
     "EngineView",
@@ -151,6 +152,9 @@ class ForwardReader(Protocol):
 
     async def forward_status(self) -> ForwardBody:
         """Return the newest phase's progress ("X/30 days") and its metrics so far."""
+
+    async def calibration_runs(self, limit: int) -> CalibrationRunPage:
+        """Return the newest ``limit`` calibration runs (S-05) and the version in force."""
 
 
 class SignalReader(Protocol):

@@ -1,5 +1,5 @@
-// algogrid UI — vanilla JS, no build step. Views: signal tiles and positions (SSE-driven), the live
-// supervision tree. The signal modal shows the pre-trade preview and the one "Place order" button: the only
+// algogrid UI — vanilla JS, no build step. Views: signal tiles and positions (SSE-driven); the operator and
+// admin views (ops, supervision tree, admin) live in ops.js and admin.js. The signal modal shows the pre-trade preview and the one "Place order" button: the only
 // way an order is placed (manual only, E-01); the outcome is told in plain words.
 //
 // Two time bases. Signal ages are MARKET time: created_at is market time, and in simulation the market runs
@@ -13,8 +13,6 @@ const state = {
   latest: new Map(),     // symbol -> latest signal
   feeds: new Map(),      // symbol -> feed status
   order: [],             // symbols in display order
-  faults: false,         // POST /admin/faults available (dev mode)
-  treeTimer: null,
   modalSignal: null,
   positions: new Map(),  // position id -> position
   placing: false,
@@ -351,59 +349,18 @@ async function copyLevels() {
   $("copy-done").hidden = false;
 }
 
-// ----------------------------------------------------------------------------------------- supervision
-function treeNode(node) {
-  const name = node.path.split("/").pop();
-  const failure = node.last_failure;
-  const title = failure ? `last failure: ${failure.type}: ${failure.message} at ${failure.at}` : "no failure";
-  const restarts = el("span", { class: `restarts ${node.restarts > 0 ? "hot" : ""}`, "data-restarts": String(node.restarts),
-    text: `↻ ${node.restarts}` });
-  const crash = state.faults && (!node.children || node.children.length === 0)
-    ? el("button", { class: "danger", title: `crash ${node.path}`, onclick: (e) => { e.stopPropagation(); crashActor(node.path); }, text: "crash" })
-    : null;
-  const box = el("div", { class: `node ${failure ? "has-failure" : ""}`, "data-path": node.path, title },
-    el("span", { class: `dot s-${node.status}` }),
-    el("span", { class: "name", text: name }),
-    el("span", { class: "kind", text: node.kind }),
-    el("span", { class: "dim", text: node.status }),
-    node.uptime_s != null ? el("span", { class: "dim", text: `up ${Math.round(node.uptime_s)}s` }) : null,
-    restarts, crash);
-  const kids = (node.children || []).map(treeNode);
-  return el("li", {}, box, kids.length ? el("ul", {}, ...kids) : null);
-}
-
-async function refreshTree() {
-  try {
-    const tree = await getJSON("/admin/supervision");
-    $("tree").replaceChildren(el("ul", {}, treeNode(tree)));
-    $("tree-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
-  } catch (err) {
-    $("tree-updated").textContent = `tree unavailable (${err.message})`;
-  }
-}
-
-async function crashActor(path) {
-  try {
-    await getJSON("/admin/faults", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ path, kind: "crash" }) });
-  } catch (err) {
-    alert(`fault refused: ${err.message}`);
-  }
-  refreshTree();
-}
-
 // ------------------------------------------------------------------------------------------------- views
+// The views by hash; ops.js draws ops, supervision and admin and hears "algogrid:view" to start and stop.
+const VIEWS = ["signals", "ops", "supervision", "admin"];
+
 function route() {
-  const view = location.hash === "#/supervision" ? "supervision" : "signals";
-  $("view-signals").hidden = view !== "signals";
-  $("view-supervision").hidden = view !== "supervision";
-  $("nav-signals").classList.toggle("active", view === "signals");
-  $("nav-supervision").classList.toggle("active", view === "supervision");
-  clearInterval(state.treeTimer);
-  if (view === "supervision") {
-    refreshTree();
-    state.treeTimer = setInterval(refreshTree, 1000);
+  const asked = location.hash.replace(/^#\//, "").split("?")[0];
+  const view = VIEWS.includes(asked) ? asked : "signals";
+  for (const name of VIEWS) {
+    $(`view-${name}`).hidden = name !== view;
+    $(`nav-${name}`).classList.toggle("active", name === view);
   }
+  document.dispatchEvent(new CustomEvent("algogrid:view", { detail: view }));
 }
 
 async function main() {
@@ -414,10 +371,7 @@ async function main() {
   $("copy-levels").addEventListener("click", copyLevels);
   $("place-order").addEventListener("click", placeOrder);
   window.addEventListener("hashchange", route);
-  try {
-    const doc = await (await fetch("/openapi.json")).json();
-    state.faults = Boolean(doc.paths["/admin/faults"]);
-  } catch (_) { state.faults = false; }
+  document.dispatchEvent(new CustomEvent("algogrid:ready", { detail: session.user() }));
   route();
   await loadClock();
   await loadFeeds();
