@@ -151,6 +151,18 @@ def redis_clean_url(redis_url: str) -> str:
     return url
 
 
+@pytest.fixture(scope="module")
+def redis_module_url(redis_url: str) -> str:
+    """Return a Redis URL on a db index (1-15) flushed for this test module (one system per module)."""
+    url = with_database(redis_url, str(next(_redis_db_indexes)))
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url
+
+
 def _restart_if_stopped(server: EmbeddedPostgres | EmbeddedRedis) -> None:
     if not server.running:
         server.start()

@@ -77,12 +77,14 @@ def ui_activate(page: Any, base_url: str, token: str, account: Any) -> None:
     expect(page.locator("#login-message")).to_contain_text("Account activated", timeout=10_000)
 
 
-def ui_login(page: Any, base_url: str, account: Any) -> None:
-    """Log in through the UI's login screen (cookie session) and wait for the app."""
+def ui_login(page: Any, base_url: str, account: Any, *, here: bool = False) -> None:
+    """Log in through the UI's login screen (cookie session) and wait for the app; ``here``: on the login
+    screen the page already shows (an ended session), keeping the page's URL."""
     from playwright.sync_api import expect
 
-    if "#/login" not in page.url:
+    if not here and "#/login" not in page.url:
         page.goto(f"{base_url}/ui/#/login")
+    expect(page.locator("#view-login")).to_be_visible(timeout=10_000)
     page.locator("#login-email").fill(account.email)
     page.locator("#login-password").fill(account.password)
     if account.totp_secret is not None:
