@@ -121,7 +121,12 @@ async function main() {
   await loadPositions();
   await loadSignals();
   connectStream();
-  setInterval(async () => { await loadFeeds(); refreshTileTimes(); refreshLivePnl(); }, 3000);
+  setInterval(async () => {  // feed liveness, marks and funding times; not while the login screen shows
+    if ($("app-shell").hidden) return;
+    await loadFeeds();
+    refreshTileTimes();
+    refreshLivePnl();
+  }, 3000);
   refreshTimes();
   setInterval(refreshTimes, 1000);
 }

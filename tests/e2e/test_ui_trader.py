@@ -163,7 +163,7 @@ def trader(desk: Desk, chromium: Browser) -> Iterator[Session]:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=desk.base)
     page = context.new_page()
     console = Console(page)
-    ui_activate(page, desk.base, desk.trader_token, desk.trader)
+    ui_activate(page, desk.base, desk.trader_token, desk.trader, screenshot="ui_activate_desktop.png")
     shot(page, "ui_login_desktop.png")
     ui_login(page, desk.base, desk.trader)
     try:

@@ -61,15 +61,19 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=list(_ARGS))
 
 
-def ui_activate(page: Any, base_url: str, token: str, account: Any) -> None:
+def ui_activate(page: Any, base_url: str, token: str, account: Any, screenshot: str | None = None) -> None:
     """Activate ``account`` in the UI from its one-time link: read the secret the page shows (as a person
-    scanning the QR code would), choose the password, type a current code."""
+    scanning the QR code would), choose the password, type a current code; ``screenshot``: a file name under
+    ``IMAGES`` for the enrolment screen."""
     from playwright.sync_api import expect
 
     page.goto(f"{base_url}/ui/#/activate?token={token}")
     secret = page.locator("#totp-secret")
     expect(secret).not_to_be_empty(timeout=10_000)
     expect(page.locator("#totp-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    if screenshot is not None:
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(IMAGES / screenshot))
     account.totp_secret = secret.text_content()
     page.locator("#activate-password").fill(account.password)
     page.locator("#activate-code").fill(account.code())
