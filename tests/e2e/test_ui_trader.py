@@ -425,7 +425,8 @@ def _trade_once(desk: Desk, page: Page) -> str | None:
         pnl = row.locator('[data-field="pnl"]')
         expect(pnl).to_have_text(re.compile(r"^[+-]?\d+\.\d\d$"), timeout=10_000)
         expect(row.locator(".funding-in")).to_have_text(re.compile(r"^\d+:\d\d"))
-        shot(page, "ui_positions_desktop.png", full_page=True)
+        row.scroll_into_view_if_needed()
+        shot(page, "ui_positions_desktop.png")
         row.get_by_role("button", name=re.compile("^close ")).click(timeout=5_000)
         expect(page.locator("#close-dialog")).to_be_visible()
         page.locator("#close-reason").select_option("time_exit")
@@ -464,7 +465,7 @@ def test_preview_place_see_the_position_close_it_with_a_reason_and_read_the_clos
     )
     expect(closed).to_contain_text("time exit")
     closed.scroll_into_view_if_needed()
-    shot(page, "ui_closed_desktop.png", full_page=True)
+    shot(page, "ui_closed_desktop.png")
     # a stop or take-profit that beat a click is refused in words (409) in the dialog: not a page error
     assert [e for e in trader.console.take() if "409" not in e] == []
 
