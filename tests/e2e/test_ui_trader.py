@@ -398,6 +398,7 @@ def _place_one(desk: Desk, page: Page) -> str:
             re.compile(rf"^\d of \d on {base} {signal['side']}$")
         )
         expect(page.get_by_role("button", name="Place order")).to_have_count(1)  # ONE place button
+        assert page.evaluate(_CONTRAST_JS, "#modal " + TEXT.replace(", ", ", #modal ")) == []
         shot(page, "ui_modal_desktop.png")
         page.locator("#place-order").click()
         outcome = page.locator("#order-outcome")
@@ -464,6 +465,7 @@ def test_preview_place_see_the_position_close_it_with_a_reason_and_read_the_clos
         re.compile(r"^-?\d+\.\d / (—|-?\d+\.\d)$"), timeout=10_000
     )
     expect(closed).to_contain_text("time exit")
+    assert page.evaluate(_CONTRAST_JS, TEXT) == []  # gains, losses and dim cells in the tables too
     closed.scroll_into_view_if_needed()
     shot(page, "ui_closed_desktop.png")
     # a stop or take-profit that beat a click is refused in words (409) in the dialog: not a page error
