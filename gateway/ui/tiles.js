@@ -38,7 +38,9 @@ function writeFilters() {
   if (f.direction) query.set("direction", f.direction);
   if (f.min_probability !== null) query.set("min_probability", String(f.min_probability));
   const text = query.toString();
-  history.replaceState(null, "", `/ui/#/signals${text ? `?${text}` : ""}`);
+  const hash = `#/signals${text ? `?${text}` : ""}`;
+  history.replaceState(null, "", `/ui/${hash}`);
+  $("nav-signals").setAttribute("href", hash);  // back from another view with the same filters
 }
 
 function ensureSymbolOption(symbol) {
@@ -90,12 +92,14 @@ function filtersFromUrl() {  // a link, back/forward or a typed URL: the address
   if (JSON.stringify(next) === JSON.stringify(signals.filters)) return;
   signals.filters = next;
   showFilters();
+  writeFilters();
   applyFilters();
 }
 
 function initFilters() {
   signals.filters = readFilters();
   showFilters();
+  if (location.hash.startsWith("#/signals")) writeFilters();
   for (const id of ["filter-symbol", "filter-direction"]) $(id).addEventListener("change", filtersFromInputs);
   $("filter-min-p").addEventListener("input", filtersFromInputs);
   $("signal-filters").addEventListener("submit", (e) => { e.preventDefault(); filtersFromInputs(); });

@@ -330,6 +330,7 @@ def test_filters_live_in_the_url_and_survive_a_reload_and_an_ended_session(
     page.locator("#filter-min-p").fill("10")
     wanted = f"#/signals?symbol={symbol}&direction={side}&min_probability=0.1"
     expect(page).to_have_url(re.compile(re.escape(wanted) + "$"))
+    expect(page.locator("#nav-signals")).to_have_attribute("href", wanted)  # the way back keeps them too
     tiles = page.locator("#tiles-window .tile")
     expect(tiles.first).to_be_visible()
     assert set(tiles.evaluate_all("(ts) => ts.map((t) => t.dataset.symbol)")) == {symbol}
