@@ -51,7 +51,16 @@ function closeModal() {
   if ($("modal").hidden) return;
   $("modal").hidden = true;
   modal.signal = null;
-  if (modal.opener && document.contains(modal.opener)) modal.opener.focus();
+  focusOpener(modal.opener);
+}
+
+// Give the focus back to what opened a dialog; a tile re-drawn meanwhile is found again by its signal.
+function focusOpener(opener) {
+  if (!opener) return;
+  if (document.contains(opener)) { opener.focus(); return; }
+  const id = opener.dataset && opener.dataset.signalId;
+  const again = id && document.querySelector(`#tiles-window [data-signal-id="${id}"]`);
+  if (again) again.focus();
 }
 
 // Tab and Shift+Tab stay inside an open dialog.

@@ -166,7 +166,7 @@ function cancelClose() {
   $("close-dialog").hidden = true;
   const opener = positions.closing && positions.closing.opener;
   positions.closing = null;
-  if (opener && document.contains(opener)) opener.focus();
+  focusOpener(opener);
 }
 
 async function confirmClose(event) {

