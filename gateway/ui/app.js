@@ -17,7 +17,9 @@ function connectStream() {
     pill.textContent = on ? "stream: live" : "stream: reconnecting";
     pill.className = `pill ${on ? "pill-on" : "pill-off"}`;
   };
-  source.addEventListener("open", () => live(true));
+  // Each (re)connection reads the lists again after subscribing: whatever was stored while no stream was
+  // listening (the first page load, a reconnect past the replay) is picked up; ids make it idempotent.
+  source.addEventListener("open", () => { live(true); loadSignals(); loadPositions(); });
   source.addEventListener("error", () => live(false));
   source.addEventListener("session_ended", async () => {  // expired or revoked: refresh, then reconnect
     source.close();
@@ -118,15 +120,15 @@ async function main() {
   route();
   await loadClock();
   await loadFeeds();
+  connectStream();  // first: a signal stored while the lists load still arrives
   await loadPositions();
   await loadSignals();
-  connectStream();
   setInterval(async () => {  // feed liveness, marks and funding times; not while the login screen shows
     if ($("app-shell").hidden) return;
     await loadFeeds();
     refreshTileTimes();
     refreshLivePnl();
-  }, 3000);
+  }, 5000);
   refreshTimes();
   setInterval(refreshTimes, 1000);
 }

@@ -137,7 +137,11 @@ async function placeOrder() {
     box.className = `outcome ${body.order.status === "filled" || body.order.status === "partial" ? "ok" : "bad"}`;
     box.dataset.status = body.order.status;
     box.textContent = `${words} (${fill}${price}). ${body.message}`;
-    if (body.position) positionArrived(body.position);
+    if (body.position) {
+      positionArrived(body.position);
+      const placed = signals.byId.get(signalId);  // the tile says so until the list is read again
+      if (placed) { acceptSignal({ ...placed, status: "placed" }); applyFilters(); }
+    }
   } catch (err) {
     box.className = "outcome bad";
     box.dataset.status = "error";

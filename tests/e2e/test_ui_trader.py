@@ -8,10 +8,11 @@ overflow on a 390-px phone; readable contrast; keyboard focus; virtual scrolling
 
 One system per module: the subprocess runs the simulator, the engine and the gateway on the harness's
 PostgreSQL and Redis, and the test talks to it only as people do (browser, HTTP, the printed mail links).
-Three settings differ from the defaults, through the product's own environment overrides, so the market at
+Four settings differ from the defaults, through the product's own environment overrides, so the market at
 speed 60 gives the browser time to act: a long anti-churn block (repeated signals queue: R-03), a wide order
 grace (a signal stays placeable for a wall minute instead of two seconds) and an entry allowance of 1000
-ticks (the IOC entry fills on the moving simulated book; the placing still retries on a miss).
+ticks (the IOC entry fills on the moving simulated book; the placing still retries on a miss); and the
+per-IP rate limit is lifted, as every browser and the test's own reads come from 127.0.0.1.
 
 ``UPDATE_SCREENSHOTS=1`` writes the screens (desktop 1366×768 and phone 390×844) to docs/images/.
 """
@@ -90,6 +91,8 @@ def desk(
         ALGOGRID_RISK__CHURN_BLOCK_SEC="7200",
         ALGOGRID_EXECUTION__ORDER_GRACE_SECONDS="3600",
         ALGOGRID_EXECUTION__ENTRY_SLIPPAGE_TICKS="1000",
+        # every browser of the module and the test's own reads come from 127.0.0.1
+        ALGOGRID_GATEWAY__IP_RATE_LIMIT_PER_MIN="100000",
     )
     system = RunningSystem(["--port", "0", "--dev", "--data-dir", str(tmp / "data")], env)
     try:
@@ -342,7 +345,7 @@ def test_filters_live_in_the_url_and_survive_a_reload_and_an_ended_session(
     expect(page.locator("#filter-min-p")).to_have_value("10")
 
     trader.context.clear_cookies()  # the session is gone (as after its refresh token expired)
-    # the page's next request (its feed poll, every 3 s) meets no session: back to the login screen
+    # the page's next request (its feed poll, every 5 s) meets no session: back to the login screen
     expect(page.locator("#view-login")).to_be_visible(timeout=10_000)
     expect(page.locator("#login-message")).to_contain_text("Your session ended")
     assert page.url.endswith(wanted)  # the filters were not lost
@@ -408,6 +411,7 @@ def _place_one(desk: Desk, page: Page) -> str:
         assert outcome.text_content(), "the outcome is told in words"
         if status in ("filled", "partial"):
             expect(outcome).to_contain_text(re.compile(r"^(Filled|Partly filled)"))
+            expect(tile.locator(".badge.plain")).to_have_text("PLACED")
             shot(page, "ui_place_order_desktop.png")
             page.locator("#modal-close").click()
             return str(signal["id"])
@@ -561,6 +565,10 @@ def test_forgot_password_mails_a_link_that_resets_it(desk: Desk, chromium: Brows
     assert "token=" not in page.url  # the one-time token left the address bar
     ui_login(page, desk.base, desk.viewer, here=True)
     expect(page.locator("#who")).to_contain_text(desk.viewer.email)
+    page.locator("#logout").click()  # the session ends on the server and the page shows the login
+    expect(page.locator("#view-login")).to_be_visible(timeout=10_000)
+    assert page.url.endswith("#/login")
+    assert [c["name"] for c in context.cookies() if c["name"].startswith("algogrid_")] == []
     context.close()
     assert [e for e in console.take() if "422" not in e] == []  # the short password's refusal is a 422
 
