@@ -17,6 +17,7 @@ const session = (() => {
   let user = null;
   let started = false;  // the app has run once in this page: a later login reloads it at the same URL
   let refreshing = null;
+  let leaving = false;  // logging out
 
   function csrf() {
     const found = document.cookie.split("; ").find((c) => c.startsWith("algogrid_csrf="));
@@ -48,7 +49,7 @@ const session = (() => {
   }
 
   function ended() {
-    if (!byId("view-login").hidden) return;
+    if (leaving || !byId("view-login").hidden) return;
     showLogin("Your session ended: log in again to continue where you were.");
   }
 
@@ -165,6 +166,7 @@ const session = (() => {
         enter(resolve);
       };
       byId("logout").onclick = async () => {
+        leaving = true;  // requests still in flight will meet the ended session: that is no news
         await authFetch("/auth/logout", { method: "POST" });
         location.hash = "#/login";
         location.reload();

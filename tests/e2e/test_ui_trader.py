@@ -565,6 +565,8 @@ def test_forgot_password_mails_a_link_that_resets_it(desk: Desk, chromium: Brows
     assert "token=" not in page.url  # the one-time token left the address bar
     ui_login(page, desk.base, desk.viewer, here=True)
     expect(page.locator("#who")).to_contain_text(desk.viewer.email)
+    expect(page.locator("#stream-state")).to_have_text("stream: live", timeout=15_000)
+    expect(page.locator("#tiles-window .tile").first).to_be_visible(timeout=15_000)
     page.locator("#logout").click()  # the session ends on the server and the page shows the login
     expect(page.locator("#view-login")).to_be_visible(timeout=10_000)
     assert page.url.endswith("#/login")
