@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from gateway.models import (
@@ -62,6 +63,8 @@ class FeedStatus:
 
     symbol: str
     last_event_at: dt.datetime | None
+    mark_price: Decimal | None = None
+    next_funding_time: dt.datetime | None = None  # market time, from the ticker
 
 
 @dataclass(frozen=True, slots=True)

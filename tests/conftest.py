@@ -145,9 +145,7 @@ def empty_db_url(pg_url: str) -> Iterator[str]:
 _redis_db_indexes = itertools.cycle(range(1, 16))
 
 
-@pytest.fixture
-def redis_clean_url(redis_url: str) -> str:
-    """Return a Redis URL on a db index (1-15) flushed for this test."""
+def _flushed_db_url(redis_url: str) -> str:
     url = with_database(redis_url, str(next(_redis_db_indexes)))
     client = redis.Redis.from_url(url)
     try:
@@ -155,6 +153,18 @@ def redis_clean_url(redis_url: str) -> str:
     finally:
         client.close()
     return url
+
+
+@pytest.fixture
+def redis_clean_url(redis_url: str) -> str:
+    """Return a Redis URL on a db index (1-15) flushed for this test."""
+    return _flushed_db_url(redis_url)
+
+
+@pytest.fixture(scope="module")
+def redis_module_url(redis_url: str) -> str:
+    """Return a Redis URL on a db index (1-15) flushed for this test module (one system per module)."""
+    return _flushed_db_url(redis_url)
 
 
 def _restart_if_stopped(server: EmbeddedPostgres | EmbeddedRedis) -> None:
