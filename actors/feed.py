@@ -494,6 +494,8 @@ class FeedBehaviour:
             forwarded=self.stats.forwarded,
             duplicates=self.stats.duplicates,
             invalid=self.stats.invalid,
+            mark_price=None if self._mark is None else self._mark.mark,
+            next_funding_time=None if self._funding_ms is None else ms_to_utc(self._funding_ms),
         )
 
     def book_top(self, now: dt.datetime) -> BookTop | None:

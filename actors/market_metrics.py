@@ -1,4 +1,5 @@
-"""Prometheus metrics of market-data integrity (D-02, P-06): holes, repairs, skipped signals, stored streams.
+"""Prometheus metrics of market-data integrity (D-02, P-06): holes, repairs, skipped signals, stored streams;
+and the signal generation latency of G-06.
 
 One instance per engine, registered on the registry the gateway serves on ``/metrics`` (the risk room's); the
 feed, indicator and signal behaviours and the stream recorder count into it from their own threads
@@ -7,9 +8,11 @@ feed, indicator and signal behaviours and the stream recorder count into it from
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 __all__ = ["MarketMetrics"]
+
+_LATENCY_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 
 
 class MarketMetrics:
@@ -52,5 +55,11 @@ class MarketMetrics:
             "Public stream rows by stream (trades, tickers, funding) and outcome (stored, duplicate, "
             "dropped, failed).",
             ["stream", "outcome"],
+            registry=self.registry,
+        )
+        self.signal_generation_latency = Histogram(
+            "signal_generation_latency_ms",
+            "Time from a confirmed bar's arrival to its signal being stored and published (G-06).",
+            buckets=_LATENCY_BUCKETS_MS,
             registry=self.registry,
         )

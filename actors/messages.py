@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal, Protocol
 
 from exchange.bybit import BookSnapshot
@@ -164,7 +165,8 @@ class RepairStoreFailed:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedStatusReport:
-    """Reply to ``GetFeedStatus``: liveness of a symbol's market data (engine clock)."""
+    """Reply to ``GetFeedStatus``: liveness of a symbol's market data (engine clock), with the latest mark
+    price and next funding time from the ticker (market time; ``None`` until the ticker has told them)."""
 
     symbol: str
     last_event_at: dt.datetime | None
@@ -173,6 +175,8 @@ class FeedStatusReport:
     forwarded: int
     duplicates: int
     invalid: int
+    mark_price: Decimal | None = None
+    next_funding_time: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

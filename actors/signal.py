@@ -213,6 +213,7 @@ class SignalBehaviour:
         if self._metrics is not None:
             self._metrics.signals_skipped.labels(self.symbol, reason).inc()
         return True
+
     def _on_theta_map(self, message: ThetaMapChanged) -> None:
         if message.version == self.theta_map.version:
             return
@@ -263,6 +264,8 @@ class SignalBehaviour:
         )
         self._publisher.publish(event)
         self.stats.published += 1
+        if self._metrics is not None:
+            self._metrics.signal_generation_latency.observe(event.close_to_signal_ms)
 
     def _on_store_failed(self, failure: SignalStoreFailed) -> None:
         self.stats.store_failures += 1

@@ -4,8 +4,11 @@
   its ``kill_switch.set`` audit row) then the Redis mirror; the running RiskActor notices within its
   ``state_poll_s``. The request's user is ``changed_by``; a ``kill_switch_requested`` row carries the
   request's IP, user agent and ids.
+* ``GET /admin/kill_switch`` reads the trading state for the UI's banner, naming the user who changed it.
 * ``GET /admin/status`` reads the trading state and computes WR / PF / net expectancy over the monitor's
-  stats window and the MaxDD of its equity days with the same pure functions the MonitorActor uses.
+  stats window and the MaxDD of its equity days with the same pure functions the MonitorActor uses, and the
+  median actual and modelled slippage of the window's fills (E-05), exact in ``Decimal``.
+* ``GET /admin/audit`` pages through ``audit_trail`` with the viewer's filters (U-11).
 * ``PATCH /config`` validates each changed section with its own config model (the room's bounds and enums),
   stores it in ``runtime_config`` with a ``config_changed`` audit row, and ``apply_overrides`` folds the
   stored overrides into the settings at the next ``algogrid run``. With the running engine's
@@ -16,6 +19,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
+import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol
@@ -23,7 +28,18 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from algogrid.config_reload import ReloadResult
-from gateway import AdminStatusView, ConfigView, KillSwitchBody, KillSwitchView
+from algogrid.settings import ConfigError
+from gateway import (
+    AdminStatusView,
+    AuditEntry,
+    AuditPage,
+    AuditQuery,
+    ConfigRejectedError,
+    ConfigView,
+    KillSwitchBody,
+    KillSwitchStateView,
+    KillSwitchView,
+)
 from gateway.auth import RequestMeta
 from storage import ChangeSource, Storage, TradingStateRecord
 from strategy_core import TradingState
@@ -45,8 +61,17 @@ def apply_overrides(settings: Any, overrides: dict[str, dict[str, Any]]) -> Any:
     return settings.model_copy(update=update) if update else settings
 
 
+def _median(values: tuple[Decimal, ...]) -> Decimal | None:
+    """Return the exact median (the mean of the two middle values for an even count), None when empty."""
+    return statistics.median(values) if values else None
+
+
 class LiveSettings(Protocol):
     """The running engine's hot reload (``algogrid.config_reload.ConfigReloader``)."""
+
+    def check_changes(self, changes: Mapping[str, Any]) -> object:
+        """Raise ``ConfigError`` when ``changes`` make the running settings invalid as a whole."""
+        ...
 
     async def apply_changes(self, changes: Mapping[str, Any], *, actor: str) -> ReloadResult:
         """Validate ``changes`` over the running settings and apply the hot keys now."""
@@ -94,6 +119,54 @@ class StorageOps:
             changed=changed,
         )
 
+    async def kill_switch_state(self) -> KillSwitchStateView:
+        """Return the trading state with who changed it (a user's e-mail when a user did), why and when."""
+        current = await self._storage.kill_switch.load_trading_state(dt.datetime.now(dt.UTC))
+        email = None
+        if current.changed_by.startswith("user:"):
+            try:
+                user = await self._storage.users.get(uuid.UUID(current.changed_by.removeprefix("user:")))
+            except ValueError:
+                user = None
+            email = user.email if user is not None else None
+        return KillSwitchStateView(
+            state=current.state.name,
+            kill_switch=current.kill_switch,
+            reason=current.reason,
+            changed_by=current.changed_by,
+            changed_by_email=email,
+            source=current.source.value,
+            changed_at=current.changed_at,
+        )
+
+    async def audit(self, query: AuditQuery) -> AuditPage:
+        """Return one page of audit rows matching ``query``, newest first."""
+        rows = await self._storage.audit.search(
+            query.actor, query.action, query.since, query.until, query.limit + 1, query.offset
+        )
+        items = [
+            AuditEntry(
+                id=int(str(r["id"])),
+                at=r["at"],
+                actor=str(r["actor_label"]),
+                actor_user_id=None if r["actor_user_id"] is None else str(r["actor_user_id"]),
+                actor_email=None if r["actor_email"] is None else str(r["actor_email"]),
+                action=str(r["action"]),
+                target_type=None if r["target_type"] is None else str(r["target_type"]),
+                target_id=None if r["target_id"] is None else str(r["target_id"]),
+                details=dict(r["details"] or {}),  # type: ignore[call-overload]
+                ip=None if r["ip"] is None else str(r["ip"]),
+            )
+            for r in rows[: query.limit]
+        ]
+        more = len(rows) > query.limit
+        return AuditPage(
+            items=items,
+            limit=query.limit,
+            offset=query.offset,
+            next_offset=query.offset + query.limit if more else None,
+        )
+
     async def status(self) -> AdminStatusView:
         """Return the trading state and the performance figures."""
         now = dt.datetime.now(dt.UTC)
@@ -108,6 +181,7 @@ class StorageOps:
         )
         stats = trade_stats([t.pnl_r for t in history.trades])
         drawdowns = drawdown_pct_series(history.daily_equity)
+        slippage = await self._storage.monitor.load_slippage(now, window_days=monitor.stats_window_days)
         return AdminStatusView(
             state=state.state.name,
             kill_switch=state.kill_switch,
@@ -118,6 +192,9 @@ class StorageOps:
             net_expectancy_r=stats.net_expectancy_r,
             max_drawdown_pct=max(drawdowns) if drawdowns else None,
             window_days=monitor.stats_window_days,
+            slippage_fills=len(slippage.actual_bps),
+            median_slippage_bps=_median(slippage.actual_bps),
+            median_modelled_slippage_bps=_median(slippage.modelled_bps),
         )
 
     async def config(self) -> ConfigView:
@@ -140,6 +217,11 @@ class StorageOps:
             pending = {**stored.get(section, {}), **values}
             validated = type(current).model_validate({**current.model_dump(), **pending})
             merged[section] = {k: validated.model_dump(mode="json")[k] for k in pending}
+        if self._live is not None:  # the settings as a whole (one source per value), before storing
+            try:
+                self._live.check_changes(changes)
+            except ConfigError as exc:
+                raise ConfigRejectedError(str(exc).removeprefix("config error: ")) from exc
         for section, value in merged.items():
             await self._storage.runtime_config.save(
                 section, value, {k: value[k] for k in changes[section]}, by=meta.actor_user_id, context=meta

@@ -119,20 +119,29 @@ class ConfigReloader:
         log.info("config reloaded", source=source, applied=list(applied), restart_required=list(restart))
         return result
 
-    async def apply_changes(self, changes: Mapping[str, Any], *, actor: str) -> ReloadResult:
-        """Validate ``changes`` (nested sections, as ``PATCH /config`` sends them) over the current settings.
+    def check_changes(self, changes: Mapping[str, Any]) -> Settings:
+        """Return the running settings with ``changes`` (nested sections, as ``PATCH /config`` sends them).
 
         Raises:
-            ConfigError: a changed value is invalid; nothing is applied.
+            ConfigError: the changed settings are invalid as a whole, naming the key and the rule.
         """
-        merged = _merge(self.current.model_dump(), changes)
+        # Only the values given (file, environment, earlier changes): a full dump would also name the monitor
+        # fields derived from the risk section, which the settings refuse to be given twice (one source).
+        merged = _merge(self.current.model_dump(exclude_unset=True), changes)
         try:
-            new = Settings.model_validate(merged)
+            return Settings.model_validate(merged)
         except ValidationError as exc:
             error = exc.errors()[0]
             key = ".".join(str(p) for p in error["loc"])
             raise ConfigError(f"config error: {key}: {error['msg']}") from None
-        return await self.apply(new, actor=actor, source="api")
+
+    async def apply_changes(self, changes: Mapping[str, Any], *, actor: str) -> ReloadResult:
+        """Validate ``changes`` over the current settings (``check_changes``) and apply them.
+
+        Raises:
+            ConfigError: a changed value is invalid; nothing is applied.
+        """
+        return await self.apply(self.check_changes(changes), actor=actor, source="api")
 
     async def reload_file(self, *, actor: str = "operator", source: str = "sighup") -> ReloadResult | None:
         """Re-read the settings file and the environment and apply; a bad file changes nothing."""

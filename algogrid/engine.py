@@ -77,7 +77,7 @@ from actors import (
     signal_path,
     symbols_spec,
 )
-from actors.position import PositionDeps
+from actors.position import ExecutionMetrics, PositionDeps
 from actors.reconciler import ReconcilerMetrics, RunPass
 from actors.risk import RiskMetrics, WebhookDispatcher, risk_limits_from
 from algogrid.calibration_job import watch_theta_maps
@@ -505,6 +505,7 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
                 NoOrderExchange(rest) if settings.forward.enabled else rest,
                 loaded,
                 market_clock,
+                metrics=ExecutionMetrics(wiring.metrics.registry),
             ),
         )
         root_failed = trio.Event()
@@ -644,7 +645,13 @@ async def _with_calibration(inputs: TradingInputs, storage: Any) -> TradingInput
 
 
 def _position_deps(
-    deps: SymbolDeps, storage: Any, rest: Any, loaded: LoadedInstruments, market_clock: Clock
+    deps: SymbolDeps,
+    storage: Any,
+    rest: Any,
+    loaded: LoadedInstruments,
+    market_clock: Clock,
+    *,
+    metrics: ExecutionMetrics,
 ) -> PositionDeps:
     """Return the PositionActors' ports (E-01..E-08).
 
@@ -661,6 +668,7 @@ def _position_deps(
         monitor=LazySink(deps.resolve, MONITOR),
         market_clock=market_clock,
         min_notional_usd=loaded.min_notional_usd,
+        metrics=metrics,
     )
 
 

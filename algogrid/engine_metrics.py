@@ -2,7 +2,8 @@
 
 ``ws_reconnects_total{channel}`` and ``ws_messages_total{channel}`` (public / private sessions),
 ``rate_limit_hits_total{endpoint}`` (E-08 buckets: a call that had to wait or was refused),
-``bybit_errors_total{type}`` (REST: ``rejected`` answers, ``unknown_outcome`` requests, ``retried`` calls).
+``bybit_errors_total{type}`` (REST: ``rejected`` answers, ``unknown_outcome`` requests, ``retried`` calls);
+and ``db_query_duration_ms{query}``, observed by the storage facade for every statement (``QueryTimings``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["EngineCollector"]
+__all__ = ["EngineCollector", "QueryTimings"]
+
+_QUERY_BUCKETS_MS = (0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000)
+
+
+class QueryTimings:
+    """``db_query_duration_ms{query}``: the storage facade's observer (``Database.instrument``).
+
+    The label is the statement's verb and first table (``storage.query_labels``), never an argument value.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._histogram = Histogram(
+            "db_query_duration_ms",
+            "PostgreSQL statement duration by statement (verb and first table), as the caller waited for it.",
+            ["query"],
+            buckets=_QUERY_BUCKETS_MS,
+            registry=registry,
+        )
+
+    def __call__(self, label: str, elapsed_ms: float) -> None:
+        """Observe one statement."""
+        self._histogram.labels(label).observe(elapsed_ms)
 
 
 class EngineCollector(Collector):

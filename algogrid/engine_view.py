@@ -185,7 +185,12 @@ class SupervisionEngineView:
             raise EngineTimeoutError(f"{subject} did not answer within {timeout_s:g} s") from exc
         except SupervisionError as exc:  # e.g. an injected crash while answering
             raise EngineUnavailableError(f"{subject} failed to answer: {exc}") from exc
-        return FeedStatus(symbol=symbol, last_event_at=report.last_event_at)
+        return FeedStatus(
+            symbol=symbol,
+            last_event_at=report.last_event_at,
+            mark_price=report.mark_price,
+            next_funding_time=report.next_funding_time,
+        )
 
     def market_time(self) -> MarketTime:
         """Return market now, wall now (read together) and the market clock's speed (1 without one)."""

@@ -21,6 +21,8 @@ import structlog
 import trio
 
 from gateway import (
+    CalibrationRunPage,
+    CalibrationRunView,
     EngineView,
     ExecutionItem,
     ForwardBody,
@@ -229,6 +231,21 @@ class StorageForwardReader:
     def __init__(self, storage: Any, settings: Any) -> None:
         self._storage = storage
         self._settings = settings
+
+    async def calibration_runs(self, limit: int) -> CalibrationRunPage:
+        """Return the newest runs and, among them, the newest succeeded version (the θ map in force)."""
+        rows = await self._storage.calibration.recent_runs(limit)
+        items = [
+            CalibrationRunView(
+                id=str(r["id"]), version=r["version"], status=r["status"], start_date=r["start_date"],
+                end_date=r["end_date"], forced=r["forced"], progress_days=r["progress_days"],
+                total_days=r["total_days"], triggered_by=r["triggered_by_name"], started_at=r["started_at"],
+                finished_at=r["finished_at"], error=r["error"],
+            )
+            for r in rows
+        ]
+        succeeded = [run.version for run in items if run.status == "succeeded"]
+        return CalibrationRunPage(items=items, active_version=max(succeeded) if succeeded else None)
 
     async def forward_status(self) -> ForwardBody:
         """Return the phase's progress ("X/30 days") and its simulated trades' metrics so far."""

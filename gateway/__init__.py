@@ -9,6 +9,7 @@ from gateway.app import create_app, endpoints_for
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.errors import (
+    ConfigRejectedError,
     EngineError,
     EngineTimeoutError,
     EngineUnavailableError,
@@ -51,7 +52,18 @@ from gateway.models import (
     TradePreviewView,
     format_levels,
 )
-from gateway.models_admin import AdminStatusView, ConfigView, KillSwitchBody, KillSwitchView
+from gateway.models_admin import (
+    AdminStatusView,
+    AuditEntry,
+    AuditPage,
+    AuditQuery,
+    CalibrationRunPage,
+    CalibrationRunView,
+    ConfigView,
+    KillSwitchBody,
+    KillSwitchStateView,
+    KillSwitchView,
+)
 from gateway.openapi import build_openapi
 from gateway.ports import (
     EngineView,
@@ -80,8 +92,14 @@ __all__ = [
     "ApiKeyPort",
     "ApiKeyRejectedError",
     "ApiKeyView",
+    "AuditEntry",
+    "AuditPage",
+    "AuditQuery",
+    "CalibrationRunPage",
+    "CalibrationRunView",
     "CloseReason",
     "CloseResult",
+    "ConfigRejectedError",
     "ConfigView",
     "EngineError",
     "EngineTimeoutError",
@@ -104,6 +122,7 @@ __all__ = [
     "GatewayHandle",
     "InstrumentUnavailableError",
     "KillSwitchBody",
+    "KillSwitchStateView",
     "KillSwitchView",
     "MarketTime",
     "OpsPort",

@@ -64,11 +64,14 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/symbols/{symbol}/feed"): VIEWER,
     ("GET", "/admin/supervision"): ADMIN,
     ("POST", "/admin/faults"): ADMIN,
-    ("POST", "/admin/kill_switch"): ADMIN,
+    ("POST", "/admin/kill_switch"): ADMIN,  # and the admin re-authenticates (password + TOTP, U-05)
+    ("GET", "/admin/kill_switch"): VIEWER,  # the banner every page shows: state, who, why, when
+    ("GET", "/admin/audit"): ADMIN,  # the audit log viewer (U-11)
     ("GET", "/admin/status"): TRADER,
     ("GET", "/admin/reconciliation/status"): TRADER,  # why new exposure is held (C-01, C-03)
     ("POST", "/admin/reconciliation/acknowledge"): ADMIN,
     ("GET", "/admin/forward"): TRADER,  # the forward-validation phase's progress (S-07)
+    ("GET", "/admin/calibration/runs"): TRADER,  # calibration versions (S-05)
     ("GET", "/config"): VIEWER,
     ("PATCH", "/config"): ADMIN,
     # market data and trading (U-07)

@@ -14,6 +14,8 @@
     ├── RiskDeniedError             409 risk_denied: the RiskActor refused the trade (its reason given)
     ├── PositionClosedError         409 position_closed: the position is closed already
     ├── FaultRejectedError          400 fault_rejected: the engine refused a fault-injection request
+    ├── ConfigRejectedError         422 config_rejected: a settings change the running engine refuses as a
+    │                                   whole (each section passed on its own); nothing is stored
     └── EventLogError               503 event_log_unavailable: the Redis Stream behind SSE failed
 
 Each class carries its ``status_code`` and ``error`` code; ``gateway.app`` answers every ``GatewayError``
@@ -33,6 +35,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "ConfigRejectedError",
     "EngineError",
     "EngineTimeoutError",
     "EngineUnavailableError",
@@ -83,6 +86,13 @@ class FaultRejectedError(GatewayError):
 
     status_code = 400
     error = "fault_rejected"
+
+
+class ConfigRejectedError(GatewayError):
+    """The running engine refuses a settings change (the message names the key and the rule, O-02)."""
+
+    status_code = 422
+    error = "config_rejected"
 
 
 class EventLogError(GatewayError):

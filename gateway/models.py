@@ -174,6 +174,10 @@ class FeedStatusView(BaseModel):
     stale: bool
     stale_after_s: float = Field(description="wall seconds of quiet after which the feed counts as stale")
     reason: str | None = None
+    mark_price: Decimal | None = Field(default=None, description="the ticker's latest mark price")
+    next_funding_time: dt.datetime | None = Field(
+        default=None, description="market time of the next funding settlement (the ticker's)"
+    )
 
 
 class TimeBody(BaseModel):
@@ -316,6 +320,8 @@ class PositionSummary(BaseModel):
     pnl_usd: Decimal | None = None
     fees_usd: Decimal = Decimal(0)
     funding_usd: Decimal = Decimal(0)
+    slippage_entry_bps: Decimal | None = Field(default=None, description="entry fill vs asked, bps (E-05)")
+    slippage_exit_bps: Decimal | None = Field(default=None, description="exit fill vs asked, bps (E-05)")
     be_moved: bool = False
     opened_at: dt.datetime
     closed_at: dt.datetime | None = None

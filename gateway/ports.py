@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from gateway.models import (
@@ -36,6 +37,7 @@ from gateway.models import (
     SignalView,
     TradePreviewView,
 )
+from gateway.models_admin import CalibrationRunPage
 
 __all__ = [
     "EngineView",
@@ -61,6 +63,8 @@ class FeedStatus:
 
     symbol: str
     last_event_at: dt.datetime | None
+    mark_price: Decimal | None = None
+    next_funding_time: dt.datetime | None = None  # market time, from the ticker
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,9 @@ class ForwardReader(Protocol):
 
     async def forward_status(self) -> ForwardBody:
         """Return the newest phase's progress ("X/30 days") and its metrics so far."""
+
+    async def calibration_runs(self, limit: int) -> CalibrationRunPage:
+        """Return the newest ``limit`` calibration runs (S-05) and the version in force."""
 
 
 class SignalReader(Protocol):

@@ -9,7 +9,6 @@ Feed liveness is *wall* time: feed actors stamp ``last_event_at`` on the supervi
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import orjson
@@ -32,7 +31,7 @@ from gateway.models import (
     SupervisionNode,
     TimeBody,
 )
-from gateway.ports import EngineView
+from gateway.ports import EngineView, FeedStatus
 
 __all__ = ["FAULT_ENDPOINT", "OPS_ENDPOINTS", "heartbeat_data", "time_body"]
 
@@ -138,14 +137,21 @@ async def _feed_view(ctx: GatewayContext, symbol: str) -> FeedStatusView:
             stale_after_s=ctx.config.stale_after_s,
             reason=str(exc),
         )
-    return _feed_view_from(ctx, symbol, status.last_event_at)
+    return _feed_view_from(ctx, status)
 
 
-def _feed_view_from(ctx: GatewayContext, symbol: str, last: dt.datetime | None) -> FeedStatusView:
+def _feed_view_from(ctx: GatewayContext, status: FeedStatus) -> FeedStatusView:
     stale_after = ctx.config.stale_after_s
+    symbol, last = status.symbol, status.last_event_at
     if last is None:
         return FeedStatusView(
-            symbol=symbol, available=True, stale=True, stale_after_s=stale_after, reason="no market data yet"
+            symbol=symbol,
+            available=True,
+            stale=True,
+            stale_after_s=stale_after,
+            reason="no market data yet",
+            mark_price=status.mark_price,
+            next_funding_time=status.next_funding_time,
         )
     # ``last`` is wall time (the tree's clock), so it is compared with wall now, not market now.
     age = max(0.0, (ctx.engine.market_time().wall_time - last).total_seconds())
@@ -156,6 +162,8 @@ def _feed_view_from(ctx: GatewayContext, symbol: str, last: dt.datetime | None) 
         age_s=round(age, 3),
         stale=age > stale_after,
         stale_after_s=stale_after,
+        mark_price=status.mark_price,
+        next_funding_time=status.next_funding_time,
     )
 
 
@@ -181,7 +189,7 @@ async def get_feed(request: Request) -> Response:
     if symbol not in ctx.engine.symbols():
         return error_response(404, "not_found", f"symbol {symbol!r} is not traded here")
     status = await ctx.engine.feed_status(symbol, ctx.config.ask_timeout_s)  # EngineError → 503 handler
-    return json_response(_feed_view_from(ctx, symbol, status.last_event_at))
+    return json_response(_feed_view_from(ctx, status))
 
 
 async def inject_fault(request: Request) -> Response:

@@ -9,6 +9,7 @@ state and its row in one CTE) or read rows back (``storage.monitor``: today's ha
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,18 @@ SELECT id, at, actor_user_id, actor_label, action, target_type, target_id, detai
        ip::text AS ip, user_agent
 FROM audit_trail WHERE ($1::uuid IS NULL OR actor_user_id = $1 OR target_id = $1::text)
 ORDER BY id DESC LIMIT $2
+"""
+# The audit viewer's filters (U-11): the actor is a label, a user id or the acting user's e-mail; the action
+# matches by prefix (``kill_switch`` finds ``kill_switch.set`` and ``kill_switch_requested``).
+_SEARCH = """
+SELECT a.id, a.at, a.actor_user_id, a.actor_label, u.email AS actor_email, a.action, a.target_type,
+       a.target_id, a.details, host(a.ip) AS ip
+FROM audit_trail a LEFT JOIN users u ON u.id = a.actor_user_id
+WHERE ($1::text IS NULL OR a.actor_label = $1 OR a.actor_user_id::text = $1 OR lower(u.email) = lower($1))
+  AND ($2::text IS NULL OR a.action LIKE replace(replace($2, '_', '\\_'), '%', '\\%') || '%')
+  AND ($3::timestamptz IS NULL OR a.at >= $3)
+  AND ($4::timestamptz IS NULL OR a.at < $4)
+ORDER BY a.id DESC LIMIT $5 OFFSET $6
 """
 
 
@@ -110,4 +123,22 @@ class AuditRepository:
     async def recent(self, user_id: uuid.UUID | None = None, limit: int = 100) -> list[dict[str, object]]:
         """Return the newest rows (by or about ``user_id`` when given), newest first."""
         rows = await self._db.fetch(_RECENT, user_id, limit)
+        return [dict(row) for row in rows]
+
+    async def search(  # noqa: PLR0917 - the viewer's filters and its page
+        self,
+        actor: str | None,
+        action: str | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[dict[str, object]]:
+        """Return rows matching every given filter, newest first (``until`` excluded), one page of them.
+
+        Args:
+            actor: a label (``system``, ``cli``), a user id or the acting user's e-mail (any case).
+            action: a prefix of the action (``config`` finds ``config_changed``).
+        """
+        rows = await self._db.fetch(_SEARCH, actor, action, since, until, limit, offset)
         return [dict(row) for row in rows]

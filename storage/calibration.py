@@ -87,6 +87,11 @@ _LATEST = """
     SELECT id, version, finished_at, triggered_by_name, start_date, end_date FROM calibration_runs
     WHERE status = 'succeeded' ORDER BY version DESC LIMIT 1
 """
+_RECENT_RUNS = """
+    SELECT id, version, status, start_date, end_date, forced, progress_days, total_days, triggered_by_name,
+           started_at, finished_at, error
+    FROM calibration_runs ORDER BY started_at DESC, version DESC LIMIT $1
+"""
 _LAST_STARTED = "SELECT max(started_at) FROM calibration_runs WHERE status IN ('running', 'succeeded')"
 _THETAS_OF = "SELECT symbol, hour, theta, is_dead_hour FROM theta_maps WHERE calibration_run_id = $1"
 _OUTCOMES_OF = (
@@ -145,6 +150,10 @@ class CalibrationRepository:
     async def fail(self, run_id: str, error: str) -> None:
         """Mark the run failed with the error's sentence."""
         await self._db.execute(_FAIL, uuid.UUID(run_id), error)
+
+    async def recent_runs(self, limit: int) -> list[dict[str, object]]:
+        """Return the newest ``limit`` runs (any status), newest first, without their θ rows."""
+        return [dict(row) for row in await self._db.fetch(_RECENT_RUNS, limit)]
 
     async def last_started_at(self) -> datetime | None:
         """Return when the newest running or succeeded run started (None: never)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -29,6 +30,7 @@ from storage.errors import (
     StorageError,
     StorageUnavailableError,
 )
+from storage.query_labels import QueryObserver, query_label
 
 __all__ = ["Connection", "Database", "connect_database"]
 
@@ -90,9 +92,15 @@ def _translate(exc: BaseException) -> StorageError | None:
 class _Queries:
     """The five query methods, shared by the pool facade and a transaction's connection."""
 
-    def __init__(self, bridge: AioBridge, target: asyncpg.Pool | asyncpg.Connection) -> None:
+    def __init__(
+        self,
+        bridge: AioBridge,
+        target: asyncpg.Pool | asyncpg.Connection,
+        observe: QueryObserver | None = None,
+    ) -> None:
         self._bridge = bridge
         self._target = target
+        self._observe = observe
 
     async def _call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         try:
@@ -104,28 +112,39 @@ class _Queries:
             await self._on_unavailable(translated)
             raise translated from exc
 
+    async def _query(self, fn: Callable[..., Awaitable[T]], query: str, *args: Any) -> T:
+        """Run one statement, its duration observed under the statement's label (failed ones too)."""
+        observe = self._observe
+        if observe is None:
+            return await self._call(fn, query, *args)
+        started = time.perf_counter()
+        try:
+            return await self._call(fn, query, *args)
+        finally:
+            observe(query_label(query), (time.perf_counter() - started) * 1000.0)
+
     async def _on_unavailable(self, error: StorageError) -> None:
         """Hook run before a translated error is raised."""
 
     async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
         """Run ``query`` and return all rows."""
-        return await self._call(self._target.fetch, query, *args)
+        return await self._query(self._target.fetch, query, *args)
 
     async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
         """Run ``query`` and return the first row, or None."""
-        return await self._call(self._target.fetchrow, query, *args)
+        return await self._query(self._target.fetchrow, query, *args)
 
     async def fetchval(self, query: str, *args: object) -> Any:
         """Run ``query`` and return the first column of the first row, or None."""
-        return await self._call(self._target.fetchval, query, *args)
+        return await self._query(self._target.fetchval, query, *args)
 
     async def execute(self, query: str, *args: object) -> str:
         """Run ``query`` and return its status tag (e.g. ``"UPDATE 1"``)."""
-        return await self._call(self._target.execute, query, *args)
+        return await self._query(self._target.execute, query, *args)
 
     async def executemany(self, query: str, args: Iterable[Sequence[object]]) -> None:
         """Run ``query`` once per argument tuple (in one transaction)."""
-        await self._call(self._target.executemany, query, list(args))
+        await self._query(self._target.executemany, query, list(args))
 
 
 class Connection(_Queries):
@@ -138,6 +157,10 @@ class Database(_Queries):
     def __init__(self, bridge: AioBridge, pool: asyncpg.Pool) -> None:
         super().__init__(bridge, pool)
         self._pool = pool
+
+    def instrument(self, observe: QueryObserver | None) -> None:
+        """Time every later statement (transactions' too) with ``observe``; ``None`` stops timing."""
+        self._observe = observe
 
     async def _on_unavailable(self, error: StorageError) -> None:
         # one dead connection usually means all idle ones are dead: make the pool reconnect them
@@ -162,7 +185,7 @@ class Database(_Queries):
             tx = raw.transaction()
             await self._call(tx.start)
             try:
-                yield Connection(self._bridge, raw)
+                yield Connection(self._bridge, raw, self._observe)
             except BaseException:
                 if not raw.is_closed():
                     with trio.CancelScope(shield=True), contextlib.suppress(StorageError):

@@ -21,7 +21,7 @@ from decimal import Decimal
 from storage.database import Database
 from strategy_core.performance import ClosedTrade, utc_day_start
 
-__all__ = ["MonitorRepository", "PerformanceHistory"]
+__all__ = ["MonitorRepository", "PerformanceHistory", "SlippageSample"]
 
 _CLOSED_TRADES = """
 SELECT closed_at, pnl_usd - fees_usd - funding_usd AS net_usd, risk_usd
@@ -34,6 +34,10 @@ _HALTS_SINCE = """
 SELECT DISTINCT substr(actor_label, length('monitor:') + 1) AS condition
 FROM audit_trail
 WHERE action = 'kill_switch.set' AND actor_label LIKE 'monitor:%' AND at >= $1
+"""
+
+_SLIPPAGE = """
+SELECT slippage_bps, modelled_bps FROM slippage_log WHERE recorded_at > $1 AND recorded_at <= $2
 """
 
 _DAILY_NET = """
@@ -52,6 +56,14 @@ class PerformanceHistory:
     trades: tuple[ClosedTrade, ...]
     daily_equity: tuple[Decimal, ...]
     at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlippageSample:
+    """The fills' actual and modelled slippage (bps, E-05) of a window; a fill without a model has none."""
+
+    actual_bps: tuple[Decimal, ...]
+    modelled_bps: tuple[Decimal, ...]
 
 
 class MonitorRepository:
@@ -91,6 +103,14 @@ class MonitorRepository:
             equity += net_by_day.get(first + dt.timedelta(days=offset), Decimal(0))
             series.append(equity)
         return PerformanceHistory(trades=trades, daily_equity=tuple(series), at=now)
+
+    async def load_slippage(self, now: dt.datetime, *, window_days: int) -> SlippageSample:
+        """Return the slippage rows of the fills recorded in the last ``window_days``."""
+        rows = await self._db.fetch(_SLIPPAGE, now - dt.timedelta(days=window_days), now)
+        return SlippageSample(
+            actual_bps=tuple(row["slippage_bps"] for row in rows),
+            modelled_bps=tuple(row["modelled_bps"] for row in rows if row["modelled_bps"] is not None),
+        )
 
     async def load_halts_today(self, now: dt.datetime) -> tuple[str, ...]:
         """Return the kill conditions that halted trading since today's UTC start, sorted (audit trail)."""

@@ -78,6 +78,7 @@ class KillAssessment(BaseModel):
     alerts: tuple[KillFinding, ...] = ()
     warnings: tuple[KillFinding, ...] = ()
     daily_drawdown_r: Decimal = Decimal(0)
+    max_drawdown_pct: Decimal | None = None  # the largest fall of daily equity from its peak (None: no days)
     stats: TradeStats | None = None
 
 
@@ -163,9 +164,8 @@ def assess_kill_conditions(
     daily_dd = daily_drawdown_r(trades, now, open_upnl_r)
     if daily_dd > thresholds.daily_drawdown_limit_r:
         halt.append(KillFinding.DAILY_DRAWDOWN)
-    if max_drawdown_breached(
-        drawdown_pct_series(daily_equity), thresholds.max_dd_pct, thresholds.max_dd_days
-    ):
+    drawdowns = drawdown_pct_series(daily_equity)
+    if max_drawdown_breached(drawdowns, thresholds.max_dd_pct, thresholds.max_dd_days):
         halt.append(KillFinding.MAX_DRAWDOWN_DAYS)
     stats = trade_stats([t.pnl_r for t in trades if t.closed_at <= now])
     if stats.trades >= thresholds.min_trades_for_stats:
@@ -180,5 +180,6 @@ def assess_kill_conditions(
         alerts=tuple(alerts),
         warnings=tuple(warnings),
         daily_drawdown_r=daily_dd,
+        max_drawdown_pct=max(drawdowns) if drawdowns else None,
         stats=stats,
     )

@@ -30,9 +30,15 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 import redis
+from hypothesis import settings
 
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from storage.migrate import upgrade
+
+# Property tests check results, not speed (speed lives in bench/): no per-example deadline, so a loaded
+# 2-core CI machine cannot fail a correct example for being slow.
+settings.register_profile("algogrid", deadline=None)
+settings.load_profile("algogrid")
 
 
 def with_database(url: str, name: str) -> str:
@@ -139,9 +145,7 @@ def empty_db_url(pg_url: str) -> Iterator[str]:
 _redis_db_indexes = itertools.cycle(range(1, 16))
 
 
-@pytest.fixture
-def redis_clean_url(redis_url: str) -> str:
-    """Return a Redis URL on a db index (1-15) flushed for this test."""
+def _flushed_db_url(redis_url: str) -> str:
     url = with_database(redis_url, str(next(_redis_db_indexes)))
     client = redis.Redis.from_url(url)
     try:
@@ -149,6 +153,18 @@ def redis_clean_url(redis_url: str) -> str:
     finally:
         client.close()
     return url
+
+
+@pytest.fixture
+def redis_clean_url(redis_url: str) -> str:
+    """Return a Redis URL on a db index (1-15) flushed for this test."""
+    return _flushed_db_url(redis_url)
+
+
+@pytest.fixture(scope="module")
+def redis_module_url(redis_url: str) -> str:
+    """Return a Redis URL on a db index (1-15) flushed for this test module (one system per module)."""
+    return _flushed_db_url(redis_url)
 
 
 def _restart_if_stopped(server: EmbeddedPostgres | EmbeddedRedis) -> None:

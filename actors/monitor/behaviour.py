@@ -355,6 +355,8 @@ class MonitorBehaviour:
         metrics.daily_drawdown_r.set(float(assessment.daily_drawdown_r))
         metrics.daily_drawdown_limit_r.set(float(self.config.thresholds.daily_drawdown_limit_r))
         metrics.monitor_last_tick.set(self.clock.now().timestamp())  # liveness: wall time
+        if assessment.max_drawdown_pct is not None:
+            metrics.max_drawdown_pct.set(float(assessment.max_drawdown_pct))
         stats = assessment.stats
         if stats is not None:
             metrics.performance.labels(stat="trades").set(stats.trades)

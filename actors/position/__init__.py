@@ -29,6 +29,7 @@ from actors.position.messages import (
     RiskCheckDue,
     StepDone,
 )
+from actors.position.metrics import ExecutionMetrics
 from actors.position.repairs import (
     AdoptExchangeClose,
     CancelOrphanOrders,
@@ -46,6 +47,7 @@ __all__ = [
     "CloseStatus",
     "ExchangePort",
     "ExecutionConfig",
+    "ExecutionMetrics",
     "ExecutionStorePort",
     "FillWaitElapsed",
     "FlattenSymbol",

@@ -247,6 +247,8 @@ class ClosingFlow(PositionCore):
         }
 
         def acknowledge() -> None:
+            if self.deps.metrics is not None:
+                self.deps.metrics.closed(self.symbol, record.close_reason, pnl)
             self.deps.risk.tell(PositionClosed(position_id=record.id, closed_at=now))
             if self.deps.monitor is not None:
                 self.deps.monitor.tell(PositionClosed(position_id=record.id, closed_at=now))

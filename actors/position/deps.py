@@ -17,6 +17,7 @@ from typing import Protocol
 
 from actors.messages import MessageSink
 from actors.ports import WorkQueue
+from actors.position.metrics import ExecutionMetrics
 from exchange.bybit import AmendRequest, ClosedPnl, OrderAck, OrderRequest, OrderUpdate, PositionUpdate
 from exchange.bybit.rest import ExecutionPage
 from storage import (
@@ -190,3 +191,4 @@ class PositionDeps:
     monitor: MessageSink | None = None
     market_clock: Clock | None = None
     min_notional_usd: Mapping[str, Decimal] | None = None
+    metrics: ExecutionMetrics | None = None

@@ -88,10 +88,18 @@ class FillsFlow(PositionCore):
             position = self._positions.get(record.position_id or "")
             if position is None:
                 continue
+            if record.exec_id not in position.ledger.fills:
+                self._count_fill(position, record)
             position.ledger = position.ledger.apply_fill(fill_of(record))
             touched[position.record.id] = position
         for position in touched.values():
             self._progress(position)
+
+    def _count_fill(self, position: PositionFlow, record: ExecutionRecord) -> None:
+        metrics = self.deps.metrics
+        row = self._slippage_of(position, record) if metrics is not None else None
+        if metrics is not None and row is not None:
+            metrics.filled(row.leg, row.slippage_bps, row.modelled_bps)
 
     def _on_exchange_position(self, update: PositionUpdate) -> None:
         if update.symbol != self.symbol or self.deps.monitor is None or update.mark_price is None:

@@ -365,6 +365,17 @@ class PlacementFlow(PositionCore):
             o.status.terminal and position.ledger.filled_of(o.order_link_id) >= o.cum_qty for o in orders
         )
 
+    def _announce_open(self, position: PositionFlow) -> None:
+        """Tell the RiskActor (and the monitor, with the entry as the first mark) that a position is open."""
+        self.deps.risk.tell(
+            PositionOpened(position=self._open_position(position), signal_id=position.record.signal_id)
+        )
+        if self.deps.metrics is not None:
+            self.deps.metrics.opened(self.symbol, position.record.side)
+        avg_entry = position.ledger.avg_entry
+        if self.deps.monitor is not None and avg_entry is not None:
+            self.deps.monitor.tell(PositionMarked(position=self._open_position(position), mark=avg_entry))
+
     def _check_entry(self, position: PositionFlow) -> None:
         if position.entry_settled or not self._entry_done(position):
             return
@@ -413,13 +424,7 @@ class PlacementFlow(PositionCore):
             else:
                 self._finish_without_fill(position)
         else:
-            self.deps.risk.tell(
-                PositionOpened(position=self._open_position(position), signal_id=position.record.signal_id)
-            )
-            if self.deps.monitor is not None and ledger.avg_entry is not None:
-                self.deps.monitor.tell(
-                    PositionMarked(position=self._open_position(position), mark=ledger.avg_entry)
-                )
+            self._announce_open(position)
         self._save(position, then=lambda: self._reply_placement(position))  # answered once stored
         if position.close_replies and position.status in LIVE:
             position.closing_reason = "manual"

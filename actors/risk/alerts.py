@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,8 @@ class Alert:
     symbol: str | None = None
     details: tuple[tuple[str, str], ...] = ()
     alert_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    # when it was raised (monotonic), for the delivery latency; not part of the alert's identity
+    raised_ns: int = field(default_factory=time.perf_counter_ns, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:

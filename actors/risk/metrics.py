@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = ["RiskMetrics"]
+
+_DELIVERY_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
 
 
 class RiskMetrics:
@@ -76,6 +78,17 @@ class RiskMetrics:
         self.profit_factor = Gauge(
             f"profit_factor_last_{stats_window_days}d",
             f"Profit factor of the trades closed in the last {stats_window_days} days.",
+            registry=registry,
+        )
+        self.max_drawdown_pct = Gauge(
+            "max_drawdown_pct",
+            "Largest fall of daily equity from its running peak over the monitor's equity days, in percent.",
+            registry=registry,
+        )
+        self.be_delivery_latency = Histogram(
+            "be_delivery_latency_ms",
+            "Time from a break-even detection (R-05) to its webhook's 2xx answer, per delivered URL.",
+            buckets=_DELIVERY_BUCKETS_MS,
             registry=registry,
         )
         self.monitor_findings = Counter(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ import structlog
 import trio
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from .alerts import Alert
+from .alerts import Alert, AlertKind
 from .metrics import RiskMetrics
 
 __all__ = [
@@ -233,6 +234,9 @@ class WebhookDispatcher:
             await self._record(delivery_id, attempt)
             if final:
                 self._count_delivery("delivered" if delivered else "failed")
+                if delivered and alert.event is AlertKind.BREAK_EVEN and self._metrics is not None:
+                    waited_ms = (time.perf_counter_ns() - alert.raised_ns) / 1e6
+                    self._metrics.be_delivery_latency.observe(waited_ms)
                 return attempt
             await trio.sleep(pause)
 

@@ -37,7 +37,7 @@ from prometheus_client.metrics_core import Metric
 from actors import EngineError
 from algogrid.commands.bootstrap import EXIT_CONFIG, add_config_argument, load_or_report, servers_and_schema
 from algogrid.config_reload import ConfigReloader, risk_asker
-from algogrid.engine_metrics import EngineCollector
+from algogrid.engine_metrics import EngineCollector, QueryTimings
 from algogrid.logging_setup import register_secret
 from algogrid.settings import Settings
 from ops import Archiver, MaintenanceService, OpsMetrics
@@ -203,6 +203,7 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
             registry.register(_RegistryView(engine.metrics.registry))
             registry.register(_RegistryView(ops_metrics.registry))
             registry.register(EngineCollector(engine))
+            storage.db.instrument(QueryTimings(registry))
             await _first_admin(settings, storage, handle.url)
             await _audit(storage, "system_started", {"mode": settings.mode, "url": handle.url})
             log.info(

@@ -24,6 +24,7 @@ from gateway.auth.errors import (
     InvalidCredentialsError,
     InvalidOneTimeTokenError,
     PasswordPolicyError,
+    ReauthenticationError,
 )
 from gateway.auth.limits import account_key
 from gateway.auth.mail import MailSender
@@ -196,6 +197,31 @@ class Accounts:
             raise InvalidCredentialsError("invalid password or code")
         await self.users.disable_totp(user.id, meta)
         await self.auth.revoke_user(user.id, "totp_disabled")
+
+    async def reauthenticate(
+        self, principal: Principal, password: str, code: str, meta: RequestMeta, purpose: str
+    ) -> None:
+        """Check the caller's password and a current TOTP code again before a grave change (U-05).
+
+        A failure counts toward the account's soft lockout, is audited as ``reauth_failed`` with
+        ``purpose`` and raises ``ReauthenticationError`` (403: the session itself stays valid).
+        """
+        user = await self._me(principal)
+        acct = account_key(user.email)
+        await self.auth.limiter.check(acct, meta.ip or "unknown")
+        ok = await self.auth.hasher.verify(user.password_hash, password)
+        if not ok or await self.auth.check_totp(user, code) is None:
+            await self.auth.limiter.failed(acct, meta.ip or "unknown")
+            await self.auth.audit.append(
+                "reauth_failed",
+                {"purpose": purpose},
+                target_type="user",
+                target_id=str(user.id),
+                context=meta,
+            )
+            raise ReauthenticationError(
+                "re-authentication failed: the password or the authenticator code is wrong"
+            )
 
     # ------------------------------------------------------------------------------------------ admin
 

@@ -8,6 +8,8 @@
         ├── InvalidCredentialsError     401 invalid_credentials: same answer for unknown user, wrong password
         │                                   and wrong code (no enumeration)
         ├── ForbiddenError              403 forbidden: authenticated, but the role may not do this
+        │   └── ReauthenticationError   403 reauth_failed: the password or code confirming a grave change
+        │                                   is wrong (the session stays valid, U-05)
         ├── CsrfError                   403 csrf_failed: a cookie session's unsafe request without the token
         ├── TokenInQueryError           400 token_in_query: a credential in a URL is refused
         ├── LockedOutError              429 too_many_attempts: soft lockout (Retry-After)
@@ -36,6 +38,7 @@ __all__ = [
     "InvalidTokenError",
     "LockedOutError",
     "PasswordPolicyError",
+    "ReauthenticationError",
     "TokenInQueryError",
     "TotpRequiredError",
 ]
@@ -59,6 +62,10 @@ class InvalidCredentialsError(AuthError):
 class ForbiddenError(AuthError):
     status_code = 403
     error = "forbidden"
+
+
+class ReauthenticationError(ForbiddenError):
+    error = "reauth_failed"
 
 
 class CsrfError(AuthError):

@@ -15,7 +15,7 @@ import pytest
 from actors_kit import ONE_R, Mailbox, PumpQueue
 
 from actors import BehaviourActor, FeedBehaviour, FeedConfig, GetFeedStatus, TradingInputs
-from exchange.bybit import PublicTrade
+from exchange.bybit import PublicTrade, TickerUpdate
 from supervision import ChildSpec, ManualClock, Status, SupervisionTree, SupervisorSpec
 from tests.support import eventually
 
@@ -124,3 +124,21 @@ def test_the_feed_reports_the_clock_time_of_its_last_market_event() -> None:
     report = feed.handle(GetFeedStatus())
     assert report is not None
     assert report.last_event_at == T0 + dt.timedelta(seconds=5)
+
+
+def test_the_feed_reports_the_tickers_mark_price_and_next_funding_time() -> None:
+    feed = _feed(ManualClock(T0))
+    report = feed.handle(GetFeedStatus())
+    assert report is not None
+    assert (report.mark_price, report.next_funding_time) == (None, None)
+    funding_ms = 1_700_006_400_000
+    feed.handle(
+        TickerUpdate(
+            "BTCUSDT", None, Decimal("101.5"), None, None, None, None, None, None, funding_ms, 1_000, True
+        )
+    )
+    feed.handle(TickerUpdate("BTCUSDT", None, None, None, None, None, None, None, None, None, 2_000, False))
+    report = feed.handle(GetFeedStatus())
+    assert report is not None
+    assert report.mark_price == Decimal("101.5")  # a delta without a mark keeps the last one
+    assert report.next_funding_time == dt.datetime.fromtimestamp(funding_ms / 1000, dt.UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
+import pytest
 from actors_kit import (
     INSTRUMENT,
     ONE_R,
@@ -17,6 +18,7 @@ from actors_kit import (
     open_test_storage,
     pump,
 )
+from prometheus_client import CollectorRegistry
 
 from actors import (
     FeedConfig,
@@ -28,6 +30,7 @@ from actors import (
 )
 from actors.feed import FeedBehaviour
 from actors.indicator import IndicatorBehaviour, IndicatorPhase
+from actors.market_metrics import MarketMetrics
 from actors.signal import SignalBehaviour
 from exchange.bybit import KlineUpdate
 from storage import MarketRepository
@@ -59,6 +62,7 @@ class Pipeline:
             clock=RealClock(),
         )
         self.feed_box.target = self.feed
+        self.metrics = MarketMetrics(CollectorRegistry())
         self.new_indicator(history)
         self.new_signal()
 
@@ -86,6 +90,7 @@ class Pipeline:
             work=self.work,
             store=self.store,
             self_ref=self.sig_box,
+            metrics=self.metrics,
         )
         self.sig_box.target = self.signal
         self.signal.start()
@@ -144,6 +149,11 @@ async def test_pipeline_stores_each_candle_once_and_signals_each_bar_once(
         for total, to_signal, risk, store in legs:
             assert min(to_signal, risk, store) >= 0
             assert to_signal + risk + store <= total
+        # G-06 signal_generation_latency_ms: the same samples, in ms
+        registry = line.metrics.registry
+        assert registry.get_sample_value("signal_generation_latency_ms_count") == len(published)
+        total_ms = registry.get_sample_value("signal_generation_latency_ms_sum")
+        assert total_ms == pytest.approx(sum(stats.close_to_signal_ns) / 1e6, rel=1e-6)
         assert await _count(storage, "SELECT count(*) FROM signals WHERE symbol = $1", line.symbol) == len(
             published
         )

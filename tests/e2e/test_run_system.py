@@ -24,59 +24,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import eventually
 from tests.support.auth import activate_sync, login_sync, token_of_link
+from tests.support.system import RunningSystem, first_admin_link
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOL_COUNT = 15  # config/settings.yaml: the whole P-08 whitelist
 
 pytestmark = pytest.mark.slow  # ~15-40 s: the one end-to-end run of the whole product
-
-
-class RunningSystem:
-    """An ``algogrid run`` subprocess; its JSON stdout lines are collected by a reader thread."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "algogrid.cli", "run", *args],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        self.lines: list[dict[str, Any]] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            try:
-                self.lines.append(json.loads(raw))
-            except ValueError:
-                self.lines.append({"event": "<not json>", "raw": raw})
-
-    def line(self, event: str) -> dict[str, Any] | None:
-        """Return the first log line with ``event``, or None (also fails fast if the process died)."""
-        for line in list(self.lines):
-            if line.get("event") == event:
-                return line
-        if self.proc.poll() is not None:
-            stderr = self.proc.stderr.read() if self.proc.stderr else ""
-            raise AssertionError(f"algogrid exited {self.proc.returncode} before {event!r}: {stderr[-2000:]}")
-        return None
-
-    def stop(self, signum: int, timeout: float = 45.0) -> int:
-        """Send ``signum`` and return the exit code once stdout is drained."""
-        self.proc.send_signal(signum)
-        code = self.proc.wait(timeout=timeout)
-        self._reader.join(timeout=10)
-        return code
-
-    def close(self) -> None:
-        """Kill the process if it still runs, then close its pipes (no file is left to the collector)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(timeout=10)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            if pipe is not None:
-                pipe.close()
 
 
 class SseRecorder:
@@ -105,14 +58,6 @@ class SseRecorder:
 
     def named(self, name: str) -> list[dict[str, str]]:
         return [e for e in list(self.events) if e.get("event") == name]
-
-
-def _first_admin_link(system: RunningSystem) -> str | None:
-    for line in list(system.lines):
-        raw = str(line.get("raw", ""))
-        if raw.startswith("First admin"):
-            return raw.split(" activate at ", 1)[1].split(" ", 1)[0]
-    return None
 
 
 @pytest.fixture
@@ -168,7 +113,7 @@ def test_run_serves_risk_checked_signals_survives_a_feed_crash_and_stops_cleanly
     assert ready["data_dir"] == str((tmp_path / "data").resolve())
 
     base = base.replace("0.0.0.0", "127.0.0.1")
-    link = eventually(lambda: _first_admin_link(started), timeout=10, message="the first admin's link")
+    link = eventually(lambda: first_admin_link(started), timeout=10, message="the first admin's link")
     with httpx.Client(base_url=base, timeout=10) as client:
         assert client.get("/signals").status_code == 401  # nothing is open without a session
         admin = activate_sync(client, token_of_link(link), "admin@localhost.localdomain", "admin")

@@ -143,7 +143,10 @@ def check_close_from_the_positions_list(page: Page, stack: Stack) -> None:
     assert position_id is not None
     trio.from_thread.run(store_open_position, stack, position_id)  # the row the real actor commits
     row.locator("button", has_text="close").click()
-    closed = page.locator(f'#position-rows tr[data-position-id="{position_id}"]')
+    expect(page.locator("#close-dialog")).to_be_visible()  # the reason is asked first
+    page.locator("#close-reason").select_option("manual")
+    page.locator("#close-confirm").click()
+    closed = page.locator(f'#closed-rows tr[data-position-id="{position_id}"]')
     expect(closed).to_have_attribute("data-status", "closed", timeout=10_000)
     expect(page.locator("#position-count")).to_have_text("0 open, 1 closed")
 

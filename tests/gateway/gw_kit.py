@@ -70,9 +70,12 @@ from tests.support.auth import TEST_AUTH
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Market data reached the feed at ``at`` (what a kline/book update does to a real feed)."""
+    """Market data reached the feed at ``at`` (what a kline/book update does to a real feed); a ticker also
+    tells the mark price and the next funding time."""
 
     at: dt.datetime
+    mark: Decimal | None = None
+    funding_at: dt.datetime | None = None
 
 
 class TickFeed(SupervisedActor):
@@ -82,6 +85,8 @@ class TickFeed(SupervisedActor):
         self.symbol = self.path.split("/")[-2]
         self.last_event_at: dt.datetime | None = None
         self.ticks = 0
+        self.mark: Decimal | None = None
+        self.funding_at: dt.datetime | None = None
 
     def handle(self, message: Any) -> Any:
         if isinstance(message, GetFeedStatus):
@@ -93,10 +98,14 @@ class TickFeed(SupervisedActor):
                 forwarded=self.ticks,
                 duplicates=0,
                 invalid=0,
+                mark_price=self.mark,
+                next_funding_time=self.funding_at,
             )
         if isinstance(message, Tick):
             self.last_event_at = message.at
             self.ticks += 1
+            self.mark = message.mark or self.mark
+            self.funding_at = message.funding_at or self.funding_at
         return None
 
 
@@ -464,9 +473,17 @@ class Stack:
         """Tell the desk of ``signal.symbol`` how to answer the next click on ``signal``."""
         self.tree.ref(position_path(signal.symbol)).tell(Script(str(signal.id), outcome))
 
-    def tick(self, symbol: str, at: dt.datetime | None = None) -> None:
-        """Tell the feed of ``symbol`` that market data arrived (at ``at``, default now)."""
-        self.tree.ref(feed_path(symbol)).tell(Tick(at or dt.datetime.now(dt.UTC)))
+    def tick(
+        self,
+        symbol: str,
+        at: dt.datetime | None = None,
+        *,
+        mark: Decimal | None = None,
+        funding_at: dt.datetime | None = None,
+    ) -> None:
+        """Tell the feed of ``symbol`` that market data arrived (at ``at``, default now), optionally a
+        ticker's mark price and next funding time."""
+        self.tree.ref(feed_path(symbol)).tell(Tick(at or dt.datetime.now(dt.UTC), mark, funding_at))
 
 
 @asynccontextmanager

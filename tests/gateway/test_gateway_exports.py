@@ -20,6 +20,8 @@ EXPECTED = [
     "FindingBody", "PassBody", "ReconciliationEventView", "ReconciliationPort", "ReconciliationStatusBody",
     "AdminStatusView", "ApiKeyBody", "ApiKeyPort", "ApiKeyRejectedError", "ApiKeyView", "ConfigView",
     "KillSwitchBody", "KillSwitchView", "OpsPort",
+    "AuditEntry", "AuditPage", "AuditQuery", "CalibrationRunPage", "CalibrationRunView",
+    "KillSwitchStateView", "ConfigRejectedError",
 ]  # fmt: skip
 
 

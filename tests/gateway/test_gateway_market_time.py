@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -76,6 +77,25 @@ async def test_feed_staleness_is_judged_in_wall_time_not_market_time(
     age = feed["age_s"]
     assert isinstance(age, float)
     assert 5.0 <= age < 30.0  # wall seconds; in market time it would be ≥ 300
+
+
+async def test_a_feed_tells_the_tickers_mark_price_and_next_funding_time_in_market_time(
+    client: httpx.AsyncClient, stack: Stack, sim_clock: SimClock
+) -> None:
+    funding_at = market_now(sim_clock) + dt.timedelta(hours=3)  # what the UI's funding countdown reads
+    stack.tick("ETHUSDT", mark=Decimal("3012.5"), funding_at=funding_at)
+
+    async def ticked() -> dict[str, object] | None:
+        feed = dict((await client.get("/symbols/ETHUSDT/feed")).json())
+        return feed if feed["mark_price"] is not None else None
+
+    feed = await eventually_async(ticked)
+    assert feed is not None
+    assert Decimal(str(feed["mark_price"])) == Decimal("3012.5")
+    assert parse(str(feed["next_funding_time"])) == funding_at
+    listed = {f["symbol"]: f for f in (await client.get("/symbols")).json()}
+    assert parse(listed["ETHUSDT"]["next_funding_time"]) == funding_at
+    assert listed["BTCUSDT"]["next_funding_time"] is None  # no ticker yet
 
 
 async def test_without_a_market_clock_market_time_is_the_wall_clock() -> None:

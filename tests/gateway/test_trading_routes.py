@@ -275,6 +275,24 @@ async def test_positions_list_and_one_position_come_from_postgres(
     assert "status" in bad.json()["reason"]
 
 
+async def test_a_closed_position_lists_its_pnl_fees_funding_and_slippage(
+    desk_client: httpx.AsyncClient, desk_stack: Stack
+) -> None:
+    closed_id = str(uuid.uuid4())
+    await _store_position(desk_stack.storage, closed_id, "closed")
+    await desk_stack.storage.db.execute(
+        "UPDATE positions SET pnl_usd = 12.5, fees_usd = 1.25, funding_usd = -0.5, "
+        "slippage_entry_bps = 1.5, slippage_exit_bps = -2 WHERE id = $1",
+        uuid.UUID(closed_id),
+    )
+    items = (await desk_client.get("/positions?status=closed")).json()["items"]
+    row = next(p for p in items if p["id"] == closed_id)
+    money = {k: Decimal(row[k]) for k in ("pnl_usd", "fees_usd", "funding_usd")}
+    assert money == {"pnl_usd": Decimal("12.5"), "fees_usd": Decimal("1.25"), "funding_usd": Decimal("-0.5")}
+    assert Decimal(row["slippage_entry_bps"]) == Decimal("1.5")  # the closed list's slippage column
+    assert Decimal(row["slippage_exit_bps"]) == Decimal(-2)
+
+
 async def test_position_changes_reach_sse_clients_and_replay_after_last_event_id(
     desk_client: httpx.AsyncClient, desk_stack: Stack
 ) -> None:

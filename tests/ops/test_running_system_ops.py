@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import httpx
 import psycopg2
 import pytest
 import yaml
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.ops.promql_names import metric_names
@@ -27,6 +29,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from test_run_system import RunningSystem
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+# SPEC G-06 as exposition names (counters with ``_total``); the two rates' window is the default 30 days.
+G06 = (
+    "signal_generation_latency_ms_count", "be_delivery_latency_ms_count", "signals_generated_total",
+    "positions_opened_total", "win_rate_last_30d", "profit_factor_last_30d", "max_drawdown_pct",
+    "ws_reconnects_total", "rate_limit_hits_total", "db_query_duration_ms_count",
+    "http_request_duration_ms_count", "bybit_errors_total", "algogrid_execution_slippage_bps_count",
+    "algogrid_execution_slippage_excess_bps_count", "algogrid_realised_profit_usd_total",
+    "algogrid_realised_loss_usd_total", "algogrid_positions_closed_total", "actor_restarts_total",
+)
 
 def _exported(text: str) -> set[str]:
     names: set[str] = set()
@@ -36,6 +49,11 @@ def _exported(text: str) -> set[str]:
         names.update(family.name + s for s in suffixes)
         names.update(sample.name for sample in family.samples)
     return names
+
+
+def _exposed_name(family: Metric) -> str:
+    """Return a family's name as it appears on /metrics (``_total`` on counters)."""
+    return family.name + ("_total" if family.type == "counter" else "")
 
 
 @pytest.fixture
@@ -77,10 +95,26 @@ def test_metrics_cover_dashboard_and_alerts_and_sighup_reloads_a_risk_limit(
 ) -> None:
     ready = eventually(lambda: started.line("ready"), timeout=60, interval=0.1, message="ready line")
     with httpx.Client(base_url=ready["url"], timeout=10) as client:
-        exported = _exported(client.get("/metrics").text)
+        text = client.get("/metrics").text
+        exported = _exported(text)
+        families = {_exposed_name(f) for f in text_string_to_metric_families(text)}
+
+        def timed_statements() -> list[float]:  # the engine stores bars: its statements are timed
+            families = text_string_to_metric_families(client.get("/metrics").text)
+            return [
+                s.value for f in families if f.name == "db_query_duration_ms" for s in f.samples
+                if s.name.endswith("_count") and s.labels["query"].startswith("insert") and s.value > 0
+            ]  # fmt: skip
+
+        assert eventually(timed_statements, timeout=30, message="timed INSERT statements")
     exprs = dashboard_exprs() + [str(r["expr"]) for r in alert_rules()]
     used = set().union(*(metric_names(e) for e in exprs))
     assert used <= exported, sorted(used - exported)
+    assert set(G06) <= exported, sorted(set(G06) - exported)
+    documented = set(re.findall(r"`([a-z_0-9]+)`", (ROOT / "docs" / "metrics.md").read_text()))
+    # the client library's own families, and the creation-time gauges it adds beside some counters
+    ours = {n for n in families if not n.startswith(("python_", "process_")) and not n.endswith("_created")}
+    assert ours <= documented, f"exported but not in docs/metrics.md: {sorted(ours - documented)}"
 
     config_file.write_text(yaml.safe_dump({
         "symbols": ["BTCUSDT", "ETHUSDT", "SOLUSDT"],  # structural: needs a restart

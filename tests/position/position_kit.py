@@ -27,6 +27,7 @@ from actors.position import (
     CloseOutcome,
     ClosePosition,
     ExecutionConfig,
+    ExecutionMetrics,
     GetPositions,
     PlacementOutcome,
     PlaceOrderFromSignal,
@@ -131,6 +132,11 @@ class PositionRig:
     monitor: Collector
     config: ExecutionConfig
     r_unit: Decimal
+    metrics: ExecutionMetrics
+
+    def sample(self, name: str, **labels: str) -> float:
+        """Return one sample of the rig's execution metrics (0 when never observed)."""
+        return self.metrics.registry.get_sample_value(name, labels) or 0.0
 
     @property
     def ref(self) -> ChildRef:
@@ -261,6 +267,7 @@ async def running_position(
             work=work, store=storage.risk_state, metrics=RiskMetrics(CollectorRegistry()), market_clock=market
         )
         risk_sink, published, monitor = LateSink(), Published(), Collector()
+        metrics = ExecutionMetrics(CollectorRegistry())
         deps = PositionDeps(
             work=work,
             store=storage.execution,
@@ -269,6 +276,7 @@ async def running_position(
             publisher=published,
             monitor=monitor,
             market_clock=market,
+            metrics=metrics,
         )
         inputs = TradingInputs(
             risk_per_trade_usd=r_unit, instruments=instruments if instruments is not None else {SYMBOL: RULES}
@@ -297,7 +305,9 @@ async def running_position(
             router.target = tree.ref(position_path(SYMBOL))
             if on_tree is not None:
                 on_tree(tree)
-            yield PositionRig(tree, bridge, storage, sim, rest, published, monitor, execution, r_unit)
+            yield PositionRig(
+                tree, bridge, storage, sim, rest, published, monitor, execution, r_unit, metrics
+            )
         finally:
             tree.faults.clear()
             await bridge.stop_tree(tree, timeout=30)

@@ -119,6 +119,9 @@ async def test_duplicated_and_reordered_executions_are_stored_once(
         )
         assert sorted(r["exec_id"] for r in rows) == sorted(e.exec_id for e in fills)
         assert outcome.position.executed_size == sum((e.exec_qty for e in fills), Decimal(0))
+        # G-06: one position opened; each distinct entry fill's slippage observed once, duplicates not again
+        assert rig.sample("positions_opened_total", symbol=SYMBOL, side="long") == 1
+        assert rig.sample("algogrid_execution_slippage_bps_count", leg="entry") == len(fills)
 
 
 async def test_without_the_private_stream_fills_are_polled_over_rest(

@@ -182,9 +182,14 @@ async def test_close_reports_the_exchange_pnl_fees_and_funding_to_the_cent(
         assert closed.pnl_usd.quantize(cent) == pnl.quantize(cent)
         assert closed.fees_usd.quantize(cent) == fees.quantize(cent)
         assert closed.funding_usd.quantize(cent) == funding.quantize(cent)
-        assert not [o for o in account.orders.values() if o.status in {"New", "Untriggered"}]
+        # G-06: the close is counted once, its realised PnL on the profit or the loss counter
+        assert rig.sample("algogrid_positions_closed_total", symbol=SYMBOL, reason="manual") == 1
+        profit = rig.sample("algogrid_realised_profit_usd_total", symbol=SYMBOL)
+        loss = rig.sample("algogrid_realised_loss_usd_total", symbol=SYMBOL)
+        assert round(profit - loss, 6) == round(float(pnl), 6)
         again = await rig.close(opened.position_id)
         assert again.status == "already_closed"
+        assert rig.sample("algogrid_positions_closed_total", symbol=SYMBOL, reason="manual") == 1
         unknown = await rig.close("00000000-0000-0000-0000-000000000000")
         assert unknown.status == "unknown_position"
         row = await rig.storage.db.fetchrow(

@@ -8,6 +8,7 @@ from tests.support.exports import assert_front_door
 EXPECTED = [
     "AdoptExchangeClose", "CancelOrphanOrders", "FlattenSymbol",
     "CloseOutcome", "ClosePosition", "CloseReason", "CloseStatus", "ExchangePort", "ExecutionConfig",
+    "ExecutionMetrics",
     "ExecutionStorePort", "FillWaitElapsed", "GetPositions", "PlaceOrderFromSignal", "PlacementOutcome",
     "PlacementStatus", "PollFills", "PositionActor", "PositionBehaviour", "PositionChanged",
     "PositionDeps", "PositionMessage", "PositionPublisher", "PositionView", "PrivateStreamResumed",

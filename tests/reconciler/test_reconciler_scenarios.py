@@ -275,11 +275,16 @@ async def test_a_stop_cancelled_by_another_client_is_placed_again_for_the_open_s
         assert len(again) == 1
         replaced = again[0]
         assert (replaced.trigger_price, replaced.qty) == (first.trigger_price, first.qty)
-        stored = await rig.storage.db.fetch(
-            "SELECT status FROM orders WHERE position_id = $1::uuid AND purpose = 'sl' ORDER BY created_at",
-            uuid.UUID(position_id),
-        )
-        assert [r["status"] for r in stored] == ["cancelled", "untriggered"]
+
+        async def stored_as_venue() -> bool:  # the venue's order event reaches our row a moment later
+            rows = await rig.storage.db.fetch(
+                "SELECT status FROM orders WHERE position_id = $1::uuid AND purpose = 'sl'"
+                " ORDER BY created_at",
+                uuid.UUID(position_id),
+            )
+            return [r["status"] for r in rows] == ["cancelled", "untriggered"]
+
+        await eventually_async(stored_as_venue, timeout=10)
         assert await _kinds(rig, "critical") == []
 
 

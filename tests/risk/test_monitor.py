@@ -106,6 +106,7 @@ async def test_a_drawdown_above_25_percent_for_three_days_halts(
 
         record = await eventually_async(halted)
         assert record.changed_by == "monitor:max_drawdown_days"
+        assert rig.registry.get_sample_value("max_drawdown_pct") == 30  # G-06: equity 700 after a 1000 peak
         assert sorted(a.event.value for a in rig.alerts.alerts) == [
             "kill_switch_engaged",
             "max_drawdown_halt",
@@ -123,6 +124,8 @@ async def test_negative_expectancy_alerts_and_low_win_rate_and_profit_factor_war
         assert snap.last_assessment is not None
         assert snap.last_assessment.stats is not None
         assert snap.last_assessment.stats.net_expectancy_r == Decimal("-0.5")
+        assert rig.registry.get_sample_value("win_rate_last_30d") == 0  # G-06 gauges of the 30-day window
+        assert rig.registry.get_sample_value("profit_factor_last_30d") == 0  # no winner: no gross profit
         await _tick(rig)  # the same UTC day: nothing repeated
         assert sorted((a.event.value, a.severity.value) for a in rig.alerts.alerts) == [
             ("low_profit_factor", "warning"),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
+import time
 from decimal import Decimal
 
 import orjson
@@ -121,6 +123,25 @@ async def test_server_errors_are_retried_with_exponential_backoff(clock: MockClo
     # every retry is signed again and carries the same alert id for deduplication
     ids = {orjson.loads(r.body)["alert_id"] for r in receiver.received}
     assert len(ids) == 1
+
+
+async def test_a_delivered_break_even_observes_its_latency_from_detection(clock: MockClock) -> None:
+    registry = CollectorRegistry()
+    metrics = RiskMetrics(registry)
+    async with run_receiver([200, 200, 400]) as receiver:
+        dispatcher = WebhookDispatcher(_config(receiver.url, max_attempts=1), metrics=metrics)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(dispatcher.run)
+            # detected 50 ms (of the metric's monotonic clock) before the delivery starts
+            be = dataclasses.replace(_alert(), raised_ns=time.perf_counter_ns() - 50_000_000)
+            assert (await dispatcher.deliver(be, receiver.url)).delivered
+            other = Alert(event=AlertKind.FUNDING_EXIT, severity=Severity.INFO, at=AT, symbol="BTCUSDT")
+            assert (await dispatcher.deliver(other, receiver.url)).delivered
+            assert not (await dispatcher.deliver(_alert(), receiver.url)).delivered
+            nursery.cancel_scope.cancel()
+    # only the delivered break-even is observed: not the other kind, not the refused one
+    assert registry.get_sample_value("be_delivery_latency_ms_count") == 1
+    assert (registry.get_sample_value("be_delivery_latency_ms_sum") or 0) >= 50
 
 
 async def test_client_errors_are_not_retried(clock: MockClock) -> None:

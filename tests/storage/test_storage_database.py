@@ -38,6 +38,23 @@ async def test_a_refused_statement_is_a_storage_error_and_the_pool_goes_on(stora
     assert await storage.db.fetchval("SELECT 1") == 1
 
 
+async def test_an_instrumented_pool_times_every_statement_under_its_verb_and_table(storage: Storage) -> None:
+    seen: list[tuple[str, float]] = []
+    storage.db.instrument(lambda label, ms: seen.append((label, ms)))
+    try:
+        await storage.db.fetchval("SELECT count(*) FROM event_outbox WHERE channel = $1", "x")
+        async with storage.db.transaction() as conn:  # a transaction's statements too
+            await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('timed', '{}')")
+        with pytest.raises(StatementRejectedError):  # a refused statement is timed as well
+            await storage.db.execute("UPDATE no_such_table SET x = 1")
+    finally:
+        storage.db.instrument(None)
+    await storage.db.fetchval("SELECT 1")  # not timed any more
+    labels = [label for label, _ in seen]
+    assert labels == ["select event_outbox", "insert event_outbox", "update no_such_table"]
+    assert all(ms >= 0 for _, ms in seen)
+
+
 async def test_transaction_commits_on_exit(storage: Storage) -> None:
     async with storage.db.transaction() as conn:
         await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('signals', $1)", {"n": 1})

@@ -80,8 +80,11 @@ def test_kill_assessment_halts_alerts_and_warns() -> None:
     assert a.halt == (KillFinding.DAILY_DRAWDOWN, KillFinding.MAX_DRAWDOWN_DAYS)
     assert a.alerts == (KillFinding.NEGATIVE_EXPECTANCY,)
     assert a.warnings == (KillFinding.LOW_WIN_RATE, KillFinding.LOW_PROFIT_FACTOR)
+    assert a.max_drawdown_pct == D(30)  # G-06 max_drawdown_pct: the deepest day of the series
     calm = assess_kill_conditions([trade(1, "2"), trade(2, "1"), trade(3, "-0.5")], [D(100)], NOON, th)
     assert (calm.halt, calm.alerts, calm.warnings) == ((), (), ())
+    assert calm.max_drawdown_pct == D(0)
+    assert assess_kill_conditions([], [], NOON, th).max_drawdown_pct is None
     few = assess_kill_conditions(losing[:2], [D(100)], NOON, KillThresholds())
     assert few.alerts == ()
     assert few.warnings == ()

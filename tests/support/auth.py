@@ -75,6 +75,19 @@ class Account:
                 return pyotp.TOTP(self.totp_secret).at(step * STEP_S)
         raise AssertionError("three logins within one TOTP step: use refresh or another account")
 
+    def wait_for_code_s(self) -> float:
+        """Return how long to wait before ``code()`` has a fresh step to give (0: one is there now).
+
+        Codes follow the wall clock, so a test that needs more codes of one person than a step gives waits
+        for the next step, as the person would wait for their phone's next code (at most one step).
+        """
+        at = time.time()
+        now = int(at // STEP_S)
+        oldest = now - 1 if at % STEP_S < STEP_S - _MARGIN_S else now
+        if any(step > self.last_step for step in range(oldest, now + 2)):
+            return 0.0
+        return (now + 1) * STEP_S - at + 0.05
+
 
 def token_of_link(link: str) -> str:
     """Return the one-time token of an activation/reset link (``…/ui/#/activate?token=…``)."""

@@ -61,15 +61,19 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=list(_ARGS))
 
 
-def ui_activate(page: Any, base_url: str, token: str, account: Any) -> None:
+def ui_activate(page: Any, base_url: str, token: str, account: Any, screenshot: str | None = None) -> None:
     """Activate ``account`` in the UI from its one-time link: read the secret the page shows (as a person
-    scanning the QR code would), choose the password, type a current code."""
+    scanning the QR code would), choose the password, type a current code; ``screenshot``: a file name under
+    ``IMAGES`` for the enrolment screen."""
     from playwright.sync_api import expect
 
     page.goto(f"{base_url}/ui/#/activate?token={token}")
     secret = page.locator("#totp-secret")
     expect(secret).not_to_be_empty(timeout=10_000)
     expect(page.locator("#totp-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    if screenshot is not None:
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(IMAGES / screenshot))
     account.totp_secret = secret.text_content()
     page.locator("#activate-password").fill(account.password)
     page.locator("#activate-code").fill(account.code())
@@ -77,12 +81,14 @@ def ui_activate(page: Any, base_url: str, token: str, account: Any) -> None:
     expect(page.locator("#login-message")).to_contain_text("Account activated", timeout=10_000)
 
 
-def ui_login(page: Any, base_url: str, account: Any) -> None:
-    """Log in through the UI's login screen (cookie session) and wait for the app."""
+def ui_login(page: Any, base_url: str, account: Any, *, here: bool = False) -> None:
+    """Log in through the UI's login screen (cookie session) and wait for the app; ``here``: on the login
+    screen the page already shows (an ended session), keeping the page's URL."""
     from playwright.sync_api import expect
 
-    if "#/login" not in page.url:
+    if not here and "#/login" not in page.url:
         page.goto(f"{base_url}/ui/#/login")
+    expect(page.locator("#view-login")).to_be_visible(timeout=10_000)
     page.locator("#login-email").fill(account.email)
     page.locator("#login-password").fill(account.password)
     if account.totp_secret is not None:
