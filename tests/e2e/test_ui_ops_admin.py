@@ -41,10 +41,7 @@ from tests.support.browser import (
     ui_activate,
     ui_login,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_run_system import RunningSystem, _first_admin_link
+from tests.support.system import RunningSystem, first_admin_link
 
 try:
     from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
@@ -483,7 +480,7 @@ def test_operator_and_admin_screens_end_to_end(
 ) -> None:
     ready = eventually(lambda: started.line("ready"), timeout=90, interval=0.1, message="ready line")
     base = ready["url"]
-    link = eventually(lambda: _first_admin_link(started), timeout=10, message="the first admin's link")
+    link = eventually(lambda: first_admin_link(started), timeout=10, message="the first admin's link")
     seed_history(migrated_db_url)
     with httpx.Client(base_url=base, timeout=10) as client:
         eventually(lambda: client.get("/ready").status_code == 200, timeout=60, message="/ready 200")

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.ops.promql_names import metric_names
 from tests.ops.test_monitoring_rules import alert_rules, dashboard_exprs
 from tests.support import eventually
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-
-from test_run_system import RunningSystem
+from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
