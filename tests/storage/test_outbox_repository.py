@@ -1,4 +1,4 @@
-"""``storage.OutboxRepository`` on real PostgreSQL: an event commits or rolls back with its state change (G-03).
+"""``storage.OutboxRepository`` on real PostgreSQL: an event commits or rolls back with its change (G-03).
 
 The repositories that change what the UI shows — signals, positions, the kill switch — write the announcing
 ``outbox`` row in the transaction of the change. These tests make each half fail in turn and look at both.
