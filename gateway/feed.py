@@ -1,8 +1,9 @@
 """The engine → gateway event path (S-04, G-03, E-06; DESIGN §3 "no blocking across the boundary", §5).
 
 ``SignalFeed.publish`` is called by actors in their own threads: the signal actor's ``SignalGenerated``
-(SSE event ``signal``), the position actors' ``PositionChanged`` (``position``) and the reconciler's pass
-events (``reconciliation``). It validates the event into its view and never waits.
+(SSE event ``signal``), the position actors' ``PositionChanged`` (``position``), the reconciler's pass
+events (``reconciliation``) and the monitor's break-even alerts (``be``, through ``algogrid``'s
+``UiAlerts``). It validates the event into its view and never waits.
 
 Every UI event reaches the Redis Stream through the PostgreSQL outbox (``gateway.relay``). Signals and
 positions are announced by the storage write that changes them, in the same transaction; the feed only counts
@@ -22,6 +23,7 @@ import structlog
 import trio
 
 from gateway.models import PositionSummary, SignalView
+from gateway.models_alerts import AlertView
 from gateway.reconciliation import ReconciliationEventView
 
 __all__ = ["OutboxAppender", "SignalFeed", "event_name"]
@@ -31,8 +33,9 @@ log = structlog.get_logger(__name__)
 SIGNAL_EVENT = "signal"
 POSITION_EVENT = "position"
 RECONCILIATION_EVENT = "reconciliation"
+BE_EVENT = "be"
 
-_View = SignalView | PositionSummary | ReconciliationEventView
+_View = SignalView | PositionSummary | ReconciliationEventView | AlertView
 
 
 def to_signal_view(event: object) -> SignalView:
@@ -54,22 +57,27 @@ def to_signal_view(event: object) -> SignalView:
 
 
 def event_name(view: _View) -> str:
-    """Return the SSE event name of a view: ``position``, ``reconciliation`` or ``signal``."""
+    """Return the SSE event name of a view: ``position``, ``reconciliation``, ``be`` or ``signal``."""
     if isinstance(view, PositionSummary):
         return POSITION_EVENT
     if isinstance(view, ReconciliationEventView):
         return RECONCILIATION_EVENT
+    if isinstance(view, AlertView):
+        return BE_EVENT
     return SIGNAL_EVENT
 
 
 def to_event_view(event: object) -> _View:
     """Return the view of a published event: a ``PositionChanged`` (it carries ``position``) becomes a
     ``PositionSummary``, a reconciler's ``ReconciliationEvent`` a ``ReconciliationEventView`` (SSE event
-    ``reconciliation``), anything else a ``SignalView`` (``to_signal_view``)."""
-    if isinstance(event, PositionSummary | ReconciliationEventView):
+    ``reconciliation``), an ``Alert`` an ``AlertView`` (SSE event ``be``), anything else a ``SignalView``
+    (``to_signal_view``)."""
+    if isinstance(event, PositionSummary | ReconciliationEventView | AlertView):
         return event
     if hasattr(event, "new_findings") and hasattr(event, "run_id"):
         return ReconciliationEventView.of(event)  # actors.reconciler.ReconciliationEvent
+    if hasattr(event, "alert_id") and hasattr(event, "severity"):
+        return AlertView.of(event)  # actors.risk.Alert (the break-even ones reach the feed: SSE ``be``)
     position = getattr(event, "position", None)
     if position is not None and getattr(event, "signal", None) is None:
         return PositionSummary.model_validate(position, from_attributes=True)

@@ -32,6 +32,7 @@ from gateway.config import OutboxRelayConfig
 from gateway.events import RedisEventLog, StreamEvent, outbox_event_id
 from gateway.hub import SignalHub
 from gateway.models import PositionSummary, SignalView
+from gateway.models_alerts import AlertView
 from gateway.reconciliation import ReconciliationEventView
 
 __all__ = ["OutboxRelay", "OutboxStore", "RelayStats", "render"]
@@ -43,6 +44,7 @@ _VIEWS: dict[str, type[BaseModel]] = {
     "signal": SignalView,
     "position": PositionSummary,
     "reconciliation": ReconciliationEventView,
+    "be": AlertView,
 }
 
 

@@ -14,11 +14,14 @@ import pytest
 import trio
 from pydantic import SecretStr
 
+from actors.risk import Alert, AlertKind, Severity
 from algogrid.gateway_wiring import RedisStreamCommands
-from gateway import OutboxRelay, OutboxRelayConfig, RedisEventLog, SignalHub, StreamEvent
+from algogrid.risk_wiring import UiAlerts
+from gateway import OutboxRelay, OutboxRelayConfig, RedisEventLog, SignalFeed, SignalHub, StreamEvent
 from gateway.errors import EventLogError
 from gateway.hub import Subscription
 from storage import OutboxRepository, Storage, StorageConfig, StorageError, Topic, open_storage
+from tests.support import eventually_async
 
 STREAM = "algogrid:ui-events"
 
@@ -116,3 +119,25 @@ def _queued(sub: Subscription) -> list[StreamEvent]:
             out.append(sub.receive.receive_nowait())
         except trio.WouldBlock:
             return out
+
+
+async def test_a_break_even_alert_reaches_the_ui_as_a_be_event_through_the_outbox(storage: Storage) -> None:
+    feed = SignalFeed()
+    published = UiAlerts(None, feed)
+    be = Alert(
+        event=AlertKind.BREAK_EVEN, severity=Severity.INFO, at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC),
+        position_id="p-1", symbol="BTCUSDT", details=(("mark", "101.5"),),
+    )  # fmt: skip
+    funding = Alert(event=AlertKind.FUNDING_EXIT, severity=Severity.WARNING, at=be.at, symbol="BTCUSDT")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(feed.run, storage.outbox)
+        await trio.to_thread.run_sync(lambda: [published.submit(be), published.submit(funding)])
+        await eventually_async(lambda: feed.published == 1)
+        nursery.cancel_scope.cancel()
+    hub = SignalHub()
+    sub = hub.subscribe()
+    await relay_of(storage).relay_once(hub)
+    [event] = _queued(sub)  # the funding warning is a webhook alert only
+    assert event.event == "be"
+    assert '"position_id":"p-1"' in event.data
+    assert '"details":{"mark":"101.5"}' in event.data
