@@ -28,7 +28,7 @@ import asyncpg
 from storage.audit import AuditRepository
 from storage.database import Connection, Database
 from storage.errors import StatementRejectedError
-from storage.outbox import OutboxRepository, Topic
+from storage.outbox import OUTBOX_LOCK_KEY, OutboxRepository, Topic, event_json
 from storage.signals import SignalRepository, StoredSignal
 
 __all__ = [
@@ -343,8 +343,8 @@ class ExecutionRepository:
         A position that already exists (a second click, a restarted actor) is returned unchanged and the
         intent is not duplicated.
         """
-        # One statement (one round trip on the click's path): the position, its entry intent and the audit
-        # row are inserted together or, when the position exists, not at all.
+        # One statement (one round trip on the click's path): the position, its entry intent, the audit row
+        # and the outbox row announcing it are inserted together or, when the position exists, not at all.
         details = {
             "symbol": position.symbol,
             "side": position.side,
@@ -352,12 +352,13 @@ class ExecutionRepository:
             "order_link_id": intent.client_order_id,
             "signal_id": position.signal_id,
         }
-        async with self._transaction() as tx:
-            inserted = await tx.fetchval(
-                _OPEN_POSITION, *_insert_position(position)[1:], *_insert_order(intent)[1:], actor, details
-            )
-            if inserted:
-                await self._announce(tx, position)
+        args = (*_insert_position(position)[1:], *_insert_order(intent)[1:], actor, details)
+        if self._outbox is None:
+            inserted = await self._db.fetchval(_OPEN_POSITION, *args)
+        else:
+            announcement = event_json(position_payload(position))
+            inserted = await self._db.fetchval(_OPEN_AND_ANNOUNCE, *args, announcement, OUTBOX_LOCK_KEY)
+            self._outbox.wake()
         if inserted:
             return position
         existing = await self.get_position(position.id)
@@ -541,6 +542,18 @@ WITH pos AS (
 )
 SELECT count(*) > 0 FROM pos
 """
+
+# The same statement announcing the new position to the UI (G-03): the outbox row commits with it, its id
+# drawn under the outbox lock (storage.outbox) — still one round trip on the click's path.
+_OPEN_AND_ANNOUNCE = _OPEN_POSITION.replace(
+    "\nSELECT count(*) > 0 FROM pos",
+    """, announced AS (
+    INSERT INTO outbox (topic, payload)
+    SELECT 'position', $30::text::jsonb FROM pos, (SELECT pg_advisory_xact_lock($31)) AS lock
+    RETURNING id
+)
+SELECT count(*) > 0 FROM pos""",
+)
 
 
 def position_payload(position: PositionRecord) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import orjson
 import structlog
 
 from storage.database import Database
-from storage.outbox import OutboxRepository, Topic
+from storage.outbox import OUTBOX_LOCK_KEY, OutboxRepository, event_json
 from storage.redis_client import RedisClient
 from strategy_core.risk_rules import TradingState
 
@@ -102,6 +102,18 @@ WITH previous AS (
 SELECT trading_state FROM saved
 """
 
+# The same statement announcing the change to the UI (G-03): the outbox row commits with it, its id drawn
+# under the outbox lock (storage.outbox) — still one statement, one round trip.
+_SAVE_AND_ANNOUNCE = _SAVE_STATE.replace(
+    "\nSELECT trading_state FROM saved",
+    """, announced AS (
+    INSERT INTO outbox (topic, payload)
+    SELECT 'kill_switch', $7::text::jsonb FROM saved, (SELECT pg_advisory_xact_lock($8)) AS lock
+    RETURNING id
+)
+SELECT trading_state FROM saved""",
+)
+
 _LOAD_STATE = """
 SELECT k.trading_state, k.engaged, k.reason, k.changed_by_label, k.changed_at,
        last.details ->> 'source' AS source
@@ -149,7 +161,7 @@ class KillSwitchRepository:
         )
 
     async def save_trading_state(self, record: TradingStateRecord) -> None:
-        """Persist ``record`` with its audit row and its outbox row (one transaction), then mirror it."""
+        """Persist ``record`` with its audit row and its outbox row (one statement), then mirror it."""
         details = {
             "trading_state": record.state.name,
             "kill_switch": record.kill_switch,
@@ -160,9 +172,9 @@ class KillSwitchRepository:
         if self._outbox is None:
             await self._db.fetch(_SAVE_STATE, *args, details)
         else:
-            async with self._outbox.transaction() as tx:
-                await tx.fetch(_SAVE_STATE, *args, details)
-                await self._outbox.add(tx, Topic.KILL_SWITCH, record.to_mirror())
+            announcement = event_json(record.to_mirror())
+            await self._db.fetch(_SAVE_AND_ANNOUNCE, *args, details, announcement, OUTBOX_LOCK_KEY)
+            self._outbox.wake()
         await self.mirror(record)
 
     async def mirror(self, record: TradingStateRecord) -> None:

@@ -11,8 +11,12 @@ one transaction at a time: a committed row never has a smaller id than a row com
 id (``<id>-0``), which makes a retried relay idempotent and SSE's ``Last-Event-ID`` stable across restarts.
 The lock is held from the outbox insert to the commit only: write the outbox row last in a transaction.
 
+Where the change is one statement (opening a position, the kill switch), the outbox insert joins it as one
+more data-modifying CTE that takes the same lock (``OUTBOX_LOCK_KEY``): still one round trip.
+
 Wake-up: a transaction opened with :meth:`OutboxRepository.transaction` (and ``append``) wakes the relay
-after its commit; the relay also polls, for rows written by another process.
+after its commit, as the one-statement writers do with :meth:`OutboxRepository.wake`; the relay also polls,
+for rows written by another process.
 
 The payload is the JSON form of the changed record (:func:`event_payload`: ``Decimal`` and times as strings);
 the relay renders it into the SSE event's data.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -34,12 +39,25 @@ import trio
 
 from storage.database import Connection, Database
 
-__all__ = ["OutboxBacklog", "OutboxRepository", "OutboxRow", "Topic", "event_payload"]
+__all__ = [
+    "OUTBOX_LOCK_KEY",
+    "OutboxBacklog",
+    "OutboxRepository",
+    "OutboxRow",
+    "Topic",
+    "event_json",
+    "event_payload",
+]
 
-# pg_advisory_xact_lock key of the outbox ("outb" in ASCII): serialises outbox ids with commits.
-_LOCK_KEY = 0x6F757462
+# pg_advisory_xact_lock key of the outbox ("outb" in ASCII): serialises outbox ids with commits. The lock
+# is taken in the FROM clause of the insert: before the row's id (its default) is drawn, in one statement.
+OUTBOX_LOCK_KEY = 0x6F757462
 
-_ADD = "INSERT INTO outbox (topic, payload) VALUES ($1, $2) RETURNING id"
+_ADD = (
+    "INSERT INTO outbox (topic, payload) "
+    "SELECT $1, p::jsonb FROM (SELECT pg_advisory_xact_lock($3)) AS lock, "
+    "unnest($2::text[]) WITH ORDINALITY AS u (p, n) ORDER BY n RETURNING id"
+)
 _PENDING = (
     "SELECT id, topic, payload, created_at FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT $1"
 )
@@ -83,6 +101,11 @@ def event_payload(value: object) -> Any:
     raise TypeError(f"expected a JSON-able event value, got {type(value).__name__}")
 
 
+def event_json(value: object) -> str:
+    """Return ``event_payload(value)`` as compact JSON text."""
+    return json.dumps(event_payload(value), separators=(",", ":"))
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     """One announced event waiting for (or past) the relay."""
@@ -110,14 +133,20 @@ class OutboxRepository:
         self._unseen = False  # a commit the relay has not been told of (set by wake, taken by wait_written)
 
     async def add(self, conn: Connection, topic: str, payload: object) -> int:
-        """Write one event inside the caller's transaction ``conn``; return its id.
+        """Write one event inside the caller's transaction ``conn`` (one statement); return its id.
 
         Call it last in the transaction (the id lock is held until the commit), and open the transaction with
         :meth:`transaction` so the relay is woken after the commit.
         """
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-        event_id: int = await conn.fetchval(_ADD, topic, event_payload(payload))
+        [event_id] = await self.add_many(conn, topic, [payload])
         return event_id
+
+    async def add_many(self, conn: Connection, topic: str, payloads: Sequence[object]) -> list[int]:
+        """Write events of one ``topic`` inside ``conn`` in one statement; return their ids in order."""
+        if not payloads:
+            return []
+        rows = await conn.fetch(_ADD, topic, [event_json(p) for p in payloads], OUTBOX_LOCK_KEY)
+        return [int(r["id"]) for r in rows]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -221,8 +221,7 @@ class SignalRepository:
 
     async def _announce(self, tx: Connection, signals: Sequence[SignalLike]) -> None:
         assert self._outbox is not None  # checked by the callers
-        for signal in signals:
-            await self._outbox.add(tx, Topic.SIGNAL, signal_payload(signal))
+        await self._outbox.add_many(tx, Topic.SIGNAL, [signal_payload(s) for s in signals])
 
     async def get(self, signal_id: uuid.UUID) -> StoredSignal | None:
         """Return the signal with ``signal_id`` or None."""

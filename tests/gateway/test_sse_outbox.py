@@ -18,7 +18,6 @@ from decimal import Decimal
 import httpx
 import pytest
 import redis
-from conftest import SYMBOLS, admin_of
 from gw_kit import SseMessage, Stack, make_signal, open_stack, read_sse
 
 from gateway import GatewayConfig, OutboxRelayConfig
@@ -26,9 +25,10 @@ from storage import EmbeddedRedis, OrderRecord, PositionRecord
 from strategy_core.execution import position_id_for
 from tests.conftest import with_database
 from tests.support import eventually_async
-from tests.support.auth import authorise, login
+from tests.support.auth import Account, activate, authorise, bootstrap_admin, login
 
 NAMES = ("signal", "position")
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 OUTAGE_DB = "40"  # a Redis db index no other fixture hands out (redis_clean_url cycles through 1-15)
 
 
@@ -79,6 +79,15 @@ async def trade(stack: Stack, symbol: str) -> list[str]:
     filled = replace(position, status="open", executed_size_base=Decimal("0.01"), fill_ratio=Decimal(1))
     await stack.storage.execution.save_position(filled)
     return [f"signal:{sid}", f"position:{position.id}:opening", f"position:{position.id}:open"]
+
+
+async def admin_of(stack: Stack, client: httpx.AsyncClient) -> Account:
+    """Make the first admin the product's way, log in over HTTP and authorise ``client`` with its token."""
+    email, token = await bootstrap_admin(stack.storage)
+    account = await activate(client, token, email, "admin")
+    await login(client, account)
+    authorise(client, account)
+    return account
 
 
 def key(message: SseMessage) -> str:

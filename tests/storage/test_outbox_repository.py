@@ -1,13 +1,16 @@
 """``storage.OutboxRepository`` on real PostgreSQL: an event commits or rolls back with its change (G-03).
 
 The repositories that change what the UI shows — signals, positions, the kill switch — write the announcing
-``outbox`` row in the transaction of the change. These tests make each half fail in turn and look at both.
+``outbox`` row in the transaction (or the one statement) of the change. These tests make PostgreSQL refuse
+the outbox row, or the change, and look at both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -17,13 +20,8 @@ import trio
 
 from storage import (
     ChangeSource,
-    Connection,
-    ExecutionRepository,
-    KillSwitchRepository,
     OrderRecord,
-    OutboxRepository,
     PositionRecord,
-    SignalRepository,
     Storage,
     StorageError,
     Topic,
@@ -37,12 +35,21 @@ from strategy_core.signal import Signal
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
-class RefusingOutbox(OutboxRepository):
-    """The real outbox, whose write fails right after its row is inserted (a commit that cannot happen)."""
-
-    async def add(self, conn: Connection, topic: str, payload: object) -> int:
-        await super().add(conn, topic, payload)
-        raise StorageError("the outbox refused the event")
+@asynccontextmanager
+async def outbox_refusing(storage: Storage) -> AsyncIterator[None]:
+    """Make PostgreSQL refuse every outbox insert (a trigger) for the block: no announcement commits."""
+    await storage.db.execute(
+        "CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'the outbox refused the event'; END $$"
+    )
+    await storage.db.execute(
+        "CREATE TRIGGER outbox_refuse BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox()"
+    )
+    try:
+        yield
+    finally:
+        await storage.db.execute("DROP TRIGGER outbox_refuse ON outbox")
+        await storage.db.execute("DROP FUNCTION refuse_outbox()")
 
 
 @pytest.fixture
@@ -112,12 +119,23 @@ async def test_the_pipeline_announces_new_and_queued_signals_but_not_denied_ones
 
 
 async def test_a_signal_whose_outbox_row_fails_is_not_stored(clean: Storage) -> None:
-    signals = SignalRepository(clean.db, RefusingOutbox(clean.db))
     signal = _signal()
-    with pytest.raises(StorageError):
-        await signals.insert(signal, announce=True)
+    async with outbox_refusing(clean):
+        with pytest.raises(StorageError):
+            await clean.signals.insert(signal, announce=True)
     assert await clean.signals.get(signal.id) is None
     assert await _outbox(clean) == []
+
+
+async def test_a_click_whose_outbox_row_fails_opens_no_position(clean: Storage) -> None:
+    signal = _signal()
+    assert await clean.signals.insert(signal)
+    position = _position(str(signal.id))
+    async with outbox_refusing(clean):
+        with pytest.raises(StorageError):
+            await clean.execution.open_position(position, _intent(position))
+    assert await clean.execution.get_position(position.id) is None
+    assert await clean.db.fetchval("SELECT count(*) FROM orders") == 0
 
 
 async def test_a_position_write_and_its_outbox_row_commit_together(clean: Storage) -> None:
@@ -142,10 +160,10 @@ async def test_a_position_write_whose_outbox_row_fails_rolls_back(clean: Storage
     assert await clean.signals.insert(signal)
     position = _position(str(signal.id))
     await clean.execution.open_position(position, _intent(position))
-    refusing = ExecutionRepository(clean.db, RefusingOutbox(clean.db))
     opened = replace(position, status="open", executed_size_base=Decimal(25))
-    with pytest.raises(StorageError):
-        await refusing.save_position(opened)
+    async with outbox_refusing(clean):
+        with pytest.raises(StorageError):
+            await clean.execution.save_position(opened)
     stored = await clean.execution.get_position(position.id)
     assert stored is not None
     assert stored.status == "opening"
@@ -162,9 +180,9 @@ async def test_a_kill_switch_change_and_its_outbox_row_commit_or_roll_back_toget
     assert (topic, payload["state"], payload["kill_switch"]) == (Topic.KILL_SWITCH, "HALTED", True)
 
     released = TradingStateRecord.initial(T0 + dt.timedelta(minutes=1))
-    refusing = KillSwitchRepository(clean.db, None, RefusingOutbox(clean.db))
-    with pytest.raises(StorageError):
-        await refusing.save_trading_state(released)
+    async with outbox_refusing(clean):
+        with pytest.raises(StorageError):
+            await clean.kill_switch.save_trading_state(released)
     assert (await clean.kill_switch.load_trading_state(T0)).kill_switch is True
     assert len(await _outbox(clean)) == 1
 
