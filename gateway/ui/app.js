@@ -195,6 +195,10 @@ function connectStream() {
     acceptSignal(signal);
     renderTiles(signal.symbol);
   });
+  source.addEventListener("kill_switch", (event) => {  // the trading state changed: ops.js redraws
+    live(true);
+    document.dispatchEvent(new CustomEvent("algogrid:kill_switch", { detail: JSON.parse(event.data) }));
+  });
 }
 
 // ------------------------------------------------------------------------------------------------ modal
