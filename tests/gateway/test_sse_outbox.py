@@ -17,15 +17,14 @@ from decimal import Decimal
 
 import httpx
 import pytest
-import redis
 from gw_kit import SseMessage, Stack, make_signal, open_stack, read_sse
 
 from gateway import GatewayConfig, OutboxRelayConfig
 from storage import EmbeddedRedis, OrderRecord, PositionRecord
 from strategy_core.execution import position_id_for
-from tests.conftest import with_database
+from tests.conftest import flushed, with_database
 from tests.support import eventually_async
-from tests.support.auth import Account, activate, authorise, bootstrap_admin, login
+from tests.support.auth import authorise, first_admin
 
 NAMES = ("signal", "position")
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
@@ -41,13 +40,7 @@ def relay_config(gateway_config: GatewayConfig) -> GatewayConfig:
 
 @pytest.fixture
 def outage_redis_url(redis_server: EmbeddedRedis) -> str:
-    url = with_database(redis_server.url, OUTAGE_DB)
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-    return url
+    return flushed(with_database(redis_server.url, OUTAGE_DB))
 
 
 @pytest.fixture
@@ -81,15 +74,6 @@ async def trade(stack: Stack, symbol: str) -> list[str]:
     return [f"signal:{sid}", f"position:{position.id}:opening", f"position:{position.id}:open"]
 
 
-async def admin_of(stack: Stack, client: httpx.AsyncClient) -> Account:
-    """Make the first admin the product's way, log in over HTTP and authorise ``client`` with its token."""
-    email, token = await bootstrap_admin(stack.storage)
-    account = await activate(client, token, email, "admin")
-    await login(client, account)
-    authorise(client, account)
-    return account
-
-
 def key(message: SseMessage) -> str:
     data = json.loads(message.data)
     if message.event == "signal":
@@ -118,7 +102,7 @@ async def test_a_redis_outage_delays_ui_events_and_loses_none(
 ) -> None:
     stack = outage_stack
     async with httpx.AsyncClient(base_url=stack.url, timeout=10.0) as client:
-        await admin_of(stack, client)
+        await first_admin(stack.storage, client)
         async with client.stream("GET", "/stream") as response:
             before = await trade(stack, "BTCUSDT")
             seen = await read_sse(response.aiter_lines(), 3, names=NAMES)
@@ -161,7 +145,7 @@ async def test_last_event_id_replay_spans_a_gateway_restart(
     async with open_stack(
         migrated_db_url, redis_clean_url, SYMBOLS, gateway=relay_config, fault_injection=False
     ) as first, httpx.AsyncClient(base_url=first.url, timeout=10.0) as client:
-        account = await admin_of(first, client)
+        account = await first_admin(first.storage, client)
         async with client.stream("GET", "/stream") as response:
             lines = response.aiter_lines()
             sent = [*await trade(first, "BTCUSDT"), *await trade(first, "ETHUSDT")]
@@ -172,8 +156,7 @@ async def test_last_event_id_replay_spans_a_gateway_restart(
     async with open_stack(
         migrated_db_url, redis_clean_url, SYMBOLS, gateway=relay_config, fault_injection=False
     ) as second, httpx.AsyncClient(base_url=second.url, timeout=10.0) as client:
-        await login(client, account)
-        authorise(client, account)
+        authorise(client, account)  # the session lives in PostgreSQL/Redis: it outlives the gateway
         headers = {"Last-Event-ID": seen[2].id or ""}  # the client saw the first trade only
         async with client.stream("GET", "/stream", headers=headers) as again:
             assert again.status_code == 200

@@ -138,13 +138,18 @@ async def test_a_click_whose_outbox_row_fails_opens_no_position(clean: Storage) 
     assert await clean.db.fetchval("SELECT count(*) FROM orders") == 0
 
 
-async def test_a_position_write_and_its_outbox_row_commit_together(clean: Storage) -> None:
+async def _opening(storage: Storage) -> PositionRecord:
+    """Store a signal and open a position on it (announced: ``opening``); return the position."""
     signal = _signal()
-    assert await clean.signals.insert(signal)
+    assert await storage.signals.insert(signal)
     position = _position(str(signal.id))
-    await clean.execution.open_position(position, _intent(position))
-    opened = replace(position, status="open", executed_size_base=Decimal(25))
-    await clean.execution.save_position(opened)
+    await storage.execution.open_position(position, _intent(position))
+    return position
+
+
+async def test_a_position_write_and_its_outbox_row_commit_together(clean: Storage) -> None:
+    position = await _opening(clean)
+    await clean.execution.save_position(replace(position, status="open", executed_size_base=Decimal(25)))
     events = await _outbox(clean)
     assert [(t, p["id"], p["status"]) for t, p in events] == [
         (Topic.POSITION, position.id, "opening"),
@@ -156,10 +161,7 @@ async def test_a_position_write_and_its_outbox_row_commit_together(clean: Storag
 
 
 async def test_a_position_write_whose_outbox_row_fails_rolls_back(clean: Storage) -> None:
-    signal = _signal()
-    assert await clean.signals.insert(signal)
-    position = _position(str(signal.id))
-    await clean.execution.open_position(position, _intent(position))
+    position = await _opening(clean)
     opened = replace(position, status="open", executed_size_base=Decimal(25))
     async with outbox_refusing(clean):
         with pytest.raises(StorageError):

@@ -42,16 +42,16 @@ async def test_an_instrumented_pool_times_every_statement_under_its_verb_and_tab
     seen: list[tuple[str, float]] = []
     storage.db.instrument(lambda label, ms: seen.append((label, ms)))
     try:
-        await storage.db.fetchval("SELECT count(*) FROM event_outbox WHERE channel = $1", "x")
+        await storage.db.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", "x")
         async with storage.db.transaction() as conn:  # a transaction's statements too
-            await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('timed', '{}')")
+            await conn.execute("INSERT INTO outbox (topic, payload) VALUES ('timed', '{}')")
         with pytest.raises(StatementRejectedError):  # a refused statement is timed as well
             await storage.db.execute("UPDATE no_such_table SET x = 1")
     finally:
         storage.db.instrument(None)
     await storage.db.fetchval("SELECT 1")  # not timed any more
     labels = [label for label, _ in seen]
-    assert labels == ["select event_outbox", "insert event_outbox", "update no_such_table"]
+    assert labels == ["select outbox", "insert outbox", "update no_such_table"]
     assert all(ms >= 0 for _, ms in seen)
 
 
