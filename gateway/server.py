@@ -48,6 +48,7 @@ __all__ = ["GatewayHandle", "serve", "wait_for_stop_signal"]
 
 log = structlog.get_logger(__name__)
 
+
 class _Outbox(OutboxStore, OutboxAppender, Protocol):
     """The outbox the relay reads and the feed appends to (``storage.OutboxRepository``)."""
 
