@@ -476,6 +476,7 @@ async def _run(  # noqa: PLR0915, PLR0917 - private, called from serve only; one
             metrics=metrics or new_metrics(settings.monitor.stats_window_days),
             alerts=await start_alerts(settings.webhooks, storage, services),
             limits=LiveRiskLimits(risk_limits_from(settings.risk)),
+            ui=publisher,  # break-even alerts reach the UI as SSE ``be`` events (R-05, G-03)
         )
 
         resolver = RefResolver()

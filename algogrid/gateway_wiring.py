@@ -150,9 +150,10 @@ class RedisStreamCommands:
         *,
         maxlen: int | None = None,
         approximate: bool = True,
+        id: str = "*",
     ) -> str:
-        """Append ``fields`` to stream ``name`` (always trimmed approximately) and return the entry id."""
-        return await self._redis.xadd(name, fields, maxlen=maxlen)
+        """Append ``fields`` to stream ``name`` under ``id`` (trimmed approximately); return the entry id."""
+        return await self._redis.xadd(name, fields, entry_id=id, maxlen=maxlen)
 
     async def xrange(
         self, name: str, min: str = "-", max: str = "+", count: int | None = None
@@ -210,6 +211,7 @@ async def serve_gateway(
         StorageSignalReader.of(storage),
         RedisStreamCommands(storage.redis),
         feed,
+        outbox=storage.outbox,
         positions=StoragePositionReader.of(storage),
         auth=auth,
         accounts=accounts,

@@ -24,9 +24,21 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 
-from actors import MONITOR_NAME, RISK, RISK_NAME, LazySink, PositionDecisionSink, RefResolver, WorkQueue
+from actors import (
+    MONITOR_NAME,
+    RISK,
+    RISK_NAME,
+    LazySink,
+    PositionDecisionSink,
+    RefResolver,
+    SignalPublisher,
+    WorkQueue,
+)
 from actors.monitor import MonitorActor, MonitorDeps, monitor_config_from
 from actors.risk import (
+    Alert,
+    AlertKind,
+    AlertSink,
     RiskActor,
     RiskActorDeps,
     RiskMetrics,
@@ -37,7 +49,15 @@ from actors.risk import (
 from strategy_core.config import RiskLimits
 from supervision import ChildSpec, Clock
 
-__all__ = ["LiveRiskLimits", "RiskWiring", "ServiceStarter", "new_metrics", "risk_children", "start_alerts"]
+__all__ = [
+    "LiveRiskLimits",
+    "RiskWiring",
+    "ServiceStarter",
+    "UiAlerts",
+    "new_metrics",
+    "risk_children",
+    "start_alerts",
+]
 
 
 class LiveRiskLimits:
@@ -54,6 +74,30 @@ class RiskWiring:
     metrics: RiskMetrics
     alerts: WebhookDispatcher | None
     limits: LiveRiskLimits | None = None  # set by risk_children; the hot reload updates it
+    ui: SignalPublisher | None = None  # the gateway's event sink: break-even alerts become SSE ``be`` events
+
+
+class UiAlerts:
+    """The actors' ``AlertSink``: every alert to the webhook dispatcher (if any), break-even ones also to the
+    UI (R-05 "emit a BE event (UI + webhook)", G-03: the gateway's feed writes them to the outbox).
+
+    A break-even is a decision of the MonitorActor with no row of its own, so its outbox row is written in its
+    own transaction (``gateway.SignalFeed``). Runs in the actor's thread; never blocks.
+    """
+
+    def __init__(self, webhooks: AlertSink | None, ui: SignalPublisher) -> None:
+        self._webhooks = webhooks
+        self._ui = ui
+
+    def submit(self, alert: Alert) -> bool:
+        """Hand ``alert`` on; return False when the webhook dispatcher dropped it."""
+        if alert.event is AlertKind.BREAK_EVEN:
+            self._ui.publish(alert)
+        return self._webhooks.submit(alert) if self._webhooks is not None else True
+
+
+def _alerts_of(wiring: RiskWiring) -> AlertSink | None:
+    return wiring.alerts if wiring.ui is None else UiAlerts(wiring.alerts, wiring.ui)
 
 
 class ServiceStarter(Protocol):
@@ -114,7 +158,7 @@ def risk_children(
         work=work,
         store=storage.risk_state,
         metrics=wiring.metrics,
-        alerts=wiring.alerts,
+        alerts=_alerts_of(wiring),
         market_clock=market_clock,
     )
     monitor_deps = MonitorDeps(
@@ -122,7 +166,7 @@ def risk_children(
         store=storage.monitor,
         risk=LazySink(resolve, RISK),
         positions=PositionDecisionSink(resolve),  # BE / funding decisions to root/symbols/<SYM>/position
-        alerts=wiring.alerts,
+        alerts=_alerts_of(wiring),
         metrics=wiring.metrics,
         market_clock=market_clock,
     )

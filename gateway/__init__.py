@@ -6,7 +6,7 @@ Front door (STYLE §1): other rooms import only the names below.
 from __future__ import annotations
 
 from gateway.app import create_app, endpoints_for
-from gateway.config import GatewayConfig
+from gateway.config import GatewayConfig, OutboxRelayConfig
 from gateway.context import GatewayContext
 from gateway.errors import (
     ConfigRejectedError,
@@ -82,6 +82,7 @@ from gateway.reconciliation import (
     ReconciliationPort,
     ReconciliationStatusBody,
 )
+from gateway.relay import OutboxRelay, RelayStats
 from gateway.routes_admin import OpsPort
 from gateway.routes_api_keys import ApiKeyBody, ApiKeyPort, ApiKeyRejectedError, ApiKeyView
 from gateway.server import GatewayHandle, serve, wait_for_stop_signal
@@ -128,6 +129,8 @@ __all__ = [
     "OpsPort",
     "OrderItem",
     "OrderOutcome",
+    "OutboxRelay",
+    "OutboxRelayConfig",
     "PassBody",
     "PlacementResult",
     "PositionClosedError",
@@ -140,6 +143,7 @@ __all__ = [
     "ReconciliationPort",
     "ReconciliationStatusBody",
     "RedisEventLog",
+    "RelayStats",
     "RiskDeniedError",
     "SignalFeed",
     "SignalHub",

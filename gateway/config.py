@@ -13,7 +13,41 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["GatewayConfig"]
+__all__ = ["GatewayConfig", "OutboxRelayConfig"]
+
+
+class OutboxRelayConfig(BaseModel):
+    """How the outbox relay moves UI events from PostgreSQL to the Redis Stream (G-03, DESIGN §5).
+
+    Attributes:
+        poll_s: the longest wait between two reads of the outbox when nothing wakes the relay (rows written by
+            another process); rows committed by this process wake it at once.
+        batch: the most rows read and relayed at a time.
+        backoff_min_s / backoff_max_s: the retry wait after a failure (Redis or PostgreSQL down) doubles from
+            the first to the second.
+        retention_days: relayed rows older than this are deleted by the relay.
+        purge_every_s: how often the relay deletes them.
+        stream_maxlen: the Redis Stream is trimmed (approximately) to this many entries.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    poll_s: float = Field(default=1.0, gt=0, le=60)
+    batch: int = Field(default=500, ge=1, le=10_000)
+    backoff_min_s: float = Field(default=0.2, gt=0, le=60)
+    backoff_max_s: float = Field(default=5.0, gt=0, le=600)
+    retention_days: float = Field(default=7.0, gt=0, le=3650)
+    purge_every_s: float = Field(default=3600.0, gt=0, le=86_400)
+    stream_maxlen: int = Field(default=100_000, ge=100, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> OutboxRelayConfig:
+        if self.backoff_max_s < self.backoff_min_s:
+            raise ValueError(
+                "expected gateway.outbox.backoff_max_s >= backoff_min_s, "
+                f"got {self.backoff_max_s} < {self.backoff_min_s}"
+            )
+        return self
 
 
 class GatewayConfig(BaseModel):
@@ -40,6 +74,7 @@ class GatewayConfig(BaseModel):
             (a logout or deactivation on another gateway ends this gateway's streams within it).
         signals_cache_ttl_s: how long a rendered ``/signals`` page is reused; 0 disables the cache.
         graceful_timeout_s: how long in-flight requests may finish after the stop signal (O-03).
+        outbox: the outbox relay's tunables (``OutboxRelayConfig``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -62,6 +97,7 @@ class GatewayConfig(BaseModel):
     tls_key_file: Path | None = None
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    outbox: OutboxRelayConfig = Field(default_factory=OutboxRelayConfig)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> GatewayConfig:

@@ -1,39 +1,41 @@
-"""The engine → gateway event path of signals and positions (S-04, G-03, E-06; DESIGN §3 "no blocking
-across the boundary").
+"""The engine → gateway event path (S-04, G-03, E-06; DESIGN §3 "no blocking across the boundary", §5).
 
 ``SignalFeed.publish`` is called by actors in their own threads: the signal actor's ``SignalGenerated``
-(SSE event ``signal``) and the position actors' ``PositionChanged`` (SSE event ``position``, the
-``positions`` channel). It validates the event into a ``SignalView`` or ``PositionSummary``, parks it in a
-bounded buffer and wakes the trio side with ``TrioToken.run_sync_soon`` — it
-never waits. ``SignalFeed.run`` (a trio task owned by ``gateway.serve``) drains the buffer: ``XADD`` to the
-Redis Stream (which assigns the monotonic event id), then fan-out to the live SSE clients, strictly in order.
+(SSE event ``signal``), the position actors' ``PositionChanged`` (``position``), the reconciler's pass
+events (``reconciliation``) and the monitor's break-even alerts (``be``, through ``algogrid``'s
+``UiAlerts``). It validates the event into its view and never waits.
+
+Every UI event reaches the Redis Stream through the PostgreSQL outbox (``gateway.relay``). Signals and
+positions are announced by the storage write that changes them, in the same transaction; the feed only counts
+those (``announced``). Events without a state change of their own are parked in a bounded buffer, the trio
+side is woken with ``TrioToken.run_sync_soon``, and ``SignalFeed.run`` (a trio task owned by
+``gateway.serve``) writes them to the outbox, each in its own transaction, strictly in order.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Protocol
 
 import structlog
 import trio
 
-from gateway.errors import EventLogError
-from gateway.events import RedisEventLog, StreamEvent
-from gateway.hub import SignalHub
 from gateway.models import PositionSummary, SignalView
+from gateway.models_alerts import AlertView
 from gateway.reconciliation import ReconciliationEventView
 
-__all__ = ["SignalFeed"]
+__all__ = ["OutboxAppender", "SignalFeed", "event_name"]
 
 log = structlog.get_logger(__name__)
 
 SIGNAL_EVENT = "signal"
 POSITION_EVENT = "position"
 RECONCILIATION_EVENT = "reconciliation"
+BE_EVENT = "be"
 
-_View = SignalView | PositionSummary | ReconciliationEventView
+_View = SignalView | PositionSummary | ReconciliationEventView | AlertView
 
 
 def to_signal_view(event: object) -> SignalView:
@@ -54,39 +56,76 @@ def to_signal_view(event: object) -> SignalView:
     return view.model_copy(update=extra) if extra else view
 
 
+def event_name(view: _View) -> str:
+    """Return the SSE event name of a view: ``position``, ``reconciliation``, ``be`` or ``signal``."""
+    if isinstance(view, PositionSummary):
+        return POSITION_EVENT
+    if isinstance(view, ReconciliationEventView):
+        return RECONCILIATION_EVENT
+    if isinstance(view, AlertView):
+        return BE_EVENT
+    return SIGNAL_EVENT
+
+
 def to_event_view(event: object) -> _View:
     """Return the view of a published event: a ``PositionChanged`` (it carries ``position``) becomes a
     ``PositionSummary``, a reconciler's ``ReconciliationEvent`` a ``ReconciliationEventView`` (SSE event
-    ``reconciliation``), anything else a ``SignalView`` (``to_signal_view``)."""
-    if isinstance(event, PositionSummary | ReconciliationEventView):
+    ``reconciliation``), an ``Alert`` an ``AlertView`` (SSE event ``be``), anything else a ``SignalView``
+    (``to_signal_view``)."""
+    if isinstance(event, PositionSummary | ReconciliationEventView | AlertView):
         return event
     if hasattr(event, "new_findings") and hasattr(event, "run_id"):
         return ReconciliationEventView.of(event)  # actors.reconciler.ReconciliationEvent
+    if hasattr(event, "alert_id") and hasattr(event, "severity"):
+        return AlertView.of(event)  # actors.risk.Alert (the break-even ones reach the feed: SSE ``be``)
     position = getattr(event, "position", None)
     if position is not None and getattr(event, "signal", None) is None:
         return PositionSummary.model_validate(position, from_attributes=True)
     return to_signal_view(event)
 
 
-class SignalFeed:
-    """Thread-safe, non-blocking sink for ``SignalGenerated`` and ``PositionChanged`` (implements
-    ``actors.SignalPublisher`` and the position actors' publisher port)."""
+class OutboxAppender(Protocol):
+    """Writes an event that announces no state change of its own (``storage.OutboxRepository.append``)."""
 
-    def __init__(self, capacity: int = 10_000, retry_s: float = 0.5, max_attempts: int = 5) -> None:
+    async def append(self, topic: str, payload: object) -> int:
+        """Commit one outbox row in its own transaction; return its id."""
+
+
+class SignalFeed:
+    """Thread-safe, non-blocking sink of the actors' events for the UI (implements ``actors.SignalPublisher``
+    and the position and reconciler actors' publisher ports).
+
+    Args:
+        capacity: events buffered before ``publish`` drops one (counted in ``dropped``).
+        retry_s / retry_max_s: the wait before retrying an outbox write refused (PostgreSQL down); doubles.
+        announced: event names whose outbox row the state change's own transaction writes (the storage
+            repositories announce ``signal`` and ``position``, G-03): ``publish`` only counts those. Every
+            other event is written to the outbox in its own transaction by ``run``.
+    """
+
+    def __init__(
+        self,
+        capacity: int = 10_000,
+        retry_s: float = 0.2,
+        retry_max_s: float = 5.0,
+        *,
+        announced: Collection[str] = (),
+    ) -> None:
         self._capacity = capacity
         self._retry_s = retry_s
-        self._max_attempts = max_attempts
+        self._retry_max_s = retry_max_s
+        self._announced = frozenset(announced)
         self._lock = threading.Lock()
         self._pending: deque[_View] = deque()
         self._token: trio.lowlevel.TrioToken | None = None
         self._wakeup: trio.Event | None = None
-        self.published = 0
+        self.published = 0  # events this feed wrote to the outbox
         self.dropped = 0
         self.lost = 0
         self.generated: Counter[tuple[str, str]] = Counter()  # signals by (symbol, side): G-06
 
     def publish(self, event: object) -> None:
-        """Queue ``event`` for the stream and SSE clients; safe from any thread, never blocks.
+        """Queue ``event`` for the outbox (or only count it, when announced); any thread, never blocks.
 
         Raises:
             pydantic.ValidationError: ``event`` does not carry a valid signal (the caller's bug, raised now).
@@ -96,6 +135,8 @@ class SignalFeed:
         with self._lock:
             if not isinstance(view, PositionSummary) and side is not None:
                 self.generated[(str(view.symbol), str(side))] += 1
+            if event_name(view) in self._announced:
+                return
             if len(self._pending) >= self._capacity:
                 self.dropped += 1
                 log.error("event feed full, event dropped", symbol=view.symbol, id=view.id)
@@ -122,16 +163,14 @@ class SignalFeed:
 
     async def run(
         self,
-        log_: RedisEventLog,
-        hub: SignalHub,
+        outbox: OutboxAppender,
         *,
-        on_event: Callable[[], None] | None = None,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Drain published events into ``log_`` and ``hub`` until cancelled.
+        """Write published events to ``outbox`` (each in its own transaction), in order, until cancelled.
 
-        ``on_event`` runs in the trio thread after an event is logged and before it is fanned out (the
-        gateway invalidates its read cache there, so a client that saw the event reads the new signal).
+        A refused write is retried with a doubling wait until it succeeds: PostgreSQL being down delays events
+        and loses none (only a full buffer drops one). The outbox relay takes them on from there.
         """
         self._wakeup = trio.Event()
         with self._lock:
@@ -145,31 +184,22 @@ class SignalFeed:
                     self._wakeup = trio.Event()
                     continue
                 for view in batch:
-                    event = await self._append(log_, view)
-                    if event is not None:
-                        if on_event is not None:
-                            on_event()
-                        hub.publish(event)
-                        self.published += 1
+                    await self._append(outbox, view)
+                    self.published += 1
         finally:
             with self._lock:
                 self._token = None
 
-    async def _append(self, log_: RedisEventLog, view: _View) -> StreamEvent | None:
-        data = view.model_dump_json()
-        name = (
-            POSITION_EVENT
-            if isinstance(view, PositionSummary)
-            else RECONCILIATION_EVENT
-            if isinstance(view, ReconciliationEventView)
-            else SIGNAL_EVENT
-        )
-        for attempt in range(1, self._max_attempts + 1):
+    async def _append(self, outbox: OutboxAppender, view: _View) -> None:
+        name = event_name(view)
+        payload = view.model_dump(mode="json")
+        wait = self._retry_s
+        while True:
             try:
-                return await log_.append(name, data)
-            except EventLogError as exc:
-                log.warning("event append failed", event=name, attempt=attempt, error=str(exc), id=view.id)
-                await trio.sleep(self._retry_s * attempt)
-        self.lost += 1
-        log.error("event lost", event=name, id=view.id, symbol=view.symbol)
-        return None
+                await outbox.append(name, payload)
+            except Exception as exc:  # storage's errors are not ours to import: every refusal is retried
+                log.warning("event append failed", event=name, error=str(exc)[:300], id=view.id)
+                await trio.sleep(wait)
+                wait = min(wait * 2, self._retry_max_s)
+            else:
+                return

@@ -17,8 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.feed import SignalFeed
 from gateway.hub import SignalHub
+from gateway.relay import RelayStats
 
-__all__ = ["FeedCollector", "GatewayMetrics", "LatencyMiddleware", "SupervisionCollector"]
+__all__ = ["FeedCollector", "GatewayMetrics", "LatencyMiddleware", "OutboxCollector", "SupervisionCollector"]
 
 _LATENCY_BUCKETS_MS = (0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
@@ -86,18 +87,45 @@ class FeedCollector(Collector):
         yield generated
         yield CounterMetricFamily(
             "gateway_signals_published",
-            "Events appended to the stream and fanned out.",
+            "Events without a state change of their own written to the outbox by the feed.",
             value=self._feed.published,
         )
         yield CounterMetricFamily(
             "gateway_signals_lost",
-            "Events dropped (buffer full or stream unavailable).",
+            "Events dropped by the feed (buffer full).",
             value=self._feed.dropped + self._feed.lost,
         )
         yield CounterMetricFamily(
             "sse_clients_cut_off",
             "SSE clients cut off because their buffer was full.",
             value=self._hub.dropped_slow,
+        )
+
+
+class OutboxCollector(Collector):
+    """The outbox relay's counters and gauges, read at scrape time (G-03, G-06)."""
+
+    def __init__(self, stats: RelayStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        """Yield the relayed, duplicate, error and purge counts, the backlog and the lag of the oldest row."""
+        s = self._stats
+        yield CounterMetricFamily(
+            "outbox_relayed", "UI events moved from the outbox to the Redis Stream.", value=s.relayed
+        )
+        yield CounterMetricFamily(
+            "outbox_relay_duplicates",
+            "Outbox rows found on the stream already (a relay retried after an interruption).",
+            value=s.duplicates,
+        )
+        yield CounterMetricFamily(
+            "outbox_relay_errors", "Relay attempts failed (Redis or PostgreSQL unavailable).", value=s.errors
+        )
+        yield CounterMetricFamily("outbox_purged", "Relayed outbox rows deleted (retention).", value=s.purged)
+        yield GaugeMetricFamily("outbox_backlog", "Outbox rows not relayed yet.", value=s.backlog_rows)
+        yield GaugeMetricFamily(
+            "outbox_lag_seconds", "Age of the oldest outbox row not relayed yet (0: none).", value=s.lag_s
         )
 
 
@@ -125,6 +153,10 @@ class GatewayMetrics:
             ["reason"],
             registry=self.registry,
         )
+
+    def watch_relay(self, stats: RelayStats) -> None:
+        """Expose the outbox relay's ``stats`` on this registry (``gateway.serve`` calls it once)."""
+        self.registry.register(OutboxCollector(stats))
 
 
 class LatencyMiddleware:

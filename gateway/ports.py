@@ -190,8 +190,12 @@ class StreamCommands(Protocol):
         *,
         maxlen: int | None = None,
         approximate: bool = True,
+        id: str = "*",
     ) -> str | bytes:
-        """Append ``fields`` to stream ``name`` and return the new entry id."""
+        """Append ``fields`` to stream ``name`` under ``id`` (``*``: the server's); return the entry id.
+
+        An explicit ``id`` not above the stream's last one is refused with an error saying "equal or smaller".
+        """
 
     async def xrange(
         self, name: str, min: str = "-", max: str = "+", count: int | None = None

@@ -3,7 +3,7 @@
 Shutdown is graceful: when ``shutdown_trigger`` returns, hypercorn stops accepting, the SSE hub ends every
 stream (so long-lived ``/stream`` responses do not hold the shutdown), in-flight requests get up to
 ``GatewayConfig.graceful_timeout_s`` (30 s) to finish, the lifespan shutdown runs, and only then the signal
-feed's drain task is cancelled.
+feed's drain task and the outbox relay are cancelled (rows not relayed yet wait in the outbox).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import structlog
 import trio
@@ -27,7 +28,7 @@ from gateway.auth.service import AuthService
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.events import RedisEventLog
-from gateway.feed import SignalFeed
+from gateway.feed import OutboxAppender, SignalFeed
 from gateway.ports import (
     EngineView,
     ForwardReader,
@@ -37,6 +38,7 @@ from gateway.ports import (
     StreamCommands,
 )
 from gateway.reconciliation import ReconciliationPort
+from gateway.relay import OutboxRelay, OutboxStore
 from gateway.routes_admin import OpsPort
 from gateway.routes_api_keys import ApiKeyPort
 from gateway.routes_ops import heartbeat_data
@@ -45,6 +47,11 @@ from gateway.sse import ExposeRawSend
 __all__ = ["GatewayHandle", "serve", "wait_for_stop_signal"]
 
 log = structlog.get_logger(__name__)
+
+
+class _Outbox(OutboxStore, OutboxAppender, Protocol):
+    """The outbox the relay reads and the feed appends to (``storage.OutboxRepository``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class GatewayHandle:
@@ -75,6 +82,7 @@ async def serve(
     stream_client: StreamCommands,
     feed: SignalFeed,
     *,
+    outbox: _Outbox,
     positions: PositionReader,
     auth: AuthService,
     accounts: Accounts,
@@ -85,16 +93,18 @@ async def serve(
     probes: Mapping[str, ReadinessProbe] | None = None,
     reconciliation: ReconciliationPort | None = None,
     forward: ForwardReader | None = None,
-    stream_key: str = "algogrid:events",
+    stream_key: str = "algogrid:ui-events",
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the gateway until ``shutdown_trigger`` returns (or forever), then shut down gracefully.
 
     Reports a ``GatewayHandle`` through ``task_status`` once the socket listens. With ``tls_cert_file`` and
-    ``tls_key_file`` it serves HTTPS (hypercorn's TLS).
+    ``tls_key_file`` it serves HTTPS (hypercorn's TLS). ``outbox`` is where UI events wait for the relay this
+    function runs (G-03): the feed writes events without a state change of their own there.
     """
-    events = RedisEventLog(stream_client, stream=stream_key)
+    events = RedisEventLog(stream_client, stream=stream_key, maxlen=config.outbox.stream_maxlen)
+    relay = OutboxRelay(outbox, events, config.outbox)
     app = create_app(
         config,
         engine,
@@ -113,6 +123,7 @@ async def serve(
         forward=forward,
     )
     hub = app.state.ctx.hub
+    app.state.ctx.metrics.watch_relay(relay.stats)
     hconfig = HypercornConfig()
     host = f"[{config.host}]" if ":" in config.host else config.host
     hconfig.bind = [f"{host}:{config.port}"]
@@ -136,7 +147,8 @@ async def serve(
 
     async with trio.open_nursery() as nursery:
         ctx: GatewayContext = app.state.ctx
-        await nursery.start(partial(feed.run, events, hub, on_event=ctx.signal_cache.invalidate))
+        await nursery.start(feed.run, outbox)
+        await nursery.start(partial(relay.run, hub, on_event=ctx.signal_cache.invalidate))
         await nursery.start(
             partial(hub.run_heartbeat, config.heartbeat_s, data=partial(heartbeat_data, engine))
         )

@@ -9,7 +9,10 @@ The last frame is ``event: session_ended``, so the UI refreshes its session and 
 
 Exactly-once across a reconnect: the client is subscribed to the live hub *before* the Redis Stream is read
 for the replay, so nothing published in between is missed; live events whose id is not after the last
-replayed id are skipped, so nothing is sent twice. Ids are Redis stream ids, hence strictly increasing.
+replayed id are skipped, so nothing is sent twice. Ids are outbox ids (``<id>-0``, ``gateway.relay``), hence
+strictly increasing and the same after a gateway restart. With nothing to replay there is nothing to skip:
+the relay fans an event out right after appending it, so a live event the client already has cannot arrive
+again (and a client holding an id from an older stream is not starved of live events).
 """
 
 from __future__ import annotations
@@ -190,7 +193,7 @@ class SseResponse(Response):
         send = body_send
         first = [f"retry: {self._retry_ms}\n\n".encode(), *(e.frame for e in self._replay)]
         await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
-        after = self._replay[-1].key if self._replay else self._after
+        after = self._replay[-1].key if self._replay else None
         receive_channel = self._sub.receive
         while True:
             batch: list[StreamEvent] = []

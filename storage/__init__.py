@@ -19,6 +19,7 @@ itself unless the caller already opened one with ``trio_asyncio.open_loop()``)::
 Every SQL statement of the project lives in a repository here, one per concept: candles (``klines``),
 signals, the L50 book log (``books``), the public streams (``streams``: trades, tickers, funding), the
 pipeline's ``MarketStore`` over the first three (``market(source=…)``),
+the UI event outbox (``outbox``: rows written with the state change they announce, G-03),
 trading state and kill switch (``kill_switch``), the RiskActor's state (``risk_state``), webhook deliveries,
 the monitor's reads (``monitor``), reconciliation, the audit trail (``audit``), users (``users``),
 calibration runs and θ maps (``calibration``), backtests (``backtests``) and forward phases (``forward``).
@@ -77,6 +78,7 @@ from storage.market import MarketRepository
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.monitor import MonitorRepository, PerformanceHistory
 from storage.orderbook import BookLike, BookLogRepository
+from storage.outbox import OutboxBacklog, OutboxRepository, OutboxRow, Topic, event_payload
 from storage.reconciliation import FindingRecord, PassRecord, ReconciliationRepository, StoredFinding
 from storage.redis_client import RedisClient
 from storage.risk_state import DenialRecord, RebuiltExposure, RiskStateRepository, rebuild_exposure
@@ -129,6 +131,9 @@ __all__ = [
     "MarketRepository",
     "MonitorRepository",
     "OrderRecord",
+    "OutboxBacklog",
+    "OutboxRepository",
+    "OutboxRow",
     "OutcomeRow",
     "PassRecord",
     "PerformanceHistory",
@@ -158,6 +163,7 @@ __all__ = [
     "StreamRepository",
     "ThetaRow",
     "TickerRow",
+    "Topic",
     "TradeRow",
     "TradingStateRecord",
     "UserRecord",
@@ -165,6 +171,7 @@ __all__ = [
     "WebhookDeliveryRepository",
     "current_revision",
     "downgrade",
+    "event_payload",
     "head_revision",
     "open_storage",
     "rebuild_exposure",

@@ -8,14 +8,17 @@ goes through it. The rules it keeps:
 * an execution is inserted once by its exec id; ``record_executions`` returns the ids that were new;
 * a position is written under ``SELECT … FOR UPDATE`` and its status never regresses (the caller's state
   table decides; the row lock serialises two writers, T-04);
-* a rejection is kept with the exchange's retCode, message and error kind.
+* a rejection is kept with the exchange's retCode, message and error kind;
+* every write of a ``positions`` row (open, save, close) commits the ``position`` outbox row that announces
+  it to the UI in the same transaction (G-03, DESIGN §5; ``storage.outbox``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,8 +26,9 @@ from typing import Any
 import asyncpg
 
 from storage.audit import AuditRepository
-from storage.database import Database
+from storage.database import Connection, Database
 from storage.errors import StatementRejectedError
+from storage.outbox import OUTBOX_LOCK_KEY, OutboxRepository, Topic, event_json
 from storage.signals import SignalRepository, StoredSignal
 
 __all__ = [
@@ -197,8 +201,23 @@ _OPEN_STATUSES = ("opening", "open", "partial_accepted", "failed_underfill", "cl
 class ExecutionRepository:
     """Positions, orders, executions, rejections and slippage of the execution path (one writer a symbol)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: OutboxRepository | None = None) -> None:
         self._db = db
+        self._outbox = outbox
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
+        if self._outbox is None:
+            async with self._db.transaction() as tx:
+                yield tx
+        else:
+            async with self._outbox.transaction() as tx:
+                yield tx
+
+    async def _announce(self, tx: Connection, position: PositionRecord) -> None:
+        """Write the ``position`` outbox row of ``position`` in ``tx`` (last statement of the transaction)."""
+        if self._outbox is not None:
+            await self._outbox.add(tx, Topic.POSITION, position_payload(position))
 
     # -- reads ---------------------------------------------------------------------------------------
 
@@ -324,8 +343,8 @@ class ExecutionRepository:
         A position that already exists (a second click, a restarted actor) is returned unchanged and the
         intent is not duplicated.
         """
-        # One statement (one round trip on the click's path): the position, its entry intent and the audit
-        # row are inserted together or, when the position exists, not at all.
+        # One statement (one round trip on the click's path): the position, its entry intent, the audit row
+        # and the outbox row announcing it are inserted together or, when the position exists, not at all.
         details = {
             "symbol": position.symbol,
             "side": position.side,
@@ -333,9 +352,13 @@ class ExecutionRepository:
             "order_link_id": intent.client_order_id,
             "signal_id": position.signal_id,
         }
-        inserted = await self._db.fetchval(
-            _OPEN_POSITION, *_insert_position(position)[1:], *_insert_order(intent)[1:], actor, details
-        )
+        args = (*_insert_position(position)[1:], *_insert_order(intent)[1:], actor, details)
+        if self._outbox is None:
+            inserted = await self._db.fetchval(_OPEN_POSITION, *args)
+        else:
+            announcement = event_json(position_payload(position))
+            inserted = await self._db.fetchval(_OPEN_AND_ANNOUNCE, *args, announcement, OUTBOX_LOCK_KEY)
+            self._outbox.wake()
         if inserted:
             return position
         existing = await self.get_position(position.id)
@@ -416,7 +439,7 @@ class ExecutionRepository:
         values = asdict(position)
         columns = [c for c in values if c not in {"id", "signal_id", "symbol", "side", "opened_at"}]
         assignments = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(columns))
-        async with self._db.transaction() as tx:
+        async with self._transaction() as tx:
             found = await tx.fetchval(
                 "SELECT id FROM positions WHERE id = $1 FOR UPDATE", uuid.UUID(position.id)
             )
@@ -427,6 +450,7 @@ class ExecutionRepository:
                 uuid.UUID(position.id),
                 *(values[c] for c in columns),
             )
+            await self._announce(tx, position)
 
     async def close_position(
         self, position: PositionRecord, *, actor: str, details: Mapping[str, object]
@@ -435,7 +459,7 @@ class ExecutionRepository:
         values = asdict(position)
         columns = [c for c in values if c not in {"id", "signal_id", "symbol", "side", "opened_at"}]
         assignments = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(columns))
-        async with self._db.transaction() as tx:
+        async with self._transaction() as tx:
             await tx.fetchval("SELECT id FROM positions WHERE id = $1 FOR UPDATE", uuid.UUID(position.id))
             await tx.execute(
                 f"UPDATE positions SET {assignments}, version = version + 1 WHERE id = $1",  # noqa: S608 - constant column lists
@@ -445,6 +469,7 @@ class ExecutionRepository:
             await AuditRepository(tx).append(
                 "position_closed", dict(details), actor=actor, target_type="position", target_id=position.id
             )
+            await self._announce(tx, position)
 
     async def set_signal_status(self, signal_id: str, status: str) -> None:
         """Mark the signal ``placed`` (or ``expired``) once its entry was sent."""
@@ -517,6 +542,23 @@ WITH pos AS (
 )
 SELECT count(*) > 0 FROM pos
 """
+
+# The same statement announcing the new position to the UI (G-03): the outbox row commits with it, its id
+# drawn under the outbox lock (storage.outbox) — still one round trip on the click's path.
+_OPEN_AND_ANNOUNCE = _OPEN_POSITION.replace(
+    "\nSELECT count(*) > 0 FROM pos",
+    """, announced AS (
+    INSERT INTO outbox (topic, payload)
+    SELECT 'position', $30::text::jsonb FROM pos, (SELECT pg_advisory_xact_lock($31)) AS lock
+    RETURNING id
+)
+SELECT count(*) > 0 FROM pos""",
+)
+
+
+def position_payload(position: PositionRecord) -> dict[str, Any]:
+    """Return the outbox payload of a written position: its row, and ``message`` (its error sentence)."""
+    return {**asdict(position), "message": position.error_message}
 
 
 def _insert_position(p: PositionRecord) -> tuple[Any, ...]:

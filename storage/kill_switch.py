@@ -5,7 +5,8 @@ One record is the source of truth (``kill_switch_state``, id 1): the trading sta
 always comes with REDUCING or HALTED (the table's CHECK and ``TradingStateRecord`` both enforce it).
 
 A change and its ``audit_trail`` row (action ``kill_switch.set``) are written by **one** statement (a
-data-modifying CTE), so the audit trail can never miss a change. The Redis mirror (other processes read it) is
+data-modifying CTE), so the audit trail can never miss a change; the ``kill_switch`` outbox row that announces
+it to the UI commits in the same transaction (G-03, DESIGN §5). The Redis mirror (other processes read it) is
 written after the commit and is best effort: a Redis blip is logged, never fatal.
 """
 
@@ -20,6 +21,7 @@ import orjson
 import structlog
 
 from storage.database import Database
+from storage.outbox import OUTBOX_LOCK_KEY, OutboxRepository, event_json
 from storage.redis_client import RedisClient
 from strategy_core.risk_rules import TradingState
 
@@ -100,6 +102,18 @@ WITH previous AS (
 SELECT trading_state FROM saved
 """
 
+# The same statement announcing the change to the UI (G-03): the outbox row commits with it, its id drawn
+# under the outbox lock (storage.outbox) — still one statement, one round trip.
+_SAVE_AND_ANNOUNCE = _SAVE_STATE.replace(
+    "\nSELECT trading_state FROM saved",
+    """, announced AS (
+    INSERT INTO outbox (topic, payload)
+    SELECT 'kill_switch', $7::text::jsonb FROM saved, (SELECT pg_advisory_xact_lock($8)) AS lock
+    RETURNING id
+)
+SELECT trading_state FROM saved""",
+)
+
 _LOAD_STATE = """
 SELECT k.trading_state, k.engaged, k.reason, k.changed_by_label, k.changed_at,
        last.details ->> 'source' AS source
@@ -122,11 +136,15 @@ class KillSwitchRepository:
     Args:
         db: the pool (``jsonb`` parameters are passed as Python values: the pool encodes them).
         redis: where the mirror is written; None writes no mirror (single-process tests).
+        outbox: where changes are announced to the UI (None: not announced).
     """
 
-    def __init__(self, db: Database, redis: RedisClient | None = None) -> None:
+    def __init__(
+        self, db: Database, redis: RedisClient | None = None, outbox: OutboxRepository | None = None
+    ) -> None:
         self._db = db
         self._redis = redis
+        self._outbox = outbox
 
     async def load_trading_state(self, now: dt.datetime) -> TradingStateRecord:
         """Return the persisted trading state, or the initial ACTIVE record (at ``now``) on an empty table."""
@@ -143,22 +161,20 @@ class KillSwitchRepository:
         )
 
     async def save_trading_state(self, record: TradingStateRecord) -> None:
-        """Persist ``record`` with its audit row (one statement), then mirror it to Redis."""
+        """Persist ``record`` with its audit row and its outbox row (one statement), then mirror it."""
         details = {
             "trading_state": record.state.name,
             "kill_switch": record.kill_switch,
             "reason": record.reason,
             "source": record.source.value,
         }
-        await self._db.fetch(
-            _SAVE_STATE,
-            record.state.name,
-            record.kill_switch,
-            record.reason,
-            record.changed_by,
-            record.changed_at,
-            details,
-        )
+        args = (record.state.name, record.kill_switch, record.reason, record.changed_by, record.changed_at)
+        if self._outbox is None:
+            await self._db.fetch(_SAVE_STATE, *args, details)
+        else:
+            announcement = event_json(record.to_mirror())
+            await self._db.fetch(_SAVE_AND_ANNOUNCE, *args, details, announcement, OUTBOX_LOCK_KEY)
+            self._outbox.wake()
         await self.mirror(record)
 
     async def mirror(self, record: TradingStateRecord) -> None:

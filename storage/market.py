@@ -105,13 +105,17 @@ class MarketRepository:
         return inserted
 
     async def store_signal(self, signal: Signal, status: str, reason: str | None) -> bool:
-        """Insert the signal with ``status`` (new, queued, denied) once per id; True when it was new."""
+        """Insert the signal with ``status`` (new, queued, denied) once per id; True when it was new.
+
+        A new or queued signal is announced to the UI in the same transaction (outbox topic ``signal``,
+        G-03); a denied one is stored only.
+        """
         update: dict[str, object] = {"status": SignalStatus(status)}
         if status == "denied":
             update |= {"error_code": "risk_denied", "error_message": reason, "queued_until": None}
         elif status == "new":
             update["queued_until"] = None
-        return await self._signals.insert(signal.model_copy(update=update))
+        return await self._signals.insert(signal.model_copy(update=update), announce=status != "denied")
 
     async def log_book(self, snapshot: BookLike) -> None:
         """Append one L50 snapshot to ``orderbook_l50_log`` (research mode, D-04)."""

@@ -25,6 +25,7 @@ from storage.klines import KlineRepository
 from storage.market import MarketRepository
 from storage.monitor import MonitorRepository
 from storage.orderbook import BookLogRepository
+from storage.outbox import OutboxRepository
 from storage.reconciliation import ReconciliationRepository
 from storage.redis_client import RedisClient, connect_redis
 from storage.risk_state import RiskStateRepository
@@ -61,6 +62,7 @@ class Storage:
     bridge: AioBridge
     klines: KlineRepository
     signals: SignalRepository
+    outbox: OutboxRepository
     execution: ExecutionRepository
     books: BookLogRepository
     streams: StreamRepository
@@ -81,14 +83,16 @@ class Storage:
     @classmethod
     def over(cls, db: Database, redis: RedisClient, bridge: AioBridge) -> Storage:
         """Return the runtime with every repository built over ``db`` and ``redis``."""
-        kill_switch = KillSwitchRepository(db, redis)
+        outbox = OutboxRepository(db)
+        kill_switch = KillSwitchRepository(db, redis, outbox)
         return cls(
             db=db,
             redis=redis,
             bridge=bridge,
             klines=KlineRepository(db),
-            signals=SignalRepository(db),
-            execution=ExecutionRepository(db),
+            signals=SignalRepository(db, outbox),
+            outbox=outbox,
+            execution=ExecutionRepository(db, outbox),
             books=BookLogRepository(db),
             streams=StreamRepository(db),
             kill_switch=kill_switch,

@@ -2,6 +2,9 @@
 
 ``insert`` goes through a :class:`storage.batching.GroupWriter`: signals stored at the same moment (every
 symbol's bar closes together) share one ``INSERT … SELECT FROM unnest(…)`` statement and one commit.
+
+``insert(signal, announce=True)`` also writes the ``signal`` outbox row of each *new* signal in that same
+transaction (G-03, DESIGN §5): the UI hears of a signal exactly when, and only if, it is stored.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any, Protocol
 import asyncpg
 
 from storage.batching import GroupWriter, as_columns, first_new
-from storage.database import Database
+from storage.database import Connection, Database
+from storage.outbox import OutboxRepository, Topic
 
 __all__ = ["SignalFilters", "SignalLike", "SignalRepository", "StoredSignal"]
 
@@ -141,6 +145,20 @@ _INSERT_MANY = (
 )
 
 
+_NAMES = tuple(c.strip() for c in _COLUMNS.split(","))
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    signal: SignalLike
+    announce: bool
+
+
+def signal_payload(signal: SignalLike) -> dict[str, object]:
+    """Return the outbox payload of a stored signal: its columns by name."""
+    return dict(zip(_NAMES, _row(signal), strict=True))
+
+
 def _row(signal: SignalLike) -> tuple[object, ...]:
     return (
         signal.id, signal.symbol, str(signal.side), signal.entry, signal.tp1, signal.tp2, signal.tp3,
@@ -155,31 +173,55 @@ class SignalRepository:
     """Explicit SQL over ``signals``; statements are prepared and cached by asyncpg.
 
     ``writer`` batches concurrent inserts while its ``run`` task is up (``open_storage`` starts it).
+    ``outbox`` receives the announcements of ``insert(…, announce=True)`` (None: nothing is announced).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: OutboxRepository | None = None) -> None:
         self._db = db
-        self.writer: GroupWriter[SignalLike, bool] = GroupWriter(
-            "signals", self.insert_many, self._insert_one
-        )
+        self._outbox = outbox
+        self.writer: GroupWriter[_Write, bool] = GroupWriter("signals", self._write_many, self._write_one)
 
-    async def insert(self, signal: SignalLike) -> bool:
-        """Store ``signal``; return False (and change nothing) when a signal with that id already exists."""
-        return await self.writer.write(signal)
+    async def insert(self, signal: SignalLike, *, announce: bool = False) -> bool:
+        """Store ``signal``; return False (and change nothing) when a signal with that id already exists.
 
-    async def insert_many(self, signals: Sequence[SignalLike]) -> list[bool]:
+        With ``announce``, a new signal's ``signal`` outbox row is committed with it (G-03).
+        """
+        return await self.writer.write(_Write(signal, announce and self._outbox is not None))
+
+    async def insert_many(self, signals: Sequence[SignalLike], *, announce: bool = False) -> list[bool]:
         """Store ``signals`` in one statement; per signal, True when it was new.
 
         A signal whose id exists already — in the table or earlier in ``signals`` — gets False.
         """
-        if not signals:
-            return []
-        records = await self._db.fetch(_INSERT_MANY, *as_columns(_row(s) for s in signals))
-        return first_new([s.id for s in signals], {r["id"] for r in records})
+        return await self._write_many([_Write(s, announce and self._outbox is not None) for s in signals])
 
-    async def _insert_one(self, signal: SignalLike) -> bool:
-        tag = await self._db.execute(_INSERT_ONE, *_row(signal))
+    async def _write_many(self, writes: Sequence[_Write]) -> list[bool]:
+        if not writes:
+            return []
+        signals = [w.signal for w in writes]
+        columns = as_columns(_row(s) for s in signals)
+        if self._outbox is None or not any(w.announce for w in writes):
+            records = await self._db.fetch(_INSERT_MANY, *columns)
+            return first_new([s.id for s in signals], {r["id"] for r in records})
+        async with self._outbox.transaction() as tx:
+            records = await tx.fetch(_INSERT_MANY, *columns)
+            new = first_new([s.id for s in signals], {r["id"] for r in records})
+            await self._announce(tx, [w.signal for w, n in zip(writes, new, strict=True) if n and w.announce])
+        return new
+
+    async def _write_one(self, write: _Write) -> bool:
+        if self._outbox is None or not write.announce:
+            tag = await self._db.execute(_INSERT_ONE, *_row(write.signal))
+            return tag == "INSERT 0 1"
+        async with self._outbox.transaction() as tx:
+            tag = await tx.execute(_INSERT_ONE, *_row(write.signal))
+            if tag == "INSERT 0 1":
+                await self._announce(tx, [write.signal])
         return tag == "INSERT 0 1"
+
+    async def _announce(self, tx: Connection, signals: Sequence[SignalLike]) -> None:
+        assert self._outbox is not None  # checked by the callers
+        await self._outbox.add_many(tx, Topic.SIGNAL, [signal_payload(s) for s in signals])
 
     async def get(self, signal_id: uuid.UUID) -> StoredSignal | None:
         """Return the signal with ``signal_id`` or None."""

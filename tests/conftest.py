@@ -41,6 +41,16 @@ settings.register_profile("algogrid", deadline=None)
 settings.load_profile("algogrid")
 
 
+def flushed(url: str) -> str:
+    """Empty the Redis database of ``url`` and return ``url``."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url
+
+
 def with_database(url: str, name: str) -> str:
     """Return ``url`` pointing at database ``name`` on the same server."""
     parts = urlsplit(url)
@@ -146,13 +156,7 @@ _redis_db_indexes = itertools.cycle(range(1, 16))
 
 
 def _flushed_db_url(redis_url: str) -> str:
-    url = with_database(redis_url, str(next(_redis_db_indexes)))
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-    return url
+    return flushed(with_database(redis_url, str(next(_redis_db_indexes))))
 
 
 @pytest.fixture

@@ -174,8 +174,11 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
     """
     from algogrid.gateway_wiring import serve_gateway  # the gateway stack is only needed with an engine
     from gateway import SignalFeed
+    from storage import Topic
 
-    feed = SignalFeed()
+    # Signals and positions are announced by the storage write that changes them (same transaction, G-03);
+    # the feed writes the other events (reconciliation passes) to the outbox on their own.
+    feed = SignalFeed(announced=(Topic.SIGNAL, Topic.POSITION))
     stop_engine, stop_gateway = trio.Event(), trio.Event()
     async with trio.open_nursery() as engine_scope:
         engine = await engine_scope.start(

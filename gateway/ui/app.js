@@ -35,6 +35,10 @@ function connectStream() {
     live(true);
     signalArrived(JSON.parse(event.data));
   });
+  source.addEventListener("kill_switch", (event) => {  // the trading state changed: ops.js redraws
+    live(true);
+    document.dispatchEvent(new CustomEvent("algogrid:kill_switch", { detail: JSON.parse(event.data) }));
+  });
 }
 
 function refreshTimes() {  // every second: ages, countdowns, stale marks and the market clock

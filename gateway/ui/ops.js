@@ -322,6 +322,7 @@ const ops = (() => {
     await refreshBanner();
     setInterval(whenShown(refreshBanner), BANNER_MS);
     document.addEventListener("visibilitychange", () => { if (!document.hidden) refreshBanner(); });
+    document.addEventListener("algogrid:kill_switch", () => refreshBanner());  // SSE: a change, at once
     if (st.view) onView(st.view);
     document.dispatchEvent(new CustomEvent("algogrid:ops-ready", { detail: user }));
   }

@@ -17,7 +17,7 @@ from gw_kit import Desk, Stack, open_stack
 from algogrid.market_clock import SimMarketClock
 from exchange.simulator import SimClock
 from gateway import GatewayConfig
-from tests.support.auth import Account, activate, authorise, bootstrap_admin, login
+from tests.support.auth import Account, first_admin
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 MARKET_START = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -68,11 +68,7 @@ async def stack(
 
 async def admin_of(stack: Stack, c: httpx.AsyncClient) -> Account:
     """Make the first admin the product's way, log in over HTTP and authorise ``c`` with its token."""
-    email, token = await bootstrap_admin(stack.storage)
-    account = await activate(c, token, email, "admin")
-    await login(c, account)
-    authorise(c, account)
-    return account
+    return await first_admin(stack.storage, c)
 
 
 @pytest.fixture

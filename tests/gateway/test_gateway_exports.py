@@ -22,6 +22,7 @@ EXPECTED = [
     "KillSwitchBody", "KillSwitchView", "OpsPort",
     "AuditEntry", "AuditPage", "AuditQuery", "CalibrationRunPage", "CalibrationRunView",
     "KillSwitchStateView", "ConfigRejectedError",
+    "OutboxRelay", "OutboxRelayConfig", "RelayStats",
 ]  # fmt: skip
 
 

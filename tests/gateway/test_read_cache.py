@@ -94,8 +94,13 @@ async def test_a_published_signal_is_in_the_next_signals_answer(
     await stack.store(signal)
     # Stored but not published yet: the cached page may still be served (at most the TTL).
     assert (await client.get("/signals", params=params)).json()["items"] == before
-    published = stack.feed.published
+    registry = stack.handle.context.metrics.registry
+
+    def relayed() -> float:
+        return registry.get_sample_value("outbox_relayed_total") or 0.0
+
+    before_relay = relayed()
     stack.feed.publish(generated(signal))
-    await eventually_async(lambda: stack.feed.published > published)  # fanned out, after the invalidation
+    await eventually_async(lambda: relayed() > before_relay)  # relayed and fanned out, after the invalidation
     after = (await client.get("/signals", params=params)).json()["items"]
     assert after[0]["id"] == str(signal.id)

@@ -205,6 +205,11 @@ async def test_a_restarted_monitor_respects_a_release_made_after_todays_halt(
 
         await _tick(rig)
         await eventually_async(lambda: state_is(TradingState.HALTED))
+
+        async def halt_stored() -> bool:  # the RiskActor persists after it answers: wait for the row
+            return "daily_drawdown" in await rig.storage.monitor.load_halts_today(day)
+
+        await eventually_async(halt_stored)
         released = await rig.ask(
             SetTradingState(state=TradingState.ACTIVE, kill_switch=False, reason="reviewed", changed_by="ops")
         )

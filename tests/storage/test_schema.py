@@ -60,8 +60,7 @@ GOOD_ROWS: list[tuple[str, str, tuple[object, ...]]] = [
     ("reconciliation_fence", "UPDATE reconciliation_fence SET fence = 7 RETURNING fence", ()),
     ("webhook_deliveries", "INSERT INTO webhook_deliveries (event, url, payload, position_id) VALUES "
      "('be', 'https://hooks.example.com/x', '{}', %s) RETURNING status", (POSITION,)),
-    ("event_outbox", "INSERT INTO event_outbox (channel, payload) VALUES ('signals', '{}') RETURNING channel",
-     ()),
+    ("outbox", "INSERT INTO outbox (topic, payload) VALUES ('signal', '{}') RETURNING topic", ()),
     ("klines_5m", "INSERT INTO klines_5m (symbol, open_time, open, high, low, close, volume) VALUES "
      "('BTCUSDT', now(), 100, 101, 99, 100.5, 3) RETURNING close", ()),
     ("orderbook_l50_log", "INSERT INTO orderbook_l50_log (symbol, captured_at, update_id, best_bid, best_ask, "
@@ -166,7 +165,7 @@ EXPECTED = {
     "audit_trail": "login", "signals": "short", "positions": "open", "orders": "new", "executions": "ex-1",
     "order_rejections": 110007, "kill_switch_state": "HALTED", "risk_denials": "max_total_risk",
     "reconciliation_log": "critical", "reconciliation_passes": "engine-a", "reconciliation_fence": 7,
-    "webhook_deliveries": "pending", "event_outbox": "signals",
+    "webhook_deliveries": "pending", "outbox": "signal",
     "klines_5m": Decimal("100.5"), "orderbook_l50_log": 1, "slippage_log": Decimal("-50"),
     "calibration_runs": "running", "theta_maps": Decimal("0.35"), "runtime_config": "risk",
     "kline_gaps": "missing", "public_trades": "t-1", "ticker_log": Decimal(100), "funding_settlements": "ticker",

@@ -42,24 +42,24 @@ async def test_an_instrumented_pool_times_every_statement_under_its_verb_and_tab
     seen: list[tuple[str, float]] = []
     storage.db.instrument(lambda label, ms: seen.append((label, ms)))
     try:
-        await storage.db.fetchval("SELECT count(*) FROM event_outbox WHERE channel = $1", "x")
+        await storage.db.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", "x")
         async with storage.db.transaction() as conn:  # a transaction's statements too
-            await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('timed', '{}')")
+            await conn.execute("INSERT INTO outbox (topic, payload) VALUES ('timed', '{}')")
         with pytest.raises(StatementRejectedError):  # a refused statement is timed as well
             await storage.db.execute("UPDATE no_such_table SET x = 1")
     finally:
         storage.db.instrument(None)
     await storage.db.fetchval("SELECT 1")  # not timed any more
     labels = [label for label, _ in seen]
-    assert labels == ["select event_outbox", "insert event_outbox", "update no_such_table"]
+    assert labels == ["select outbox", "insert outbox", "update no_such_table"]
     assert all(ms >= 0 for _, ms in seen)
 
 
 async def test_transaction_commits_on_exit(storage: Storage) -> None:
     async with storage.db.transaction() as conn:
-        await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('signals', $1)", {"n": 1})
-        assert await conn.fetchval("SELECT count(*) FROM event_outbox WHERE channel = 'signals'") == 1
-    assert await storage.db.fetchval("SELECT payload FROM event_outbox WHERE channel = 'signals'") == {"n": 1}
+        await conn.execute("INSERT INTO outbox (topic, payload) VALUES ('signals', $1)", {"n": 1})
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'signals'") == 1
+    assert await storage.db.fetchval("SELECT payload FROM outbox WHERE topic = 'signals'") == {"n": 1}
 
 
 async def test_transaction_rolls_back_on_error(storage: Storage) -> None:
@@ -68,15 +68,15 @@ async def test_transaction_rolls_back_on_error(storage: Storage) -> None:
 
     with pytest.raises(Boom):  # noqa: PT012 - the failure must happen inside the transaction
         async with storage.db.transaction() as conn:
-            await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('rollback', '{}')")
+            await conn.execute("INSERT INTO outbox (topic, payload) VALUES ('rollback', '{}')")
             raise Boom
-    assert await storage.db.fetchval("SELECT count(*) FROM event_outbox WHERE channel = 'rollback'") == 0
+    assert await storage.db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'rollback'") == 0
 
 
 async def test_constraint_violation_names_the_constraint(storage: Storage) -> None:
     with pytest.raises(IntegrityViolationError) as info:
-        await storage.db.execute("INSERT INTO event_outbox (channel, payload) VALUES ('Bad Channel', '{}')")
-    assert info.value.constraint == "event_outbox_channel_check"
+        await storage.db.execute("INSERT INTO outbox (topic, payload) VALUES ('Bad Channel', '{}')")
+    assert info.value.constraint == "outbox_topic_check"
 
 
 async def test_concurrent_queries_from_many_trio_tasks_share_the_pool(storage: Storage) -> None:
@@ -107,9 +107,9 @@ async def test_open_storage_without_urls_is_refused() -> None:
 async def test_a_cancelled_transaction_rolls_back_and_returns_its_connection(storage: Storage) -> None:
     with trio.move_on_after(0.05):
         async with storage.db.transaction() as conn:
-            await conn.execute("INSERT INTO event_outbox (channel, payload) VALUES ('cancelled', '{}')")
+            await conn.execute("INSERT INTO outbox (topic, payload) VALUES ('cancelled', '{}')")
             await trio.sleep_forever()
-    assert await storage.db.fetchval("SELECT count(*) FROM event_outbox WHERE channel = 'cancelled'") == 0
+    assert await storage.db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'cancelled'") == 0
     # all 20 connections can be held at once: a leaked one would leave the 20th waiting forever
     inside = 0
     all_in = trio.Event()

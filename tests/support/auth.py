@@ -125,6 +125,15 @@ def _login_body(account: Account) -> dict[str, Any]:
     return body
 
 
+async def first_admin(storage: Any, client: httpx.AsyncClient) -> Account:
+    """Make the first admin the product's way, log in over HTTP and authorise ``client`` with its token."""
+    email, token = await bootstrap_admin(storage)
+    account = await activate(client, token, email, "admin")
+    await login(client, account)
+    authorise(client, account)
+    return account
+
+
 async def login(client: httpx.AsyncClient, account: Account) -> dict[str, Any]:
     """Log in over ``POST /auth/login``; return the token pair (also kept on the account)."""
     answer = await client.post("/auth/login", json=_login_body(account))
