@@ -44,7 +44,7 @@ from tests.support.browser import (
 from tests.support.system import RunningSystem, first_admin_link, mailed_link
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
     from playwright.sync_api import Error as PlaywrightError
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None  # type: ignore[assignment]
@@ -419,6 +419,17 @@ def _place_one(desk: Desk, page: Page) -> str:
     raise AssertionError("no signal filled in eight tries")
 
 
+def _scroll_to(row: Locator) -> None:
+    """Scroll a table row into view; a live update may redraw the row under the action, so try again."""
+    for attempt in range(3):
+        try:
+            row.scroll_into_view_if_needed(timeout=5_000)
+            return
+        except PlaywrightError:
+            if attempt == 2:
+                raise
+
+
 def _trade_once(desk: Desk, page: Page) -> str | None:
     """Place, read the open row, close it with a reason; return the position id, or None when the market's
     own stop or take-profit closed it first (at speed 60 a minute of market passes every wall second)."""
@@ -431,7 +442,7 @@ def _trade_once(desk: Desk, page: Page) -> str | None:
         pnl = row.locator('[data-field="pnl"]')
         expect(pnl).to_have_text(re.compile(r"^[+-]?\d+\.\d\d$"), timeout=10_000)
         expect(row.locator(".funding-in")).to_have_text(re.compile(r"^\d+:\d\d"))
-        row.scroll_into_view_if_needed()
+        _scroll_to(row)
         shot(page, "ui_positions_desktop.png")
         row.get_by_role("button", name=re.compile("^close ")).click(timeout=5_000)
         expect(page.locator("#close-dialog")).to_be_visible()
@@ -471,7 +482,7 @@ def test_preview_place_see_the_position_close_it_with_a_reason_and_read_the_clos
     )
     expect(closed).to_contain_text("time exit")
     assert page.evaluate(_CONTRAST_JS, TEXT) == []  # gains, losses and dim cells in the tables too
-    closed.scroll_into_view_if_needed()
+    _scroll_to(closed)
     shot(page, "ui_closed_desktop.png")
     # a stop or take-profit that beat a click is refused in words (409) in the dialog: not a page error
     assert [e for e in trader.console.take() if "409" not in e] == []
