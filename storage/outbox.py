@@ -46,6 +46,7 @@ __all__ = [
     "OutboxRepository",
     "OutboxRow",
     "Topic",
+    "announcing",
     "event_json",
     "event_payload",
 ]
@@ -132,6 +133,18 @@ class OutboxBacklog:
 
     rows: int
     oldest_at: dt.datetime | None
+
+
+@asynccontextmanager
+async def announcing(db: Database, outbox: OutboxRepository | None) -> AsyncIterator[Connection]:
+    """Yield a transaction of ``db`` for a change and its announcement: with ``outbox``, one that wakes the
+    relay after its commit (:meth:`OutboxRepository.transaction`); without, a plain one."""
+    if outbox is None:
+        async with db.transaction() as tx:
+            yield tx
+    else:
+        async with outbox.transaction() as tx:
+            yield tx
 
 
 class OutboxRepository:

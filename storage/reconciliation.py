@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,7 @@ from storage.execution import (
     _order,
     _position,
 )
-from storage.outbox import OutboxRepository, Topic
+from storage.outbox import OutboxRepository, Topic, announcing
 
 __all__ = ["FindingRecord", "PassRecord", "ReconciliationRepository", "StoredFinding"]
 
@@ -293,14 +293,8 @@ class ReconciliationRepository:
             if announce is not None and self._outbox is not None:
                 await self._outbox.add(conn, Topic.RECONCILIATION, announce)  # last: it takes the id lock
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Connection]:
-        if self._outbox is None:
-            async with self._db.transaction() as tx:
-                yield tx
-        else:
-            async with self._outbox.transaction() as tx:  # wakes the relay after the commit
-                yield tx
+    def _transaction(self) -> AbstractAsyncContextManager[Connection]:
+        return announcing(self._db, self._outbox)  # wakes the relay after the commit
 
     # -- operator ------------------------------------------------------------------------------------
 
