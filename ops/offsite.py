@@ -17,7 +17,7 @@ __all__ = ["upload"]
 
 def _client(config: OffsiteConfig) -> Any:
     try:
-        import boto3  # type: ignore[import-not-found, unused-ignore]  # optional extra, untyped
+        import boto3  # type: ignore[import-not-found, import-untyped, unused-ignore]  # optional extra, untyped
     except ModuleNotFoundError as exc:
         raise OffsiteError(
             "ops.backup.offsite.bucket is set but boto3 is not installed: pip install 'algogrid[s3]'"
