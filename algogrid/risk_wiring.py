@@ -74,7 +74,7 @@ class RiskWiring:
     metrics: RiskMetrics
     alerts: WebhookDispatcher | None
     limits: LiveRiskLimits | None = None  # set by risk_children; the hot reload updates it
-    ui: SignalPublisher | None = None  # the gateway's event sink: break-even alerts become SSE ``be`` events
+    ui: SignalPublisher | None = None  # the gateway's event sink: SSE ``be`` (break-even) and ``metrics``
 
 
 class UiAlerts:
@@ -169,6 +169,7 @@ def risk_children(
         alerts=_alerts_of(wiring),
         metrics=wiring.metrics,
         market_clock=market_clock,
+        ui=wiring.ui,  # the figures after each assessment that changed them: SSE ``metrics`` (G-03)
     )
     return (
         ChildSpec(RISK_NAME, lambda: RiskActor.start(risk_config, live.value, risk_deps), kind="risk"),

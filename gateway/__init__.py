@@ -64,6 +64,7 @@ from gateway.models_admin import (
     KillSwitchStateView,
     KillSwitchView,
 )
+from gateway.models_metrics import MetricsView
 from gateway.openapi import build_openapi
 from gateway.ports import (
     EngineView,
@@ -126,6 +127,7 @@ __all__ = [
     "KillSwitchStateView",
     "KillSwitchView",
     "MarketTime",
+    "MetricsView",
     "OpsPort",
     "OrderItem",
     "OrderOutcome",

@@ -2,14 +2,15 @@
 
 ``SignalFeed.publish`` is called by actors in their own threads: the signal actor's ``SignalGenerated``
 (SSE event ``signal``), the position actors' ``PositionChanged`` (``position``), the reconciler's pass
-events (``reconciliation``) and the monitor's break-even alerts (``be``, through ``algogrid``'s
-``UiAlerts``). It validates the event into its view and never waits.
+events (``reconciliation``), the monitor's break-even alerts (``be``, through ``algogrid``'s ``UiAlerts``)
+and its figures (``metrics``, ``MetricsUpdated``). It validates the event into its view and never waits.
 
-Every UI event reaches the Redis Stream through the PostgreSQL outbox (``gateway.relay``). Signals and
-positions are announced by the storage write that changes them, in the same transaction; the feed only counts
-those (``announced``). Events without a state change of their own are parked in a bounded buffer, the trio
-side is woken with ``TrioToken.run_sync_soon``, and ``SignalFeed.run`` (a trio task owned by
-``gateway.serve``) writes them to the outbox, each in its own transaction, strictly in order.
+Every UI event reaches the Redis Stream through the PostgreSQL outbox (``gateway.relay``). Signals,
+positions and reconciliation passes are announced by the storage write that changes them, in the same
+transaction; the feed only counts those (``announced``). Events without a state change of their own (a
+break-even alert, a metrics snapshot) are parked in a bounded buffer, the trio side is woken with
+``TrioToken.run_sync_soon``, and ``SignalFeed.run`` (a trio task owned by ``gateway.serve``) writes them to
+the outbox, each in its own transaction, strictly in order.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import trio
 
 from gateway.models import PositionSummary, SignalView
 from gateway.models_alerts import AlertView
+from gateway.models_metrics import MetricsView
 from gateway.reconciliation import ReconciliationEventView
 
 __all__ = ["OutboxAppender", "SignalFeed", "event_name"]
@@ -34,8 +36,9 @@ SIGNAL_EVENT = "signal"
 POSITION_EVENT = "position"
 RECONCILIATION_EVENT = "reconciliation"
 BE_EVENT = "be"
+METRICS_EVENT = "metrics"
 
-_View = SignalView | PositionSummary | ReconciliationEventView | AlertView
+_View = SignalView | PositionSummary | ReconciliationEventView | AlertView | MetricsView
 
 
 def to_signal_view(event: object) -> SignalView:
@@ -57,23 +60,28 @@ def to_signal_view(event: object) -> SignalView:
 
 
 def event_name(view: _View) -> str:
-    """Return the SSE event name of a view: ``position``, ``reconciliation``, ``be`` or ``signal``."""
+    """Return the SSE event name of a view: ``position``, ``reconciliation``, ``be``, ``metrics`` or
+    ``signal``."""
     if isinstance(view, PositionSummary):
         return POSITION_EVENT
     if isinstance(view, ReconciliationEventView):
         return RECONCILIATION_EVENT
     if isinstance(view, AlertView):
         return BE_EVENT
+    if isinstance(view, MetricsView):
+        return METRICS_EVENT
     return SIGNAL_EVENT
 
 
 def to_event_view(event: object) -> _View:
     """Return the view of a published event: a ``PositionChanged`` (it carries ``position``) becomes a
     ``PositionSummary``, a reconciler's ``ReconciliationEvent`` a ``ReconciliationEventView`` (SSE event
-    ``reconciliation``), an ``Alert`` an ``AlertView`` (SSE event ``be``), anything else a ``SignalView``
-    (``to_signal_view``)."""
-    if isinstance(event, PositionSummary | ReconciliationEventView | AlertView):
+    ``reconciliation``), an ``Alert`` an ``AlertView`` (SSE event ``be``), the monitor's ``MetricsUpdated`` a
+    ``MetricsView`` (SSE event ``metrics``), anything else a ``SignalView`` (``to_signal_view``)."""
+    if isinstance(event, PositionSummary | ReconciliationEventView | AlertView | MetricsView):
         return event
+    if hasattr(event, "profit_factor") and hasattr(event, "daily_drawdown_r"):
+        return MetricsView.of(event)  # actors.monitor.MetricsUpdated
     if hasattr(event, "new_findings") and hasattr(event, "run_id"):
         return ReconciliationEventView.of(event)  # actors.reconciler.ReconciliationEvent
     if hasattr(event, "alert_id") and hasattr(event, "severity"):
@@ -99,8 +107,10 @@ class SignalFeed:
         capacity: events buffered before ``publish`` drops one (counted in ``dropped``).
         retry_s / retry_max_s: the wait before retrying an outbox write refused (PostgreSQL down); doubles.
         announced: event names whose outbox row the state change's own transaction writes (the storage
-            repositories announce ``signal`` and ``position``, G-03): ``publish`` only counts those. Every
-            other event is written to the outbox in its own transaction by ``run``.
+            repositories announce ``signal``, ``position`` and ``reconciliation``, G-03:
+            ``storage.Topic.with_state``): ``publish`` only counts those. Every other event (``be``,
+            ``metrics``: no state change of their own) is written to the outbox in its own transaction by
+            ``run``.
     """
 
     def __init__(

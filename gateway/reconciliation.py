@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "AcknowledgeBody",
@@ -43,6 +43,14 @@ class FindingBody(BaseModel):
     repair: str | None = Field(default=None, description="revalidate | adopt_close | cancel_orphans")
     resolved: bool = False
     acknowledged: bool = False
+
+    @field_validator("details", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        """Accept the ``(name, value)`` pairs an ``OpenFinding`` carries (as in its outbox payload)."""
+        if isinstance(value, list | tuple):
+            return dict(value)
+        return value
 
 
 class PassBody(BaseModel):
@@ -96,7 +104,11 @@ class AcknowledgeResult(BaseModel):
 
 
 class ReconciliationEventView(BaseModel):
-    """SSE event ``reconciliation``: a pass ended (counts, new findings, resolved keys, the hold)."""
+    """SSE event ``reconciliation``: a pass ended (counts, new findings, resolved keys, the hold).
+
+    The outbox row is written with the pass (``storage.ReconciliationRepository.record_pass``); its payload is
+    the JSON form of the ``ReconciliationEvent``, which this view validates (``gateway.relay.render``).
+    """
 
     model_config = _READ
 

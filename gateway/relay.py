@@ -33,6 +33,7 @@ from gateway.events import RedisEventLog, StreamEvent, outbox_event_id
 from gateway.hub import SignalHub
 from gateway.models import PositionSummary, SignalView
 from gateway.models_alerts import AlertView
+from gateway.models_metrics import MetricsView
 from gateway.reconciliation import ReconciliationEventView
 
 __all__ = ["OutboxRelay", "OutboxStore", "RelayStats", "render"]
@@ -45,6 +46,7 @@ _VIEWS: dict[str, type[BaseModel]] = {
     "position": PositionSummary,
     "reconciliation": ReconciliationEventView,
     "be": AlertView,
+    "metrics": MetricsView,
 }
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ import asyncpg
 from storage.audit import AuditRepository
 from storage.database import Connection, Database
 from storage.errors import StatementRejectedError
-from storage.outbox import OUTBOX_LOCK_KEY, OutboxRepository, Topic, event_json
+from storage.outbox import OUTBOX_LOCK_KEY, OutboxRepository, Topic, announcing, event_json
 from storage.signals import SignalRepository, StoredSignal
 
 __all__ = [
@@ -205,14 +205,8 @@ class ExecutionRepository:
         self._db = db
         self._outbox = outbox
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Connection]:
-        if self._outbox is None:
-            async with self._db.transaction() as tx:
-                yield tx
-        else:
-            async with self._outbox.transaction() as tx:
-                yield tx
+    def _transaction(self) -> AbstractAsyncContextManager[Connection]:
+        return announcing(self._db, self._outbox)
 
     async def _announce(self, tx: Connection, position: PositionRecord) -> None:
         """Write the ``position`` outbox row of ``position`` in ``tx`` (last statement of the transaction)."""

@@ -1,9 +1,10 @@
 """The UI event outbox (G-03, DESIGN §5): an event is committed with the state change it announces.
 
-A repository that changes state the UI must hear about (a stored signal, a position row, the kill switch)
-writes the announcing ``outbox`` row **in the same transaction** with :meth:`OutboxRepository.add`; both
-commit or neither does. Events that announce no state change of their own (a reconciliation pass summary,
-a metrics snapshot) go through :meth:`OutboxRepository.append`, their own transaction.
+A repository that changes state the UI must hear about (a stored signal, a position row, the kill switch, a
+recorded reconciliation pass) writes the announcing ``outbox`` row **in the same transaction** with
+:meth:`OutboxRepository.add`; both commit or neither does (:meth:`Topic.with_state` lists those topics).
+Events that announce no state change of their own (a break-even alert, a metrics snapshot) go through
+:meth:`OutboxRepository.append`, their own transaction.
 
 Ordering: every ``add`` first takes one transaction-level advisory lock, so outbox ids are drawn and committed
 one transaction at a time: a committed row never has a smaller id than a row committed before it. The relay
@@ -45,6 +46,7 @@ __all__ = [
     "OutboxRepository",
     "OutboxRow",
     "Topic",
+    "announcing",
     "event_json",
     "event_payload",
 ]
@@ -75,6 +77,15 @@ class Topic(enum.StrEnum):
     KILL_SWITCH = "kill_switch"
     RECONCILIATION = "reconciliation"
     METRICS = "metrics"
+
+    @classmethod
+    def with_state(cls) -> frozenset[Topic]:
+        """Return the topics whose row is written by the transaction of the change it announces.
+
+        The gateway's feed only counts events of these topics (``SignalFeed(announced=...)``); it appends the
+        others (``be``, ``metrics``) to the outbox in their own transaction.
+        """
+        return frozenset({cls.SIGNAL, cls.POSITION, cls.KILL_SWITCH, cls.RECONCILIATION})
 
 
 def event_payload(value: object) -> Any:
@@ -122,6 +133,18 @@ class OutboxBacklog:
 
     rows: int
     oldest_at: dt.datetime | None
+
+
+@asynccontextmanager
+async def announcing(db: Database, outbox: OutboxRepository | None) -> AsyncIterator[Connection]:
+    """Yield a transaction of ``db`` for a change and its announcement: with ``outbox``, one that wakes the
+    relay after its commit (:meth:`OutboxRepository.transaction`); without, a plain one."""
+    if outbox is None:
+        async with db.transaction() as tx:
+            yield tx
+    else:
+        async with outbox.transaction() as tx:
+            yield tx
 
 
 class OutboxRepository:

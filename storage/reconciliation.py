@@ -8,7 +8,9 @@ Writes are *fenced* (C-04, ``storage.lock``): ``record_pass`` first moves ``reco
 the pass's lock token (``UPDATE … WHERE fence <= $token``); when a newer token already wrote, nothing is
 written and :class:`FencedWriteRejectedError` is raised, so a holder that stalled past its lease can never
 overwrite the findings of a newer pass. The pass row, its new findings and the drifts it no longer sees
-(``resolved_at``) commit in the same transaction as the fence.
+(``resolved_at``) commit in the same transaction as the fence, and so does the ``reconciliation`` outbox row
+that announces the pass to the UI (G-03, DESIGN §5; written last, ``storage.outbox``): a refused write
+announces nothing, and a crash after the commit cannot lose the event.
 
 An admin's acknowledgement (``acknowledge``) stamps the findings and appends one ``audit_trail`` row
 (action ``reconciliation.acknowledged``) in the same transaction.
@@ -19,12 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from storage.database import Database
+from storage.database import Connection, Database
 from storage.errors import FencedWriteRejectedError
 from storage.execution import (
     _EXEC_COLUMNS,
@@ -36,6 +39,7 @@ from storage.execution import (
     _order,
     _position,
 )
+from storage.outbox import OutboxRepository, Topic, announcing
 
 __all__ = ["FindingRecord", "PassRecord", "ReconciliationRepository", "StoredFinding"]
 
@@ -155,8 +159,9 @@ def _pass(row: asyncpg.Record) -> PassRecord:
 class ReconciliationRepository:
     """Reads and fenced writes of the ReconcilerActor (see the module docstring)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: OutboxRepository | None = None) -> None:
         self._db = db
+        self._outbox = outbox
 
     # -- reads ---------------------------------------------------------------------------------------
 
@@ -226,14 +231,27 @@ class ReconciliationRepository:
     # -- fenced writes -------------------------------------------------------------------------------
 
     async def record_pass(
-        self, record: PassRecord, new: Sequence[FindingRecord], resolved: Sequence[str] = ()
+        self,
+        record: PassRecord,
+        new: Sequence[FindingRecord],
+        resolved: Sequence[str] = (),
+        *,
+        announce: object | None = None,
     ) -> None:
         """Write a pass, its new findings and the drifts it no longer sees, under its fencing token.
+
+        Args:
+            record: the pass (its ``fence`` is the lock token it wrote with, C-04).
+            new: the findings first seen by this pass.
+            resolved: the keys of the drifts this pass no longer sees.
+            announce: the pass's UI event; its JSON form (``storage.event_payload``) is the payload of the
+                ``reconciliation`` outbox row, the transaction's last statement. None, or a repository built
+                without an outbox: the pass is not announced.
 
         Raises:
             FencedWriteRejectedError: a pass with a newer lock token already wrote (nothing is written).
         """
-        async with self._db.transaction() as conn:
+        async with self._transaction() as conn:
             if await conn.fetchval(_ADVANCE_FENCE, record.fence) is None:
                 raise FencedWriteRejectedError(
                     f"reconciliation pass with token {record.fence} refused: a newer lease already wrote"
@@ -272,6 +290,11 @@ class ReconciliationRepository:
                 )
             if resolved:
                 await conn.execute(_RESOLVE, list(resolved))
+            if announce is not None and self._outbox is not None:
+                await self._outbox.add(conn, Topic.RECONCILIATION, announce)  # last: it takes the id lock
+
+    def _transaction(self) -> AbstractAsyncContextManager[Connection]:
+        return announcing(self._db, self._outbox)  # wakes the relay after the commit
 
     # -- operator ------------------------------------------------------------------------------------
 

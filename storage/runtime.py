@@ -99,7 +99,7 @@ class Storage:
             risk_state=RiskStateRepository(db, kill_switch),
             webhook_deliveries=WebhookDeliveryRepository(db),
             monitor=MonitorRepository(db),
-            reconciliation=ReconciliationRepository(db),
+            reconciliation=ReconciliationRepository(db, outbox),
             audit=AuditRepository(db),
             users=UserRepository(db),
             sessions=SessionRepository(db),

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from actors.monitor.actor import MonitorActor
 from actors.monitor.config import MonitorConfig, monitor_config_from
-from actors.monitor.deps import MonitorDataPort, MonitorDeps
+from actors.monitor.deps import MetricsPublisher, MonitorDataPort, MonitorDeps
 from actors.monitor.messages import (
     BreakEvenReached,
     FundingExitWarning,
     GetMonitorSnapshot,
     HaltsLoaded,
+    MetricsUpdated,
     MonitorSnapshot,
     MoveStopToEntry,
     PerformanceLoaded,
@@ -29,6 +30,8 @@ __all__ = [
     "FundingExitWarning",
     "GetMonitorSnapshot",
     "HaltsLoaded",
+    "MetricsPublisher",
+    "MetricsUpdated",
     "MonitorActor",
     "MonitorConfig",
     "MonitorDataPort",

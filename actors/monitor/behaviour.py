@@ -28,6 +28,7 @@ from .messages import (
     FundingExitWarning,
     GetMonitorSnapshot,
     HaltsLoaded,
+    MetricsUpdated,
     MonitorSnapshot,
     MoveStopToEntry,
     PerformanceLoaded,
@@ -79,6 +80,7 @@ class MonitorBehaviour:
     fired: dict[str, dt.date] = field(default_factory=dict)  # finding → UTC day it last fired
     last_tick_at: dt.datetime | None = None
     last_assessment: KillAssessment | None = None
+    last_metrics: MetricsUpdated | None = None  # the figures last handed to the UI
     _timers: MessageTimers = field(init=False)
     _loading: bool = False
 
@@ -267,6 +269,7 @@ class MonitorBehaviour:
         )
         self.last_tick_at, self.last_assessment = now, assessment
         self._gauges(assessment)
+        self._announce(MetricsUpdated.of(assessment, now))
         for finding in assessment.halt:
             if self._first_today(finding, now):
                 reason = self._halt_reason(finding, assessment)
@@ -347,6 +350,17 @@ class MonitorBehaviour:
                 details=tuple(sorted(details.items())),
             )
         )
+
+    def _announce(self, figures: MetricsUpdated) -> None:
+        """Hand ``figures`` to the UI when they differ from the last ones handed over (G-03 ``metrics``)."""
+        ui = self.deps.ui
+        if ui is None or (self.last_metrics is not None and self.last_metrics.figures() == figures.figures()):
+            return
+        self.last_metrics = figures
+        try:
+            ui.publish(figures)
+        except Exception as exc:  # boundary: the UI's sink must never crash the monitor (its rules go on)
+            self.log.warning("metrics undeliverable", error=repr(exc))
 
     def _gauges(self, assessment: KillAssessment) -> None:
         metrics = self.deps.metrics

@@ -1,6 +1,8 @@
 """What the MonitorActor is given besides its config: the ports it works through (R-04..R-06).
 
 ``market_clock`` is the time decisions read (``None``: the actor's own clock, for single-clock tests).
+``ui`` is the gateway's non-blocking event sink: it gets a ``MetricsUpdated`` after each assessment whose
+figures changed (SSE ``metrics``, G-03).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from actors.risk import AlertSink, RiskMetrics
 from storage import PerformanceHistory
 from supervision.clock import Clock
 
-__all__ = ["MonitorDataPort", "MonitorDeps"]
+__all__ = ["MetricsPublisher", "MonitorDataPort", "MonitorDeps"]
 
 
 class MonitorDataPort(Protocol):
@@ -39,6 +41,13 @@ class MonitorDataPort(Protocol):
         ...
 
 
+class MetricsPublisher(Protocol):
+    """The gateway's sink of ``MetricsUpdated`` (``gateway.SignalFeed``): called in the actor's thread."""
+
+    def publish(self, event: object) -> None:
+        """Hand ``event`` over without waiting."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MonitorDeps:
     """The monitor's collaborators: where halts go (``risk``), position decisions (``positions``), alerts.
@@ -53,3 +62,4 @@ class MonitorDeps:
     alerts: AlertSink | None = None
     metrics: RiskMetrics | None = None
     market_clock: Clock | None = None
+    ui: MetricsPublisher | None = None

@@ -6,7 +6,9 @@
 * replies from the trio side: ``PerformanceLoaded`` / ``PerformanceLoadFailed``, ``HaltsLoaded`` (start);
 * out, to the RiskActor: ``KillConditionTriggered`` (from ``actors.risk``);
 * out, decisions for the position side (executed there): ``BreakEvenReached``, ``MoveStopToEntry``
-  (``be_mode: full``), ``FundingExitWarning``, ``ReduceOnlyCloseRequested`` (``auto_funding_exit``).
+  (``be_mode: full``), ``FundingExitWarning``, ``ReduceOnlyCloseRequested`` (``auto_funding_exit``);
+* out, to the UI (``MonitorDeps.ui``): ``MetricsUpdated`` after an assessment whose figures changed (SSE
+  ``metrics``, G-03).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "FundingExitWarning",
     "GetMonitorSnapshot",
     "HaltsLoaded",
+    "MetricsUpdated",
     "MonitorSnapshot",
     "MoveStopToEntry",
     "PerformanceLoadFailed",
@@ -115,6 +118,48 @@ class ReduceOnlyCloseRequested:
     side: Side
     reason: str
     at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsUpdated:
+    """Event (monitor → UI, SSE ``metrics``, G-03): an assessment's figures, sent when they changed (R-04).
+
+    The statistics cover the ``stats_window_days`` window of closed trades; ``None``: not defined yet (no
+    trade, no loss, no equity day). ``at`` is the assessment's market time and not one of the figures.
+    """
+
+    at: dt.datetime
+    trades: int
+    win_rate: Decimal | None
+    profit_factor: Decimal | None
+    net_expectancy_r: Decimal | None
+    daily_drawdown_r: Decimal
+    max_drawdown_pct: Decimal | None
+
+    @classmethod
+    def of(cls, assessment: KillAssessment, at: dt.datetime) -> MetricsUpdated:
+        """Return the figures of ``assessment``."""
+        stats = assessment.stats
+        return cls(
+            at=at,
+            trades=0 if stats is None else stats.trades,
+            win_rate=None if stats is None else stats.win_rate,
+            profit_factor=None if stats is None else stats.profit_factor,
+            net_expectancy_r=None if stats is None else stats.net_expectancy_r,
+            daily_drawdown_r=assessment.daily_drawdown_r,
+            max_drawdown_pct=assessment.max_drawdown_pct,
+        )
+
+    def figures(self) -> tuple[object, ...]:
+        """Return every figure but ``at`` (two snapshots with equal figures announce nothing new)."""
+        return (
+            self.trades,
+            self.win_rate,
+            self.profit_factor,
+            self.net_expectancy_r,
+            self.daily_drawdown_r,
+            self.max_drawdown_pct,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,13 +5,19 @@ replies from the trio side. A pass is two jobs: the read under the lock (``colle
 fenced write of the pass and its findings (``ReconcileStorePort.record_pass``), after which the lock is
 released. Only a pass whose write was accepted acts — repairs, the kill switch, alerts, the hold verdict —
 so a holder that stalled past its lease changes nothing (C-04).
+
+The pass's UI event (``ReconciliationEvent``, SSE ``reconciliation``) is committed by that same write (G-03):
+so it is computed before the write is submitted — the open findings as they will be after the pass, and
+the hold they imply — and the same values are applied once the write is accepted (``PassRecorded``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import deque
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from actors.errors import WorkRejectedError
@@ -61,6 +67,16 @@ ReconcilerMessage = (
 _STATES = {"halted": TradingState.HALTED, "reducing": TradingState.REDUCING}
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A pass whose write is in flight: what it found, and the event its write announces."""
+
+    findings: tuple[Finding, ...]
+    new: tuple[Finding, ...]
+    resolved: tuple[str, ...]
+    event: ReconciliationEvent
+
+
 class ReconcilerBehaviour:
     """The reconciler's state machine (see the module docstring and ``actors.reconciler.actor``)."""
 
@@ -79,7 +95,7 @@ class ReconcilerBehaviour:
         self._wanted: str | None = None  # a pass asked for before the open findings were loaded
         self._running = False
         self._started = 0.0
-        self._pending: tuple[list[Finding], list[Finding], list[str]] | None = None
+        self._pending: _Pending | None = None
         self._passes: deque[PassRecord] = deque(maxlen=config.history)
         self._recorded = False
         self._skipped = self._refused = self._failed = 0
@@ -228,7 +244,22 @@ class ReconcilerBehaviour:
             critical=counts[FindingSeverity.CRITICAL],
             clean=counts[FindingSeverity.CRITICAL] == 0,
         )
-        self._pending = (findings, new, resolved)
+        now = self.market.now()
+        opened = tuple(self._opened(f, now) for f in new)
+        event = ReconciliationEvent(
+            run_id=record.run_id,
+            at=now,
+            clean=record.clean,
+            # a recorded pass leaves new exposure held only while a critical finding is open (``_verdict``)
+            hold=bool(_critical(self._after(opened, resolved).values())),
+            duration_ms=record.duration_ms,
+            info=record.info,
+            warning=record.warning,
+            critical=record.critical,
+            new_findings=opened,
+            resolved=tuple(resolved),
+        )
+        self._pending = _Pending(tuple(findings), tuple(new), tuple(resolved), event)
         rows = [
             FindingRecord(
                 key=f.key,
@@ -241,16 +272,21 @@ class ReconcilerBehaviour:
             )
             for f in new
         ]
-        self._record(record, rows, resolved, observed.lease)
+        self._record(record, rows, resolved, observed.lease, event)
 
     def _record(
-        self, record: PassRecord, rows: list[FindingRecord], resolved: list[str], lease: Lease
+        self,
+        record: PassRecord,
+        rows: list[FindingRecord],
+        resolved: list[str],
+        lease: Lease,
+        event: ReconciliationEvent,
     ) -> None:
         store, lock, on_recorded = self.deps.store, self.deps.lock, self.deps.on_recorded
 
         async def write() -> PassRecorded:
             try:
-                await store.record_pass(record, rows, resolved)
+                await store.record_pass(record, rows, resolved, announce=event)
             finally:
                 await lock.release(lease)
             if on_recorded is not None:
@@ -268,26 +304,9 @@ class ReconcilerBehaviour:
         if self._pending is None:
             self._done()
             return
-        findings, new, resolved = self._pending
-        self._pending = None
-        now = self.market.now()
-        for f in new:
-            self._open[f.key] = OpenFinding(
-                key=f.key,
-                symbol=f.symbol,
-                severity=f.severity.value,
-                kind=f.kind,
-                since=now,
-                details=f.details,
-                position_id=f.position_id,
-                repair=None if f.repair is None else f.repair.value,
-            )
-        for key in resolved:
-            known = self._open[key]
-            if known.severity == FindingSeverity.CRITICAL.value and not known.acknowledged:
-                self._open[key] = replace(known, resolved=True)
-            else:
-                del self._open[key]
+        pending, self._pending = self._pending, None
+        findings, new, event = list(pending.findings), list(pending.new), pending.event
+        self._open = self._after(event.new_findings, event.resolved)
         self._repairs(findings)
         for f in new:
             if f.severity is FindingSeverity.CRITICAL:
@@ -295,7 +314,7 @@ class ReconcilerBehaviour:
         self._recorded = True
         self._passes.appendleft(record)
         self._metrics(record, new)
-        hold = self._verdict()
+        hold = self._verdict()  # the event's hold, unless an acknowledgement was loaded meanwhile
         self.log.info(
             "reconciliation pass recorded",
             clean=record.clean,
@@ -307,21 +326,39 @@ class ReconcilerBehaviour:
             fence=record.fence,
         )
         if self.deps.publisher is not None:
-            self.deps.publisher.publish(
-                ReconciliationEvent(
-                    run_id=record.run_id,
-                    at=now,
-                    clean=record.clean,
-                    hold=hold,
-                    duration_ms=record.duration_ms,
-                    info=record.info,
-                    warning=record.warning,
-                    critical=record.critical,
-                    new_findings=tuple(self._open[f.key] for f in new if f.key in self._open),
-                    resolved=tuple(resolved),
-                )
-            )
+            self.deps.publisher.publish(event)  # already in the outbox: committed with the pass
         self._done()
+
+    @staticmethod
+    def _opened(f: Finding, now: dt.datetime) -> OpenFinding:
+        return OpenFinding(
+            key=f.key,
+            symbol=f.symbol,
+            severity=f.severity.value,
+            kind=f.kind,
+            since=now,
+            details=f.details,
+            position_id=f.position_id,
+            repair=None if f.repair is None else f.repair.value,
+        )
+
+    def _after(self, opened: Iterable[OpenFinding], resolved: Iterable[str]) -> dict[str, OpenFinding]:
+        """Return the open findings as a recorded pass leaves them (``_open`` itself is not changed).
+
+        A resolved critical finding stays open until an admin acknowledges it; any other is closed.
+        """
+        after = dict(self._open)
+        for o in opened:
+            after[o.key] = o
+        for key in resolved:
+            known = after.get(key)
+            if known is None:
+                continue  # reloaded meanwhile (an acknowledgement): nothing left to resolve
+            if known.severity == FindingSeverity.CRITICAL.value and not known.acknowledged:
+                after[key] = replace(known, resolved=True)
+            else:
+                del after[key]
+        return after
 
     def _repairs(self, findings: list[Finding]) -> None:
         revalidate: set[str] = set()
@@ -433,8 +470,7 @@ class ReconcilerBehaviour:
         metrics.drift_age.set(max(((now - s).total_seconds() for s in unresolved), default=0.0))
 
     def _open_critical(self) -> list[OpenFinding]:
-        critical = FindingSeverity.CRITICAL.value
-        return [o for o in self._open.values() if o.severity == critical and not o.acknowledged]
+        return _critical(self._open.values())
 
     def _status(self) -> ReconciliationStatus:
         return ReconciliationStatus(
@@ -449,3 +485,9 @@ class ReconcilerBehaviour:
             interval_s=self.config.interval_s,
             owner=self.deps.lock.owner,
         )
+
+
+def _critical(findings: Iterable[OpenFinding]) -> list[OpenFinding]:
+    """Return the critical findings not yet acknowledged (they hold new exposure, C-03)."""
+    critical = FindingSeverity.CRITICAL.value
+    return [o for o in findings if o.severity == critical and not o.acknowledged]

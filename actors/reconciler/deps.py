@@ -59,9 +59,15 @@ class ReconcileStorePort(Protocol):
         ...
 
     async def record_pass(
-        self, record: PassRecord, new: Sequence[FindingRecord], resolved: Sequence[str] = ()
+        self,
+        record: PassRecord,
+        new: Sequence[FindingRecord],
+        resolved: Sequence[str] = (),
+        *,
+        announce: object | None = None,
     ) -> None:
-        """Write a pass under its fencing token (raises ``FencedWriteRejectedError``)."""
+        """Write a pass under its fencing token with its UI event ``announce`` in the same transaction
+        (outbox topic ``reconciliation``, G-03); raises ``FencedWriteRejectedError``."""
         ...
 
 
@@ -132,7 +138,11 @@ class PositionViewsPort(Protocol):
 
 
 class ReconciliationPublisher(Protocol):
-    """The gateway's non-blocking sink (SSE channel ``reconciliation``)."""
+    """The gateway's non-blocking sink of ``ReconciliationEvent``s, told after a pass is recorded.
+
+    The SSE event ``reconciliation`` itself is the outbox row ``record_pass`` commits with the pass (G-03);
+    the gateway's feed only counts it (``storage.Topic.with_state``).
+    """
 
     def publish(self, event: object) -> None:
         """Hand ``event`` over without waiting."""

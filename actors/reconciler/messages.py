@@ -8,7 +8,8 @@
   fenced write);
 * out: ``CriticalDiscrepancy`` and ``ReconciliationVerdict`` to the RiskActor, repairs to PositionActors
   (``actors.position``'s ``Revalidate``, ``AdoptExchangeClose``, ``CancelOrphanOrders``), alerts, and
-  ``ReconciliationEvent`` to the publisher (SSE channel ``reconciliation``).
+  ``ReconciliationEvent`` (SSE channel ``reconciliation``): committed with the pass by the fenced write,
+  then told to the publisher.
 """
 
 from __future__ import annotations

@@ -176,9 +176,9 @@ async def _run_system(  # noqa: PLR0917 - private, called from _main only
     from gateway import SignalFeed
     from storage import Topic
 
-    # Signals and positions are announced by the storage write that changes them (same transaction, G-03);
-    # the feed writes the other events (reconciliation passes) to the outbox on their own.
-    feed = SignalFeed(announced=(Topic.SIGNAL, Topic.POSITION))
+    # Signals, positions and reconciliation passes are announced by the storage write that changes them (same
+    # transaction, G-03); the feed writes the other events (break-even alerts, metrics) to the outbox alone.
+    feed = SignalFeed(announced=Topic.with_state())
     stop_engine, stop_gateway = trio.Event(), trio.Event()
     async with trio.open_nursery() as engine_scope:
         engine = await engine_scope.start(

@@ -39,6 +39,10 @@ function connectStream() {
     live(true);
     document.dispatchEvent(new CustomEvent("algogrid:kill_switch", { detail: JSON.parse(event.data) }));
   });
+  source.addEventListener("metrics", (event) => {  // the monitor's figures changed (G-03): ops.js re-reads
+    live(true);
+    document.dispatchEvent(new CustomEvent("algogrid:metrics", { detail: JSON.parse(event.data) }));
+  });
 }
 
 function refreshTimes() {  // every second: ages, countdowns, stale marks and the market clock

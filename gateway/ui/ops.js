@@ -229,6 +229,11 @@ const ops = (() => {
     byId("ops-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   }
 
+  async function refreshMetrics() {  // SSE "metrics": redraw the cards now rather than at the next poll
+    if (st.view !== "ops" || !TRADER.has(st.user.role) || document.hidden) return;
+    try { renderMetrics(await read("/admin/status")); } catch (_) { /* the poll shows why on its turn */ }
+  }
+
   // -------------------------------------------------------------------------------------- supervision
   function treeNode(node) {
     const name = node.path.split("/").pop();
@@ -323,6 +328,7 @@ const ops = (() => {
     setInterval(whenShown(refreshBanner), BANNER_MS);
     document.addEventListener("visibilitychange", () => { if (!document.hidden) refreshBanner(); });
     document.addEventListener("algogrid:kill_switch", () => refreshBanner());  // SSE: a change, at once
+    document.addEventListener("algogrid:metrics", refreshMetrics);  // SSE: the monitor's figures changed
     if (st.view) onView(st.view);
     document.dispatchEvent(new CustomEvent("algogrid:ops-ready", { detail: user }));
   }

@@ -22,7 +22,7 @@ EXPECTED = [
     "KillSwitchBody", "KillSwitchView", "OpsPort",
     "AuditEntry", "AuditPage", "AuditQuery", "CalibrationRunPage", "CalibrationRunView",
     "KillSwitchStateView", "ConfigRejectedError",
-    "OutboxRelay", "OutboxRelayConfig", "RelayStats",
+    "OutboxRelay", "OutboxRelayConfig", "RelayStats", "MetricsView",
 ]  # fmt: skip
 
 

@@ -6,7 +6,8 @@ import actors.monitor
 from tests.support.exports import assert_front_door
 
 EXPECTED = [
-    "BreakEvenReached", "FundingExitWarning", "GetMonitorSnapshot", "HaltsLoaded", "MonitorActor",
+    "BreakEvenReached", "FundingExitWarning", "GetMonitorSnapshot", "HaltsLoaded", "MetricsPublisher",
+    "MetricsUpdated", "MonitorActor",
     "MonitorConfig", "MonitorDataPort", "MonitorDeps", "MonitorSnapshot", "MoveStopToEntry",
     "PerformanceLoadFailed", "PerformanceLoaded", "PositionMarked", "ReduceOnlyCloseRequested", "Tick",
     "monitor_config_from",

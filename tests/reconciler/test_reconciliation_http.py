@@ -14,6 +14,7 @@ from algogrid.gateway_wiring import serve_gateway
 from algogrid.reconciler_wiring import ReconciliationAccess
 from exchange.simulator import Simulator
 from gateway import GatewayConfig, GatewayHandle, SignalFeed
+from storage import Topic
 from tests.gateway.gw_kit import DevSwitches, WiringSettings, read_sse
 from tests.position.position_kit import SYMBOL, best_ask
 from tests.reconciler.recon_kit import FAST, market, other_client, running_system
@@ -24,7 +25,7 @@ from tests.support.auth import activate, authorise, bootstrap_admin, login
 async def test_status_acknowledge_and_the_sse_event_over_http(
     recon_db_url: str, redis_clean_url: str, sim: Simulator
 ) -> None:
-    feed = SignalFeed()
+    feed = SignalFeed(announced=Topic.with_state())  # as algogrid run wires it
     config = GatewayConfig(port=0, ip_rate_limit_per_min=100_000, ask_timeout_s=2.0, heartbeat_s=0.3)
     settings = WiringSettings(gateway=config, dev=DevSwitches(fault_injection=False))
     async with (

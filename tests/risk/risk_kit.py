@@ -15,7 +15,7 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from actors import WorkRejectedError
-from actors.monitor import MonitorActor, MonitorConfig, MonitorDeps
+from actors.monitor import MetricsPublisher, MonitorActor, MonitorConfig, MonitorDeps
 from actors.risk import (
     Alert,
     AlertSink,
@@ -226,13 +226,15 @@ async def running_risk(
     monitor: MonitorConfig | None = None,
     webhooks: WebhookConfig | None = None,
     market: ManualClock | None = None,
+    ui: MetricsPublisher | None = None,
 ) -> AsyncIterator[RiskRig]:
     """Start ``root/risk`` (restart backoff 1 s of manual time) and stop the tree afterwards.
 
     ``market`` is the actors' market clock (decisions); ``clock`` stays the tree's (timers, backoff).
 
     Alerts of both actors go to the rig's ``AlertCollector``, or to a real ``WebhookDispatcher`` (whose
-    delivery log is ``storage.WebhookDeliveryRepository``) when ``webhooks`` is given.
+    delivery log is ``storage.WebhookDeliveryRepository``) when ``webhooks`` is given. ``ui`` is the
+    monitor's UI sink (the gateway's ``SignalFeed`` in ``algogrid run``).
     """
     clock = clock or ManualClock(T0)
     registry = CollectorRegistry()
@@ -266,6 +268,7 @@ async def running_risk(
                 alerts=sink,
                 metrics=deps.metrics,
                 market_clock=market,
+                ui=ui,
             )
             start_monitor = lambda: MonitorActor.start(monitor_config, monitor_deps)  # noqa: E731
             children.append(ChildSpec("monitor", start_monitor, kind="monitor"))

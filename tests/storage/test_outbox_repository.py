@@ -1,6 +1,7 @@
 """``storage.OutboxRepository`` on real PostgreSQL: an event commits or rolls back with its change (G-03).
 
-The repositories that change what the UI shows — signals, positions, the kill switch — write the announcing
+The repositories that change what the UI shows — signals, positions, the kill switch, reconciliation passes —
+write the announcing
 ``outbox`` row in the transaction (or the one statement) of the change. These tests make PostgreSQL refuse
 the outbox row, or the change, and look at both.
 """
@@ -18,9 +19,14 @@ from typing import Any
 import pytest
 import trio
 
+from actors.reconciler import OpenFinding, ReconciliationEvent
+from gateway import ReconciliationEventView
 from storage import (
     ChangeSource,
+    FencedWriteRejectedError,
+    FindingRecord,
     OrderRecord,
+    PassRecord,
     PositionRecord,
     Storage,
     StorageError,
@@ -187,6 +193,64 @@ async def test_a_kill_switch_change_and_its_outbox_row_commit_or_roll_back_toget
             await clean.kill_switch.save_trading_state(released)
     assert (await clean.kill_switch.load_trading_state(T0)).kill_switch is True
     assert len(await _outbox(clean)) == 1
+
+
+def _pass(fence: int) -> tuple[PassRecord, FindingRecord, ReconciliationEvent]:
+    """A pass under ``fence`` with a new critical finding, and the event the reconciler announces it with."""
+    run_id = str(uuid.uuid4())
+    record = PassRecord(
+        run_id=run_id, fence=fence, holder="engine-a", started_at=T0, duration_ms=12.5, symbols=1,
+        critical=1, clean=False,
+    )  # fmt: skip
+    finding = FindingRecord(
+        key=f"orphan:{run_id}", symbol="BTCUSDT", severity="critical", kind="untracked_position",
+        details={"size": "0.010"},
+    )  # fmt: skip
+    event = ReconciliationEvent(
+        run_id=run_id, at=T0, clean=False, hold=True, duration_ms=12.5, info=0, warning=0, critical=1,
+        new_findings=(
+            OpenFinding(
+                key=finding.key, symbol="BTCUSDT", severity="critical", kind="untracked_position", since=T0,
+                details=(("size", "0.010"),),
+            ),
+        ),
+        resolved=("drift:older",),
+    )  # fmt: skip
+    return record, finding, event
+
+
+async def _passes(storage: Storage) -> list[str]:
+    return [str(r["run_id"]) for r in await storage.db.fetch("SELECT run_id FROM reconciliation_passes")]
+
+
+async def test_a_reconciliation_pass_commits_with_its_outbox_row_and_a_fenced_out_one_announces_nothing(
+    clean: Storage,
+) -> None:
+    fence = await clean.reconciliation.fence() + 1
+    record, finding, event = _pass(fence)
+    await clean.reconciliation.record_pass(record, [finding], ["drift:older"], announce=event)
+    [(topic, payload)] = await _outbox(clean)
+    assert topic == Topic.RECONCILIATION
+    view = ReconciliationEventView.model_validate(payload)  # what the relay renders for SSE
+    assert view == ReconciliationEventView.of(event)  # the event the feed rendered before, unchanged
+    assert record.run_id in await _passes(clean)
+
+    stale, stale_finding, stale_event = _pass(fence - 1)  # a holder that stalled past its lease (C-04)
+    with pytest.raises(FencedWriteRejectedError):
+        await clean.reconciliation.record_pass(stale, [stale_finding], announce=stale_event)
+    assert len(await _outbox(clean)) == 1
+    assert stale.run_id not in await _passes(clean)
+
+
+async def test_a_reconciliation_pass_whose_outbox_row_fails_is_not_recorded(clean: Storage) -> None:
+    fence = await clean.reconciliation.fence() + 1
+    record, finding, event = _pass(fence)
+    async with outbox_refusing(clean):
+        with pytest.raises(StorageError):
+            await clean.reconciliation.record_pass(record, [finding], announce=event)
+    assert record.run_id not in await _passes(clean)
+    assert await clean.reconciliation.fence() == fence - 1  # the fence moved back with the rollback
+    assert await _outbox(clean) == []
 
 
 async def test_rows_wait_in_id_order_until_relayed_and_are_purged_after_retention(clean: Storage) -> None:
