@@ -73,7 +73,7 @@ async def test_trades_tickers_and_funding_are_stored_once_across_reconnects(
             rows = await _count(storage, "SELECT count(*) FROM funding_settlements")
             return rows >= 2 * len(SYMBOLS)
 
-        await eventually_async(two_settlements_each, timeout=30)
+        await eventually_async(two_settlements_each, timeout=90)  # a bound, not a speed check (traced runs)
     # the engine has stopped: the recorder flushed its last rows
     stats = recorder.stats
     trades = await _count(storage, "SELECT count(*) FROM public_trades")
