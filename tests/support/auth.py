@@ -62,8 +62,15 @@ class Account:
     tokens: dict[str, Any] = field(default_factory=dict)
 
     def code(self) -> str:
-        """Return a current code never used before (the next step within the ±1 drift window)."""
+        """Return a current code never used before (the next step within the ±1 drift window).
+
+        When this person used every code the window allows, wait for the next step first, as they would
+        wait for their phone's next code (at most one step, 30 s; rare: a test needing many codes).
+        """
         assert self.totp_secret is not None
+        pause = self.wait_for_code_s()
+        if pause > 0:
+            time.sleep(pause)
         at = time.time()
         now = int(at // STEP_S)
         # The previous step's code stays valid only until this step ends (the server allows ±1 step): near
