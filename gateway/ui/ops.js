@@ -293,7 +293,9 @@ const ops = (() => {
     }
   }
   const BANNER_MS = 5000;
-  const whenShown = (job) => () => { if (!document.hidden) job(); };
+  // a hidden tab or a signed-out page (the login screen over the shell) skips its turn: no request
+  // without a session, so no 401 in the console after a logout
+  const whenShown = (job) => () => { if (!document.hidden && !byId("app-shell").hidden) job(); };
 
   function onView(view) {
     st.view = view;

@@ -214,4 +214,6 @@ async def test_the_slippage_row_carries_the_model_for_the_signals_market_context
         rows = await rig.storage.execution.list_slippage(outcome.position_id)
         model = modelled_slippage_pct(Decimal("0.1"), atr_above_p80=True, depth_usd=thin) * 100
         assert model == Decimal("50.0")  # (0.1 base + 0.15 ATR + 0.25 thin book) % in bps
-        assert [(r.leg, r.modelled_bps) for r in rows] == [("entry", model)]
+        # one row per entry fill (the IOC may take one level or two of the moving book), each with the model
+        assert rows
+        assert {(r.leg, r.modelled_bps) for r in rows} == {("entry", model)}
