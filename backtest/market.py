@@ -54,41 +54,46 @@ class BookContext:
         self.approximated = 0
 
     def _recorded_at(self, now: datetime) -> BookTop | None:
+        if not self._stamps:
+            return None
         i = bisect.bisect_right(self._stamps, now)
         if i == 0:
             return None
         top = self._recorded[i - 1]
         return top if now - top.ts <= self._max_age else None
 
-    def _approximate(self, ind: IndicatorSet) -> BookTop:
+    def _approximate(self, symbol: str, close: Decimal, bar_end: datetime, *, above_vwap: bool) -> BookTop:
         a, tick = self.assumptions, self.instrument.tick_size
-        half = ind.close * a.spread_bps / Decimal(20_000)
-        bid = round_down_to_step(ind.close - half, tick)
-        ask = max(round_up_to_step(ind.close + half, tick), bid + tick)
-        up = ind.close >= ind.vwap
+        half = close * a.spread_bps / Decimal(20_000)
+        bid = round_down_to_step(close - half, tick)
+        ask = max(round_up_to_step(close + half, tick), bid + tick)
         return BookTop(
-            symbol=ind.symbol,
+            symbol=symbol,
             bid=bid,
             ask=ask,
-            bid_qty=Decimal(3) if up else Decimal(1),
-            ask_qty=Decimal(1) if up else Decimal(3),
-            imbalance=a.imbalance if up else -a.imbalance,
-            ts=ind.bar_end,
+            bid_qty=Decimal(3) if above_vwap else Decimal(1),
+            ask_qty=Decimal(1) if above_vwap else Decimal(3),
+            imbalance=a.imbalance if above_vwap else -a.imbalance,
+            ts=bar_end,
             depth_usd=a.depth_usd,
         )
 
-    def __call__(self, ind: IndicatorSet) -> tuple[BookTop, TickerState]:
-        """Return the book top and ticker AVI-5 sees at the end of ``ind``'s bar."""
-        top = self._recorded_at(ind.bar_end)
+    def at(
+        self, symbol: str, close: Decimal, bar_end: datetime, *, above_vwap: bool
+    ) -> tuple[BookTop, TickerState]:
+        """Return the book top and ticker AVI-5 sees at ``bar_end`` after a bar closing at ``close``; the
+        approximated book leans the way the close lies from VWAP (``above_vwap``: close ≥ VWAP)."""
+        top = self._recorded_at(bar_end)
         if top is None:
             self.approximated += 1
-            top = self._approximate(ind)
+            top = self._approximate(symbol, close, bar_end, above_vwap=above_vwap)
         else:
             self.recorded_used += 1
         ticker = TickerState(
-            symbol=ind.symbol,
-            mark_price=ind.close,
-            next_funding_time=next_funding_time(ind.bar_end),
-            ts=ind.bar_end,
+            symbol=symbol, mark_price=close, next_funding_time=next_funding_time(bar_end), ts=bar_end
         )
         return top, ticker
+
+    def __call__(self, ind: IndicatorSet) -> tuple[BookTop, TickerState]:
+        """Return the book top and ticker AVI-5 sees at the end of ``ind``'s bar."""
+        return self.at(ind.symbol, ind.close, ind.bar_end, above_vwap=ind.close >= ind.vwap)

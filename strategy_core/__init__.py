@@ -105,7 +105,7 @@ from strategy_core.position_rules import (
     check_funding_exit,
     upnl_r,
 )
-from strategy_core.replay import MarketContext, ReplayState
+from strategy_core.replay import MarketContext, ReplaySeries
 from strategy_core.resample import FIFTEEN_MINUTES, FIVE_MINUTES, Resampler15m, bucket_start_15m, derive_15m
 from strategy_core.risk_rules import DenyReason, RiskCandidate, RiskDecision, TradingState, check_risk
 from strategy_core.signal import Signal, SignalStatus, signal_id_for
@@ -163,7 +163,7 @@ __all__ = [
     "OpenPosition",
     "OpenTrade",
     "PositionRules",
-    "ReplayState",
+    "ReplaySeries",
     "Resampler15m",
     "RiskCandidate",
     "RiskDecision",

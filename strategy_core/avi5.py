@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,14 +43,18 @@ __all__ = [
     "AVI5_STRATEGY",
     "Avi5Condition",
     "Avi5Decision",
+    "CandidateBar",
+    "Judged",
     "apply_avi5",
     "evaluate_avi5",
+    "judge_candidate",
     "strategy_version",
 ]
 
 AVI5_STRATEGY = "AVI-5"
 AVI5_RULES_VERSION = "1.0.0"
 _BPS = Decimal(10_000)
+_SIGNS = {Side.LONG: Decimal(1), Side.SHORT: Decimal(-1)}
 _NO_CALIBRATION = CalibrationStats()  # no OOS record: p_win is the prior (frozen, shared)
 
 
@@ -181,12 +186,12 @@ def _direction(
 
 
 def _timing_failures(
-    indicators: IndicatorSet, book: BookTop, ticker: TickerState, config: AVI5Config, now: datetime
+    bar_end: datetime, book: BookTop, ticker: TickerState, config: AVI5Config, now: datetime
 ) -> list[Avi5Condition]:
     failed: list[Avi5Condition] = []
     if ticker.time_to_funding(now) < timedelta(seconds=config.min_time_to_funding_s):
         failed.append(Avi5Condition.FUNDING)
-    if not indicators.bar_end <= now <= indicators.bar_end + timedelta(seconds=config.max_bar_age_s):
+    if not bar_end <= now <= bar_end + timedelta(seconds=config.max_bar_age_s):
         failed.append(Avi5Condition.BAR_FRESH)
     if not book.ts <= now <= book.ts + timedelta(seconds=config.max_book_age_s):
         failed.append(Avi5Condition.BOOK_FRESH)
@@ -220,26 +225,89 @@ def apply_avi5(
     hour = indicators.bar_start.hour
     theta = theta_map.theta(hour)
     side, failed = _direction(indicators, theta, theta_map.is_dead(hour))
+    judged = judge_candidate(
+        side,
+        failed,
+        CandidateBar(indicators.symbol, indicators.bar_start, indicators.bar_end, indicators.atr,
+                     indicators.atr_above_p80),
+        book=book,
+        ticker=ticker,
+        config=config,
+        now=now,
+        instrument=instrument,
+        risk_per_trade_usd=risk_per_trade_usd,
+        calibration=calibration,
+    )  # fmt: skip
+    return Avi5Decision(
+        symbol=indicators.symbol,
+        bar_start=indicators.bar_start,
+        side=side,
+        signal=judged.signal,
+        failed=tuple(failed),
+        theta=theta,
+        indicators=indicators,
+        microprice=judged.microprice,
+        spread_bps=judged.spread_bps,
+    )
+
+
+class CandidateBar(NamedTuple):
+    """The facts of a bar that AVI-5's book, timing and size conditions and its signal read."""
+
+    symbol: str
+    bar_start: datetime
+    bar_end: datetime
+    atr: Decimal
+    atr_above_p80: bool | None
+
+
+class Judged(NamedTuple):
+    """What ``judge_candidate`` saw: the signal (None when a condition failed), microprice and spread."""
+
+    signal: Signal | None
+    microprice: Decimal
+    spread_bps: Decimal
+
+
+def judge_candidate(
+    side: Side | None,
+    failed: list[Avi5Condition],
+    bar: CandidateBar,
+    *,
+    book: BookTop,
+    ticker: TickerState,
+    config: AVI5Config,
+    now: datetime,
+    instrument: InstrumentRules,
+    risk_per_trade_usd: Decimal,
+    calibration: CalibrationStats | None = None,
+) -> Judged:
+    """Check conditions 3–9 for the candidate ``side`` after the trigger and trend (whose failures
+    ``failed`` already lists); append each failure to ``failed``; return the signal when none failed.
+
+    ``apply_avi5`` runs it after ``_direction``; a replay that established the trigger's side otherwise
+    (``ReplaySeries``) runs it directly, so both judge a candidate by the very same code.
+    """
     micro = microprice(book.bid, book.bid_qty, book.ask, book.ask_qty)
     ctx = DECIMAL_CONTEXT  # its methods: the operations localcontext(DECIMAL_CONTEXT) would run, in order
     mid = ctx.divide(ctx.add(book.bid, book.ask), 2)
     spread_bps = ctx.multiply(ctx.divide(ctx.subtract(book.ask, book.bid), mid), _BPS)
     if side is not None:
-        sign = Decimal(side.sign)
+        sign = _SIGNS[side]
         if ctx.multiply(sign, book.imbalance) < config.imbalance_min:
             failed.append(Avi5Condition.IMBALANCE)
         if ctx.multiply(sign, ctx.subtract(micro, mid)) <= 0:
             failed.append(Avi5Condition.MICROPRICE)
     if spread_bps > config.max_spread_bps:
         failed.append(Avi5Condition.SPREAD)
-    failed.extend(_timing_failures(indicators, book, ticker, config, now))
+    failed.extend(_timing_failures(bar.bar_end, book, ticker, config, now))
     signal: Signal | None = None
     if side is not None:
         levels = compute_levels(
             side,
             best_bid=book.bid,
             best_ask=book.ask,
-            atr=indicators.atr,
+            atr=bar.atr,
             config=config,
             instrument=instrument,
             risk_per_trade_usd=risk_per_trade_usd,
@@ -247,9 +315,10 @@ def apply_avi5(
         if not levels.consistent or levels.qty < instrument.min_qty:
             failed.append(Avi5Condition.SIZE)
         elif not failed:
+            hour = bar.bar_start.hour
             signal = Signal(
-                id=signal_id_for(AVI5_STRATEGY, indicators.symbol, side, indicators.bar_start),
-                symbol=indicators.symbol,
+                id=signal_id_for(AVI5_STRATEGY, bar.symbol, side, bar.bar_start),
+                symbol=bar.symbol,
                 side=side,
                 entry=levels.entry,
                 tp1=levels.tp1,
@@ -263,18 +332,8 @@ def apply_avi5(
                 strategy=AVI5_STRATEGY,
                 strategy_version=strategy_version(config),
                 created_at=now,
-                bar_start=indicators.bar_start,
-                atr_above_p80=indicators.atr_above_p80,
+                bar_start=bar.bar_start,
+                atr_above_p80=bar.atr_above_p80,
                 book_depth_usd=book.depth_usd,
             )
-    return Avi5Decision(
-        symbol=indicators.symbol,
-        bar_start=indicators.bar_start,
-        side=side,
-        signal=signal,
-        failed=tuple(failed),
-        theta=theta,
-        indicators=indicators,
-        microprice=micro,
-        spread_bps=spread_bps,
-    )
+    return Judged(signal, micro, spread_bps)

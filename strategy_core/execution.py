@@ -28,7 +28,7 @@ from typing import Literal
 
 from strategy_core.config import InstrumentRules
 from strategy_core.models import Side
-from strategy_core.numeric import round_down_to_step, round_up_to_step
+from strategy_core.numeric import DECIMAL_CONTEXT, round_down_to_step, round_up_to_step
 
 __all__ = [
     "EXEC_TYPE_FUNDING",
@@ -454,9 +454,13 @@ def split_take_profits(filled: Decimal, split: tuple[Decimal, ...], qty_step: De
 
     The sizes sum to ``filled`` rounded down to the step; a size may be 0 (that TP gets no order).
     """
+    ctx = DECIMAL_CONTEXT  # the one arithmetic policy, whatever the caller's context
     total = round_down_to_step(filled, qty_step)
-    sizes = [round_down_to_step(total * share, qty_step) for share in split[:-1]]
-    sizes.append(total - sum(sizes, Decimal(0)))
+    sizes = [round_down_to_step(ctx.multiply(total, share), qty_step) for share in split[:-1]]
+    taken = Decimal(0)
+    for size in sizes:
+        taken = ctx.add(taken, size)
+    sizes.append(ctx.subtract(total, taken))
     return tuple(sizes)
 
 
@@ -478,10 +482,15 @@ def modelled_slippage_pct(base_pct: Decimal, *, atr_above_p80: bool, depth_usd: 
     book's depth is below $1M (an unknown depth counts as thin)."""
     pct = base_pct
     if atr_above_p80:
-        pct += Decimal("0.15")
-    if depth_usd is None or depth_usd < Decimal(1_000_000):
-        pct += Decimal("0.25")
+        pct += _HIGH_ATR_PCT
+    if depth_usd is None or depth_usd < _THIN_BOOK_USD:
+        pct += _THIN_BOOK_PCT
     return pct
+
+
+_HIGH_ATR_PCT = Decimal("0.15")
+_THIN_BOOK_USD = Decimal(1_000_000)
+_THIN_BOOK_PCT = Decimal("0.25")
 
 
 # ------------------------------------------------------------------ identities (E-02)

@@ -36,6 +36,8 @@ __all__ = ["ExitReason", "FillModel", "OpenTrade", "SimulatedTrade", "simulate_t
 
 ExitReason = Literal["tp3", "sl", "time", "end_of_data"]
 _HUNDRED = Decimal(100)
+_ONE = Decimal(1)
+_SIGNS = {Side.LONG: Decimal(1), Side.SHORT: Decimal(-1)}
 _BPS = Decimal(10_000)
 _FUNDING_EVERY = timedelta(hours=8)
 _FIVE_MINUTES = timedelta(minutes=5)
@@ -111,10 +113,13 @@ class OpenTrade:
             atr_above_p80=bool(signal.atr_above_p80),
             depth_usd=signal.book_depth_usd,
         )
-        with localcontext(DECIMAL_CONTEXT):
-            fill = signal.entry * (1 + Decimal(signal.side.sign) * slip / _HUNDRED)
-            s1, s2, s3 = split_take_profits(signal.qty, model.tp_split, model.qty_step)
-            fee = signal.qty * fill * model.fee_pct / _HUNDRED
+        ctx = DECIMAL_CONTEXT  # its methods: the operations localcontext(DECIMAL_CONTEXT) would run, in order
+        # entry · (1 + s·slip / 100); fee: qty · fill · fee% / 100
+        fill = ctx.multiply(
+            signal.entry, ctx.add(_ONE, ctx.divide(ctx.multiply(_SIGNS[signal.side], slip), _HUNDRED))
+        )
+        s1, s2, s3 = split_take_profits(signal.qty, model.tp_split, model.qty_step)
+        fee = ctx.divide(ctx.multiply(ctx.multiply(signal.qty, fill), model.fee_pct), _HUNDRED)
         return cls(signal, model, risk_per_trade_usd, fill, (s1, s2, s3), slip, fees=fee)
 
     @property
@@ -125,16 +130,32 @@ class OpenTrade:
     def _exit(
         self, qty: Decimal, price: Decimal, *, slipped: bool, filled_tps: int | None = None
     ) -> OpenTrade:
-        """Return the trade after an exit of ``qty`` at ``price``; ``filled_tps`` when a target filled it."""
-        sign = Decimal(self.signal.side.sign)
-        with localcontext(DECIMAL_CONTEXT):
-            fill = price * (1 - sign * self.slip_pct / _HUNDRED) if slipped else price
-            fee = qty * fill * self.model.fee_pct / _HUNDRED
-            exit_value, exit_qty, fees = self.exit_value + qty * fill, self.exit_qty + qty, self.fees + fee
-        if filled_tps is None:
-            return replace(self, exit_value=exit_value, exit_qty=exit_qty, fees=fees)
-        return replace(
-            self, exit_value=exit_value, exit_qty=exit_qty, fees=fees, filled_tps=filled_tps, tp1_first=True
+        """Return the trade after an exit of ``qty`` at ``price``; ``filled_tps`` when a target filled it.
+
+        The context's methods run the operations ``localcontext(DECIMAL_CONTEXT)`` would, in the same order.
+        """
+        ctx = DECIMAL_CONTEXT
+        fill = price
+        if slipped:  # price · (1 − s·slip / 100)
+            sign = _SIGNS[self.signal.side]
+            fill = ctx.multiply(
+                price, ctx.subtract(_ONE, ctx.divide(ctx.multiply(sign, self.slip_pct), _HUNDRED))
+            )
+        notional = ctx.multiply(qty, fill)
+        fee = ctx.divide(ctx.multiply(notional, self.model.fee_pct), _HUNDRED)
+        return OpenTrade(
+            self.signal,
+            self.model,
+            self.risk_per_trade_usd,
+            self.entry_fill,
+            self.sizes,
+            self.slip_pct,
+            self.filled_tps if filled_tps is None else filled_tps,
+            self.tp1_first or filled_tps is not None,
+            ctx.add(self.exit_value, notional),
+            ctx.add(self.exit_qty, qty),
+            ctx.add(self.fees, fee),
+            self.funding,
         )
 
     def _funding(self, bar: ConfirmedCandle) -> OpenTrade:
@@ -147,6 +168,15 @@ class OpenTrade:
         with localcontext(DECIMAL_CONTEXT):
             paid = sign * self.open_qty * bar.close * self.model.funding_rate * instants
             return replace(self, funding=self.funding + paid)
+
+    def watch(self) -> tuple[bool, Decimal, Decimal, datetime]:
+        """Return (long, stop, next target, deadline): a later bar ``on_bar`` returns the trade unchanged for
+        is one whose range stays strictly between the stop and the next target, that ends before the
+        deadline (the time exit) and at no funding instant. A replay skips such bars without calling it."""
+        s = self.signal
+        filled = self.filled_tps
+        target = s.tp1 if filled == 0 else s.tp2 if filled == 1 else s.tp3
+        return s.side is Side.LONG, s.sl, target, s.created_at + _FIVE_MINUTES * self.model.max_hold_bars
 
     def on_bar(self, bar: ConfirmedCandle) -> OpenTrade | SimulatedTrade:
         """Fold one later bar: stop first, then targets in order, then funding and the time exit.
@@ -179,32 +209,33 @@ class OpenTrade:
     def close(self, at: datetime, reason: ExitReason) -> SimulatedTrade:
         """Return the closed trade (the open rest is assumed flat: callers exit it first)."""
         s = self.signal
-        sign = Decimal(s.side.sign)
-        with localcontext(DECIMAL_CONTEXT):
-            exit_avg = self.exit_value / self.exit_qty if self.exit_qty > 0 else self.entry_fill
-            gross = sign * (self.exit_value - self.exit_qty * self.entry_fill)
-            pnl = gross - self.fees - self.funding
-            slip_bps = self.slip_pct * _BPS / _HUNDRED
-            return SimulatedTrade(
-                signal_id=str(s.id),
-                symbol=s.symbol,
-                side=s.side,
-                opened_at=s.created_at,
-                closed_at=at,
-                entry=s.entry,
-                entry_fill=self.entry_fill,
-                qty=s.qty,
-                exit_avg=exit_avg,
-                exit_reason=reason,
-                tp1_first=self.tp1_first,
-                fees_usd=self.fees,
-                funding_usd=self.funding,
-                pnl_usd=pnl,
-                pnl_r=pnl / self.risk_per_trade_usd,
-                modelled_slippage_bps=slip_bps,
-                p_win=s.p_win,
-                hour=s.bar_start.hour,
-            )
+        ctx = DECIMAL_CONTEXT  # its methods: the operations localcontext(DECIMAL_CONTEXT) would run, in order
+        exit_value, exit_qty = self.exit_value, self.exit_qty
+        exit_avg = ctx.divide(exit_value, exit_qty) if exit_qty > 0 else self.entry_fill
+        gross = ctx.multiply(
+            _SIGNS[s.side], ctx.subtract(exit_value, ctx.multiply(exit_qty, self.entry_fill))
+        )
+        pnl = ctx.subtract(ctx.subtract(gross, self.fees), self.funding)
+        return SimulatedTrade(
+            signal_id=str(s.id),
+            symbol=s.symbol,
+            side=s.side,
+            opened_at=s.created_at,
+            closed_at=at,
+            entry=s.entry,
+            entry_fill=self.entry_fill,
+            qty=s.qty,
+            exit_avg=exit_avg,
+            exit_reason=reason,
+            tp1_first=self.tp1_first,
+            fees_usd=self.fees,
+            funding_usd=self.funding,
+            pnl_usd=pnl,
+            pnl_r=ctx.divide(pnl, self.risk_per_trade_usd),
+            modelled_slippage_bps=ctx.divide(ctx.multiply(self.slip_pct, _BPS), _HUNDRED),
+            p_win=s.p_win,
+            hour=s.bar_start.hour,
+        )
 
     def end_of_data(self, last: ConfirmedCandle) -> SimulatedTrade:
         """Close the rest at the last bar's close (the data ended before an exit)."""

@@ -17,7 +17,6 @@ decimals.
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -47,9 +46,12 @@ class Levels(NamedTuple):
     @property
     def consistent(self) -> bool:
         """Return whether the prices are positive and strictly ordered (S-03) and the size is positive."""
-        chain = (self.sl, self.entry, self.tp1, self.tp2, self.tp3)
-        ordered = chain if self.entry > self.sl else tuple(reversed(chain))
-        return min(chain) > 0 and self.qty > 0 and all(a < b for a, b in itertools.pairwise(ordered))
+        sl, entry, tp1, tp2, tp3 = self.sl, self.entry, self.tp1, self.tp2, self.tp3
+        if not (self.qty > 0 and min(sl, entry, tp1, tp2, tp3) > 0):
+            return False
+        if entry > sl:
+            return sl < entry < tp1 < tp2 < tp3
+        return tp3 < tp2 < tp1 < entry < sl
 
 
 def compute_levels(

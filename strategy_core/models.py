@@ -29,6 +29,7 @@ Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,30}$")]
 FiniteDecimal = Annotated[Decimal, Field(allow_inf_nan=False)]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_OFFSET = timedelta(0)
 
 
 class Side(StrEnum):
@@ -50,7 +51,7 @@ class Side(StrEnum):
 
 def ensure_utc(value: datetime, what: str) -> None:
     """Raise ``ValueError`` unless ``value`` is timezone-aware with a zero UTC offset."""
-    if value.tzinfo is None or value.utcoffset() != timedelta(0):
+    if value.tzinfo is None or value.utcoffset() != _NO_OFFSET:
         raise ValueError(f"expected {what} as an aware UTC datetime, got {value!r}")
 
 
@@ -80,7 +81,7 @@ class ConfirmedCandle(BaseModel):
     def _check_d01(self) -> Self:
         # Raised exceptions are not ValueErrors, so pydantic lets them through unwrapped (see errors.py).
         for stamp, what in ((self.start, "start"), (self.end, "end")):
-            if stamp.tzinfo is None or stamp.utcoffset() != timedelta(0):
+            if stamp.tzinfo is None or stamp.utcoffset() != _NO_OFFSET:
                 raise InvalidCandleError("utc_timestamps", f"expected an aware UTC {what}, got {stamp!r}")
         span = self.end - self.start
         if span <= timedelta(0) or span % timedelta(minutes=1):

@@ -43,7 +43,7 @@ DECIMAL_CONTEXT = Context(
 def _snap(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     if step <= 0:
         raise ValueError(f"expected a positive step, got {step}")
-    units = DECIMAL_CONTEXT.divide(value, step).to_integral_value(rounding=rounding, context=DECIMAL_CONTEXT)
+    units = DECIMAL_CONTEXT.divide(value, step).to_integral_value(rounding, DECIMAL_CONTEXT)
     return DECIMAL_CONTEXT.multiply(units, step)
 
 

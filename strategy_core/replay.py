@@ -1,104 +1,79 @@
-"""``ReplayState``: the offline twin of ``IndicatorState`` + ``apply_avi5`` for replays (backtest, S-06).
+"""``ReplaySeries``: the offline twin of ``IndicatorState`` + ``apply_avi5`` for replays (backtest, S-06).
 
-A replay needs the AVI-5 *decision* of every bar, not every indicator of every bar. The VWAP band is the
-costly part of a fold (20 typical prices re-summed in Decimal), and on most bars the close lies well inside
-VWAP ± θ·σ, where AVI-5 can only fail its trigger; on others the trigger's side is against
-the 15m trend, where it can only fail its trend. So each bar first folds the stateful parts exactly as
-``IndicatorState`` does (``StreamingATR``'s kernels, ``StreamingEMA`` and ATR history; the 15m bucketing of
-``Resampler15m`` without building the merged candle: its close, the last 5m close, is all the EMAs read), then
-runs a float pre-check of the trigger and the trend with a wide margin (0.1 % of θ·σ plus 1e-9 of the
-price — far above the float error of a 20-bar band); only a bar that may trigger gets the exact Decimal
-band, the same ``IndicatorSet`` and ``apply_avi5``. Hence the decision of every bar equals the live
-path's (tested bar by bar against ``IndicatorState.fold`` + ``apply_avi5``), at several times its speed.
-Dead hours skip the bar.
+A replay knows every candle up front and needs the *signal* of the bars it may act on (those with no trade
+open), not every indicator of every bar. So:
+
+1. One Decimal pass folds the whole series exactly as ``IndicatorState`` does — the ATR's EMA of true ranges
+   and its history, the 15m bucketing of ``Resampler15m`` (without building the merged candle: its close,
+   the last 5m close, is all the EMAs read) and the 15m EMAs — and keeps them per bar.
+2. ``signal_at(i)`` sorts a warm bar with a trend outside a dead hour by where its close lies from
+   VWAP ± θ·σ computed in floats, with a margin that bounds the float error: certainly inside (no trigger),
+   certainly outside against the trend (no signal), certainly outside on the trend's side (*certain*), or
+   too close to call. A certain bar's trigger and trend hold, so its book, timing and size conditions are
+   judged by ``judge_candidate`` — the code ``apply_avi5`` runs after them — without the exact band, which
+   no later condition reads. A bar too close to call gets the exact Decimal band, the live path's
+   ``IndicatorSet`` and ``apply_avi5`` (``decide(i)``, the full decision).
+
+Hence the signal of every bar equals the live path's (tested bar by bar against ``IndicatorState.fold`` +
+``apply_avi5``, and the margin against the exact band on adversarial windows) at a fraction of its cost. A
+candle that does not start after the previous folded one is not folded (as the live state skips it) and never
+signals.
+
+**The float margin.** tp = (high + low + close)/3 in floats errs by a few ε (ε = 2⁻⁵²) of itself; Σv,
+Σtp·v and Σtp²·v are ``math.fsum`` of products each rounded once or twice, so each errs by well under
+``_SLACK`` (64·ε) of its own magnitude. σ² = Σtp²·v/Σv − VWAP² then errs by at most ``_SLACK``·Σtp²·v/Σv,
+hence σ by at most the square root of that, whatever the cancellation; VWAP and the close err by ``_SLACK``
+of themselves. A bar is called only when the distance from VWAP clears θ·σ by those bounds, by 0.1 % of θ·σ
+and by 1e-9 of the price on top.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Callable
+import operator
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
-from strategy_core.avi5 import Avi5Decision, apply_avi5
+from strategy_core.avi5 import Avi5Decision, CandidateBar, apply_avi5, judge_candidate
 from strategy_core.config import AVI5Config, CalibrationStats, InstrumentRules, ThetaMap
 from strategy_core.errors import ZeroVolumeError
 from strategy_core.indicator_state import ATR_PERCENTILE, _indicator_set
-from strategy_core.indicators import Donchian, atr_above_percentile, true_range, typical_price, vwap_band_of
-from strategy_core.models import BookTop, ConfirmedCandle, IndicatorSet, TickerState
+from strategy_core.indicators import Donchian, atr_above_percentile, ema_seed, vwap_band_of
+from strategy_core.models import BookTop, ConfirmedCandle, Side, TickerState
+from strategy_core.numeric import DECIMAL_CONTEXT
 from strategy_core.resample import FIVE_MINUTES, bucket_start_15m
+from strategy_core.signal import Signal
 from strategy_core.streaming import StreamingEMA
 
-__all__ = ["MarketContext", "ReplayState"]
+__all__ = ["MarketContext", "ReplaySeries"]
 
-MarketContext = Callable[[IndicatorSet], tuple[BookTop, TickerState]]
-"""Return the book top and ticker AVI-5 sees after a bar (recorded, or an explicit approximation)."""
+_SLACK = 64 * 2.0**-52  # bounds the relative error of a float window sum (fsum of rounded products)
+_NOT_CANDIDATE, _CERTAIN, _CLOSE_CALL = 0, 1, 2
 
 
-class ReplayState:
-    """One symbol's replay: fold a confirmed 5m candle, return AVI-5's decision when it may trigger."""
+class MarketContext(Protocol):
+    """The book top and ticker AVI-5 sees after a replayed bar (recorded, or an explicit approximation)."""
 
-    def __init__(
-        self,
-        symbol: str,
-        config: AVI5Config,
-        *,
-        theta_map: ThetaMap,
-        instrument: InstrumentRules,
-        risk_per_trade_usd: Decimal,
-        calibration: CalibrationStats | None = None,
-    ) -> None:
-        self.symbol = symbol
-        self.config = config
-        self.theta_map = theta_map
-        self.instrument = instrument
-        self.risk_per_trade_usd = risk_per_trade_usd
-        self.calibration = calibration
-        self._window: deque[ConfirmedCandle] = deque(maxlen=config.vwap_window)
-        self._floats: deque[tuple[float, float]] = deque(maxlen=config.vwap_window)
-        self._tps: deque[Decimal] = deque(maxlen=config.vwap_window)
-        self._sum_v = self._sum_tv = self._sum_ttv = 0.0  # Σv, Σtp·v, Σtp²·v of the window, in floats
-        self._atr = StreamingEMA(config.atr_period)  # StreamingATR's EMA of true ranges, fed here
-        self._prev_close: Decimal | None = None
-        self._atr_history: deque[Decimal] = deque(maxlen=config.vwap_window)
-        self._donchian: deque[ConfirmedCandle] = deque(maxlen=config.donchian_window)
-        self._pending_bucket: datetime | None = None  # the 15m bucket of the pending 5m bars
+    def at(
+        self, symbol: str, close: Decimal, bar_end: datetime, *, above_vwap: bool
+    ) -> tuple[BookTop, TickerState]:
+        """Return them at ``bar_end`` after a bar closing at ``close``; ``above_vwap``: close ≥ VWAP."""
+        ...
+
+
+class _Buckets15m:
+    """``Resampler15m.update``'s completion rule without the merged candle: True when a 5m candle completes
+    a 15m bucket (a complete triple b, b + 5 min, b + 10 min)."""
+
+    def __init__(self) -> None:
+        self._bucket: datetime | None = None
         self._pending = 0
         self._expected: datetime | None = None  # where the pending triple continues
-        self._fast = StreamingEMA(config.ema_fast_15m)
-        self._slow = StreamingEMA(config.ema_slow_15m)
-        self._last: ConfirmedCandle | None = None
-        self.bars_5m = 0
-        self.bars_15m = 0
-        self.exact = 0  # bars that needed the exact band (for the bench)
 
-    def _resum(self) -> None:
-        """Re-sum Σv, Σtp·v, Σtp²·v of the window exactly (every 1000 bars, so rounding cannot drift)."""
-        floats = self._floats
-        self._sum_v = math.fsum(v for _, v in floats)
-        self._sum_tv = math.fsum(t * v for t, v in floats)
-        self._sum_ttv = math.fsum(t * t * v for t, v in floats)
-
-    def _may_signal(self, close: float, theta: float, trend: int) -> bool:
-        """Return False only when AVI-5 certainly fails its trigger or its trend on this bar."""
-        total, weighted, squares = self._sum_v, self._sum_tv, self._sum_ttv
-        if total <= 0:
-            return True  # the exact path decides (a zero-volume window has no band)
-        vwap = weighted / total
-        sigma = math.sqrt(max(squares / total - vwap * vwap, 0.0))
-        distance, band, noise = close - vwap, theta * sigma, 1e-9 * abs(close)
-        if abs(distance) < 0.999 * band - noise:
-            return False  # inside VWAP ± θσ: no trigger
-        certain_side = abs(distance) > 1.001 * band + noise
-        return not (certain_side and (1 if distance > 0 else -1) != trend)  # a trigger against the trend
-
-    def _completes_15m(self, candle: ConfirmedCandle) -> bool:
-        """Fold ``candle`` into the pending 15m bucket as ``Resampler15m.update`` does; True when it completes
-        one (a complete triple b, b + 5 min, b + 10 min) — without building the merged candle.
-
-        ``fold`` passes strictly increasing starts, so a pending triple continues exactly when the candle
-        starts at ``self._expected`` (the bucket's next slot): the common case costs one comparison.
+    def completes(self, candle: ConfirmedCandle) -> bool:
+        """Fold ``candle`` (starts strictly increasing); return whether it completes a bucket.
 
         Raises:
             ValueError: the candle is not a 5m candle.
@@ -110,94 +85,178 @@ class ReplayState:
             self._pending += 1
         else:
             bucket = bucket_start_15m(start)
-            if self._pending and bucket == self._pending_bucket:
+            if self._pending and bucket == self._bucket:
                 self._pending = 0  # a gap inside the bucket: it can no longer be complete
                 return False
             if start != bucket:
                 self._pending = 0  # the bucket's first bar is missing
                 return False
-            self._pending_bucket, self._pending = bucket, 1
+            self._bucket, self._pending = bucket, 1
         if self._pending == 3:
             self._pending = 0
             return True
         self._expected = start + FIVE_MINUTES
         return False
 
-    def fold(
-        self, candle: ConfirmedCandle, context: MarketContext, *, evaluate: bool = True
-    ) -> Avi5Decision | None:
-        """Fold one candle; return the decision when the bar may trigger (else None: no signal possible).
 
-        ``evaluate=False`` folds the state only (a replay that could not take a signal now: it holds a
-        trade).
+class ReplaySeries:
+    """One symbol's candles folded once; AVI-5's signal on demand for the bars that may signal."""
+
+    def __init__(
+        self,
+        candles: Sequence[ConfirmedCandle],
+        config: AVI5Config,
+        *,
+        theta_map: ThetaMap,
+        instrument: InstrumentRules,
+        risk_per_trade_usd: Decimal,
+        calibration: CalibrationStats | None = None,
+    ) -> None:
+        """Fold ``candles`` (one symbol, oldest first).
 
         Raises:
-            ValueError: the candle belongs to another symbol or is not a 5m candle.
+            ValueError: a candle belongs to another symbol or is not a 5m candle.
         """
-        if candle.symbol != self.symbol:
-            raise ValueError(f"expected a {self.symbol} candle, got {candle.symbol}")
-        last = self._last
-        if last is not None and candle.start <= last.start:
-            return None
-        atr = self._advance(candle)
-        if not evaluate or atr is None or len(self._window) != self._window.maxlen:
-            return None
-        if len(self._donchian) != self._donchian.maxlen:
-            return None
-        return self._decide(candle, atr, context)
+        self.candles = candles
+        self.symbol = candles[0].symbol if candles else ""
+        self.config = config
+        self.theta_map = theta_map
+        self.instrument = instrument
+        self.risk_per_trade_usd = risk_per_trade_usd
+        self.calibration = calibration
+        self.exact = 0  # bars judged with the exact band (for the bench)
+        self.judged = 0  # bars whose book, timing and size conditions were judged (exact or certain)
+        self._thetas = [float(theta_map.theta(h)) for h in range(24)]
+        self._warm = max(config.vwap_window, config.donchian_window)
+        # per candle: its folded index p, or -1 when it was not folded; per folded bar p the rest
+        self._position: list[int] = []
+        self._folded: list[int] = []  # per folded bar: its candle's index
+        self._atrs: list[Decimal | None] = []
+        self._atr_seen: list[int] = []  # how many ATR values exist up to p (the history's end)
+        self._atr_values: list[Decimal] = []
+        self._emas: list[tuple[Decimal | None, Decimal | None, int]] = []  # fast, slow, 15m bars so far
+        self._fold_exact()
+        self._float_tps = [0.0] * len(self._folded)  # converted on demand, see _window_floats
+        self._float_volumes = [0.0] * len(self._folded)
+        self._floats_done = (0, 0)  # the run of folded bars converted so far
 
-    def _advance(self, candle: ConfirmedCandle) -> Decimal | None:
-        """Fold the stateful parts (15m EMAs, ATR and its history, windows, float sums); return the ATR."""
-        if self._completes_15m(candle):
-            # the 15m candle's close is its last 5m close: the EMAs need nothing else of the merged bar
-            self.bars_15m += 1
-            self._fast.update(candle.close)
-            self._slow.update(candle.close)
-        self._last = candle
-        self.bars_5m += 1
-        # StreamingATR.update inline: the EMA of the true ranges from the second candle on
-        prev_close, self._prev_close = self._prev_close, candle.close
-        atr = None if prev_close is None else self._atr.update(true_range(candle, prev_close))
-        if atr is not None:
-            self._atr_history.append(atr)
-        self._donchian.append(candle)
-        self._window.append(candle)
-        tp = typical_price(candle)
-        self._tps.append(tp)
-        # Σv, Σtp·v, Σtp²·v of the float window, kept incrementally for the pre-check
-        t, v = float(tp), float(candle.volume)
-        floats = self._floats
-        if len(floats) == floats.maxlen:
-            old_t, old_v = floats[0]
-            self._sum_v -= old_v
-            self._sum_tv -= old_t * old_v
-            self._sum_ttv -= old_t * old_t * old_v
-        floats.append((t, v))
-        self._sum_v += v
-        self._sum_tv += t * v
-        self._sum_ttv += t * t * v
-        if self.bars_5m % 1000 == 0:
-            self._resum()
-        return atr
+    @property
+    def candidates(self) -> list[bool]:
+        """Return, per candle, whether AVI-5 may signal on it."""
+        return [self.may_signal(i) for i in range(len(self.candles))]
 
-    def _decide(self, candle: ConfirmedCandle, atr: Decimal, context: MarketContext) -> Avi5Decision | None:
-        """Return AVI-5's decision on a warm bar, or None when the float pre-check rules a signal out."""
-        fast, slow = self._fast.value, self._slow.value
-        if fast is None or slow is None:
-            return None
-        close = float(candle.close)
+    def may_signal(self, i: int) -> bool:
+        """Return whether AVI-5 may signal on candle ``i`` (False: it certainly does not)."""
+        return self._classify(i) != _NOT_CANDIDATE
+
+    def _fold_exact(self) -> None:
+        """Fold every candle once in Decimal: the live fold's arithmetic, in its order (``true_range`` and
+        ``StreamingEMA`` spelled out with the same context operations)."""
+        config = self.config
+        add, sub, mul, absolute = (
+            DECIMAL_CONTEXT.add, DECIMAL_CONTEXT.subtract, DECIMAL_CONTEXT.multiply, DECIMAL_CONTEXT.abs,
+        )  # fmt: skip
+        buckets = _Buckets15m()
+        fast, slow = StreamingEMA(config.ema_fast_15m), StreamingEMA(config.ema_slow_15m)
+        ema: tuple[Decimal | None, Decimal | None, int] = (None, None, 0)
+        # StreamingATR: the EMA of true ranges from the second candle on, seeded with the mean of the first
+        alpha, period = StreamingEMA(config.atr_period).alpha, config.atr_period
+        seed: list[Decimal] = []
+        atr: Decimal | None = None
+        prev_close: Decimal | None = None
+        last_start: datetime | None = None
+        position, folded, atrs, atr_seen, atr_values, emas = (
+            self._position, self._folded, self._atrs, self._atr_seen, self._atr_values, self._emas,
+        )  # fmt: skip
+        symbol = self.symbol
+        for i, candle in enumerate(self.candles):
+            if candle.symbol != symbol:
+                raise ValueError(f"expected a {symbol} candle, got {candle.symbol}")
+            start = candle.start
+            if last_start is not None and start <= last_start:
+                position.append(-1)  # a duplicate or out-of-order bar: the live state skips it
+                continue
+            last_start = start
+            position.append(len(folded))
+            folded.append(i)
+            high, low, close = candle.high, candle.low, candle.close
+            if buckets.completes(candle):
+                ema = (fast.update(close), slow.update(close), ema[2] + 1)
+            if prev_close is not None:
+                true_range = max(
+                    sub(high, low), absolute(sub(high, prev_close)), absolute(sub(low, prev_close))
+                )
+                if atr is not None:
+                    atr = add(atr, mul(alpha, sub(true_range, atr)))  # ema_step
+                else:
+                    seed.append(true_range)
+                    if len(seed) == period:
+                        atr = ema_seed(seed)
+                if atr is not None:
+                    atr_values.append(atr)
+            prev_close = close
+            atrs.append(atr)
+            atr_seen.append(len(atr_values))
+            emas.append(ema)
+
+    def _window(self, p: int, size: int) -> list[ConfirmedCandle]:
+        """Return the ``size`` folded candles ending at folded bar ``p``, oldest first."""
+        candles = self.candles
+        return [candles[j] for j in self._folded[p + 1 - size : p + 1]]
+
+    def _window_floats(self, p: int) -> tuple[list[float], list[float]]:
+        """Return the typical prices and volumes as floats of the VWAP window ending at folded bar ``p``
+        (each bar converted once, on demand: a replay asks for windows moving forward)."""
+        tps, volumes = self._float_tps, self._float_volumes
+        first, end = p + 1 - self.config.vwap_window, p + 1
+        done_from, done_to = self._floats_done
+        if first < done_from or first > done_to:  # not adjacent to the converted run: start a new one
+            done_from = done_to = first
+        if end > done_to:
+            candles, folded = self.candles, self._folded
+            for q in range(done_to, end):
+                candle = candles[folded[q]]
+                tps[q] = (float(candle.high) + float(candle.low) + float(candle.close)) / 3.0
+                volumes[q] = float(candle.volume)
+            done_to = end
+        self._floats_done = (done_from, done_to)
+        return tps[first:end], volumes[first:end]
+
+    def _classify(self, i: int) -> int:
+        """Return how candle ``i`` stands: _NOT_CANDIDATE, _CERTAIN or _CLOSE_CALL (module docstring)."""
+        p = self._position[i]
+        if p < 0 or p + 1 < self._warm or self._atrs[p] is None:
+            return _NOT_CANDIDATE
+        fast, slow, _ = self._emas[p]
+        if fast is None or slow is None or fast == slow:
+            return _NOT_CANDIDATE  # no trend: AVI-5 cannot signal
+        candle = self.candles[i]
         hour = candle.start.hour
-        trend = 0 if fast == slow else (1 if fast > slow else -1)
-        if trend == 0 or self.theta_map.is_dead(hour):
-            return None  # no trend (or a dead hour): AVI-5 cannot signal
-        if not self._may_signal(close, float(self.theta_map.theta(hour)), trend):
-            return None
+        if self.theta_map.is_dead(hour):
+            return _NOT_CANDIDATE
+        tps, volumes = self._window_floats(p)
+        return _call(float(candle.close), self._thetas[hour], 1 if fast > slow else -1, tps, volumes)
+
+    def _exact_decision(self, i: int, context: MarketContext) -> Avi5Decision | None:
+        """Return the live path's decision on folded candle ``i`` (None: its window traded no volume)."""
+        p = self._position[i]
+        config = self.config
+        window = self._window(p, config.vwap_window)
         try:
-            band = vwap_band_of(list(self._window), list(self._tps))
+            band = vwap_band_of(window)
         except ZeroVolumeError:
             return None
         self.exact += 1
-        channel = Donchian(high=max(c.high for c in self._donchian), low=min(c.low for c in self._donchian))
+        self.judged += 1
+        channel = Donchian(
+            high=max(c.high for c in self._window(p, config.donchian_window)),
+            low=min(c.low for c in self._window(p, config.donchian_window)),
+        )
+        atr = self._atrs[p]
+        fast, slow, bars_15m = self._emas[p]
+        if atr is None or fast is None or slow is None:
+            raise AssertionError("a candidate bar is warm")
+        candle = self.candles[i]
         indicators = _indicator_set(
             candle,
             band=band,
@@ -205,19 +264,87 @@ class ReplayState:
             channel=channel,
             ema_fast=fast,
             ema_slow=slow,
-            bars_5m=self.bars_5m,
-            bars_15m=self.bars_15m,
-            atr_above_p80=atr_above_percentile(self._atr_history, ATR_PERCENTILE),
+            bars_5m=p + 1,
+            bars_15m=bars_15m,
+            atr_above_p80=self._atr_above_p80(p),
         )
-        book, ticker = context(indicators)
+        book, ticker = context.at(
+            candle.symbol, candle.close, candle.end, above_vwap=candle.close >= band.vwap
+        )
         return apply_avi5(
             indicators,
             book=book,
             ticker=ticker,
             theta_map=self.theta_map,
-            config=self.config,
+            config=config,
             now=indicators.bar_end,
             instrument=self.instrument,
             risk_per_trade_usd=self.risk_per_trade_usd,
             calibration=self.calibration,
         )
+
+    def _atr_above_p80(self, p: int) -> bool | None:
+        seen = self._atr_seen[p]
+        return atr_above_percentile(
+            self._atr_values[max(0, seen - self.config.vwap_window) : seen], ATR_PERCENTILE
+        )
+
+    def decide(self, i: int, context: MarketContext) -> Avi5Decision | None:
+        """Return AVI-5's full decision on candle ``i`` (the exact band, as the live path), or None when it
+        certainly cannot signal (not a candidate, or its VWAP window traded no volume)."""
+        if self._classify(i) == _NOT_CANDIDATE:
+            return None
+        return self._exact_decision(i, context)
+
+    def signal_at(self, i: int, context: MarketContext) -> Signal | None:
+        """Return AVI-5's signal on candle ``i`` — the live path's — or None; the exact band only for a bar
+        too close to call."""
+        kind = self._classify(i)
+        if kind == _NOT_CANDIDATE:
+            return None
+        if kind == _CLOSE_CALL:
+            decision = self._exact_decision(i, context)
+            return None if decision is None else decision.signal
+        p = self._position[i]
+        fast, slow, _ = self._emas[p]
+        atr = self._atrs[p]
+        if atr is None or fast is None or slow is None:
+            raise AssertionError("a candidate bar is warm")
+        side = Side.LONG if fast > slow else Side.SHORT  # certain: the trigger lies on the trend's side
+        candle = self.candles[i]
+        self.judged += 1
+        book, ticker = context.at(candle.symbol, candle.close, candle.end, above_vwap=side is Side.LONG)
+        bar = CandidateBar(candle.symbol, candle.start, candle.end, atr, self._atr_above_p80(p))
+        return judge_candidate(
+            side,
+            [],
+            bar,
+            book=book,
+            ticker=ticker,
+            config=self.config,
+            now=candle.end,
+            instrument=self.instrument,
+            risk_per_trade_usd=self.risk_per_trade_usd,
+            calibration=self.calibration,
+        ).signal
+
+
+def _call(close: float, theta: float, trend: int, tps: list[float], volumes: list[float]) -> int:
+    """Return how AVI-5's trigger stands on a warm bar with a trend: _NOT_CANDIDATE when it certainly fails
+    (inside the band, or outside against the trend), _CERTAIN when it certainly holds on the trend's side,
+    _CLOSE_CALL otherwise (the exact band decides). ``tps``, ``volumes``: the window's, as floats."""
+    total = math.fsum(volumes)
+    if total <= 0:
+        return _CLOSE_CALL  # the exact path decides (a zero-volume window has no band)
+    weighted = list(map(operator.mul, tps, volumes))
+    vwap = math.fsum(weighted) / total
+    second = math.fsum(map(operator.mul, tps, weighted)) / total
+    sigma = math.sqrt(max(second - vwap * vwap, 0.0))
+    sigma_error = math.sqrt(_SLACK * second)  # |√a − √b| ≤ √|a − b|, whatever the cancellation
+    distance = close - vwap
+    slack = _SLACK * (abs(vwap) + abs(close)) + 1e-9 * abs(close)
+    if abs(distance) < 0.999 * theta * max(sigma - sigma_error, 0.0) - slack:
+        return _NOT_CANDIDATE  # inside VWAP ± θσ: no trigger
+    if abs(distance) <= 1.001 * theta * (sigma + sigma_error) + slack:
+        return _CLOSE_CALL
+    return _CERTAIN if (1 if distance > 0 else -1) == trend else _NOT_CANDIDATE  # against the trend: none

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -94,9 +93,8 @@ class Signal(BaseModel):
                 ensure_utc(self.queued_until, "queued_until")
         except ValueError as exc:
             raise InvalidSignalError("utc_timestamps", str(exc)) from None
-        levels = (self.sl, self.entry, self.tp1, self.tp2, self.tp3)
-        ordered = levels if self.side is Side.LONG else tuple(reversed(levels))
-        if any(a >= b for a, b in itertools.pairwise(ordered)):
+        sl, entry, tp1, tp2, tp3 = self.sl, self.entry, self.tp1, self.tp2, self.tp3
+        if not (sl < entry < tp1 < tp2 < tp3 if self.side is Side.LONG else tp3 < tp2 < tp1 < entry < sl):
             order = (
                 "sl < entry < tp1 < tp2 < tp3" if self.side is Side.LONG else "tp3 < tp2 < tp1 < entry < sl"
             )

@@ -28,7 +28,7 @@ EXPECTED = [
     "walk_forward", "ExitReason", "FillModel", "OpenTrade", "SimulatedTrade", "simulate_trade",
     "ForwardMetrics", "ForwardStatus", "ForwardThresholds", "ForwardVerdict", "GateDecision",
     "forward_metrics", "judge_forward", "live_trading_gate", "max_drawdown_pct",
-    "MarketContext", "ReplayState", "slippage_bps_of",
+    "MarketContext", "ReplaySeries", "slippage_bps_of",
 ]  # fmt: skip
 
 
