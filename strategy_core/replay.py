@@ -127,6 +127,7 @@ class ReplaySeries:
         self.exact = 0  # bars judged with the exact band (for the bench)
         self.judged = 0  # bars whose book, timing and size conditions were judged (exact or certain)
         self._thetas = [float(theta_map.theta(h)) for h in range(24)]
+        self._live_hours = [not theta_map.is_dead(h) for h in range(24)]
         self._warm = max(config.vwap_window, config.donchian_window)
         # per candle: its folded index p, or -1 when it was not folded; per folded bar p the rest
         self._position: list[int] = []
@@ -232,7 +233,7 @@ class ReplaySeries:
             return _NOT_CANDIDATE  # no trend: AVI-5 cannot signal
         candle = self.candles[i]
         hour = candle.start.hour
-        if self.theta_map.is_dead(hour):
+        if not self._live_hours[hour]:
             return _NOT_CANDIDATE
         tps, volumes = self._window_floats(p)
         return _call(float(candle.close), self._thetas[hour], 1 if fast > slow else -1, tps, volumes)

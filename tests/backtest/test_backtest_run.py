@@ -20,6 +20,7 @@ from backtest import (
     run_backtest,
     write_report,
 )
+from strategy_core import simulate_trade
 from tests.backtest.bt_series import trending_walk
 
 Q = Decimal("0.0001")
@@ -110,3 +111,13 @@ def test_a_bad_row_is_refused_naming_its_line(tmp_path: Path) -> None:
             ),
             "BTCUSDT",
         )
+
+
+def test_skipping_bars_inside_a_trades_watch_changes_no_trade() -> None:
+    # the runner skips bars strictly inside a trade's watch; simulate_trade folds every later bar
+    candles = trending_walk(3000, seed=42)
+    config = BacktestConfig()
+    result = run_backtest(candles, config)
+    assert len(result.trades) == len(result.signals) > 20
+    for signal, trade in zip(result.signals, result.trades, strict=True):
+        assert simulate_trade(signal, candles, config.fill, config.risk_per_trade_usd) == trade
