@@ -212,6 +212,13 @@ class Settings(BaseSettings):
         from_risk = self.monitor.set_from_risk()
         if from_risk:
             raise ValueError(f"expected {', '.join(from_risk)} to be set in the risk section (one source)")
+        retention, window = self.ops.retention, self.calibration.model.window_days
+        if retention.enabled and retention.klines_days < window:
+            raise ValueError(
+                f"expected ops.retention.klines_days >= {window} (the train + out-of-sample days a "
+                f"calibration reads), got {retention.klines_days}: the retention pass would delete the bars "
+                "it needs"
+            )
         return self
 
     @classmethod

@@ -44,7 +44,7 @@ class RetentionConfig(BaseModel):
     enabled: bool = True
     signals_days: int = Field(default=90, ge=1)
     positions_days: int = Field(default=180, ge=1)
-    klines_days: int = Field(default=30, ge=1)
+    klines_days: int = Field(default=400, ge=1)  # ≥ the calibration's window (210 days, checked)
     orderbook_l50_days: int = Field(default=30, ge=1)
     trades_days: int = Field(default=7, ge=1)  # public_trades (P-06)
     tickers_days: int = Field(default=30, ge=1)  # ticker_log

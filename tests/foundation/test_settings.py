@@ -115,6 +115,11 @@ def test_unknown_keys_and_cross_field_rules_are_refused(tmp_path: Path) -> None:
     yaml_file.write_text("risk:\n  risk_per_trade: 30\n")
     with pytest.raises(ConfigError, match=r"risk\.risk_per_trade = 30: Extra inputs are not permitted"):
         load_settings(yaml_file, secrets_env=NO_SECRETS)
+    yaml_file.write_text("ops:\n  retention:\n    klines_days: 30\n")
+    with pytest.raises(ConfigError, match=r"klines_days >= 210 .* got 30: the retention pass would delete"):
+        load_settings(yaml_file, secrets_env=NO_SECRETS)
+    yaml_file.write_text("ops:\n  retention:\n    klines_days: 30\n    enabled: false\n")
+    assert load_settings(yaml_file, secrets_env=NO_SECRETS).ops.retention.klines_days == 30
     yaml_file.write_text("mode: live\ndev:\n  fault_injection: true\n")
     with pytest.raises(ConfigError, match="fault_injection must be false in live mode"):
         load_settings(yaml_file, secrets_env=NO_SECRETS)

@@ -99,7 +99,7 @@ async def test_old_rows_are_archived_then_deleted_partitions_lie_ahead_and_a_sec
             _kline(cur, ago(days))
         assert _count(cur, "SELECT count(*) FROM klines_5m_default") >= 2  # beyond the migration's partitions
 
-    config = RetentionConfig(archive_dir=tmp_path / "archive")
+    config = RetentionConfig(archive_dir=tmp_path / "archive", klines_days=30)  # the klines straddle 30 days
     metrics = OpsMetrics(CollectorRegistry())
     storage_config = StorageConfig(database_url=SecretStr(migrated_db_url), redis_url=SecretStr(redis_url),
                                    pool_min_size=1, pool_max_size=2)
