@@ -2,7 +2,7 @@
 
 ``ReplaySeries`` folds the whole series once; then per bar, in time order: the open trade (if any) folds the
 bar (stop first, targets, funding, time exit — a bar strictly inside its ``watch`` leaves it unchanged, so it
-is skipped); when no trade is open and AVI-5 may signal on the bar, its exact decision is taken, and a signal
+is skipped); when no trade is open, the bar's AVI-5 signal (``ReplaySeries.signal_at``, the live path's)
 opens a trade at the signal's entry (one position per symbol, as the PositionActor keeps; while a trade is
 open AVI-5 is not evaluated: its signals could not be taken, and ``signals`` lists those taken). Nothing
 reads a clock or a random source: the same candles and config give the same trades (deterministic, pinned by

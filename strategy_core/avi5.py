@@ -54,7 +54,6 @@ __all__ = [
 AVI5_STRATEGY = "AVI-5"
 AVI5_RULES_VERSION = "1.0.0"
 _BPS = Decimal(10_000)
-_SIGNS = {Side.LONG: Decimal(1), Side.SHORT: Decimal(-1)}
 _NO_CALIBRATION = CalibrationStats()  # no OOS record: p_win is the prior (frozen, shared)
 
 
@@ -293,7 +292,7 @@ def judge_candidate(
     mid = ctx.divide(ctx.add(book.bid, book.ask), 2)
     spread_bps = ctx.multiply(ctx.divide(ctx.subtract(book.ask, book.bid), mid), _BPS)
     if side is not None:
-        sign = _SIGNS[side]
+        sign = side.decimal_sign
         if ctx.multiply(sign, book.imbalance) < config.imbalance_min:
             failed.append(Avi5Condition.IMBALANCE)
         if ctx.multiply(sign, ctx.subtract(micro, mid)) <= 0:

@@ -37,7 +37,6 @@ __all__ = ["ExitReason", "FillModel", "OpenTrade", "SimulatedTrade", "simulate_t
 ExitReason = Literal["tp3", "sl", "time", "end_of_data"]
 _HUNDRED = Decimal(100)
 _ONE = Decimal(1)
-_SIGNS = {Side.LONG: Decimal(1), Side.SHORT: Decimal(-1)}
 _BPS = Decimal(10_000)
 _FUNDING_EVERY = timedelta(hours=8)
 _FIVE_MINUTES = timedelta(minutes=5)
@@ -116,7 +115,7 @@ class OpenTrade:
         ctx = DECIMAL_CONTEXT  # its methods: the operations localcontext(DECIMAL_CONTEXT) would run, in order
         # entry · (1 + s·slip / 100); fee: qty · fill · fee% / 100
         fill = ctx.multiply(
-            signal.entry, ctx.add(_ONE, ctx.divide(ctx.multiply(_SIGNS[signal.side], slip), _HUNDRED))
+            signal.entry, ctx.add(_ONE, ctx.divide(ctx.multiply(signal.side.decimal_sign, slip), _HUNDRED))
         )
         s1, s2, s3 = split_take_profits(signal.qty, model.tp_split, model.qty_step)
         fee = ctx.divide(ctx.multiply(ctx.multiply(signal.qty, fill), model.fee_pct), _HUNDRED)
@@ -137,7 +136,7 @@ class OpenTrade:
         ctx = DECIMAL_CONTEXT
         fill = price
         if slipped:  # price · (1 − s·slip / 100)
-            sign = _SIGNS[self.signal.side]
+            sign = self.signal.side.decimal_sign
             fill = ctx.multiply(
                 price, ctx.subtract(_ONE, ctx.divide(ctx.multiply(sign, self.slip_pct), _HUNDRED))
             )
@@ -213,7 +212,7 @@ class OpenTrade:
         exit_value, exit_qty = self.exit_value, self.exit_qty
         exit_avg = ctx.divide(exit_value, exit_qty) if exit_qty > 0 else self.entry_fill
         gross = ctx.multiply(
-            _SIGNS[s.side], ctx.subtract(exit_value, ctx.multiply(exit_qty, self.entry_fill))
+            s.side.decimal_sign, ctx.subtract(exit_value, ctx.multiply(exit_qty, self.entry_fill))
         )
         pnl = ctx.subtract(ctx.subtract(gross, self.fees), self.funding)
         return SimulatedTrade(

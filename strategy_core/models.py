@@ -44,9 +44,17 @@ class Side(StrEnum):
         return 1 if self is Side.LONG else -1
 
     @property
+    def decimal_sign(self) -> Decimal:
+        """Return ``sign`` as a Decimal (the factor of Decimal arithmetic)."""
+        return _DECIMAL_SIGNS[self]
+
+    @property
     def opposite(self) -> Side:
         """Return the other side."""
         return Side.SHORT if self is Side.LONG else Side.LONG
+
+
+_DECIMAL_SIGNS = {Side.LONG: Decimal(1), Side.SHORT: Decimal(-1)}
 
 
 def ensure_utc(value: datetime, what: str) -> None:
