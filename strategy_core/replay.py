@@ -132,8 +132,7 @@ class ReplaySeries:
         # per candle: its folded index p, or -1 when it was not folded; per folded bar p the rest
         self._position: list[int] = []
         self._folded: list[int] = []  # per folded bar: its candle's index
-        self._atrs: list[Decimal | None] = []
-        self._atr_seen: list[int] = []  # how many ATR values exist up to p (the history's end)
+        # ATR values from folded bar atr_period on (the EMA of true ranges is seeded by that many): see _atr
         self._atr_values: list[Decimal] = []
         self._emas: list[tuple[Decimal | None, Decimal | None, int]] = []  # fast, slow, 15m bars so far
         self._fold_exact()
@@ -166,9 +165,7 @@ class ReplaySeries:
         atr: Decimal | None = None
         prev_close: Decimal | None = None
         last_start: datetime | None = None
-        position, folded, atrs, atr_seen, atr_values, emas = (
-            self._position, self._folded, self._atrs, self._atr_seen, self._atr_values, self._emas,
-        )  # fmt: skip
+        position, folded, atr_values, emas = self._position, self._folded, self._atr_values, self._emas
         symbol = self.symbol
         for i, candle in enumerate(self.candles):
             if candle.symbol != symbol:
@@ -196,8 +193,6 @@ class ReplaySeries:
                 if atr is not None:
                     atr_values.append(atr)
             prev_close = close
-            atrs.append(atr)
-            atr_seen.append(len(atr_values))
             emas.append(ema)
 
     def _window(self, p: int, size: int) -> list[ConfirmedCandle]:
@@ -226,7 +221,7 @@ class ReplaySeries:
     def _classify(self, i: int) -> int:
         """Return how candle ``i`` stands: _NOT_CANDIDATE, _CERTAIN or _CLOSE_CALL (module docstring)."""
         p = self._position[i]
-        if p < 0 or p + 1 < self._warm or self._atrs[p] is None:
+        if p < 0 or p + 1 < self._warm or self._atr(p) is None:
             return _NOT_CANDIDATE
         fast, slow, _ = self._emas[p]
         if fast is None or slow is None or fast == slow:
@@ -253,7 +248,7 @@ class ReplaySeries:
             high=max(c.high for c in self._window(p, config.donchian_window)),
             low=min(c.low for c in self._window(p, config.donchian_window)),
         )
-        atr = self._atrs[p]
+        atr = self._atr(p)
         fast, slow, bars_15m = self._emas[p]
         if atr is None or fast is None or slow is None:
             raise AssertionError("a candidate bar is warm")
@@ -284,8 +279,13 @@ class ReplaySeries:
             calibration=self.calibration,
         )
 
+    def _atr(self, p: int) -> Decimal | None:
+        """Return the ATR after folded bar ``p`` (None during its warm-up: true ranges start at bar 1)."""
+        k = p - self.config.atr_period
+        return self._atr_values[k] if k >= 0 else None
+
     def _atr_above_p80(self, p: int) -> bool | None:
-        seen = self._atr_seen[p]
+        seen = max(0, p + 1 - self.config.atr_period)  # ATR values up to p (the history's end)
         return atr_above_percentile(
             self._atr_values[max(0, seen - self.config.vwap_window) : seen], ATR_PERCENTILE
         )
@@ -308,7 +308,7 @@ class ReplaySeries:
             return None if decision is None else decision.signal
         p = self._position[i]
         fast, slow, _ = self._emas[p]
-        atr = self._atrs[p]
+        atr = self._atr(p)
         if atr is None or fast is None or slow is None:
             raise AssertionError("a candidate bar is warm")
         side = Side.LONG if fast > slow else Side.SHORT  # certain: the trigger lies on the trend's side
