@@ -6,9 +6,13 @@
 // "algogrid:ready" and "algogrid:view".
 "use strict";
 
+let stream = null;  // the live EventSource; closed before a logout (no reconnect meets the ended session)
+document.addEventListener("algogrid:leaving", () => { if (stream) stream.close(); });
+
 function connectStream() {
   // authorised by the session cookie; the browser resends Last-Event-ID on reconnect
   const source = new EventSource("/stream", { withCredentials: true });
+  stream = source;
   const pill = $("stream-state");
   const live = (on) => {
     pill.textContent = on ? "stream: live" : "stream: reconnecting";
@@ -85,7 +89,7 @@ async function main() {
   await loadPositions();
   await loadSignals();
   setInterval(async () => {  // feed liveness, marks and funding times; not while the login screen shows
-    if ($("app-shell").hidden) return;
+    if ($("app-shell").hidden || document.body.dataset.leaving) return;
     await loadFeeds();
     refreshTileTimes();
     refreshLivePnl();

@@ -32,8 +32,16 @@ const session = (() => {
     return refreshing;
   }
 
+  const inflight = new Set();  // requests not answered yet: a logout waits for them
+
   // fetch with the session: CSRF header on unsafe methods, one silent refresh on 401, then the login screen.
   async function authFetch(path, init = {}) {
+    const pending = send(path, init);
+    inflight.add(pending);
+    try { return await pending; } finally { inflight.delete(pending); }
+  }
+
+  async function send(path, init) {
     const method = (init.method || "GET").toUpperCase();
     const build = () => {
       const headers = new Headers(init.headers || {});
@@ -166,7 +174,10 @@ const session = (() => {
         enter(resolve);
       };
       byId("logout").onclick = async () => {
-        leaving = true;  // requests still in flight will meet the ended session: that is no news
+        leaving = true;
+        document.body.dataset.leaving = "true";  // the timers skip their turns: no new request from here on
+        document.dispatchEvent(new CustomEvent("algogrid:leaving"));  // the live stream closes
+        await Promise.allSettled([...inflight]);  // what is in flight ends with the session it began with
         await authFetch("/auth/logout", { method: "POST" });
         location.hash = "#/login";
         location.reload();

@@ -293,9 +293,11 @@ const ops = (() => {
     }
   }
   const BANNER_MS = 5000;
-  // a hidden tab or a signed-out page (the login screen over the shell) skips its turn: no request
-  // without a session, so no 401 in the console after a logout
-  const whenShown = (job) => () => { if (!document.hidden && !byId("app-shell").hidden) job(); };
+  // a hidden tab, a signed-out page (the login screen over the shell) or one logging out skips its turn:
+  // no request without a session, so no 401 in the console after a logout
+  const whenShown = (job) => () => {
+    if (!document.hidden && !byId("app-shell").hidden && !document.body.dataset.leaving) job();
+  };
 
   function onView(view) {
     st.view = view;

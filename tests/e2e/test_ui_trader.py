@@ -607,6 +607,13 @@ def _insert_signals(db_url: str, symbol: str, count: int, newest: dt.datetime) -
 
 def test_virtual_scrolling_keeps_only_the_rows_in_view_in_the_page(desk: Desk, trader: Session) -> None:
     _insert_signals(desk.db_url, "LTCUSDT", 400, desk.market_now())  # a long list (old, expired signals)
+    # rows written straight to PostgreSQL announce nothing: wait out the gateway's 1-s read cache of /signals
+    eventually(
+        lambda: sum(s["symbol"] == "LTCUSDT" for s in desk.signals()) >= 400,
+        timeout=10,
+        interval=0.2,
+        message="the inserted signals served by /signals",
+    )
     page = trader.page
     page.goto(f"{desk.base}/ui/#/signals?symbol=LTCUSDT")
     page.reload()
